@@ -1,0 +1,133 @@
+// Pure renderers of redis.conf and sentinel.conf. The component writes their output into ConfigMaps and
+// the tests boot real redis-server and redis-sentinel processes from the same output, with only ports,
+// hosts and directories changed.
+
+/** Settings of a data node's redis.conf. */
+export interface RedisConfOptions {
+  /** Port Redis listens on (6379 in the cluster). */
+  port: number;
+  /** Addresses to listen on (`* -::*`, every interface, in the cluster). */
+  bind: string;
+  /** Data directory holding dump.rdb and appendonlydir/ (the volume). */
+  dataDir: string;
+  /** Path of the ACL file (from the Secret). */
+  aclFile: string;
+  /** Files included after the main settings, in order: the replication credentials, then the role file written at start-up. */
+  includes: string[];
+  /** maxmemory in bytes; with noeviction Redis refuses writes rather than drop irreplaceable keys. */
+  maxmemoryBytes: number;
+  /** Connected replicas the primary needs to accept writes. */
+  minReplicasToWrite: number;
+  /** Seconds a replica may lag and still count. */
+  minReplicasMaxLag: number;
+}
+
+/** The persistence settings of seed 002, with the additions of the design. */
+export const PERSISTENCE_LINES = [
+  "save 60 1000",
+  "save 300 10",
+  "save 900 1",
+  "appendonly yes",
+  "appendfilename appendonly.aof",
+  "appenddirname appendonlydir",
+  "appendfsync everysec",
+  "aof-use-rdb-preamble yes",
+  // A truncated tail (a crash mid-write) loads up to the last full command; corruption elsewhere is
+  // repaired at start by the init container, after the original is copied aside.
+  "aof-load-truncated yes",
+  "stop-writes-on-bgsave-error yes",
+  "rdbchecksum yes",
+];
+
+/** Renders a data node's redis.conf. */
+export function renderRedisConf(o: RedisConfOptions): string {
+  return [
+    "# Holdfast Redis data node. Role lines (replicaof, announce) are added at start by `holdfast redis init`.",
+    `port ${o.port}`,
+    `bind ${o.bind}`,
+    "protected-mode no",
+    `dir ${o.dataDir}`,
+    `aclfile ${o.aclFile}`,
+    "",
+    "# Persistence (seed 002): RDB snapshots and an fsync-every-second AOF with an RDB preamble.",
+    ...PERSISTENCE_LINES,
+    "",
+    "# Replication: an isolated primary stops taking writes a failover would discard.",
+    `min-replicas-to-write ${o.minReplicasToWrite}`,
+    `min-replicas-max-lag ${o.minReplicasMaxLag}`,
+    "replica-read-only yes",
+    "replica-serve-stale-data yes",
+    "repl-diskless-sync yes",
+    "repl-diskless-sync-delay 1",
+    "",
+    "# Memory: never evict, the data cannot be rebuilt.",
+    `maxmemory ${o.maxmemoryBytes}`,
+    "maxmemory-policy noeviction",
+    "",
+    ...o.includes.map((file) => `include ${file}`),
+    "",
+  ].join("\n");
+}
+
+/** Settings of a sentinel's sentinel.conf. */
+export interface SentinelConfOptions {
+  /** Port the sentinel listens on (26379 in the cluster). */
+  port: number;
+  /** Addresses to listen on. */
+  bind: string;
+  /** Name the primary is monitored under. */
+  masterName: string;
+  /** Host of the primary at first boot (pod 0); start-up logic replaces it with the current primary. */
+  bootstrapPrimaryHost: string;
+  /** Port of the data nodes. */
+  primaryPort: number;
+  /** Sentinels that must agree the primary is down. */
+  quorum: number;
+  downAfterMilliseconds: number;
+  failoverTimeoutMilliseconds: number;
+  /** Directory the sentinel works in. */
+  dir: string;
+}
+
+/** Renders sentinel.conf without its secrets (see renderSentinelAuth) and announce line. */
+export function renderSentinelConf(o: SentinelConfOptions): string {
+  return [
+    "# Holdfast sentinel. `holdfast sentinel init` points the monitor line at the current primary,",
+    "# adds the announce line and appends the credentials from the Secret.",
+    `port ${o.port}`,
+    `bind ${o.bind}`,
+    `dir ${o.dir}`,
+    "protected-mode no",
+    "sentinel resolve-hostnames yes",
+    "sentinel announce-hostnames yes",
+    `sentinel monitor ${o.masterName} ${o.bootstrapPrimaryHost} ${o.primaryPort} ${o.quorum}`,
+    `sentinel down-after-milliseconds ${o.masterName} ${o.downAfterMilliseconds}`,
+    `sentinel failover-timeout ${o.masterName} ${o.failoverTimeoutMilliseconds}`,
+    `sentinel parallel-syncs ${o.masterName} 1`,
+    "",
+  ].join("\n");
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+};
+
+/** Converts a Kubernetes memory quantity (`512Mi`, `8Gi`, `1G`) to bytes. */
+export function quantityToBytes(quantity: string): number {
+  const m = /^(\d+(?:\.\d+)?)(k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(quantity.trim());
+  if (!m) throw new Error(`not a memory quantity: ${quantity}`);
+  return Math.floor(Number(m[1]) * UNITS[m[2] ?? ""]);
+}
+
+/** maxmemory for a container memory limit: 75%, leaving room for copy-on-write during a snapshot fork. */
+export function maxmemoryFor(memoryLimit: string): number {
+  return Math.floor(quantityToBytes(memoryLimit) * 0.75);
+}

@@ -1,0 +1,524 @@
+// Pure renderers of every Kubernetes object of a Sentinel-replicated Redis set: names, the files in the
+// ConfigMap, the StatefulSets with their init logic and hand-over hook, services, budgets and the
+// network policy. SentinelRedis wires these into resources; the tests read the same output.
+import type * as pulumi from "@pulumi/pulumi";
+import type { apps, core, networking, policy } from "@pulumi/kubernetes/types/input";
+import {
+  podNameEnv,
+  recommendedLabels,
+  restrictedContainerSecurity,
+  restrictedPodSecurity,
+  secretEnv,
+  selectorLabels,
+  spreadPods,
+  serviceHost,
+} from "../shared/k8s";
+import { maxmemoryFor, renderRedisConf, renderSentinelConf } from "./conf";
+
+/** Ports of the data nodes and sentinels inside the cluster. */
+export const REDIS_PORT = 6379;
+export const SENTINEL_PORT = 26379;
+
+/** UID of the `redis` user of the official Redis image; every container of the set runs as it. */
+export const REDIS_UID = 999;
+
+/** Where the pods mount what they read and write. */
+export const PATHS = {
+  data: "/data",
+  config: "/etc/holdfast/config",
+  auth: "/etc/holdfast/auth",
+  run: "/run/holdfast",
+  tmp: "/tmp",
+};
+
+/** Settings of one Redis set, resolved from stack config. */
+export interface RedisSetSettings {
+  /** Base name of the set's objects (StatefulSet `name`, sentinels `name-sentinel`). */
+  name: string;
+  namespace: string;
+  /** Image of the data and sentinel containers. */
+  redisImage: pulumi.Input<string>;
+  /** Image with the holdfast CLI: start-up role logic, AOF repair, hand-over. */
+  jobsImage: pulumi.Input<string>;
+  /** Name the sentinels monitor the primary under. */
+  masterName: string;
+  /** Data pods: one primary, the rest replicas. */
+  replicas: number;
+  sentinels: number;
+  quorum: number;
+  downAfterMilliseconds: number;
+  failoverTimeoutMilliseconds: number;
+  minReplicasToWrite: number;
+  minReplicasMaxLag: number;
+  /** StorageClass of the data volumes (its reclaim policy must be Retain). */
+  storageClassName: string;
+  storageSize: string;
+  cpuRequest: string;
+  cpuLimit: string;
+  memoryLimit: string;
+  sentinelMemoryLimit: string;
+  zones: string[];
+  strictScheduling: boolean;
+  /** Namespaces, besides the set's own, whose pods may connect. */
+  allowedNamespaces: string[];
+  /** Seconds a terminating primary waits for the sentinels to promote a replica. */
+  handoverTimeoutSeconds: number;
+}
+
+/** The names of the set's Kubernetes objects. */
+export interface RedisSetNames {
+  statefulSet: string;
+  sentinelStatefulSet: string;
+  headlessService: string;
+  sentinelHeadlessService: string;
+  /** What clients connect to: any ready sentinel. */
+  sentinelService: string;
+  configMap: string;
+  secret: string;
+  serviceAccount: string;
+  dataBudget: string;
+  sentinelBudget: string;
+  networkPolicy: string;
+  /** PVC template name; pod N's claim is `<volumeClaim>-<statefulSet>-N`. */
+  volumeClaim: string;
+}
+
+/** Names derived from the set's base name. */
+export function redisSetNames(name: string): RedisSetNames {
+  return {
+    statefulSet: name,
+    sentinelStatefulSet: `${name}-sentinel`,
+    headlessService: `${name}-headless`,
+    sentinelHeadlessService: `${name}-sentinel-headless`,
+    sentinelService: `${name}-sentinel`,
+    configMap: `${name}-config`,
+    secret: `${name}-auth`,
+    serviceAccount: name,
+    dataBudget: name,
+    sentinelBudget: `${name}-sentinel`,
+    networkPolicy: name,
+    volumeClaim: "data",
+  };
+}
+
+/** Stable DNS name of data pod `ordinal`. */
+export function dataPodHost(s: RedisSetSettings, ordinal: number): string {
+  const n = redisSetNames(s.name);
+  return serviceHost(`${n.statefulSet}-${ordinal}.${n.headlessService}`, s.namespace);
+}
+
+/** Stable DNS name of sentinel pod `ordinal`. */
+export function sentinelPodHost(s: RedisSetSettings, ordinal: number): string {
+  const n = redisSetNames(s.name);
+  return serviceHost(`${n.sentinelStatefulSet}-${ordinal}.${n.sentinelHeadlessService}`, s.namespace);
+}
+
+/** `host:port` of every sentinel, comma-separated, as the holdfast CLI takes them. */
+export function sentinelAddresses(s: RedisSetSettings): string {
+  return Array.from({ length: s.sentinels }, (_, i) => `${sentinelPodHost(s, i)}:${SENTINEL_PORT}`).join(",");
+}
+
+/** `host:port` of every data pod, comma-separated. */
+export function dataAddresses(s: RedisSetSettings): string {
+  return Array.from({ length: s.replicas }, (_, i) => `${dataPodHost(s, i)}:${REDIS_PORT}`).join(",");
+}
+
+/** The PVC names of the data pods. */
+export function dataClaimNames(s: RedisSetSettings): string[] {
+  const n = redisSetNames(s.name);
+  return Array.from({ length: s.replicas }, (_, i) => `${n.volumeClaim}-${n.statefulSet}-${i}`);
+}
+
+/** Files of the Secret a data node reads, as mounted under PATHS.auth. */
+export const AUTH_FILES = {
+  usersAcl: "users.acl",
+  replication: "replication.conf",
+  sentinelAuth: "sentinel-auth.conf",
+};
+
+/** The redis.conf of the ConfigMap: exactly what a data pod loads, plus the role lines its init writes. */
+export function clusterRedisConf(s: RedisSetSettings): string {
+  return renderRedisConf({
+    port: REDIS_PORT,
+    bind: "* -::*",
+    dataDir: PATHS.data,
+    aclFile: `${PATHS.auth}/${AUTH_FILES.usersAcl}`,
+    includes: [`${PATHS.auth}/${AUTH_FILES.replication}`, `${PATHS.run}/role.conf`],
+    maxmemoryBytes: maxmemoryFor(s.memoryLimit),
+    minReplicasToWrite: s.minReplicasToWrite,
+    minReplicasMaxLag: s.minReplicasMaxLag,
+  });
+}
+
+/** The sentinel.conf of the ConfigMap; the sentinel's init points the monitor line at the current primary. */
+export function clusterSentinelConf(s: RedisSetSettings): string {
+  return renderSentinelConf({
+    port: SENTINEL_PORT,
+    bind: "* -::*",
+    masterName: s.masterName,
+    bootstrapPrimaryHost: dataPodHost(s, 0),
+    primaryPort: REDIS_PORT,
+    quorum: s.quorum,
+    downAfterMilliseconds: s.downAfterMilliseconds,
+    failoverTimeoutMilliseconds: s.failoverTimeoutMilliseconds,
+    dir: PATHS.run,
+  });
+}
+
+/** Labels of the data pods and of the sentinel pods. */
+export function redisLabels(s: RedisSetSettings, component: "data" | "sentinel"): Record<string, string> {
+  return recommendedLabels(s.name, "redis", component);
+}
+
+/** Labels every object of the set carries. */
+export function setLabels(s: RedisSetSettings): Record<string, string> {
+  return recommendedLabels(s.name, "redis", "set");
+}
+
+/**
+ * Readiness of a data pod: a primary, or a replica whose link to its primary is up (a replica still
+ * syncing does not count toward the disruption budget). Authenticates as the probe user.
+ */
+export const DATA_READINESS = [
+  "sh",
+  "-c",
+  `out=$(redis-cli --no-auth-warning --user probe -h 127.0.0.1 -p ${REDIS_PORT} INFO replication) || exit 1; ` +
+    'case "$out" in *role:master*|*master_link_status:up*) exit 0;; esac; echo "replica not in sync"; exit 1',
+];
+
+/** Liveness of a data pod: it answers PING, or is busy loading its dataset (not a reason to restart it). */
+export const DATA_LIVENESS = [
+  "sh",
+  "-c",
+  `r=$(redis-cli --no-auth-warning --user probe -h 127.0.0.1 -p ${REDIS_PORT} PING) || exit 1; ` +
+    'case "$r" in PONG|LOADING*) exit 0;; esac; echo "$r"; exit 1',
+];
+
+/** Readiness and liveness of a sentinel: it answers PING as the discovery user. */
+export const SENTINEL_PROBE = [
+  "sh",
+  "-c",
+  `r=$(redis-cli --no-auth-warning --user discovery -h 127.0.0.1 -p ${SENTINEL_PORT} PING) || exit 1; ` +
+    '[ "$r" = PONG ] || { echo "$r"; exit 1; }',
+];
+
+/**
+ * The redis container's preStop: it waits until the holdfast sidecar's hand-over has finished (the
+ * marker file), so a primary keeps serving until a replica has taken over.
+ */
+export function waitForHandover(timeoutSeconds: number): string[] {
+  return [
+    "sh",
+    "-c",
+    `i=0; while [ ! -e ${PATHS.run}/handover.done ] && [ $i -lt ${timeoutSeconds} ]; do sleep 1; i=$((i+1)); done`,
+  ];
+}
+
+const runVolumes: core.v1.Volume[] = [
+  { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
+  { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+];
+
+function jobsContainerResources(): core.v1.ResourceRequirements {
+  return { requests: { cpu: "20m", memory: "96Mi" }, limits: { cpu: "500m", memory: "160Mi" } };
+}
+
+/** Environment every holdfast container of a data pod shares: who it is and where the sentinels are. */
+function dataPodEnv(s: RedisSetSettings): core.v1.EnvVar[] {
+  const n = redisSetNames(s.name);
+  return [
+    podNameEnv,
+    { name: "HOLDFAST_ANNOUNCE_HOST", value: serviceHost(`$(POD_NAME).${n.headlessService}`, s.namespace) },
+    { name: "HOLDFAST_PORT", value: String(REDIS_PORT) },
+    { name: "HOLDFAST_SENTINELS", value: sentinelAddresses(s) },
+    { name: "HOLDFAST_MASTER_NAME", value: s.masterName },
+    { name: "HOLDFAST_RUN_DIR", value: PATHS.run },
+  ];
+}
+
+/** The data pods' StatefulSet spec. */
+export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpec {
+  const n = redisSetNames(s.name);
+  const labels = redisLabels(s, "data");
+  const selector = selectorLabels(labels);
+  const mounts = {
+    data: { name: n.volumeClaim, mountPath: PATHS.data },
+    config: { name: "config", mountPath: PATHS.config, readOnly: true },
+    auth: { name: "auth", mountPath: PATHS.auth, readOnly: true },
+    run: { name: "run", mountPath: PATHS.run },
+    tmp: { name: "tmp", mountPath: PATHS.tmp },
+  };
+  const env = dataPodEnv(s);
+  return {
+    serviceName: n.headlessService,
+    replicas: s.replicas,
+    // Parallel: a pod waiting for the sentinels (see `holdfast redis init`) must not hold back the others.
+    podManagementPolicy: "Parallel",
+    updateStrategy: { type: "RollingUpdate" },
+    persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+    selector: { matchLabels: selector },
+    template: {
+      metadata: { labels },
+      spec: {
+        serviceAccountName: n.serviceAccount,
+        automountServiceAccountToken: false,
+        securityContext: restrictedPodSecurity(REDIS_UID),
+        terminationGracePeriodSeconds: s.handoverTimeoutSeconds + 30,
+        ...spreadPods(selector, { zones: s.zones, strict: s.strictScheduling }),
+        initContainers: [
+          {
+            name: "init",
+            image: s.jobsImage,
+            command: ["holdfast", "redis", "init"],
+            env: [
+              ...env,
+              { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
+              { name: "HOLDFAST_CONFIG", value: `${PATHS.config}/redis.conf` },
+              { name: "SENTINEL_USERNAME", value: "discovery" },
+              secretEnv("SENTINEL_PASSWORD", n.secret, "discovery-password"),
+            ],
+            volumeMounts: [mounts.data, mounts.config, mounts.run, mounts.tmp],
+            securityContext: restrictedContainerSecurity(),
+            resources: jobsContainerResources(),
+          },
+        ],
+        containers: [
+          {
+            name: "redis",
+            image: s.redisImage,
+            command: ["redis-server", `${PATHS.run}/redis.conf`],
+            ports: [{ name: "redis", containerPort: REDIS_PORT }],
+            env: [secretEnv("REDISCLI_AUTH", n.secret, "probe-password")],
+            volumeMounts: [mounts.data, mounts.auth, mounts.run, mounts.tmp],
+            securityContext: restrictedContainerSecurity(),
+            resources: {
+              requests: { cpu: s.cpuRequest, memory: s.memoryLimit },
+              limits: { cpu: s.cpuLimit, memory: s.memoryLimit },
+            },
+            readinessProbe: {
+              exec: { command: DATA_READINESS },
+              periodSeconds: 5,
+              timeoutSeconds: 3,
+              failureThreshold: 2,
+            },
+            livenessProbe: {
+              exec: { command: DATA_LIVENESS },
+              initialDelaySeconds: 30,
+              periodSeconds: 10,
+              timeoutSeconds: 5,
+              failureThreshold: 6,
+            },
+            lifecycle: { preStop: { exec: { command: waitForHandover(s.handoverTimeoutSeconds) } } },
+          },
+          {
+            // Runs the hand-over at termination: pause writes, let the sentinels promote a caught-up
+            // replica, then follow it. The redis container's preStop waits for it.
+            name: "holdfast",
+            image: s.jobsImage,
+            command: ["holdfast", "redis", "agent"],
+            env: [
+              ...env,
+              { name: "HOLDFAST_TIMEOUT", value: `${s.handoverTimeoutSeconds}s` },
+              { name: "REDIS_USERNAME", value: "admin" },
+              secretEnv("REDIS_PASSWORD", n.secret, "admin-password"),
+              { name: "SENTINEL_USERNAME", value: "sentinel" },
+              secretEnv("SENTINEL_PASSWORD", n.secret, "sentinel-password"),
+            ],
+            volumeMounts: [mounts.run, mounts.tmp],
+            securityContext: restrictedContainerSecurity(),
+            resources: jobsContainerResources(),
+            lifecycle: { preStop: { exec: { command: ["holdfast", "redis", "handover"] } } },
+          },
+        ],
+        volumes: [
+          {
+            name: "config",
+            configMap: { name: n.configMap, items: [{ key: "redis.conf", path: "redis.conf" }] },
+          },
+          {
+            name: "auth",
+            secret: {
+              secretName: n.secret,
+              defaultMode: 0o440,
+              items: [
+                { key: AUTH_FILES.usersAcl, path: AUTH_FILES.usersAcl },
+                { key: AUTH_FILES.replication, path: AUTH_FILES.replication },
+              ],
+            },
+          },
+          ...runVolumes,
+        ],
+      },
+    },
+    volumeClaimTemplates: [
+      {
+        metadata: { name: n.volumeClaim, labels },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: s.storageClassName,
+          resources: { requests: { storage: s.storageSize } },
+        },
+      },
+    ],
+  };
+}
+
+/** The sentinels' StatefulSet spec. Sentinels keep no data: their view is rebuilt by init from peers. */
+export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpec {
+  const n = redisSetNames(s.name);
+  const labels = redisLabels(s, "sentinel");
+  const selector = selectorLabels(labels);
+  const run = { name: "run", mountPath: PATHS.run };
+  const tmp = { name: "tmp", mountPath: PATHS.tmp };
+  return {
+    serviceName: n.sentinelHeadlessService,
+    replicas: s.sentinels,
+    podManagementPolicy: "Parallel",
+    updateStrategy: { type: "RollingUpdate" },
+    selector: { matchLabels: selector },
+    template: {
+      metadata: { labels },
+      spec: {
+        serviceAccountName: n.serviceAccount,
+        automountServiceAccountToken: false,
+        securityContext: restrictedPodSecurity(REDIS_UID),
+        terminationGracePeriodSeconds: 30,
+        ...spreadPods(selector, { zones: s.zones, strict: s.strictScheduling }),
+        initContainers: [
+          {
+            name: "init",
+            image: s.jobsImage,
+            command: ["holdfast", "sentinel", "init"],
+            env: [
+              podNameEnv,
+              {
+                name: "HOLDFAST_ANNOUNCE_HOST",
+                value: serviceHost(`$(POD_NAME).${n.sentinelHeadlessService}`, s.namespace),
+              },
+              { name: "HOLDFAST_PORT", value: String(SENTINEL_PORT) },
+              { name: "HOLDFAST_SENTINELS", value: sentinelAddresses(s) },
+              { name: "HOLDFAST_REDIS_NODES", value: dataAddresses(s) },
+              { name: "HOLDFAST_MASTER_NAME", value: s.masterName },
+              { name: "HOLDFAST_CONFIG", value: `${PATHS.config}/sentinel.conf` },
+              { name: "HOLDFAST_AUTH", value: `${PATHS.auth}/${AUTH_FILES.sentinelAuth}` },
+              { name: "HOLDFAST_RUN_DIR", value: PATHS.run },
+              { name: "SENTINEL_USERNAME", value: "sentinel" },
+              secretEnv("SENTINEL_PASSWORD", n.secret, "sentinel-password"),
+              { name: "REDIS_USERNAME", value: "sentinel" },
+              secretEnv("REDIS_PASSWORD", n.secret, "sentinel-password"),
+            ],
+            volumeMounts: [
+              { name: "config", mountPath: PATHS.config, readOnly: true },
+              { name: "auth", mountPath: PATHS.auth, readOnly: true },
+              run,
+              tmp,
+            ],
+            securityContext: restrictedContainerSecurity(),
+            resources: jobsContainerResources(),
+          },
+        ],
+        containers: [
+          {
+            name: "sentinel",
+            image: s.redisImage,
+            command: ["redis-server", `${PATHS.run}/sentinel.conf`, "--sentinel"],
+            ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
+            env: [secretEnv("REDISCLI_AUTH", n.secret, "discovery-password")],
+            volumeMounts: [run, tmp],
+            securityContext: restrictedContainerSecurity(),
+            resources: {
+              requests: { cpu: "20m", memory: s.sentinelMemoryLimit },
+              limits: { cpu: "250m", memory: s.sentinelMemoryLimit },
+            },
+            readinessProbe: { exec: { command: SENTINEL_PROBE }, periodSeconds: 5, timeoutSeconds: 3 },
+            livenessProbe: {
+              exec: { command: SENTINEL_PROBE },
+              initialDelaySeconds: 15,
+              periodSeconds: 10,
+              timeoutSeconds: 5,
+              failureThreshold: 6,
+            },
+          },
+        ],
+        volumes: [
+          {
+            name: "config",
+            configMap: { name: n.configMap, items: [{ key: "sentinel.conf", path: "sentinel.conf" }] },
+          },
+          {
+            name: "auth",
+            secret: {
+              secretName: n.secret,
+              defaultMode: 0o440,
+              items: [{ key: AUTH_FILES.sentinelAuth, path: AUTH_FILES.sentinelAuth }],
+            },
+          },
+          ...runVolumes,
+        ],
+      },
+    },
+  };
+}
+
+/** The headless services that give every pod a stable DNS name, ready or not. */
+export function headlessServiceSpec(
+  s: RedisSetSettings,
+  component: "data" | "sentinel",
+): core.v1.ServiceSpec {
+  const port = component === "data" ? REDIS_PORT : SENTINEL_PORT;
+  return {
+    clusterIP: "None",
+    // Replicas and sentinels must resolve a pod before it is ready: that is how they find each other.
+    publishNotReadyAddresses: true,
+    selector: selectorLabels(redisLabels(s, component)),
+    ports: [{ name: component === "data" ? "redis" : "sentinel", port, targetPort: port }],
+  };
+}
+
+/** The service clients connect to: any ready sentinel, which names the current primary. */
+export function sentinelServiceSpec(s: RedisSetSettings): core.v1.ServiceSpec {
+  return {
+    type: "ClusterIP",
+    selector: selectorLabels(redisLabels(s, "sentinel")),
+    ports: [{ name: "sentinel", port: SENTINEL_PORT, targetPort: SENTINEL_PORT }],
+  };
+}
+
+/** Voluntary disruptions take at most one data pod, and never the sentinels' majority. */
+export function disruptionBudgets(s: RedisSetSettings): {
+  data: policy.v1.PodDisruptionBudgetSpec;
+  sentinel: policy.v1.PodDisruptionBudgetSpec;
+} {
+  const majority = Math.floor(s.sentinels / 2) + 1;
+  return {
+    data: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(redisLabels(s, "data")) } },
+    sentinel: {
+      maxUnavailable: s.sentinels - majority,
+      selector: { matchLabels: selectorLabels(redisLabels(s, "sentinel")) },
+    },
+  };
+}
+
+/** Only pods of the set's namespace and of the named namespaces may reach Redis and the sentinels. */
+export function networkPolicySpec(s: RedisSetSettings): networking.v1.NetworkPolicySpec {
+  const namespaces = [s.namespace, ...s.allowedNamespaces.filter((ns) => ns !== s.namespace)];
+  return {
+    podSelector: { matchLabels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": s.name } },
+    policyTypes: ["Ingress"],
+    ingress: [
+      {
+        from: [
+          {
+            namespaceSelector: {
+              matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: namespaces }],
+            },
+          },
+        ],
+        ports: [
+          { protocol: "TCP", port: REDIS_PORT },
+          { protocol: "TCP", port: SENTINEL_PORT },
+        ],
+      },
+    ],
+  };
+}

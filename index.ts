@@ -1,0 +1,13 @@
+// Entry point of `pulumi up`: reads the stack's config and exports what holdfastStack returns as the
+// stack's outputs.
+import { loadConfig } from "./config";
+import { holdfastStack } from "./stack";
+
+const outputs = holdfastStack(loadConfig());
+
+export const stack = outputs.stack;
+export const namespace = outputs.namespace;
+export const kubeContext = outputs.kubeContext;
+export const redis = outputs.redis;
+export const backupPrefix = outputs.backupPrefix;
+export const jobsImage = outputs.jobsImage;

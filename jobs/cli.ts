@@ -1,0 +1,73 @@
+// The holdfast CLI: finds the command named by the first words, parses its flags and runs it.
+// Exit codes: 0 done, 1 failed (with the state left behind), 2 bad input.
+import { describeFlags, parseFlags } from "./cli/args";
+import type { Command } from "./cli/command";
+import { OperationError, UsageError } from "./cli/errors";
+import { commands } from "./commands";
+
+function usage(list: Command[]): string {
+  const lines = list.map((c) => `  holdfast ${c.words.join(" ").padEnd(26)} ${c.summary}`);
+  return ["usage: holdfast <command> [flags]   (holdfast <command> --help for its flags)", "", ...lines].join(
+    "\n",
+  );
+}
+
+/** Finds the command whose words begin argv; returns it with the remaining arguments. */
+export function findCommand(
+  argv: string[],
+  list: Command[] = commands,
+): { command: Command; rest: string[] } {
+  const matches = list
+    .filter((c) => c.words.every((w, i) => argv[i] === w))
+    .sort((a, b) => b.words.length - a.words.length);
+  if (matches.length === 0) {
+    const given = argv
+      .filter((a) => !a.startsWith("-"))
+      .slice(0, 2)
+      .join(" ");
+    throw new UsageError(
+      given ? `unknown command: ${given} (see holdfast --help)` : "no command given (see holdfast --help)",
+    );
+  }
+  return { command: matches[0], rest: argv.slice(matches[0].words.length) };
+}
+
+/** Runs the CLI and resolves to its exit code. */
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    process.stdout.write(usage(commands) + "\n");
+    return argv.length === 0 ? 2 : 0;
+  }
+  try {
+    const { command, rest } = findCommand(argv);
+    if (rest.includes("--help") || rest.includes("-h")) {
+      process.stdout.write(
+        `holdfast ${command.words.join(" ")}: ${command.summary}\n\n${describeFlags(command.flags)}\n`,
+      );
+      return 0;
+    }
+    const flags = parseFlags(rest, command.flags);
+    const code = await command.run(flags);
+    return typeof code === "number" ? code : 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`holdfast: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof OperationError) {
+      process.stderr.write(`holdfast: ${err.message}\n`);
+      if (err.state) process.stderr.write(`holdfast: ${err.state}\n`);
+      return 1;
+    }
+    const e = err as Error;
+    process.stderr.write(`holdfast: unexpected failure: ${e.message}\n`);
+    if (process.env.HOLDFAST_DEBUG) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
