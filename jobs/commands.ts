@@ -1,6 +1,6 @@
 // Every command the holdfast CLI knows. Each area registers its commands in a module of its own.
 import type { Command } from "./cli/command";
-import { redisStartupCommands } from "./redis-startup/commands";
+import { redisPodCommands } from "./redis-pod/commands";
 
 /** All commands, in the order --help lists them. */
-export const commands: Command[] = [...redisStartupCommands];
+export const commands: Command[] = [...redisPodCommands];

@@ -62,11 +62,17 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
     state.arn = `arn:aws:s3:::${state.bucket}`;
   }
   if (type === "aws:kms/key:Key") state.keyId = `${name}-key-id`;
-  if (type === "aws:ecr/repository:Repository")
-    state.repositoryUrl = `${ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/${name}`;
+  if (type === "aws:ecr/repository:Repository") {
+    state.name = inputs.name ?? `${name}-mock`;
+    state.registryId = ACCOUNT_ID;
+    state.repositoryUrl = `${ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/${state.name}`;
+  }
   if (type === "docker:index/image:Image") {
-    state.repoDigest = `${inputs.imageName}@sha256:${"0".repeat(64)}`;
-    state.imageName = inputs.imageName;
+    // A pushed image's repoDigest names the repository and digest, not the tag.
+    const imageName = String(inputs.imageName);
+    const repository = imageName.replace(/:[^:/]+$/, "");
+    state.repoDigest = `${repository}@sha256:${"0".repeat(64)}`;
+    state.imageName = imageName;
   }
   return state;
 }

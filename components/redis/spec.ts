@@ -311,20 +311,22 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
             lifecycle: { preStop: { exec: { command: waitForHandover(s.handoverTimeoutSeconds) } } },
           },
           {
-            // Runs the hand-over at termination: pause writes, let the sentinels promote a caught-up
-            // replica, then follow it. The redis container's preStop waits for it.
+            // Records the node's role as it changes, and runs the hand-over at termination: pause
+            // writes, let the sentinels promote a caught-up replica, then follow it. The redis
+            // container's preStop waits for it.
             name: "holdfast",
             image: s.jobsImage,
             command: ["holdfast", "redis", "agent"],
             env: [
               ...env,
+              { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
               { name: "HOLDFAST_TIMEOUT", value: `${s.handoverTimeoutSeconds}s` },
               { name: "REDIS_USERNAME", value: "admin" },
               secretEnv("REDIS_PASSWORD", n.secret, "admin-password"),
               { name: "SENTINEL_USERNAME", value: "sentinel" },
               secretEnv("SENTINEL_PASSWORD", n.secret, "sentinel-password"),
             ],
-            volumeMounts: [mounts.run, mounts.tmp],
+            volumeMounts: [mounts.data, mounts.run, mounts.tmp],
             securityContext: restrictedContainerSecurity(),
             resources: jobsContainerResources(),
             lifecycle: { preStop: { exec: { command: ["holdfast", "redis", "handover"] } } },

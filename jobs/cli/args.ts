@@ -37,7 +37,7 @@ export function envName(flag: string, spec: FlagSpec): string {
 export function parseFlags(argv: string[], specs: FlagSpecs, env: NodeJS.ProcessEnv = process.env): Flags {
   const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(specs))
-    options[name] = { type: spec.type, multiple: spec.multiple };
+    options[name] = spec.multiple ? { type: spec.type, multiple: true } : { type: spec.type };
   let values: Record<string, unknown>;
   let positionals: string[];
   try {

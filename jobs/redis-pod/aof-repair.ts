@@ -1,0 +1,81 @@
+// AOF repair at start (seed 002, scenario 3): check the append-only files with redis-check-aof; when they
+// are truncated or corrupt, keep the originals aside, fix with `redis-check-aof --fix`, and check again.
+// A file that cannot be fixed stops the pod with a clear message instead of Redis starting empty.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { keepAside } from "./aside";
+
+/** What the repair found and did. */
+export type AofRepairOutcome =
+  | { state: "absent" }
+  | { state: "valid"; target: string }
+  | { state: "repaired"; target: string; keptAt: string; detail: string };
+
+/** The AOF could not be made loadable; the originals are untouched or kept aside. */
+export class AofRepairError extends Error {
+  constructor(
+    message: string,
+    public readonly keptAt?: string,
+  ) {
+    super(message);
+    this.name = "AofRepairError";
+  }
+}
+
+/** The file redis-check-aof should check in `dataDir`: the multi-part manifest, or a single legacy AOF. */
+export function aofTarget(
+  dataDir: string,
+  dirName = "appendonlydir",
+  fileName = "appendonly.aof",
+): string | undefined {
+  const manifest = path.join(dataDir, dirName, `${fileName}.manifest`);
+  if (fs.existsSync(manifest)) return manifest;
+  const legacy = path.join(dataDir, fileName);
+  if (fs.existsSync(legacy) && fs.statSync(legacy).size > 0) return legacy;
+  return undefined;
+}
+
+function runCheck(checkAof: string, args: string[]): { ok: boolean; output: string } {
+  const r = spawnSync(checkAof, args, { input: "y\n", encoding: "utf8", timeout: 30 * 60 * 1000 });
+  if (r.error) throw new AofRepairError(`cannot run ${checkAof}: ${r.error.message}`);
+  return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
+}
+
+/** The lines of redis-check-aof output worth repeating in a log. */
+function summary(output: string): string {
+  return output
+    .split("\n")
+    .filter((l) => /not valid|truncat|shrink|not sane|Bad file|Expected|Unexpected|aborting/i.test(l))
+    .map((l) => l.trim())
+    .join(" | ");
+}
+
+/**
+ * Checks and, when needed, repairs the AOF of `dataDir`.
+ * @param checkAof the redis-check-aof binary.
+ * @param now time used to name the folder the originals are kept in.
+ */
+export function repairAof(
+  dataDir: string,
+  checkAof = "redis-check-aof",
+  now: Date = new Date(),
+): AofRepairOutcome {
+  const target = aofTarget(dataDir);
+  if (!target) return { state: "absent" };
+  const first = runCheck(checkAof, [target]);
+  if (first.ok) return { state: "valid", target };
+
+  const keptAt = keepAside(dataDir, "aof-repair", now);
+  const fix = runCheck(checkAof, ["--fix", target]);
+  const after = runCheck(checkAof, [target]);
+  if (!fix.ok || !after.ok) {
+    throw new AofRepairError(
+      `the AOF at ${target} is corrupt and redis-check-aof cannot fix it (${summary(fix.output) || "no detail"}); ` +
+        `not starting Redis on a partial dataset. The original files are kept at ${keptAt}. ` +
+        "Restore from a backup (holdfast restore redis) or replace this pod's volume from a replica.",
+      keptAt,
+    );
+  }
+  return { state: "repaired", target, keptAt: keptAt!, detail: summary(first.output) };
+}

@@ -1,0 +1,221 @@
+// The commands the Redis pods run: `redis init` and `sentinel init` (init containers), `redis agent`
+// (the data pods' sidecar) and `redis handover` (its preStop hook).
+import * as fs from "fs";
+import * as path from "path";
+import { durationMs, str } from "../cli/args";
+import type { Command } from "../cli/command";
+import type { FlagSpecs } from "../cli/args";
+import { OperationError, UsageError } from "../cli/errors";
+import { log } from "../cli/log";
+import { credentialsFromEnv, formatAddress, parseAddresses, sameAddress } from "../redis/client";
+import { AofRepairError } from "./aof-repair";
+import { runAgent } from "./agent";
+import { handOver } from "./handover";
+import { RoleUndecidedError, redisInit } from "./redis-init";
+import {
+  choosePrimary,
+  composeSentinelConf,
+  monitoredAddress,
+  queryNodeRoles,
+  queryPeers,
+} from "./sentinel-init";
+
+const identity: FlagSpecs = {
+  "pod-name": {
+    type: "string",
+    required: true,
+    env: "POD_NAME",
+    help: "this pod's name; its trailing number is the ordinal",
+  },
+  "announce-host": {
+    type: "string",
+    required: true,
+    help: "the stable host name other nodes know this pod by",
+  },
+  "master-name": { type: "string", required: true, help: "name the sentinels monitor the primary under" },
+  sentinels: { type: "string", required: true, help: "every sentinel as HOST:PORT, comma-separated" },
+  "run-dir": {
+    type: "string",
+    required: true,
+    help: "writable folder the Redis process reads its config from",
+  },
+};
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new UsageError(`--port must be a port number, got "${value}"`);
+  return n;
+}
+
+function timeout(value: string, what: string): number {
+  return value === "0" ? 0 : durationMs(value, what);
+}
+
+function existingFile(file: string, flag: string): string {
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile())
+    throw new UsageError(`--${flag} ${file} is not a file`);
+  return file;
+}
+
+const redisInitCommand: Command = {
+  words: ["redis", "init"],
+  summary: "repair the AOF and choose this data pod's role with the sentinels (init container)",
+  flags: {
+    ...identity,
+    port: { type: "string", default: "6379", help: "port Redis listens on and announces" },
+    "data-dir": { type: "string", required: true, help: "the Redis data directory (the pod's volume)" },
+    config: { type: "string", required: true, help: "the ConfigMap's redis.conf" },
+    "wait-timeout": {
+      type: "string",
+      default: "0",
+      help: "give up without a role after this long; 0 waits for ever",
+    },
+    "repaired-wait": {
+      type: "string",
+      default: "2m",
+      help: "after an AOF repair, how long to let a replica take over before resuming as primary",
+    },
+    "check-aof": { type: "string", default: "redis-check-aof", help: "the redis-check-aof binary" },
+  },
+  async run(flags) {
+    const announce = { host: str(flags, "announce-host"), port: port(str(flags, "port")) };
+    try {
+      await redisInit({
+        podName: str(flags, "pod-name"),
+        announce,
+        dataDir: str(flags, "data-dir"),
+        configFile: existingFile(str(flags, "config"), "config"),
+        runDir: str(flags, "run-dir"),
+        sentinels: parseAddresses(str(flags, "sentinels"), "--sentinels"),
+        masterName: str(flags, "master-name"),
+        sentinelCredentials: credentialsFromEnv("SENTINEL"),
+        waitTimeoutMs: timeout(str(flags, "wait-timeout"), "--wait-timeout"),
+        repairedWaitMs: timeout(str(flags, "repaired-wait"), "--repaired-wait"),
+        checkAof: str(flags, "check-aof"),
+        log: log.info,
+      });
+    } catch (err) {
+      if (err instanceof AofRepairError)
+        throw new OperationError(
+          err.message,
+          "Redis was not started; the pod's volume is as described above.",
+        );
+      if (err instanceof RoleUndecidedError)
+        throw new OperationError(
+          err.message,
+          "Redis was not started and this pod's data is untouched; start it again once the sentinels are reachable.",
+        );
+      throw err;
+    }
+  },
+};
+
+const sentinelInitCommand: Command = {
+  words: ["sentinel", "init"],
+  summary: "write this sentinel's config, monitoring the set's current primary (init container)",
+  flags: {
+    ...identity,
+    port: { type: "string", default: "26379", help: "port the sentinel listens on and announces" },
+    config: { type: "string", required: true, help: "the ConfigMap's sentinel.conf" },
+    auth: { type: "string", required: true, help: "the Secret's sentinel credentials and users" },
+    "redis-nodes": { type: "string", required: true, help: "every data pod as HOST:PORT, comma-separated" },
+  },
+  async run(flags) {
+    const masterName = str(flags, "master-name");
+    const announce = { host: str(flags, "announce-host"), port: port(str(flags, "port")) };
+    const base = fs.readFileSync(existingFile(str(flags, "config"), "config"), "utf8");
+    const auth = fs.readFileSync(existingFile(str(flags, "auth"), "auth"), "utf8");
+    const peers = parseAddresses(str(flags, "sentinels"), "--sentinels").filter(
+      (a) => !sameAddress(a, announce),
+    );
+    const nodes = parseAddresses(str(flags, "redis-nodes"), "--redis-nodes");
+    const bootstrap = monitoredAddress(base, masterName);
+    const [peerViews, roles] = await Promise.all([
+      queryPeers(peers, masterName, credentialsFromEnv("SENTINEL")),
+      queryNodeRoles(nodes, credentialsFromEnv("REDIS")),
+    ]);
+    const choice = choosePrimary(peerViews, roles, bootstrap);
+    const runDir = str(flags, "run-dir");
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.writeFileSync(
+      path.join(runDir, "sentinel.conf"),
+      composeSentinelConf(base, auth, masterName, choice.primary, announce),
+      {
+        mode: 0o600,
+      },
+    );
+    log.info(`monitoring ${formatAddress(choice.primary)} as ${masterName}`, {
+      source: choice.source,
+      reason: choice.reason,
+    });
+  },
+};
+
+const handoverCommand: Command = {
+  words: ["redis", "handover"],
+  summary: "hand the primary role to a replica before this pod stops (preStop hook)",
+  flags: {
+    ...identity,
+    "pod-name": { ...identity["pod-name"], required: false },
+    port: { type: "string", default: "6379", help: "port of the local Redis" },
+    timeout: { type: "string", default: "60s", help: "give up the hand-over after this long" },
+  },
+  async run(flags) {
+    const p = port(str(flags, "port"));
+    const runDir = str(flags, "run-dir");
+    try {
+      const result = await handOver({
+        local: { host: "127.0.0.1", port: p },
+        announce: { host: str(flags, "announce-host"), port: p },
+        sentinels: parseAddresses(str(flags, "sentinels"), "--sentinels"),
+        masterName: str(flags, "master-name"),
+        redisCredentials: credentialsFromEnv("REDIS"),
+        sentinelCredentials: credentialsFromEnv("SENTINEL"),
+        timeoutMs: durationMs(str(flags, "timeout"), "--timeout"),
+        log: log.info,
+      });
+      if (result.outcome === "failed")
+        log.warn(`hand-over failed: ${result.reason}; the sentinels will fail over when this pod stops`);
+      else log.info(`hand-over: ${result.outcome}`);
+      return result.outcome === "failed" ? 1 : 0;
+    } finally {
+      // Lets the redis container's preStop finish, whatever happened.
+      fs.mkdirSync(runDir, { recursive: true });
+      fs.writeFileSync(path.join(runDir, "handover.done"), new Date().toISOString() + "\n");
+    }
+  },
+};
+
+const agentCommand: Command = {
+  words: ["redis", "agent"],
+  summary: "record this data pod's role as it changes and stay up for the hand-over (sidecar)",
+  flags: {
+    port: { type: "string", default: "6379", help: "port of the local Redis" },
+    "data-dir": { type: "string", required: true, help: "the Redis data directory" },
+    interval: { type: "string", default: "5s", help: "how often to read the role" },
+  },
+  async run(flags) {
+    const controller = new AbortController();
+    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort());
+    log.info("agent started");
+    await runAgent(
+      {
+        local: { host: "127.0.0.1", port: port(str(flags, "port")) },
+        credentials: credentialsFromEnv("REDIS"),
+        dataDir: str(flags, "data-dir"),
+        intervalMs: durationMs(str(flags, "interval"), "--interval"),
+        log: log.info,
+      },
+      controller.signal,
+    );
+  },
+};
+
+/** The Redis pod commands, in --help order. */
+export const redisPodCommands: Command[] = [
+  redisInitCommand,
+  sentinelInitCommand,
+  agentCommand,
+  handoverCommand,
+];

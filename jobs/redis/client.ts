@@ -1,0 +1,133 @@
+// Short-lived connections to one Redis node or sentinel, for jobs that ask a question and go: no
+// reconnects, no offline queue, a bounded connect and command time, and credentials from the
+// environment (REDIS_USERNAME / REDIS_PASSWORD for data nodes, SENTINEL_USERNAME / SENTINEL_PASSWORD
+// for sentinels).
+import Redis from "ioredis";
+import { hostPort } from "../cli/args";
+
+/** Where a Redis node or sentinel listens. */
+export interface NodeAddress {
+  host: string;
+  port: number;
+}
+
+/** A Redis ACL user. */
+export interface Credentials {
+  username?: string;
+  password?: string;
+}
+
+/** `host:port`. */
+export function formatAddress(a: NodeAddress): string {
+  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** True when both name the same node (host names compare case-insensitively). */
+export function sameAddress(a: NodeAddress, b: NodeAddress): boolean {
+  return a.host.toLowerCase() === b.host.toLowerCase() && a.port === b.port;
+}
+
+/** Parses a comma-separated `host:port` list. */
+export function parseAddresses(list: string, what: string): NodeAddress[] {
+  const items = list
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return items.map((item) => hostPort(item, what));
+}
+
+/** Credentials from `<PREFIX>_USERNAME` / `<PREFIX>_PASSWORD`. */
+export function credentialsFromEnv(
+  prefix: "REDIS" | "SENTINEL",
+  env: NodeJS.ProcessEnv = process.env,
+): Credentials {
+  return {
+    username: env[`${prefix}_USERNAME`] || undefined,
+    password: env[`${prefix}_PASSWORD`] || undefined,
+  };
+}
+
+/**
+ * Opens a connection and waits until it is usable.
+ * @param timeoutMs bound on connecting and on every command.
+ */
+export async function connectNode(a: NodeAddress, creds: Credentials, timeoutMs = 3000): Promise<Redis> {
+  const client = new Redis({
+    host: a.host,
+    port: a.port,
+    username: creds.username,
+    password: creds.password,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableReadyCheck: false,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  client.on("error", () => undefined); // failures surface through the awaited commands
+  try {
+    await client.connect();
+    return client;
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
+}
+
+/** Connects, runs `fn`, and always closes the connection. */
+export async function withNode<T>(
+  a: NodeAddress,
+  creds: Credentials,
+  fn: (client: Redis) => Promise<T>,
+  timeoutMs = 3000,
+): Promise<T> {
+  const client = await connectNode(a, creds, timeoutMs);
+  try {
+    return await fn(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Parses the text of INFO into field -> value (section headers and blank lines skipped). */
+export function parseInfo(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    if (!line || line.startsWith("#")) continue;
+    const i = line.indexOf(":");
+    if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return fields;
+}
+
+/** A replica as the primary's INFO replication lists it (`slaveN:ip=...,port=...,state=...,offset=...`). */
+export interface ReplicaInfo {
+  address: NodeAddress;
+  state: string;
+  offset: number;
+  lagSeconds: number;
+}
+
+/** The replicas listed in a primary's INFO replication. */
+export function replicasOf(info: Record<string, string>): ReplicaInfo[] {
+  return Object.entries(info)
+    .filter(([k]) => /^slave\d+$/.test(k))
+    .map(([, v]) => {
+      const f = Object.fromEntries(v.split(",").map((kv) => kv.split("=") as [string, string]));
+      return {
+        address: { host: f.ip, port: Number(f.port) },
+        state: f.state,
+        offset: Number(f.offset),
+        lagSeconds: Number(f.lag),
+      };
+    });
+}
+
+/** Turns the flat `[field, value, ...]` reply of SENTINEL MASTER into an object. */
+export function fieldsOf(reply: unknown): Record<string, string> {
+  const list = Array.isArray(reply) ? (reply as unknown[]) : [];
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) out[String(list[i])] = String(list[i + 1]);
+  return out;
+}

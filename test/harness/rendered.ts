@@ -1,0 +1,52 @@
+// The objects a stack renders, as the harness consumes them: run offline once and cached on disk by a
+// hash of everything that shapes them, so every test worker reads the same rendering without paying
+// for another Pulumi mock run.
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { runHoldfastStack } from "../../tools/offline";
+import { isKubernetesObject, RenderedObject, toObject } from "../../tools/render";
+
+const root = path.join(__dirname, "..", "..");
+
+function sources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return sources(p);
+    return e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") ? [p] : [];
+  });
+}
+
+function renderKey(stack: string): string {
+  const files = [
+    ...sources(path.join(root, "components")),
+    path.join(root, "stack.ts"),
+    path.join(root, "config.ts"),
+    path.join(root, "tools", "offline.ts"),
+    path.join(root, "Pulumi.yaml"),
+    path.join(root, `Pulumi.${stack}.yaml`),
+  ];
+  const hash = createHash("sha256");
+  for (const f of files.sort()) hash.update(f).update(fs.readFileSync(f));
+  return `${stack}-${hash.digest("hex").slice(0, 16)}`;
+}
+
+/** Every Kubernetes object of `stack`, rendered offline (cached across test workers). */
+export async function renderedObjects(stack: string): Promise<RenderedObject[]> {
+  const cacheDir = path.join(root, "node_modules", ".cache", "holdfast-render");
+  const file = path.join(cacheDir, `${renderKey(stack)}.json`);
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8"));
+  const run = await runHoldfastStack(stack);
+  const objects = run.resources.filter(isKubernetesObject).map(toObject);
+  fs.mkdirSync(cacheDir, { recursive: true });
+  fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify(objects));
+  fs.renameSync(`${file}.${process.pid}`, file);
+  return objects;
+}
+
+/** The object of `kind` named `name` among `objects`. */
+export function objectNamed<T = RenderedObject>(objects: RenderedObject[], kind: string, name: string): T {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`the rendering has no ${kind} ${name}`);
+  return o as unknown as T;
+}
