@@ -10,4 +10,6 @@ export const namespace = outputs.namespace;
 export const kubeContext = outputs.kubeContext;
 export const redis = outputs.redis;
 export const backupPrefix = outputs.backupPrefix;
+export const backup = outputs.backup;
 export const jobsImage = outputs.jobsImage;
+export const jobsRepository = outputs.jobsRepository;

@@ -2,8 +2,10 @@
 // under the Pulumi CLI; tools/offline.ts runs it under mocks for `npm run render` and the tests.
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { HoldfastConfig } from "./config";
+import { projectDir, type HoldfastConfig } from "./config";
 import { SentinelRedis } from "./components/redis";
+import { BackupBucket, type JobRole, type ObjectLockMode } from "./components/backup-bucket";
+import { JobsImage } from "./components/jobs-image";
 
 /** What operators and the holdfast stack commands read from a stack (`pulumi stack output --json`). */
 export interface HoldfastOutputs {
@@ -21,7 +23,26 @@ export interface HoldfastOutputs {
     storageClassName: string;
   };
   backupPrefix: string;
+  /** What the backup, prune and restore jobs need to reach the stack's backups. */
+  backup: {
+    bucket: pulumi.Input<string>;
+    bucketArn: pulumi.Input<string>;
+    region: pulumi.Input<string>;
+    prefix: string;
+    kmsKeyArn: pulumi.Input<string>;
+    /** IAM role ARNs of the jobs. */
+    roles: Record<JobRole, pulumi.Input<string>>;
+    /** Kubernetes service accounts, in the stack's namespace, that may assume each role. */
+    serviceAccounts: Record<JobRole, string>;
+    /** The offsite copy, when the stack has one. */
+    replicaBucket?: pulumi.Input<string>;
+    replicaRegion?: string;
+    replicaKmsKeyArn?: pulumi.Input<string>;
+  };
+  /** The image that runs the holdfast CLI: the built image by digest, or config jobsImage. */
   jobsImage: pulumi.Input<string>;
+  /** ECR repository of the built jobs image; empty when the stack does not build it. */
+  jobsRepository: pulumi.Input<string>;
 }
 
 /**
@@ -46,7 +67,37 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     { provider, protect: true, retainOnDelete: true },
   );
 
-  const jobsImage = config.jobsImage;
+  if (config.backupReplicaRegion && config.backupReplicaRegion === new pulumi.Config("aws").get("region"))
+    throw new Error(
+      "invalid stack config: backupReplicaRegion must differ from aws:region (an offsite copy)",
+    );
+  const backup = new BackupBucket("backups", {
+    prefix: config.backupPrefix,
+    retentionDays: config.backupRetentionDays,
+    noncurrentVersionDays: config.backupNoncurrentVersionDays,
+    transitionDays: config.backupTransitionDays,
+    transitionStorageClass: config.backupTransitionStorageClass,
+    objectLockMode: (config.backupObjectLockMode as ObjectLockMode) || undefined,
+    objectLockDays: config.backupObjectLockDays,
+    replicaRegion: config.backupReplicaRegion || undefined,
+    kmsKeyArn: config.backupKmsKeyArn || undefined,
+    namespace: config.namespace,
+    oidcProviderArn: config.oidcProviderArn || undefined,
+    oidcIssuer: config.oidcIssuer || undefined,
+    tags: { "holdfast.dev/stack": config.stack },
+  });
+
+  // Pods run the image built from this repository by digest when the stack builds it.
+  const built = config.buildJobsImage
+    ? new JobsImage("jobs", {
+        context: projectDir,
+        redisImage: config.redisImage,
+        keepImages: config.jobsImageKeep,
+        repositoryName: `holdfast/${config.stack.toLowerCase()}/jobs`,
+        tags: { "app.kubernetes.io/part-of": "holdfast", "holdfast.dev/stack": config.stack },
+      })
+    : undefined;
+  const jobsImage = built ? built.imageRef : config.jobsImage;
   const redis = new SentinelRedis(
     "redis",
     {
@@ -89,6 +140,19 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       storageClassName: redis.storageClassName,
     },
     backupPrefix: config.backupPrefix,
+    backup: {
+      bucket: backup.bucketName,
+      bucketArn: backup.bucketArn,
+      region: backup.region,
+      prefix: backup.prefix,
+      kmsKeyArn: backup.kmsKeyArn,
+      roles: backup.roleArns,
+      serviceAccounts: backup.serviceAccounts,
+      replicaBucket: backup.replicaBucketName,
+      replicaRegion: backup.replicaRegion,
+      replicaKmsKeyArn: backup.replicaKmsKeyArn,
+    },
     jobsImage,
+    jobsRepository: built?.repositoryUrl ?? "",
   };
 }
