@@ -1,6 +1,7 @@
 // Every command the holdfast CLI knows. Each area registers its commands in a module of its own.
 import type { Command } from "./cli/command";
 import { redisPodCommands } from "./redis-pod/commands";
+import { lancedbLeaderCommands } from "./lancedb/leader/commands";
 
 /** All commands, in the order --help lists them. */
-export const commands: Command[] = [...redisPodCommands];
+export const commands: Command[] = [...redisPodCommands, ...lancedbLeaderCommands];
