@@ -2,6 +2,7 @@
 // SIGTERM, then steps down and releases the lease (it is a native sidecar: the kubelet stops it only
 // after the application container has exited, so releasing cannot let a second writer in early).
 import { randomBytes } from "crypto";
+import { ELECTOR_HEALTH_PORT, LEADER_FILE } from "../../../components/lancedb/spec";
 import { durationMs, optStr, str } from "../../cli/args";
 import type { Command } from "../../cli/command";
 import { OperationError, UsageError } from "../../cli/errors";
@@ -11,9 +12,6 @@ import { contextNamespace, defaultKubeConfig, loadKubeClient } from "./kube-clie
 import { KubeLeaseStore } from "./kube-lease-store";
 import { KubePodConditions, LEADER_CONDITION } from "./pod-condition";
 import { ElectionSidecar, identityFor } from "./sidecar";
-
-/** Port of the sidecar's health endpoints in the LanceDB pods. */
-export const ELECTOR_HEALTH_PORT = 8086;
 
 function portNumber(value: string): number {
   const n = Number(value);
@@ -48,7 +46,7 @@ const electCommand: Command = {
     },
     "marker-file": {
       type: "string",
-      default: "/run/holdfast/leader",
+      default: LEADER_FILE,
       help: "file present while this pod leads; empty for none",
     },
     "lease-duration": { type: "string", default: "15s", help: "how long a lease lasts without renewal" },

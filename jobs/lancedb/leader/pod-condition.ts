@@ -1,10 +1,11 @@
 // The leader's mark on its pod: a status condition (`holdfast.dev/leader` by default) that the pod's
 // readinessGate waits for, so only the leader's pod is Ready and receives the Service's traffic.
 import type * as KubeClient from "@kubernetes/client-node";
+import { LEADER_CONDITION_TYPE } from "../../../components/lancedb/spec";
 import { describeKubeError, httpStatus, loadKubeClient } from "./kube-client";
 
-/** The condition type the LanceDB pods' readiness gate names. */
-export const LEADER_CONDITION = "holdfast.dev/leader";
+/** The condition type the LanceDB pods' readiness gate names (the component renders the gate). */
+export const LEADER_CONDITION = LEADER_CONDITION_TYPE;
 
 /** Sets the leader condition of a pod. */
 export interface PodConditionWriter {
