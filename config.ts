@@ -54,6 +54,22 @@ export interface HoldfastConfig {
   oidcIssuer: string;
   buildJobsImage: boolean;
   jobsImageKeep: number;
+  lancedbMode: string;
+  lancedbAppImage: string;
+  lancedbAppPort: number;
+  lancedbAppUid: number;
+  lancedbDataPath: string;
+  lancedbEnv: string[];
+  lancedbCpuRequest: string;
+  lancedbCpuLimit: string;
+  lancedbMemoryLimit: string;
+  lancedbStorageSize: string;
+  lancedbEfsFileSystemId: string;
+  lancedbEfsAccessPointId: string;
+  lancedbSubnetIds: string[];
+  lancedbSecurityGroupId: string;
+  lancedbS3Bucket: string;
+  lancedbRoleArn: string;
 }
 
 /** The directory holding Pulumi.yaml and the stack files. */
@@ -119,6 +135,20 @@ export function validateConfig(c: HoldfastConfig): void {
   if (c.backupObjectLockMode && c.backupObjectLockDays < 1)
     fail("backupObjectLockDays must be at least 1 when Object Lock is on");
   if (c.backupRetentionDays < 1) fail("backupRetentionDays must be at least 1");
+  if (!["ebs", "efs", "s3"].includes(c.lancedbMode)) fail("lancedbMode must be ebs, efs or s3");
+  if (
+    c.lancedbMode === "efs" &&
+    !c.lancedbEfsFileSystemId &&
+    (c.lancedbSubnetIds.length === 0 || !c.lancedbSecurityGroupId)
+  )
+    fail(
+      "lancedbMode efs needs lancedbEfsFileSystemId, or lancedbSubnetIds and lancedbSecurityGroupId to create one",
+    );
+  if (c.lancedbEfsAccessPointId && !c.lancedbEfsFileSystemId)
+    fail("lancedbEfsAccessPointId needs the lancedbEfsFileSystemId it belongs to");
+  if (!(c.lancedbAppUid > 0)) fail("lancedbAppUid must be a non-root uid (> 0)");
+  const badEnv = c.lancedbEnv.filter((e) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(e));
+  if (badEnv.length > 0) fail(`lancedbEnv entries must be NAME=value, got ${badEnv.join(", ")}`);
 }
 
 /**

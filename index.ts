@@ -13,3 +13,4 @@ export const backupPrefix = outputs.backupPrefix;
 export const backup = outputs.backup;
 export const jobsImage = outputs.jobsImage;
 export const jobsRepository = outputs.jobsRepository;
+export const lancedb = outputs.lancedb;

@@ -6,6 +6,7 @@ import { projectDir, type HoldfastConfig } from "./config";
 import { SentinelRedis } from "./components/redis";
 import { BackupBucket, type JobRole, type ObjectLockMode } from "./components/backup-bucket";
 import { JobsImage } from "./components/jobs-image";
+import { LanceDbStore, type LanceDbMode } from "./components/lancedb";
 
 /** What operators and the holdfast stack commands read from a stack (`pulumi stack output --json`). */
 export interface HoldfastOutputs {
@@ -43,6 +44,28 @@ export interface HoldfastOutputs {
   jobsImage: pulumi.Input<string>;
   /** ECR repository of the built jobs image; empty when the stack does not build it. */
   jobsRepository: pulumi.Input<string>;
+  /** The LanceDB store: where its dataset is and which pod may write it. */
+  lancedb: {
+    /** Storage mode: ebs, efs or s3. */
+    mode: LanceDbMode;
+    statefulSet: string;
+    replicas: number;
+    /** The Service that routes to the writer, and its `host:port`. */
+    service: string;
+    serviceEndpoint: string;
+    /** PVCs holding the dataset (ebs: the pod's; efs: the shared one; s3: none). */
+    claimNames: string[];
+    /** The Lease the writer is elected through; empty in ebs mode. */
+    leaseName: string;
+    /** Mount path of the dataset in the application container. */
+    dataPath: string;
+    /** What the application opens: the data path, or s3://bucket/prefix/lancedb/live/. */
+    datasetUri: pulumi.Input<string>;
+    /** StorageClass of the EBS volume; empty otherwise. */
+    storageClassName: string;
+    /** EFS file system of the dataset; empty otherwise. */
+    efsFileSystemId: pulumi.Input<string>;
+  };
 }
 
 /**
@@ -125,6 +148,44 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     { provider, dependsOn: [namespace] },
   );
 
+  const lancedb = new LanceDbStore(
+    "lancedb",
+    {
+      namespace: config.namespace,
+      mode: config.lancedbMode as LanceDbMode,
+      appImage: config.lancedbAppImage,
+      appPort: config.lancedbAppPort,
+      appUid: config.lancedbAppUid,
+      dataPath: config.lancedbDataPath,
+      env: Object.fromEntries(
+        config.lancedbEnv.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+      ),
+      resources: {
+        requests: { cpu: config.lancedbCpuRequest, memory: config.lancedbMemoryLimit },
+        limits: { cpu: config.lancedbCpuLimit, memory: config.lancedbMemoryLimit },
+      },
+      storageSize: config.lancedbStorageSize,
+      storageClassName: config.storageClassName || undefined,
+      jobsImage,
+      efs: {
+        fileSystemId: config.lancedbEfsFileSystemId || undefined,
+        accessPointId: config.lancedbEfsAccessPointId || undefined,
+        subnetIds: config.lancedbSubnetIds,
+        securityGroupId: config.lancedbSecurityGroupId || undefined,
+      },
+      // The seed's "attach the object store path": the live dataset sits beside the stack's backups.
+      s3: {
+        bucket: config.lancedbS3Bucket || backup.bucketName,
+        prefix: config.backupPrefix,
+        region: backup.region,
+      },
+      roleArn: config.lancedbRoleArn || undefined,
+      zones: config.zones,
+      strictScheduling: config.strictScheduling,
+    },
+    { provider, dependsOn: [namespace] },
+  );
+
   return {
     stack: config.stack,
     namespace: config.namespace,
@@ -154,5 +215,18 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     },
     jobsImage,
     jobsRepository: built?.repositoryUrl ?? "",
+    lancedb: {
+      mode: lancedb.mode,
+      statefulSet: lancedb.statefulSetName,
+      replicas: lancedb.replicas,
+      service: lancedb.serviceName,
+      serviceEndpoint: lancedb.serviceEndpoint,
+      claimNames: lancedb.claimNames,
+      leaseName: lancedb.leaseName,
+      dataPath: lancedb.dataPath,
+      datasetUri: lancedb.datasetUri,
+      storageClassName: lancedb.storageClassName,
+      efsFileSystemId: lancedb.efsFileSystemId,
+    },
   };
 }

@@ -1,10 +1,11 @@
 // LanceDbStore in its three storage modes, run offline under Pulumi mocks: every Kubernetes object is
 // validated against the Kubernetes schema, and the data-safety properties are asserted per mode.
 import * as k8s from "@pulumi/kubernetes";
+import { HoldfastConfig, readConfigSchema, readStackFile, validateConfig } from "../../config";
 import { OfflineRun, runOffline } from "../../tools/offline";
 import { isKubernetesObject, RenderedObject, toObject } from "../../tools/render";
 import { schemaProblems } from "../../test/support/k8s-schema";
-import { findResource, resourcesOfType } from "../../test/support/stack";
+import { findResource, resourcesOfType, stackRun } from "../../test/support/stack";
 import { LanceDbMode, LanceDbStore, LanceDbStoreArgs, lanceDbSettings, liveDatasetKey } from ".";
 
 const T = {
@@ -401,5 +402,80 @@ describe("arguments", () => {
       expect(liveDatasetKey(p).startsWith(`${p ? p + "/" : ""}lancedb/files/`)).toBe(false);
       expect(liveDatasetKey(p).startsWith(`${p ? p + "/" : ""}lancedb/snapshots/`)).toBe(false);
     }
+  });
+});
+
+/** A stack's configuration as loadConfig resolves it: the stack file over the schema's defaults. */
+function stackConfig(stack: string, overrides: Record<string, unknown>): HoldfastConfig {
+  const file = readStackFile(stack);
+  const values: Record<string, unknown> = { stack };
+  for (const [key, schema] of Object.entries(readConfigSchema()))
+    values[key] = overrides[key] ?? file[`holdfast:${key}`] ?? schema.default;
+  return values as unknown as HoldfastConfig;
+}
+
+describe("in the stacks", () => {
+  const lanceObjects = (run: OfflineRun) =>
+    objects(run).filter(
+      (o) =>
+        (o.metadata.labels as Record<string, string> | undefined)?.["app.kubernetes.io/name"] === "lancedb",
+    );
+
+  test.each([
+    ["dev", {}, "ebs", 1],
+    ["prod", {}, "efs", 2],
+    ["dev", { "holdfast:lancedbMode": "s3" }, "s3", 2],
+  ] as const)(
+    "%s %j runs LanceDB in %s mode with %i pods, every object schema-valid",
+    async (stack, overrides, mode, n) => {
+      const run = await stackRun(stack, overrides);
+      const store = findResource(run, "holdfast:lancedb:LanceDbStore", "lancedb");
+      expect(store.custom).toBe(false);
+      expect(lanceObjects(run).flatMap((o) => schemaProblems(o))).toEqual([]);
+      expect(run.outputs.lancedb).toMatchObject({
+        mode,
+        replicas: n,
+        statefulSet: "lancedb",
+        dataPath: "/app/lancedb_data",
+      });
+      const sts = findResource(run, T.statefulSet, "lancedb-store");
+      expect(sts.provider).toBe("pulumi:providers:kubernetes::kubernetes");
+      expect([sts.protect, sts.retainOnDelete]).toEqual([true, true]);
+    },
+  );
+
+  test("s3 mode opens the dataset in the stack's backup bucket, beside its backups", async () => {
+    const run = await stackRun("dev", { "holdfast:lancedbMode": "s3" });
+    expect((run.outputs.lancedb as { datasetUri: string }).datasetUri).toBe(
+      "s3://backups-bucket-mock/dev/lancedb/live/",
+    );
+    expect(env(app(run))).toMatchObject({ AWS_REGION: "us-east-1" });
+  });
+
+  test("the sidecar runs the stack's jobs image (prod: the built image by digest)", async () => {
+    const run = await stackRun("prod");
+    expect(podSpec(run).initContainers[0].image).toMatch(/holdfast\/prod\/jobs@sha256:/);
+    expect(run.outputs.lancedb).toMatchObject({ claimNames: ["lancedb-data"], leaseName: "lancedb-leader" });
+  });
+
+  test("stack config is checked: efs needs a file system or subnets, env entries must be NAME=value", () => {
+    const check = (stack: string, overrides: Record<string, unknown>) => () =>
+      validateConfig(stackConfig(stack, overrides));
+    expect(check("prod", {})).not.toThrow();
+    expect(check("prod", { lancedbSubnetIds: [], lancedbEfsFileSystemId: "" })).toThrow(
+      /lancedbMode efs needs lancedbEfsFileSystemId, or lancedbSubnetIds/,
+    );
+    expect(check("prod", { lancedbSubnetIds: [], lancedbEfsFileSystemId: "fs-0abc" })).not.toThrow();
+    expect(check("dev", { lancedbEfsAccessPointId: "fsap-0def" })).toThrow(
+      /needs the lancedbEfsFileSystemId/,
+    );
+    expect(check("dev", { lancedbMode: "nfs" })).toThrow(/lancedbMode must be ebs, efs or s3/);
+    expect(check("dev", { lancedbEnv: ["NOT AN ENTRY"] })).toThrow(/NAME=value/);
+    expect(check("dev", { lancedbAppUid: 0 })).toThrow(/non-root/);
+  });
+
+  test("lancedbEnv entries reach the application", async () => {
+    const run = await stackRun("dev", { "holdfast:lancedbEnv": ["MODEL=small=v2", "LOG_LEVEL=debug"] });
+    expect(env(app(run))).toMatchObject({ MODEL: "small=v2", LOG_LEVEL: "debug" });
   });
 });

@@ -53,7 +53,7 @@ export interface LanceDbS3Args {
   /** Key prefix, as for backups (the stack name by default in the stack program). */
   prefix: string;
   /** Region of the bucket, given to the application as AWS_REGION. */
-  region?: string;
+  region?: pulumi.Input<string>;
 }
 
 /** Arguments of a LanceDbStore. */

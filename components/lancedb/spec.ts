@@ -63,7 +63,7 @@ export interface LanceDbSettings {
   /** `fs-id::fsap-id` of the EFS access point (efs mode). */
   efsVolumeHandle?: pulumi.Input<string>;
   /** The bucket and key prefix the dataset lives under (s3 mode). */
-  s3?: { bucket: pulumi.Input<string>; prefix: string; region?: string };
+  s3?: { bucket: pulumi.Input<string>; prefix: string; region?: pulumi.Input<string> };
   /** IAM role the pods' service account assumes (IRSA). */
   roleArn?: pulumi.Input<string>;
   election: ElectionSeconds;
