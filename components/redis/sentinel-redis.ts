@@ -70,6 +70,8 @@ export interface SentinelRedisArgs {
   memoryLimit?: string;
   /** Memory request and limit of a sentinel. Default `64Mi`. */
   sentinelMemoryLimit?: string;
+  /** Size of each sentinel's state volume (its rewritten sentinel.conf). Default `1Gi`. */
+  sentinelStorageSize?: string;
   /** Zones the pods spread over. Default `["us-east-1a"]`. */
   zones?: string[];
   /** Require one pod per node and an even zone spread (instead of preferring it). Default false. */
@@ -105,6 +107,7 @@ export function redisSetSettings(name: string, args: SentinelRedisArgs): RedisSe
     cpuLimit: args.cpuLimit ?? "1",
     memoryLimit: args.memoryLimit ?? "512Mi",
     sentinelMemoryLimit: args.sentinelMemoryLimit ?? "64Mi",
+    sentinelStorageSize: args.sentinelStorageSize ?? "1Gi",
     zones: args.zones ?? ["us-east-1a"],
     strictScheduling: args.strictScheduling ?? false,
     allowedNamespaces: args.allowedNamespaces ?? [],
@@ -229,7 +232,7 @@ export class SentinelRedis extends pulumi.ComponentResource {
         metadata: meta(names.sentinelStatefulSet, redisLabels(s, "sentinel")),
         spec: sentinelStatefulSetSpec(s),
       },
-      child,
+      keep,
     );
 
     const budgets = disruptionBudgets(s);

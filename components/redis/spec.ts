@@ -57,6 +57,8 @@ export interface RedisSetSettings {
   cpuLimit: string;
   memoryLimit: string;
   sentinelMemoryLimit: string;
+  /** Size of each sentinel's state volume. */
+  sentinelStorageSize: string;
   zones: string[];
   strictScheduling: boolean;
   /** Namespaces, besides the set's own, whose pods may connect. */
@@ -81,6 +83,8 @@ export interface RedisSetNames {
   networkPolicy: string;
   /** PVC template name; pod N's claim is `<volumeClaim>-<statefulSet>-N`. */
   volumeClaim: string;
+  /** PVC template name of the sentinels' state. */
+  sentinelStateClaim: string;
 }
 
 /** Names derived from the set's base name. */
@@ -98,6 +102,7 @@ export function redisSetNames(name: string): RedisSetNames {
     sentinelBudget: `${name}-sentinel`,
     networkPolicy: name,
     volumeClaim: "data",
+    sentinelStateClaim: "state",
   };
 }
 
@@ -372,11 +377,16 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
   const selector = selectorLabels(labels);
   const run = { name: "run", mountPath: PATHS.run };
   const tmp = { name: "tmp", mountPath: PATHS.tmp };
+  // The sentinel's own config file, which it rewrites as it learns the set (current primary, replicas,
+  // peers, epochs): kept on a small volume so a sentinel restarted while the data pods are down too
+  // still knows which pod was primary.
+  const state = { name: n.sentinelStateClaim, mountPath: PATHS.data };
   return {
     serviceName: n.sentinelHeadlessService,
     replicas: s.sentinels,
     podManagementPolicy: "Parallel",
     updateStrategy: { type: "RollingUpdate" },
+    persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
     selector: { matchLabels: selector },
     template: {
       metadata: { labels },
@@ -403,7 +413,7 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
               { name: "HOLDFAST_MASTER_NAME", value: s.masterName },
               { name: "HOLDFAST_CONFIG", value: `${PATHS.config}/sentinel.conf` },
               { name: "HOLDFAST_AUTH", value: `${PATHS.auth}/${AUTH_FILES.sentinelAuth}` },
-              { name: "HOLDFAST_RUN_DIR", value: PATHS.run },
+              { name: "HOLDFAST_STATE_DIR", value: PATHS.data },
               { name: "SENTINEL_USERNAME", value: "sentinel" },
               secretEnv("SENTINEL_PASSWORD", n.secret, "sentinel-password"),
               { name: "REDIS_USERNAME", value: "sentinel" },
@@ -412,7 +422,7 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
             volumeMounts: [
               { name: "config", mountPath: PATHS.config, readOnly: true },
               { name: "auth", mountPath: PATHS.auth, readOnly: true },
-              run,
+              state,
               tmp,
             ],
             securityContext: restrictedContainerSecurity(),
@@ -423,10 +433,10 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
           {
             name: "sentinel",
             image: s.redisImage,
-            command: ["redis-server", `${PATHS.run}/sentinel.conf`, "--sentinel"],
+            command: ["redis-server", `${PATHS.data}/sentinel.conf`, "--sentinel"],
             ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
             env: [secretEnv("REDISCLI_AUTH", n.secret, "discovery-password")],
-            volumeMounts: [run, tmp],
+            volumeMounts: [state, run, tmp],
             securityContext: restrictedContainerSecurity(),
             resources: {
               requests: { cpu: "20m", memory: s.sentinelMemoryLimit },
@@ -459,6 +469,16 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
         ],
       },
     },
+    volumeClaimTemplates: [
+      {
+        metadata: { name: n.sentinelStateClaim, labels },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: s.storageClassName,
+          resources: { requests: { storage: s.sentinelStorageSize } },
+        },
+      },
+    ],
   };
 }
 

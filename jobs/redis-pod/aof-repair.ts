@@ -10,7 +10,17 @@ import { keepAside } from "./aside";
 export type AofRepairOutcome =
   | { state: "absent" }
   | { state: "valid"; target: string }
-  | { state: "repaired"; target: string; keptAt: string; detail: string };
+  | {
+      state: "repaired";
+      target: string;
+      keptAt: string;
+      detail: string;
+      /**
+       * The fix removed only a write cut short by a crash, not whole commands after damage inside the
+       * file. Told to the operator; either way acknowledged writes may be missing (appendfsync everysec).
+       */
+      onlyIncompleteWriteRemoved: boolean;
+    };
 
 /** The AOF could not be made loadable; the originals are untouched or kept aside. */
 export class AofRepairError extends Error {
@@ -40,6 +50,63 @@ function runCheck(checkAof: string, args: string[]): { ok: boolean; output: stri
   const r = spawnSync(checkAof, args, { input: "y\n", encoding: "utf8", timeout: 30 * 60 * 1000 });
   if (r.error) throw new AofRepairError(`cannot run ${checkAof}: ${r.error.message}`);
   return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
+}
+
+/**
+ * Whether `removed`, the bytes a fix cut off the end of an AOF, is no more than the start of one
+ * command (or of one MULTI block without its EXEC): what a crash in the middle of a write leaves.
+ */
+export function isIncompleteWrite(removed: Buffer): boolean {
+  let pos = 0;
+  const line = (): string | undefined => {
+    const end = removed.indexOf("\r\n", pos);
+    if (end < 0) return undefined;
+    const text = removed.toString("latin1", pos, end);
+    pos = end + 2;
+    return text;
+  };
+  /** One command: its name, "eof" when the bytes end inside it, or "bad" when they do not parse. */
+  const command = (): string => {
+    const header = line();
+    if (header === undefined) return /^(\*\d*\r?)?$/.test(removed.toString("latin1", pos)) ? "eof" : "bad";
+    const m = /^\*(\d+)$/.exec(header);
+    if (!m) return "bad";
+    let name = "";
+    for (let i = 0; i < Number(m[1]); i++) {
+      const len = line();
+      if (len === undefined) return "eof";
+      const b = /^\$(\d+)$/.exec(len);
+      if (!b) return "bad";
+      const end = pos + Number(b[1]);
+      if (end + 2 > removed.length) return "eof";
+      if (removed[end] !== 13 || removed[end + 1] !== 10) return "bad";
+      if (i === 0) name = removed.toString("latin1", pos, end).toLowerCase();
+      pos = end + 2;
+    }
+    return name;
+  };
+  const first = command();
+  if (first === "eof") return true;
+  if (first !== "multi") return false;
+  for (;;) {
+    const next = command();
+    if (next === "eof") return true;
+    if (next === "bad" || next === "exec") return false;
+  }
+}
+
+/** The bytes the fix removed from the one file it shortened (compared with the copy kept aside). */
+function removedBytes(target: string, keptAt: string): Buffer | undefined {
+  const dir = path.dirname(target);
+  const keptDir = target.endsWith(".manifest") ? path.join(keptAt, path.basename(dir)) : keptAt;
+  for (const f of fs.readdirSync(keptDir)) {
+    const now = path.join(dir, f);
+    if (!fs.existsSync(now)) continue;
+    const size = fs.statSync(now).size;
+    const original = fs.readFileSync(path.join(keptDir, f));
+    if (original.length > size) return original.subarray(size);
+  }
+  return undefined;
 }
 
 /** The lines of redis-check-aof output worth repeating in a log. */
@@ -77,5 +144,12 @@ export function repairAof(
       keptAt,
     );
   }
-  return { state: "repaired", target, keptAt: keptAt!, detail: summary(first.output) };
+  const removed = removedBytes(target, keptAt!);
+  return {
+    state: "repaired",
+    target,
+    keptAt: keptAt!,
+    detail: summary(first.output),
+    onlyIncompleteWriteRemoved: removed !== undefined && isIncompleteWrite(removed),
+  };
 }

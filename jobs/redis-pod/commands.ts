@@ -18,6 +18,7 @@ import {
   monitoredAddress,
   queryNodeRoles,
   queryPeers,
+  readSentinelState,
 } from "./sentinel-init";
 
 const identity: FlagSpecs = {
@@ -40,6 +41,9 @@ const identity: FlagSpecs = {
     help: "writable folder the Redis process reads its config from",
   },
 };
+
+/** A sentinel keeps its config on its state volume, not in a run folder. */
+const { "run-dir": _runDir, ...sentinelIdentity } = identity;
 
 function port(value: string): number {
   const n = Number(value);
@@ -115,8 +119,13 @@ const sentinelInitCommand: Command = {
   words: ["sentinel", "init"],
   summary: "write this sentinel's config, monitoring the set's current primary (init container)",
   flags: {
-    ...identity,
+    ...sentinelIdentity,
     port: { type: "string", default: "26379", help: "port the sentinel listens on and announces" },
+    "state-dir": {
+      type: "string",
+      required: true,
+      help: "the sentinel's volume, where its sentinel.conf lives",
+    },
     config: { type: "string", required: true, help: "the ConfigMap's sentinel.conf" },
     auth: { type: "string", required: true, help: "the Secret's sentinel credentials and users" },
     "redis-nodes": { type: "string", required: true, help: "every data pod as HOST:PORT, comma-separated" },
@@ -126,6 +135,10 @@ const sentinelInitCommand: Command = {
     const announce = { host: str(flags, "announce-host"), port: port(str(flags, "port")) };
     const base = fs.readFileSync(existingFile(str(flags, "config"), "config"), "utf8");
     const auth = fs.readFileSync(existingFile(str(flags, "auth"), "auth"), "utf8");
+    const stateDir = str(flags, "state-dir");
+    const confFile = path.join(stateDir, "sentinel.conf");
+    const previous = fs.existsSync(confFile) ? fs.readFileSync(confFile, "utf8") : undefined;
+    const state = readSentinelState(previous, masterName);
     const peers = parseAddresses(str(flags, "sentinels"), "--sentinels").filter(
       (a) => !sameAddress(a, announce),
     );
@@ -135,19 +148,15 @@ const sentinelInitCommand: Command = {
       queryPeers(peers, masterName, credentialsFromEnv("SENTINEL")),
       queryNodeRoles(nodes, credentialsFromEnv("REDIS")),
     ]);
-    const choice = choosePrimary(peerViews, roles, bootstrap);
-    const runDir = str(flags, "run-dir");
-    fs.mkdirSync(runDir, { recursive: true });
-    fs.writeFileSync(
-      path.join(runDir, "sentinel.conf"),
-      composeSentinelConf(base, auth, masterName, choice.primary, announce),
-      {
-        mode: 0o600,
-      },
-    );
+    const choice = choosePrimary(peerViews, roles, bootstrap, state.primary);
+    fs.mkdirSync(stateDir, { recursive: true });
+    const conf = composeSentinelConf(base, auth, masterName, choice.primary, announce, state.lines);
+    fs.writeFileSync(`${confFile}.tmp`, conf, { mode: 0o600 });
+    fs.renameSync(`${confFile}.tmp`, confFile);
     log.info(`monitoring ${formatAddress(choice.primary)} as ${masterName}`, {
       source: choice.source,
       reason: choice.reason,
+      learntLines: state.lines.length,
     });
   },
 };

@@ -95,8 +95,15 @@ export async function redisInit(o: RedisInitOptions): Promise<RedisInitResult> {
   fs.mkdirSync(o.dataDir, { recursive: true });
   const repair = repairAof(o.dataDir, o.checkAof);
   if (repair.state === "repaired") {
-    o.log("repaired the AOF; the original files are kept", { keptAt: repair.keptAt, detail: repair.detail });
+    o.log("repaired the AOF; the original files are kept", {
+      keptAt: repair.keptAt,
+      detail: repair.detail,
+      removed: repair.onlyIncompleteWriteRemoved ? "an incomplete last write" : "commands after damage",
+    });
   }
+  // Even a tail cut short by a machine crash can have cost acknowledged writes (appendfsync everysec):
+  // after any repair, a replica that holds them is the better primary.
+  const repaired = repair.state === "repaired";
   const hasData = holdsData(o.dataDir);
   const ordinal = ordinalOf(o.podName);
   const started = Date.now();
@@ -104,7 +111,7 @@ export async function redisInit(o: RedisInitOptions): Promise<RedisInitResult> {
   let lastReason = "";
   for (;;) {
     const views = await querySentinels(o.sentinels, o.masterName, o.sentinelCredentials);
-    const dataSuspect = repair.state === "repaired" && Date.now() - started < o.repairedWaitMs;
+    const dataSuspect = repaired && Date.now() - started < o.repairedWaitMs;
     decision = decideRole({ self: o.announce, ordinal, hasData, sentinels: views, dataSuspect });
     if (decision.role !== "wait") break;
     if (decision.reason !== lastReason) o.log(`waiting: ${decision.reason}`);

@@ -21,7 +21,11 @@ describe("decideRole", () => {
       self,
       ordinal: 0,
       hasData: true,
-      sentinels: [view(0, { primary: other }), view(1, { primary: other }), down(2)],
+      sentinels: [
+        view(0, { primary: other, knownReplicas: 2 }),
+        view(1, { primary: other, knownReplicas: 2 }),
+        down(2),
+      ],
     });
     expect(d).toMatchObject({ role: "replica", primary: other });
   });
@@ -93,5 +97,15 @@ describe("decideRole", () => {
 
   it("majorityOf", () => {
     expect([1, 2, 3, 4, 5].map(majorityOf)).toEqual([1, 2, 2, 3, 3]);
+  });
+});
+
+describe("decideRole protects a replica's data", () => {
+  it("does not follow a primary the sentinels never saw with a replica when this pod holds data", () => {
+    const fresh = [0, 1, 2].map((i) => view(i, { primary: other, knownReplicas: 0, configEpoch: 0 }));
+    expect(decideRole({ self, ordinal: 2, hasData: true, sentinels: fresh }).role).toBe("wait");
+    expect(decideRole({ self, ordinal: 2, hasData: false, sentinels: fresh }).role).toBe("replica");
+    const working = [0, 1, 2].map((i) => view(i, { primary: other, knownReplicas: 1, configEpoch: 0 }));
+    expect(decideRole({ self, ordinal: 2, hasData: true, sentinels: working }).role).toBe("replica");
   });
 });

@@ -48,7 +48,8 @@ export function majorityOf(total: number): number {
 /**
  * Decides the role of a starting data pod.
  * - Fewer than a majority of sentinels reachable: wait (a pod never elects itself).
- * - A majority names another pod: replicate it.
+ * - A majority names another pod: replicate it, unless this pod holds data and the sentinels have never
+ *   seen that primary with a replica (following it could replace the data with an empty dataset).
  * - A majority names this pod: with data, it resumes as primary (after a repair that truncated its AOF,
  *   only once no replica can take over instead); with an empty volume only pod 0 of a
  *   set the sentinels have never seen working (no replica, no failover) bootstraps, and any other pod
@@ -90,7 +91,18 @@ export function decideRole(input: RoleInput): RoleDecision {
     };
   }
 
+  const neverWorked = top.views.every((v) => (v.knownReplicas ?? 0) === 0 && (v.configEpoch ?? 0) === 0);
   if (!sameAddress(top.address, input.self)) {
+    if (input.hasData && neverWorked) {
+      // Following a primary the sentinels have never seen with a replica would replace this pod's data
+      // with whatever that primary holds, perhaps nothing (sentinels that lost their state, a bootstrap).
+      return {
+        role: "wait",
+        reason:
+          `the sentinels name ${formatAddress(top.address)} primary but have never seen it with a replica, and ` +
+          "this pod holds data that following it would replace; waiting (see the runbook if this persists)",
+      };
+    }
     return {
       role: "replica",
       primary: top.address,
@@ -112,7 +124,6 @@ export function decideRole(input: RoleInput): RoleDecision {
       reason: `${top.views.length} of ${total} sentinels name this pod primary and it holds data`,
     };
   }
-  const neverWorked = top.views.every((v) => (v.knownReplicas ?? 0) === 0 && (v.configEpoch ?? 0) === 0);
   if (input.ordinal === 0 && neverWorked) {
     return {
       role: "primary",

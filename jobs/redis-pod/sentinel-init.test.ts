@@ -1,5 +1,11 @@
 // How a starting sentinel picks the primary to monitor, and the config it writes.
-import { choosePrimary, composeSentinelConf, monitoredAddress, sentinelId } from "./sentinel-init";
+import {
+  choosePrimary,
+  composeSentinelConf,
+  monitoredAddress,
+  readSentinelState,
+  sentinelId,
+} from "./sentinel-init";
 
 const a = (host: string, port = 6379) => ({ host, port });
 const bootstrap = a("redis-0");
@@ -69,5 +75,44 @@ describe("composeSentinelConf", () => {
     expect(() => composeSentinelConf("port 1\n", "", "holdfast", a("x"), a("y"))).toThrow(
       /no "sentinel monitor holdfast" line/,
     );
+  });
+});
+
+describe("readSentinelState", () => {
+  it("keeps the primary, epochs, replicas and peers a sentinel rewrote into its config, nothing else", () => {
+    const previous = [
+      "port 26379",
+      "sentinel monitor holdfast redis-2.h 6379 2",
+      "sentinel auth-pass holdfast secret",
+      "user sentinel on #abc &* +@all",
+      "sentinel config-epoch holdfast 3",
+      "sentinel leader-epoch holdfast 3",
+      "sentinel known-replica holdfast redis-0.h 6379",
+      "sentinel known-sentinel holdfast s-1.h 26379 0123",
+      "sentinel current-epoch 3",
+      "sentinel known-replica other redis-9.h 6379",
+    ].join("\n");
+    const state = readSentinelState(previous, "holdfast");
+    expect(state.primary).toEqual(a("redis-2.h"));
+    expect(state.lines).toEqual([
+      "sentinel config-epoch holdfast 3",
+      "sentinel leader-epoch holdfast 3",
+      "sentinel known-replica holdfast redis-0.h 6379",
+      "sentinel known-sentinel holdfast s-1.h 26379 0123",
+      "sentinel current-epoch 3",
+    ]);
+    expect(readSentinelState(undefined, "holdfast")).toEqual({ lines: [] });
+  });
+
+  it("prefers peers and running data nodes over its own memory, and its memory over the bootstrap pod", () => {
+    expect(choosePrimary([], [], bootstrap, a("redis-2"))).toMatchObject({
+      primary: a("redis-2"),
+      source: "own-state",
+    });
+    const running = [{ node: a("redis-1"), role: "master" as const, connectedReplicas: 1, offset: 1 }];
+    expect(choosePrimary([], running, bootstrap, a("redis-2"))).toMatchObject({
+      primary: a("redis-1"),
+      source: "data-nodes",
+    });
   });
 });

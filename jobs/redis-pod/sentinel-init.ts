@@ -1,7 +1,8 @@
 // Start-up of a sentinel pod: find the set's current primary (from peer sentinels, else from the data
-// nodes, else the bootstrap pod of the ConfigMap) and write the sentinel.conf the sentinel runs: the
-// ConfigMap's file with its monitor line pointed at that primary, a stable identity and announce
-// address, and the credentials from the Secret.
+// nodes, else from what this sentinel knew before it restarted, else the bootstrap pod of the
+// ConfigMap) and write the sentinel.conf the sentinel runs: the ConfigMap's file with its monitor line
+// pointed at that primary, a stable identity and announce address, the credentials from the Secret,
+// and the state it had learnt (epochs, known replicas and peers).
 import { createHash } from "crypto";
 import { Credentials, NodeAddress, fieldsOf, formatAddress, parseInfo, withNode } from "../redis/client";
 
@@ -24,15 +25,21 @@ export interface NodeRole {
 /** The choice of primary and where it came from. */
 export interface PrimaryChoice {
   primary: NodeAddress;
-  source: "peers" | "data-nodes" | "bootstrap";
+  source: "peers" | "data-nodes" | "own-state" | "bootstrap";
   reason: string;
 }
 
 /**
  * Chooses the primary a starting sentinel monitors: what healthy peers agree on; else the data node that
- * serves as primary (most replicas, then highest offset); else the ConfigMap's bootstrap pod.
+ * serves as primary (most replicas, then highest offset); else the primary this sentinel monitored
+ * before it restarted; else the ConfigMap's bootstrap pod.
  */
-export function choosePrimary(peers: PeerView[], nodes: NodeRole[], bootstrap: NodeAddress): PrimaryChoice {
+export function choosePrimary(
+  peers: PeerView[],
+  nodes: NodeRole[],
+  bootstrap: NodeAddress,
+  remembered?: NodeAddress,
+): PrimaryChoice {
   const counts = new Map<string, { address: NodeAddress; n: number }>();
   for (const p of peers) {
     if (!p.primary || !p.healthy) continue;
@@ -56,6 +63,13 @@ export function choosePrimary(peers: PeerView[], nodes: NodeRole[], bootstrap: N
       reason:
         `it reports role master with ${p.connectedReplicas} replica(s)` +
         (primaries.length > 1 ? " (of several)" : ""),
+    };
+  }
+  if (remembered) {
+    return {
+      primary: remembered,
+      source: "own-state",
+      reason: "no peer or data node answers: the primary it last knew",
     };
   }
   return {
@@ -132,9 +146,31 @@ export function sentinelId(masterName: string, announce: NodeAddress): string {
     .digest("hex");
 }
 
+/** What a sentinel had learnt before it restarted, read from the config file it rewrote. */
+export interface SentinelState {
+  /** The primary it last monitored. */
+  primary?: NodeAddress;
+  /** Its epochs and the replicas and peers it knew, as config lines. */
+  lines: string[];
+}
+
+/** Reads the state a sentinel wrote into its config file (empty when there is no previous file). */
+export function readSentinelState(previousConf: string | undefined, masterName: string): SentinelState {
+  if (!previousConf) return { lines: [] };
+  const learnt = new RegExp(
+    `^sentinel (?:(?:config-epoch|leader-epoch|known-replica|known-sentinel) ${masterName} .+|current-epoch \\d+)$`,
+  );
+  const m = new RegExp(`^sentinel monitor ${masterName} (\\S+) (\\d+) \\d+$`, "m").exec(previousConf);
+  return {
+    primary: m ? { host: m[1], port: Number(m[2]) } : undefined,
+    lines: previousConf.split("\n").filter((l) => learnt.test(l)),
+  };
+}
+
 /**
  * The sentinel.conf a sentinel runs: `baseConf` (the ConfigMap's) with the monitor line's address
- * replaced by `primary`, then the identity and announce lines, then `authConf` (the Secret's).
+ * replaced by `primary`, then the identity and announce lines, `authConf` (the Secret's), and the state
+ * lines it had learnt before it restarted.
  */
 export function composeSentinelConf(
   baseConf: string,
@@ -142,6 +178,7 @@ export function composeSentinelConf(
   masterName: string,
   primary: NodeAddress,
   announce: NodeAddress,
+  stateLines: string[] = [],
 ): string {
   const monitor = new RegExp(`^sentinel monitor ${masterName} \\S+ \\d+ (\\d+)$`, "m");
   if (!monitor.test(baseConf)) throw new Error(`sentinel.conf has no "sentinel monitor ${masterName}" line`);
@@ -158,6 +195,7 @@ export function composeSentinelConf(
     `sentinel announce-port ${announce.port}`,
     "",
     authConf.trimEnd(),
+    ...(stateLines.length > 0 ? ["", "# Learnt before the last restart.", ...stateLines] : []),
     "",
   ].join("\n");
 }

@@ -254,8 +254,8 @@ export class RedisSet {
     }
   }
 
-  /** Starts sentinel `ordinal`: its init container, then the sentinel. */
-  async startSentinel(ordinal: number): Promise<void> {
+  /** Starts sentinel `ordinal`: its init container, then the sentinel. Resolves to the init's output. */
+  async startSentinel(ordinal: number): Promise<Completed> {
     const pod = this.sentinels[ordinal];
     const init = this.container(this.sentinelSet, "init", true);
     const r = await this.runCommand(init, pod, init.command);
@@ -263,6 +263,7 @@ export class RedisSet {
     const sentinel = this.container(this.sentinelSet, "sentinel");
     pod.server = this.startCommand(sentinel, pod, pod.podName, sentinel.command);
     await waitFor(`${pod.podName} to answer`, () => this.ping(pod, "discovery"));
+    return r;
   }
 
   /** Kills a pod's processes at once (a crash, a lost node). */
@@ -362,6 +363,30 @@ export class RedisSet {
       c.disconnect();
       this.clients.delete(c);
     }
+  }
+
+  /**
+   * Waits until every running data pod has written its AOF buffer to the file, so a crash of every node
+   * at once loses nothing (with appendfsync everysec Redis may hold up to two seconds of writes).
+   */
+  async waitForAofWritten(): Promise<void> {
+    await waitFor("every AOF buffer written", async () => {
+      const infos = await Promise.all(
+        this.data
+          .filter((d) => d.server)
+          .map(async (d) => {
+            const c = this.connect(d, "admin");
+            try {
+              await c.connect();
+              return parseInfo(await c.info("persistence"));
+            } finally {
+              c.disconnect();
+              this.clients.delete(c);
+            }
+          }),
+      );
+      return infos.every((i) => i.aof_buffer_length === "0" && i.aof_pending_bio_fsync === "0");
+    });
   }
 
   /** The primary a majority of running sentinels name, when they agree. */
