@@ -13,7 +13,7 @@ import { freePort, waitFor } from "../../test/harness/processes";
 jest.setTimeout(60_000);
 
 const KEYS = 500;
-let dirs: string[] = [];
+const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 /** Runs redis-server with AOF on `dir` until `fn` is done, then kills it. */
