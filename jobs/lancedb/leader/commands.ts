@@ -94,14 +94,16 @@ const electCommand: Command = {
       identity: identityFor(pod, randomBytes(4).toString("hex")),
       pod,
       timings,
+      // A call may take at most the renew deadline: a leader could not use a later answer anyway.
       store: new KubeLeaseStore(kc.makeApiClient(k8s.CoordinationV1Api), namespace, lease, {
-        "app.kubernetes.io/part-of": "holdfast",
-        "app.kubernetes.io/managed-by": "holdfast",
+        labels: { "app.kubernetes.io/part-of": "holdfast", "app.kubernetes.io/managed-by": "holdfast" },
+        requestTimeoutMs: timings.renewDeadlineMs,
       }),
       conditions: new KubePodConditions(
         kc.makeApiClient(k8s.CoreV1Api),
         namespace,
         str(flags, "condition-type"),
+        timings.renewDeadlineMs,
       ),
       markerFile: optStr(flags, "marker-file") ?? "",
       healthPort,

@@ -23,6 +23,29 @@ export function contextNamespace(kc: KubeClient.KubeConfig): string | undefined 
   return kc.getContextObject(kc.getCurrentContext())?.namespace || undefined;
 }
 
+/**
+ * Call options that abort a request after `timeoutMs` (client-node sets no timeout of its own: a
+ * black-holed connection would otherwise hang a call, and pile up sockets, until the partition heals).
+ */
+export function withTimeout(
+  timeoutMs: number,
+  options: KubeClient.ConfigurationOptions = {},
+): KubeClient.ConfigurationOptions {
+  const { Observable } = loadKubeClient();
+  const abortAfter: KubeClient.ObservableMiddleware = {
+    pre: (ctx) => {
+      ctx.setSignal(AbortSignal.timeout(timeoutMs));
+      return new Observable(Promise.resolve(ctx));
+    },
+    post: (response) => new Observable(Promise.resolve(response)),
+  };
+  return {
+    ...options,
+    middleware: [...(options.middleware ?? []), abortAfter],
+    middlewareMergeStrategy: "append",
+  };
+}
+
 /** The HTTP status of a client-node ApiException, or undefined for other errors (network, timeout). */
 export function httpStatus(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;

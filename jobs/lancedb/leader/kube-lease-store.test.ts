@@ -20,7 +20,10 @@ afterEach(async () => {
 
 function store(user = "pod-0", name = "lancedb-leader"): KubeLeaseStore {
   const api = kubeConfigFor(server, { user }).makeApiClient(k8s.CoordinationV1Api);
-  return new KubeLeaseStore(api, "ns", name, { "app.kubernetes.io/part-of": "holdfast" });
+  return new KubeLeaseStore(api, "ns", name, {
+    labels: { "app.kubernetes.io/part-of": "holdfast" },
+    requestTimeoutMs: 2_000,
+  });
 }
 
 const record = (holder: string, at = Date.UTC(2026, 0, 15, 12, 0, 0, 123)): LeaseRecord => ({
@@ -102,6 +105,15 @@ test("a deleted lease makes an update a conflict; an unreachable API is a plain 
   const failure = s.get();
   await expect(failure).rejects.toThrow(/read lease ns\/lancedb-leader: HTTP 503: injected fault/);
   await expect(failure).rejects.not.toBeInstanceOf(LeaseConflictError);
+});
+
+test("a black-holed call is aborted after the request timeout", async () => {
+  const api = kubeConfigFor(server, { user: "pod-0" }).makeApiClient(k8s.CoordinationV1Api);
+  const s = new KubeLeaseStore(api, "ns", "lancedb-leader", { requestTimeoutMs: 200 });
+  server.faults.set("pod-0", { hang: true });
+  const started = Date.now();
+  await expect(s.get()).rejects.toThrow(/read lease ns\/lancedb-leader: .*abort/i);
+  expect(Date.now() - started).toBeLessThan(2_000);
 });
 
 test("two electors on the real API: one leads, the other sees it held", async () => {

@@ -2,7 +2,7 @@
 // only at the resourceVersion last read, so a 409 Conflict tells the elector it lost the race.
 import type * as KubeClient from "@kubernetes/client-node";
 import { LeaseConflictError, LeaseRecord, LeaseSnapshot, LeaseStore } from "./lease";
-import { describeKubeError, httpStatus, loadKubeClient } from "./kube-client";
+import { describeKubeError, httpStatus, loadKubeClient, withTimeout } from "./kube-client";
 
 /** Milliseconds of a MicroTime as client-node returns it (a string or a Date); 0 when absent. */
 function millis(value: unknown): number {
@@ -23,31 +23,46 @@ export function recordOf(lease: KubeClient.V1Lease): LeaseRecord {
   };
 }
 
+/** Options of a KubeLeaseStore. */
+export interface KubeLeaseStoreOptions {
+  /** Labels the lease is created with. */
+  labels?: Record<string, string>;
+  /** Each call is aborted after this long. Default 10 s. */
+  requestTimeoutMs?: number;
+}
+
 /** A Lease's election state, in client-node's types. */
 export class KubeLeaseStore implements LeaseStore {
   readonly description: string;
   /** The lease as last read, so a replace keeps its labels, annotations and other fields. */
   private last?: KubeClient.V1Lease;
   private readonly k8s = loadKubeClient();
+  private readonly labels: Record<string, string>;
+  private readonly requestTimeoutMs: number;
 
   /**
    * @param api a CoordinationV1Api of the cluster.
    * @param namespace the lease's namespace.
    * @param name the lease's name.
-   * @param labels labels the lease is created with (the workload's recommended labels).
+   * @param options labels and the per-call timeout.
    */
   constructor(
     private readonly api: KubeClient.CoordinationV1Api,
     public readonly namespace: string,
     public readonly name: string,
-    private readonly labels: Record<string, string> = {},
+    options: KubeLeaseStoreOptions = {},
   ) {
     this.description = `lease ${namespace}/${name}`;
+    this.labels = options.labels ?? {};
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   }
 
   async get(): Promise<LeaseSnapshot | undefined> {
     try {
-      const lease = await this.api.readNamespacedLease({ name: this.name, namespace: this.namespace });
+      const lease = await this.api.readNamespacedLease(
+        { name: this.name, namespace: this.namespace },
+        withTimeout(this.requestTimeoutMs),
+      );
       this.last = lease;
       return this.snapshot(lease);
     } catch (err) {
@@ -58,15 +73,18 @@ export class KubeLeaseStore implements LeaseStore {
 
   async create(record: LeaseRecord): Promise<LeaseSnapshot> {
     try {
-      const lease = await this.api.createNamespacedLease({
-        namespace: this.namespace,
-        body: {
-          apiVersion: "coordination.k8s.io/v1",
-          kind: "Lease",
-          metadata: { name: this.name, namespace: this.namespace, labels: this.labels },
-          spec: this.spec(record),
+      const lease = await this.api.createNamespacedLease(
+        {
+          namespace: this.namespace,
+          body: {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: this.name, namespace: this.namespace, labels: this.labels },
+            spec: this.spec(record),
+          },
         },
-      });
+        withTimeout(this.requestTimeoutMs),
+      );
       this.last = lease;
       return this.snapshot(lease);
     } catch (err) {
@@ -82,22 +100,25 @@ export class KubeLeaseStore implements LeaseStore {
         ? this.last
         : { metadata: { name: this.name, namespace: this.namespace } };
     try {
-      const lease = await this.api.replaceNamespacedLease({
-        name: this.name,
-        namespace: this.namespace,
-        body: {
-          ...base,
-          apiVersion: "coordination.k8s.io/v1",
-          kind: "Lease",
-          metadata: {
-            ...base.metadata,
-            name: this.name,
-            namespace: this.namespace,
-            resourceVersion: version,
+      const lease = await this.api.replaceNamespacedLease(
+        {
+          name: this.name,
+          namespace: this.namespace,
+          body: {
+            ...base,
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: {
+              ...base.metadata,
+              name: this.name,
+              namespace: this.namespace,
+              resourceVersion: version,
+            },
+            spec: { ...base.spec, ...this.spec(record) },
           },
-          spec: { ...base.spec, ...this.spec(record) },
         },
-      });
+        withTimeout(this.requestTimeoutMs),
+      );
       this.last = lease;
       return this.snapshot(lease);
     } catch (err) {

@@ -2,7 +2,7 @@
 // readinessGate waits for, so only the leader's pod is Ready and receives the Service's traffic.
 import type * as KubeClient from "@kubernetes/client-node";
 import { LEADER_CONDITION_TYPE } from "../../../components/lancedb/spec";
-import { describeKubeError, httpStatus, loadKubeClient } from "./kube-client";
+import { describeKubeError, httpStatus, loadKubeClient, withTimeout } from "./kube-client";
 
 /** The condition type the LanceDB pods' readiness gate names (the component renders the gate). */
 export const LEADER_CONDITION = LEADER_CONDITION_TYPE;
@@ -42,6 +42,8 @@ export class KubePodConditions implements PodConditionWriter {
     private readonly api: KubeClient.CoreV1Api,
     private readonly namespace: string,
     private readonly conditionType: string = LEADER_CONDITION,
+    /** Each patch is aborted after this long. */
+    private readonly requestTimeoutMs = 10_000,
   ) {}
 
   async set(pod: string, leading: boolean, reason: string, message: string): Promise<"set" | "missing"> {
@@ -52,7 +54,10 @@ export class KubePodConditions implements PodConditionWriter {
           namespace: this.namespace,
           body: { status: { conditions: [leaderCondition(this.conditionType, leading, reason, message)] } },
         },
-        this.k8s.setHeaderOptions("Content-Type", this.k8s.PatchStrategy.StrategicMergePatch),
+        withTimeout(
+          this.requestTimeoutMs,
+          this.k8s.setHeaderOptions("Content-Type", this.k8s.PatchStrategy.StrategicMergePatch),
+        ),
       );
       return "set";
     } catch (err) {

@@ -43,8 +43,16 @@ function sidecarFor(pod: string): ElectionSidecar {
     identity: identityFor(pod, Math.random().toString(16).slice(2, 10)),
     pod,
     timings,
-    store: new KubeLeaseStore(kc.makeApiClient(k8s.CoordinationV1Api), NS, "lancedb-leader"),
-    conditions: new KubePodConditions(kc.makeApiClient(k8s.CoreV1Api), NS),
+    // As the CLI does: no call outlives the renew deadline.
+    store: new KubeLeaseStore(kc.makeApiClient(k8s.CoordinationV1Api), NS, "lancedb-leader", {
+      requestTimeoutMs: timings.renewDeadlineMs,
+    }),
+    conditions: new KubePodConditions(
+      kc.makeApiClient(k8s.CoreV1Api),
+      NS,
+      LEADER_CONDITION,
+      timings.renewDeadlineMs,
+    ),
     markerFile: path.join(dir, pod, "leader"),
     healthPort: 0,
   });
@@ -161,30 +169,39 @@ test("failover after the leader stops renewing (killed): the standby waits out t
   expect(violations).toEqual([]);
 });
 
-test("a partitioned leader steps down before the standby takes over; after healing it stays standby", async () => {
-  await startAll();
-  const [leader] = await eventually("a leader", () => (leaders().length === 1 ? leaders() : undefined));
-  const standby = PODS.find((p) => p !== leader)!;
-  await eventually("conditions", () => conditions()[standby] === "False" && conditions()[leader] === "True");
-  server.faults.set(leader, { drop: true });
-  const partitionedAt = Date.now();
-  await eventually("the standby to lead", () => sidecars.get(standby)!.leading, 5_000);
-  const stepDown = transitions.find((t) => t.pod === leader && !t.leading && t.at >= partitionedAt)!;
-  const takeover = transitions.find((t) => t.pod === standby && t.leading)!;
-  expect(stepDown.at - partitionedAt).toBeLessThanOrEqual(timings.renewDeadlineMs + 250);
-  expect(takeover.at).toBeGreaterThan(stepDown.at);
-  expect(marker(leader)).toBe(false);
-  expect(await health(leader, "/leader")).toBe(503);
-  // The partitioned pod could not clear its condition; the new leader fenced it.
-  await eventually("the conditions to flip", () => conditions()[standby] === "True");
-  expect(conditions()[leader]).toBe("False");
+test.each([
+  ["dropped connections", { drop: true }],
+  ["black-holed requests", { hang: true }],
+])(
+  "a partitioned leader (%s) steps down before the standby takes over; healed, it stays standby",
+  async (_, fault) => {
+    await startAll();
+    const [leader] = await eventually("a leader", () => (leaders().length === 1 ? leaders() : undefined));
+    const standby = PODS.find((p) => p !== leader)!;
+    await eventually(
+      "conditions",
+      () => conditions()[standby] === "False" && conditions()[leader] === "True",
+    );
+    server.faults.set(leader, fault);
+    const partitionedAt = Date.now();
+    await eventually("the standby to lead", () => sidecars.get(standby)!.leading, 5_000);
+    const stepDown = transitions.find((t) => t.pod === leader && !t.leading && t.at >= partitionedAt)!;
+    const takeover = transitions.find((t) => t.pod === standby && t.leading)!;
+    expect(stepDown.at - partitionedAt).toBeLessThanOrEqual(timings.renewDeadlineMs + 250);
+    expect(takeover.at).toBeGreaterThan(stepDown.at);
+    expect(marker(leader)).toBe(false);
+    expect(await health(leader, "/leader")).toBe(503);
+    // The partitioned pod could not clear its condition; the new leader fenced it.
+    await eventually("the conditions to flip", () => conditions()[standby] === "True");
+    expect(conditions()[leader]).toBe("False");
 
-  server.faults.clear(leader);
-  await new Promise((r) => setTimeout(r, 1_500));
-  expect(leaders()).toEqual([standby]);
-  expect(conditions()).toEqual({ [leader]: "False", [standby]: "True" });
-  expect(violations).toEqual([]);
-});
+    server.faults.clear(leader);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(leaders()).toEqual([standby]);
+    expect(conditions()).toEqual({ [leader]: "False", [standby]: "True" });
+    expect(violations).toEqual([]);
+  },
+);
 
 test("a graceful stop releases the lease: the standby takes over within a few retry periods", async () => {
   await startAll();
