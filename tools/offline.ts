@@ -166,6 +166,7 @@ export async function runOffline(
   pulumi.runtime.setAllConfig(config, []);
 
   let outputs: Record<string, unknown> = {};
+  let failure: unknown;
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
       const key = `${args.type}::${args.name}`;
@@ -177,10 +178,17 @@ export async function runOffline(
       });
       return undefined;
     });
-    outputs = await program();
+    // A program that throws is reported by the promise of this call alone: left to the Pulumi runtime,
+    // the error would also reject the stack resource's outputs, unhandled, and end the process.
+    try {
+      outputs = await program();
+    } catch (err) {
+      failure = err;
+    }
     return outputs;
   });
   await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs?.();
+  if (failure !== undefined) throw failure;
   const resolved = await resolveOutputs(outputs);
 
   const effective = (key: string | undefined, field: "protect" | "retainOnDelete"): boolean => {

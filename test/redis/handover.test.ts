@@ -56,7 +56,10 @@ it("hands the primary over under a steady write load without losing an acknowled
 
   const handover = await set.stopDataGracefully(primary.ordinal);
   expect(handover.code).toBe(0);
-  const outcome = handover.stderr.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  const outcome = handover.stderr
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   const handedOver = outcome.find((l) => /^handed over to/.test(l.msg));
   expect(handedOver).toBeDefined();
   expect(handedOver.pausedMs).toBeLessThan(10000);

@@ -43,7 +43,10 @@ async function restartEverything(how: "SIGTERM" | "SIGKILL") {
   const pods = [...set.data, ...set.sentinels];
   await Promise.all(pods.map((p) => (p.server ? set.processes.stop(p.server, how) : undefined)));
   pods.forEach((p) => (p.server = undefined));
-  await Promise.all([...set.sentinels.map((s) => set.startSentinel(s.ordinal)), ...set.data.map((d) => set.startData(d.ordinal))]);
+  await Promise.all([
+    ...set.sentinels.map((s) => set.startSentinel(s.ordinal)),
+    ...set.data.map((d) => set.startData(d.ordinal)),
+  ]);
 }
 
 it("keeps every key across a graceful restart of every node", async () => {

@@ -1,0 +1,217 @@
+// SentinelRedis as the dev and prod stacks render it under Pulumi mocks: the objects the seeds require,
+// with each stack's sizes, zones and scheduling; persistence and ACLs as the Redis safety model says;
+// data kept on delete.
+import { findObject, findResource, stackRun, OfflineRun, RenderedObject } from "../../test/support/stack";
+import { PERSISTENCE_LINES } from "./conf";
+
+type Obj = RenderedObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const stacks: [
+  string,
+  { namespace: string; zones: number; strict: boolean; storage: string; memory: string },
+][] = [
+  ["dev", { namespace: "holdfast-dev", zones: 1, strict: false, storage: "2Gi", memory: "256Mi" }],
+  ["prod", { namespace: "holdfast", zones: 3, strict: true, storage: "50Gi", memory: "8Gi" }],
+];
+
+describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
+  let run: OfflineRun;
+  let data: Obj;
+  let sentinels: Obj;
+  beforeAll(async () => {
+    run = await stackRun(stack);
+    data = findObject(run, "StatefulSet", "redis") as Obj;
+    sentinels = findObject(run, "StatefulSet", "redis-sentinel") as Obj;
+  });
+
+  it("has three data pods and three sentinels with quorum 2 in the stack's namespace", () => {
+    expect(data.metadata.namespace).toBe(expected.namespace);
+    expect(data.spec.replicas).toBe(3);
+    expect(sentinels.spec.replicas).toBe(3);
+    const conf = (findObject(run, "ConfigMap", "redis-config") as Obj).data["sentinel.conf"];
+    expect(conf).toMatch(
+      new RegExp(
+        `^sentinel monitor holdfast redis-0\\.redis-headless\\.${expected.namespace}\\.svc\\.cluster\\.local 6379 2$`,
+        "m",
+      ),
+    );
+    expect(conf).toMatch(/^sentinel down-after-milliseconds holdfast 5000$/m);
+    expect(conf).toMatch(/^sentinel (resolve|announce)-hostnames yes$/m);
+  });
+
+  it("gives every pod a stable DNS name through headless services that publish pods before they are ready", () => {
+    for (const [name, port] of [
+      ["redis-headless", 6379],
+      ["redis-sentinel-headless", 26379],
+    ] as const) {
+      const svc = findObject(run, "Service", name) as Obj;
+      expect(svc.spec.clusterIP).toBe("None");
+      expect(svc.spec.publishNotReadyAddresses).toBe(true);
+      expect(svc.spec.ports[0].port).toBe(port);
+    }
+    expect(data.spec.serviceName).toBe("redis-headless");
+    expect(sentinels.spec.serviceName).toBe("redis-sentinel-headless");
+    const client = findObject(run, "Service", "redis-sentinel") as Obj;
+    expect(client.spec.selector["app.kubernetes.io/component"]).toBe("sentinel");
+  });
+
+  it("keeps volumes on delete and scale-down, on a Retain storage class, at the stack's size", () => {
+    expect(data.spec.persistentVolumeClaimRetentionPolicy).toEqual({
+      whenDeleted: "Retain",
+      whenScaled: "Retain",
+    });
+    expect(sentinels.spec.persistentVolumeClaimRetentionPolicy).toEqual({
+      whenDeleted: "Retain",
+      whenScaled: "Retain",
+    });
+    const claim = data.spec.volumeClaimTemplates[0];
+    expect(claim.spec.resources.requests.storage).toBe(expected.storage);
+    const sc = findObject(run, "StorageClass", claim.spec.storageClassName) as Obj;
+    expect(sc.reclaimPolicy).toBe("Retain");
+    expect(sc.parameters.encrypted).toBe("true");
+    expect(sc.allowVolumeExpansion).toBe(true);
+  });
+
+  it("spreads pods over the stack's zones, strictly in prod", () => {
+    for (const sts of [data, sentinels]) {
+      const spec = sts.spec.template.spec;
+      const zoneTerm =
+        spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0];
+      expect(zoneTerm.matchExpressions[0].values).toHaveLength(expected.zones);
+      const spread = spec.topologySpreadConstraints.map((c: Obj) => [c.topologyKey, c.whenUnsatisfiable]);
+      const mode = expected.strict ? "DoNotSchedule" : "ScheduleAnyway";
+      expect(spread).toEqual([
+        ["topology.kubernetes.io/zone", mode],
+        ["kubernetes.io/hostname", mode],
+      ]);
+      const anti = spec.affinity.podAntiAffinity;
+      expect(Boolean(anti.requiredDuringSchedulingIgnoredDuringExecution)).toBe(expected.strict);
+    }
+  });
+
+  it("runs every container restricted: non-root, no escalation, no capabilities, RuntimeDefault seccomp, read-only root", () => {
+    for (const sts of [data, sentinels]) {
+      const pod = sts.spec.template.spec;
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      expect(pod.automountServiceAccountToken).toBe(false);
+      for (const c of [...pod.initContainers, ...pod.containers]) {
+        expect(c.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+        });
+        expect(c.resources.limits.memory).toBeDefined();
+        expect(c.resources.requests.cpu).toBeDefined();
+      }
+    }
+    const redis = data.spec.template.spec.containers.find((c: Obj) => c.name === "redis");
+    expect(redis.resources.limits.memory).toBe(expected.memory);
+    expect(redis.readinessProbe.exec.command.join(" ")).toMatch(/master_link_status:up/);
+    expect(redis.livenessProbe.exec.command.join(" ")).toMatch(/LOADING/);
+  });
+
+  it("runs the start-up logic and the hand-over from the jobs image", () => {
+    const pod = data.spec.template.spec;
+    expect(pod.initContainers[0].command).toEqual(["holdfast", "redis", "init"]);
+    const agent = pod.containers.find((c: Obj) => c.name === "holdfast");
+    expect(agent.lifecycle.preStop.exec.command).toEqual(["holdfast", "redis", "handover"]);
+    const redis = pod.containers.find((c: Obj) => c.name === "redis");
+    expect(redis.lifecycle.preStop.exec.command.join(" ")).toMatch(/handover\.done/);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(60);
+    expect(data.spec.podManagementPolicy).toBe("Parallel");
+    expect(sentinels.spec.template.spec.initContainers[0].command).toEqual(["holdfast", "sentinel", "init"]);
+  });
+
+  it("loads the seed's persistence settings, and stops writes on an isolated primary", () => {
+    const conf = (findObject(run, "ConfigMap", "redis-config") as Obj).data["redis.conf"] as string;
+    for (const line of [
+      "save 60 1000",
+      "save 300 10",
+      "save 900 1",
+      "appendonly yes",
+      "appendfsync everysec",
+      "aof-use-rdb-preamble yes",
+      "aof-load-truncated yes",
+    ]) {
+      expect(conf.split("\n")).toContain(line);
+    }
+    expect(PERSISTENCE_LINES.every((l) => conf.includes(l))).toBe(true);
+    expect(conf).toMatch(/^min-replicas-to-write 1$/m);
+    expect(conf).toMatch(/^min-replicas-max-lag 10$/m);
+    expect(conf).toMatch(/^maxmemory-policy noeviction$/m);
+  });
+
+  it("has no usable default user and keeps the flushes from the application user, with every password generated", () => {
+    const secret = findObject(run, "Secret", "redis-auth") as Obj;
+    const acl = secret.stringData["users.acl"] as string;
+    expect(acl).toMatch(/^user default off /m);
+    expect(acl).toMatch(/^user app on #[0-9a-f]{64} .*-flushall -flushdb/m);
+    expect(acl).toMatch(
+      /^user backup on #[0-9a-f]{64} -@all \+sync \+psync \+replconf \+ping \+info \+role$/m,
+    );
+    expect(acl).not.toMatch(/>/); // no password in clear in the ACL file
+    for (const role of ["app", "replication", "sentinel", "backup", "admin", "probe", "discovery"]) {
+      const password = findResource(
+        run,
+        "random:index/randomPassword:RandomPassword",
+        `redis-${role}-password`,
+      );
+      expect(password.inputs).toMatchObject({ length: 32, special: false });
+    }
+  });
+
+  it("admits connections only from the stack's namespace and the named ones", () => {
+    const np = findObject(run, "NetworkPolicy", "redis") as Obj;
+    expect(np.spec.policyTypes).toEqual(["Ingress"]);
+    expect(np.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values).toEqual([
+      expected.namespace,
+    ]);
+    expect(np.spec.ingress[0].ports.map((p: Obj) => p.port).sort((a: number, b: number) => a - b)).toEqual([
+      6379, 26379,
+    ]);
+  });
+
+  it("never lets a voluntary disruption take more than one data pod or the sentinels' majority", () => {
+    expect((findObject(run, "PodDisruptionBudget", "redis") as Obj).spec.maxUnavailable).toBe(1);
+    expect((findObject(run, "PodDisruptionBudget", "redis-sentinel") as Obj).spec.maxUnavailable).toBe(1);
+  });
+
+  it("protects and retains the StatefulSets, their storage class and the namespace holding the claims", () => {
+    for (const [type, name] of [
+      ["kubernetes:apps/v1:StatefulSet", "redis-data"],
+      ["kubernetes:apps/v1:StatefulSet", "redis-sentinel"],
+      ["kubernetes:storage.k8s.io/v1:StorageClass", "redis-storage"],
+      ["kubernetes:core/v1:Namespace", "namespace"],
+    ]) {
+      expect(findResource(run, type, name)).toMatchObject({ protect: true, retainOnDelete: true });
+    }
+  });
+});
+
+describe("stack config reaches the Redis set", () => {
+  it("follows allowedNamespaces, replicas and an existing storage class", async () => {
+    const run = await stackRun("dev", {
+      "holdfast:allowedNamespaces": ["apps", "kato"],
+      "holdfast:redisReplicas": 5,
+      "holdfast:storageClassName": "gp3-retain",
+    });
+    const np = findObject(run, "NetworkPolicy", "redis") as Obj;
+    expect(np.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values).toEqual([
+      "holdfast-dev",
+      "apps",
+      "kato",
+    ]);
+    const data = findObject(run, "StatefulSet", "redis") as Obj;
+    expect(data.spec.replicas).toBe(5);
+    expect(data.spec.volumeClaimTemplates[0].spec.storageClassName).toBe("gp3-retain");
+    expect(
+      run.resources.some(
+        (r) => r.type === "kubernetes:storage.k8s.io/v1:StorageClass" && r.name === "redis-storage",
+      ),
+    ).toBe(false);
+    expect(findObject(run, "ConfigMap", "redis-config").data).toBeDefined();
+  });
+});

@@ -1,0 +1,135 @@
+// Both stack programs, run offline under Pulumi mocks, as a whole: they build, every Kubernetes object
+// they send validates against the Kubernetes schema, everything that holds data is protected and kept
+// on delete, and `npm run render` writes what they register.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import { parse } from "yaml";
+import { kubernetesObjects, stackRun } from "./support/stack";
+import { schemaProblems } from "./support/k8s-schema";
+
+jest.setTimeout(60_000);
+
+/** Types whose resources hold data that cannot be rebuilt, or decide whether it survives a delete. */
+const DATA_BEARING = [
+  "kubernetes:core/v1:Namespace",
+  "kubernetes:core/v1:PersistentVolume",
+  "kubernetes:core/v1:PersistentVolumeClaim",
+  "kubernetes:storage.k8s.io/v1:StorageClass",
+  "aws:s3/bucket:Bucket",
+  "aws:kms/key:Key",
+  "aws:efs/fileSystem:FileSystem",
+];
+
+describe.each(["dev", "prod"])("the %s stack", (stack) => {
+  it("builds and validates every Kubernetes object against the Kubernetes schema", async () => {
+    const run = await stackRun(stack);
+    const objects = kubernetesObjects(run);
+    expect(objects.length).toBeGreaterThan(10);
+    const problems = objects.flatMap((o) =>
+      schemaProblems(o).map((p) => `${o.kind}/${o.metadata.name}: ${p}`),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it("protects and retains on delete everything that holds data", async () => {
+    const run = await stackRun(stack);
+    const dataBearing = run.resources.filter(
+      (r) =>
+        DATA_BEARING.includes(r.type) ||
+        (r.type === "kubernetes:apps/v1:StatefulSet" &&
+          (r.inputs.spec?.volumeClaimTemplates ?? []).length > 0),
+    );
+    expect(dataBearing.length).toBeGreaterThan(3);
+    const unprotected = dataBearing
+      .filter((r) => !r.protect || !r.retainOnDelete)
+      .map((r) => `${r.type}::${r.name}`);
+    expect(unprotected).toEqual([]);
+  });
+
+  it("exports what operators need to find the stack's data", async () => {
+    const { outputs } = await stackRun(stack);
+    expect(outputs).toMatchObject({
+      stack,
+      redis: {
+        statefulSet: "redis",
+        sentinelStatefulSet: "redis-sentinel",
+        masterName: "holdfast",
+        secretName: "redis-auth",
+      },
+    });
+    expect((outputs.redis as { claimNames: string[] }).claimNames).toEqual([
+      "data-redis-0",
+      "data-redis-1",
+      "data-redis-2",
+    ]);
+  });
+});
+
+describe("stack config checks", () => {
+  it("refuse an invalid config with a clear error instead of building the stack", async () => {
+    await expect(stackRun("dev", { "holdfast:redisReplicas": 1 })).rejects.toThrow(
+      "invalid stack config: redisReplicas must be at least 2 (a primary and a replica)",
+    );
+    await expect(stackRun("dev", { "holdfast:sentinelReplicas": 4 })).rejects.toThrow(
+      /sentinelReplicas must be odd/,
+    );
+    await expect(stackRun("dev", { "holdfast:zones": "us-east-1a" })).rejects.toThrow(/zones must be array/);
+  });
+});
+
+describe("npm run render", () => {
+  it("writes every Kubernetes object as YAML and every resource with parent and protect to resources.json", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-render-"));
+    try {
+      const r = spawnSync(
+        process.execPath,
+        [require.resolve("tsx/cli"), "tools/render.ts", "--stack", "prod", "--out", out],
+        {
+          cwd: path.join(__dirname, ".."),
+          encoding: "utf8",
+        },
+      );
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      const files = fs.readdirSync(path.join(out, "manifests"));
+      expect(files).toContain("statefulset-holdfast-redis.yaml");
+      const sts = parse(
+        fs.readFileSync(path.join(out, "manifests", "statefulset-holdfast-redis.yaml"), "utf8"),
+      );
+      expect(sts).toMatchObject({
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        metadata: { name: "redis", namespace: "holdfast" },
+      });
+      const resources = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")).resources;
+      const data = resources.find((x: { name: string }) => x.name === "redis-data");
+      expect(data).toMatchObject({
+        type: "kubernetes:apps/v1:StatefulSet",
+        parent: "holdfast:redis:SentinelRedis::redis",
+        protect: true,
+      });
+      expect(files.length).toBe(
+        resources.filter(
+          (x: { type: string }) => x.type.startsWith("kubernetes:") && !x.type.startsWith("pulumi:"),
+        ).length,
+      );
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses an unknown stack with one line and exit code 2", () => {
+    const r = spawnSync(
+      process.execPath,
+      [require.resolve("tsx/cli"), "tools/render.ts", "--stack", "staging", "--out", "/tmp/x"],
+      {
+        cwd: path.join(__dirname, ".."),
+        encoding: "utf8",
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual(['render: no stack "staging" (no Pulumi.staging.yaml)']);
+  });
+});
