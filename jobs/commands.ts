@@ -2,6 +2,7 @@
 import type { Command } from "./cli/command";
 import { redisPodCommands } from "./redis-pod/commands";
 import { lancedbLeaderCommands } from "./lancedb/leader/commands";
+import { lancedbBackupCommands } from "./lancedb/backup/commands";
 
 /** All commands, in the order --help lists them. */
-export const commands: Command[] = [...redisPodCommands, ...lancedbLeaderCommands];
+export const commands: Command[] = [...redisPodCommands, ...lancedbLeaderCommands, ...lancedbBackupCommands];

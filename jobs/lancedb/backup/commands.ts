@@ -1,0 +1,145 @@
+// `holdfast backup lancedb` and `holdfast restore lancedb`: parse flags, check the bucket, run
+// takeSnapshot / restoreSnapshot, print a summary (JSON with --json).
+import { backupStoreLayout } from "../../../components/backup-bucket/layout";
+import { durationMs, str, type Flags } from "../../cli/args";
+import type { Command } from "../../cli/command";
+import { UsageError } from "../../cli/errors";
+import { log } from "../../cli/log";
+import type { StoreLocation } from "../../store/catalog";
+import { checkBucket, s3FromEnv } from "../../store/s3";
+import { takeSnapshot } from "./backup";
+import { DEFAULT_GC_GRACE_MS, GC_GRACE_ENV } from "./prune";
+import { restoreSnapshot } from "./restore";
+import { DEFAULT_TRANSFER, type TransferSettings } from "./transfer";
+
+/** Default key prefix when neither --prefix nor HOLDFAST_PREFIX is given. */
+export const DEFAULT_PREFIX = "holdfast";
+
+const storeFlags = {
+  bucket: { type: "string", required: true, help: "backup bucket" },
+  prefix: {
+    type: "string",
+    default: DEFAULT_PREFIX,
+    help: "the stack's key prefix in the bucket (config backupPrefix)",
+  },
+  concurrency: {
+    type: "string",
+    default: String(DEFAULT_TRANSFER.concurrency),
+    help: "S3 requests in flight",
+  },
+  json: { type: "boolean", help: "print the summary as JSON on stdout" },
+} as const;
+
+/** Where the backups are, from --bucket and --prefix, after checking the bucket can be used. */
+export async function storeLocation(flags: Flags): Promise<StoreLocation> {
+  const bucket = str(flags, "bucket");
+  const prefix = str(flags, "prefix");
+  let layout;
+  try {
+    layout = backupStoreLayout(prefix);
+  } catch (err) {
+    throw new UsageError(`--prefix: ${(err as Error).message}`);
+  }
+  const client = s3FromEnv();
+  await checkBucket(client, bucket);
+  return { client, bucket, prefix: layout.root.replace(/\/$/, ""), layout };
+}
+
+function transferFrom(flags: Flags): TransferSettings {
+  const n = Number(str(flags, "concurrency"));
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new UsageError(`--concurrency must be 1..64, got "${flags.concurrency}"`);
+  return { ...DEFAULT_TRANSFER, concurrency: n };
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+const backupCommand: Command = {
+  words: ["backup", "lancedb"],
+  summary:
+    "snapshot every LanceDB table of a data directory to the bucket (incremental, while it is written)",
+  flags: {
+    "data-dir": {
+      type: "string",
+      required: true,
+      help: "the LanceDB data directory (the app's /app/lancedb_data)",
+    },
+    ...storeFlags,
+    reason: { type: "string", default: "manual", help: "why: scheduled, pre-training, manual..." },
+    "gc-grace": {
+      type: "string",
+      default: "24h",
+      env: GC_GRACE_ENV,
+      help: "prune grace period (same value as the prune job's); the backup must finish within half of it",
+    },
+    "allow-empty": { type: "boolean", help: "record a snapshot even when the directory holds no table" },
+  },
+  async run(flags) {
+    const dataDir = str(flags, "data-dir");
+    const transfer = transferFrom(flags);
+    const graceMs = flags["gc-grace"]
+      ? durationMs(str(flags, "gc-grace"), "--gc-grace")
+      : DEFAULT_GC_GRACE_MS;
+    const at = await storeLocation(flags);
+    const outcome = await takeSnapshot({
+      at,
+      dataDir,
+      reason: str(flags, "reason"),
+      graceMs,
+      allowEmpty: flags["allow-empty"] === true,
+      transfer,
+    });
+    log.info("snapshot committed", { snapshot: outcome.id, record: outcome.recordKey });
+    if (flags.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
+    else {
+      for (const t of outcome.tables)
+        process.stdout.write(
+          `${t.name.padEnd(24)} version ${String(t.version).padEnd(6)} ${String(t.rows).padStart(10)} rows  ${String(t.files).padStart(5)} files  sent ${mb(t.uploadedBytes)}\n`,
+        );
+      process.stdout.write(
+        `snapshot ${outcome.id}: sent ${outcome.uploaded.files} files (${mb(outcome.uploaded.bytes)}), reused ${outcome.reused.files} (${mb(outcome.reused.bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s\n`,
+      );
+    }
+  },
+};
+
+const restoreCommand: Command = {
+  words: ["restore", "lancedb"],
+  summary: "restore a LanceDB snapshot into a data directory (previous content moved aside, never deleted)",
+  flags: {
+    backup: { type: "string", required: true, help: "snapshot id (20260115T120000Z) or latest" },
+    "data-dir": {
+      type: "string",
+      required: true,
+      help: "the LanceDB data directory; stop the application first",
+    },
+    ...storeFlags,
+  },
+  async run(flags) {
+    const dataDir = str(flags, "data-dir");
+    const transfer = transferFrom(flags);
+    const at = await storeLocation(flags);
+    const outcome = await restoreSnapshot({ at, backup: str(flags, "backup"), dataDir, transfer });
+    log.info("snapshot restored", {
+      snapshot: outcome.id,
+      dataDir: outcome.dataDir,
+      aside: outcome.asideDir,
+    });
+    if (flags.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
+    else {
+      for (const t of outcome.tables)
+        process.stdout.write(
+          `${t.name.padEnd(24)} version ${String(t.found?.version).padEnd(6)} ${String(t.found?.rows).padStart(10)} rows  ok\n`,
+        );
+      process.stdout.write(
+        `snapshot ${outcome.id} restored into ${outcome.dataDir}: ${outcome.files} files (${mb(outcome.bytes)}) checked` +
+          (outcome.asideDir ? `; previous content kept in ${outcome.asideDir}\n` : "\n"),
+      );
+    }
+  },
+};
+
+/** The LanceDB backup commands. */
+export const lancedbBackupCommands: Command[] = [backupCommand, restoreCommand];
