@@ -184,9 +184,13 @@ test.each([
     );
     server.faults.set(leader, fault);
     const partitionedAt = Date.now();
-    await eventually("the standby to lead", () => sidecars.get(standby)!.leading, 5_000);
+    // The transitions are sampled every few milliseconds: wait for the sample, not only for the flag.
+    const takeover = await eventually(
+      "the standby to lead",
+      () => transitions.find((t) => t.pod === standby && t.leading),
+      5_000,
+    );
     const stepDown = transitions.find((t) => t.pod === leader && !t.leading && t.at >= partitionedAt)!;
-    const takeover = transitions.find((t) => t.pod === standby && t.leading)!;
     expect(stepDown.at - partitionedAt).toBeLessThanOrEqual(timings.renewDeadlineMs + 250);
     expect(takeover.at).toBeGreaterThan(stepDown.at);
     expect(marker(leader)).toBe(false);
