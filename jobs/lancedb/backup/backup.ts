@@ -47,6 +47,8 @@ export interface BackupOptions {
   maxAttempts?: number;
   /** The time the backup id is taken from (tests); durations always use the real clock. */
   idTime?: Date;
+  /** Called before each file of a table is copied (tests inject a writer's cleanup here). */
+  beforeFile?: (table: string, filePath: string) => Promise<void>;
 }
 
 /** One table as backed up. */
@@ -203,6 +205,7 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
         }
         const files: SnapshotFile[] = [];
         await forEachLimit(cap.files, transfer.concurrency, async (f) => {
+          await opts.beforeFile?.(table, f.path);
           const s = await storeFile(cap, f.path, f.size, counts);
           files.push({ path: f.path, key: s.key, size: s.size, sha256: s.sha256 });
         });
