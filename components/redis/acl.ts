@@ -19,6 +19,8 @@ export interface RedisPasswords {
   probe: string;
   /** Clients asking the sentinels where the primary is. */
   discovery: string;
+  /** The metrics exporters: INFO and the read-only diagnostics, on data nodes and sentinels. */
+  exporter: string;
 }
 
 /** The roles, in the order users are written. */
@@ -30,6 +32,7 @@ export const REDIS_USER_ROLES: (keyof RedisPasswords)[] = [
   "admin",
   "probe",
   "discovery",
+  "exporter",
 ];
 
 /** The rights of each data-node user, in Redis ACL rule syntax (without the password). */
@@ -44,6 +47,8 @@ export const DATA_NODE_RULES: Record<Exclude<keyof RedisPasswords, "discovery">,
   backup: "-@all +sync +psync +replconf +ping +info +role",
   admin: "~* &* +@all",
   probe: "-@all +ping +info +role",
+  // What redis_exporter reads, without CONFIG GET (it would reveal masterauth).
+  exporter: "-@all +ping +info +role +client|setname +latency|latest +latency|histogram +slowlog|get +slowlog|len",
 };
 
 /** The rights of the users a sentinel accepts. */
@@ -53,6 +58,9 @@ export const SENTINEL_RULES = {
   // Clients discovering the primary: the read-only SENTINEL queries.
   discovery:
     "-@all +ping +hello +role +client|setname +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|replicas +sentinel|sentinels",
+  // redis_exporter pointed at a sentinel: INFO and the SENTINEL listings (it still says SLAVES).
+  exporter:
+    "-@all +ping +info +client|setname +sentinel|masters +sentinel|master +sentinel|sentinels +sentinel|slaves +sentinel|replicas",
 };
 
 /** How a password appears in a rendered file: as the secret itself, or as its SHA-256 (`#hex`). */
@@ -97,6 +105,7 @@ export function renderSentinelAuth(
     "user default off resetpass -@all",
     `user sentinel on ${passwordRule(passwords.sentinel, form)} ${SENTINEL_RULES.sentinel}`,
     `user discovery on ${passwordRule(passwords.discovery, form)} ${SENTINEL_RULES.discovery}`,
+    `user exporter on ${passwordRule(passwords.exporter, form)} ${SENTINEL_RULES.exporter}`,
     "",
   ].join("\n");
 }

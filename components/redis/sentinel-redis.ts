@@ -80,10 +80,17 @@ export interface SentinelRedisArgs {
   allowedNamespaces?: string[];
   /** Seconds a terminating primary waits for a replica to take over. Default 60. */
   handoverTimeoutSeconds?: number;
+  /** Image of the redis_exporter sidecars. Default: DEFAULT_EXPORTER_IMAGE. */
+  exporterImage?: pulumi.Input<string>;
+  /** Namespaces whose pods may scrape the exporters (Prometheus). Default `["monitoring"]`. */
+  monitoringNamespaces?: string[];
 }
 
 /** The default Redis image: the official Redis 7 image, pinned by version. */
 export const DEFAULT_REDIS_IMAGE = "redis:7.2.7-bookworm";
+
+/** The default exporter image, pinned by version. */
+export const DEFAULT_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.67.0";
 
 /** Applies the defaults of SentinelRedisArgs. */
 export function redisSetSettings(name: string, args: SentinelRedisArgs): RedisSetSettings {
@@ -112,6 +119,8 @@ export function redisSetSettings(name: string, args: SentinelRedisArgs): RedisSe
     strictScheduling: args.strictScheduling ?? false,
     allowedNamespaces: args.allowedNamespaces ?? [],
     handoverTimeoutSeconds: args.handoverTimeoutSeconds ?? 60,
+    exporterImage: args.exporterImage ?? DEFAULT_EXPORTER_IMAGE,
+    monitoringNamespaces: args.monitoringNamespaces ?? ["monitoring"],
   };
 }
 

@@ -18,6 +18,8 @@ import { maxmemoryFor, renderRedisConf, renderSentinelConf } from "./conf";
 /** Ports of the data nodes and sentinels inside the cluster. */
 export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
+/** Port of the redis_exporter sidecars (Prometheus scrapes it as `metrics`). */
+export const METRICS_PORT = 9121;
 
 /** UID of the `redis` user of the official Redis image; every container of the set runs as it. */
 export const REDIS_UID = 999;
@@ -63,6 +65,10 @@ export interface RedisSetSettings {
   strictScheduling: boolean;
   /** Namespaces, besides the set's own, whose pods may connect. */
   allowedNamespaces: string[];
+  /** Image of the redis_exporter sidecars. */
+  exporterImage: pulumi.Input<string>;
+  /** Namespaces whose pods (Prometheus) may scrape the exporters. */
+  monitoringNamespaces: string[];
   /** Seconds a terminating primary waits for the sentinels to promote a replica. */
   handoverTimeoutSeconds: number;
 }
@@ -224,6 +230,25 @@ const runVolumes: core.v1.Volume[] = [
   { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
 ];
 
+/** The redis_exporter sidecar of a data pod or a sentinel, reading its node as the exporter user. */
+export function exporterContainer(s: RedisSetSettings, port: number): core.v1.Container {
+  return {
+    name: "exporter",
+    image: s.exporterImage,
+    env: [
+      { name: "REDIS_ADDR", value: `redis://127.0.0.1:${port}` },
+      { name: "REDIS_USER", value: "exporter" },
+      secretEnv("REDIS_PASSWORD", redisSetNames(s.name).secret, "exporter-password"),
+      { name: "REDIS_EXPORTER_WEB_LISTEN_ADDRESS", value: `:${METRICS_PORT}` },
+    ],
+    ports: [{ name: "metrics", containerPort: METRICS_PORT }],
+    // A broken exporter is restarted on its own; it never makes the Redis pod unready.
+    livenessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 30, failureThreshold: 3 },
+    securityContext: restrictedContainerSecurity(),
+    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
+  };
+}
+
 function jobsContainerResources(): core.v1.ResourceRequirements {
   return { requests: { cpu: "20m", memory: "96Mi" }, limits: { cpu: "500m", memory: "160Mi" } };
 }
@@ -336,6 +361,7 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
             resources: jobsContainerResources(),
             lifecycle: { preStop: { exec: { command: ["holdfast", "redis", "handover"] } } },
           },
+          exporterContainer(s, REDIS_PORT),
         ],
         volumes: [
           {
@@ -451,6 +477,7 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
               failureThreshold: 6,
             },
           },
+          exporterContainer(s, SENTINEL_PORT),
         ],
         volumes: [
           {
@@ -521,7 +548,10 @@ export function disruptionBudgets(s: RedisSetSettings): {
   };
 }
 
-/** Only pods of the set's namespace and of the named namespaces may reach Redis and the sentinels. */
+/**
+ * Only pods of the set's namespace and of the named namespaces may reach Redis and the sentinels; only
+ * the monitoring namespaces (and the set's own) may scrape the exporters.
+ */
 export function networkPolicySpec(s: RedisSetSettings): networking.v1.NetworkPolicySpec {
   const namespaces = [s.namespace, ...s.allowedNamespaces.filter((ns) => ns !== s.namespace)];
   return {
@@ -540,6 +570,22 @@ export function networkPolicySpec(s: RedisSetSettings): networking.v1.NetworkPol
           { protocol: "TCP", port: REDIS_PORT },
           { protocol: "TCP", port: SENTINEL_PORT },
         ],
+      },
+      {
+        from: [
+          {
+            namespaceSelector: {
+              matchExpressions: [
+                {
+                  key: "kubernetes.io/metadata.name",
+                  operator: "In",
+                  values: [s.namespace, ...s.monitoringNamespaces.filter((ns) => ns !== s.namespace)],
+                },
+              ],
+            },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: METRICS_PORT }],
       },
     ],
   };
