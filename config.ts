@@ -169,11 +169,18 @@ export function validateConfig(c: HoldfastConfig): void {
   if (!(c.lancedbAppUid > 0)) fail("lancedbAppUid must be a non-root uid (> 0)");
   const badEnv = c.lancedbEnv.filter((e) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(e));
   if (badEnv.length > 0) fail(`lancedbEnv entries must be NAME=value, got ${badEnv.join(", ")}`);
-  for (const key of ["redisBackupSchedule", "lancedbBackupSchedule", "pruneSchedule", "drillSchedule"] as const) {
-    if (c[key].trim().split(/\s+/).length !== 5) fail(`${key} must be a five-field cron schedule, got "${c[key]}"`);
+  for (const key of [
+    "redisBackupSchedule",
+    "lancedbBackupSchedule",
+    "pruneSchedule",
+    "drillSchedule",
+  ] as const) {
+    if (c[key].trim().split(/\s+/).length !== 5)
+      fail(`${key} must be a five-field cron schedule, got "${c[key]}"`);
   }
   const badLabels = c.prometheusRuleLabels.filter((e) => !/^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*$/.test(e));
-  if (badLabels.length > 0) fail(`prometheusRuleLabels entries must be NAME=value, got ${badLabels.join(", ")}`);
+  if (badLabels.length > 0)
+    fail(`prometheusRuleLabels entries must be NAME=value, got ${badLabels.join(", ")}`);
   if (c.retentionKeepLast < 1) fail("retentionKeepLast must be at least 1");
   if (c.backupMaxAgeHours < 1) fail("backupMaxAgeHours must be at least 1");
   if (c.fargateBackups && (c.fargateSubnetIds.length === 0 || c.fargateSecurityGroupIds.length === 0))

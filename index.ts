@@ -12,5 +12,6 @@ export const redis = outputs.redis;
 export const backupPrefix = outputs.backupPrefix;
 export const backup = outputs.backup;
 export const jobsImage = outputs.jobsImage;
+export const schedule = outputs.schedule;
 export const jobsRepository = outputs.jobsRepository;
 export const lancedb = outputs.lancedb;

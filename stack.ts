@@ -6,7 +6,10 @@ import { projectDir, type HoldfastConfig } from "./config";
 import { SentinelRedis } from "./components/redis";
 import { BackupBucket, type JobRole, type ObjectLockMode } from "./components/backup-bucket";
 import { JobsImage } from "./components/jobs-image";
-import { LanceDbStore, type LanceDbMode } from "./components/lancedb";
+import { LanceDbStore, lanceDbLabels, type LanceDbMode } from "./components/lancedb";
+import { BackupSchedule } from "./components/backup-schedule";
+import { BackupAlerts } from "./components/monitoring";
+import { selectorLabels } from "./components/shared/k8s";
 
 /** What operators and the holdfast stack commands read from a stack (`pulumi stack output --json`). */
 export interface HoldfastOutputs {
@@ -40,6 +43,8 @@ export interface HoldfastOutputs {
     replicaRegion?: string;
     replicaKmsKeyArn?: pulumi.Input<string>;
   };
+  /** The scheduled jobs: CronJob names, and ECS task definitions when the Fargate runtime is on. */
+  schedule: { cronJobs: Record<string, string>; taskDefinitions: Record<string, pulumi.Input<string>> };
   /** The image that runs the holdfast CLI: the built image by digest, or config jobsImage. */
   jobsImage: pulumi.Input<string>;
   /** ECR repository of the built jobs image; empty when the stack does not build it. */
@@ -144,6 +149,8 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       zones: config.zones,
       strictScheduling: config.strictScheduling,
       allowedNamespaces: config.allowedNamespaces,
+      exporterImage: config.redisExporterImage,
+      monitoringNamespaces: config.monitoringNamespaces,
     },
     { provider, dependsOn: [namespace] },
   );
@@ -186,10 +193,105 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     { provider, dependsOn: [namespace] },
   );
 
+  // The seed's daily backups, retention and monthly restore test, as CronJobs (and Fargate tasks).
+  // A dataset directly on S3 has no volume to read a snapshot from: its protection is the bucket's
+  // versioning and Object Lock, and it gets no LanceDB backup job.
+  const lancedbOnVolume = lancedb.mode !== "s3";
+  const schedule = new BackupSchedule(
+    "schedule",
+    {
+      namespace: config.namespace,
+      jobsImage,
+      timeZone: config.scheduleTimeZone,
+      roleArns: backup.roleArns,
+      serviceAccounts: backup.serviceAccounts,
+      settings: {
+        stack: config.stack,
+        bucket: backup.bucketName,
+        prefix: backup.prefix,
+        region: backup.region,
+        pushgatewayUrl: config.pushgatewayUrl,
+        schedules: {
+          redisBackup: config.redisBackupSchedule,
+          lancedbBackup: config.lancedbBackupSchedule,
+          prune: config.pruneSchedule,
+          drill: config.drillSchedule,
+        },
+        retention: {
+          keepLast: config.retentionKeepLast,
+          keepDaily: config.retentionKeepDaily,
+          keepWeekly: config.retentionKeepWeekly,
+          keepMonthly: config.retentionKeepMonthly,
+        },
+        redis: {
+          sentinels: redis.sentinelAddresses,
+          masterName: redis.masterName,
+          secretName: redis.secretName,
+          patterns: config.backupPatterns,
+          scratchSize: config.redisStorageSize,
+          memoryLimit: config.redisMemoryLimit,
+        },
+        lancedb: lancedbOnVolume ? { dataPath: lancedb.dataPath } : undefined,
+      },
+      lancedbVolume: lancedbOnVolume
+        ? {
+            claimName: lancedb.claimNames[0],
+            dataPath: lancedb.dataPath,
+            uid: config.lancedbAppUid,
+            // An EBS volume is attached to the application's node: the backup reads it from there.
+            sameNodeAs:
+              lancedb.mode === "ebs" ? selectorLabels(lanceDbLabels({ name: "lancedb" })) : undefined,
+          }
+        : undefined,
+      fargate: config.fargateBackups
+        ? {
+            subnetIds: config.fargateSubnetIds,
+            securityGroupIds: config.fargateSecurityGroupIds,
+            clusterArn: config.ecsClusterArn || undefined,
+            efs:
+              lancedb.mode === "efs"
+                ? {
+                    fileSystemId: lancedb.efsFileSystemId,
+                    accessPointId: lancedb.efsAccessPointId,
+                    uid: config.lancedbAppUid,
+                  }
+                : undefined,
+          }
+        : undefined,
+    },
+    { provider, dependsOn: [namespace] },
+  );
+
+  if (config.prometheusRules) {
+    new BackupAlerts(
+      "holdfast",
+      {
+        alerts: {
+          stack: config.stack,
+          namespace: config.namespace,
+          redis: {
+            statefulSet: redis.statefulSetName,
+            sentinelStatefulSet: redis.sentinelStatefulSetName,
+            masterName: redis.masterName,
+            quorum: config.sentinelQuorum,
+          },
+          stores: lancedbOnVolume ? ["redis", "lancedb"] : ["redis"],
+          backupMaxAgeHours: config.backupMaxAgeHours,
+          drillMaxAgeDays: 35,
+        },
+        labels: Object.fromEntries(
+          config.prometheusRuleLabels.map((l) => l.split("=", 2) as [string, string]),
+        ),
+      },
+      { provider, dependsOn: [namespace] },
+    );
+  }
+
   return {
     stack: config.stack,
     namespace: config.namespace,
     kubeContext: config.kubeContext,
+    schedule: { cronJobs: schedule.cronJobs, taskDefinitions: schedule.taskDefinitions },
     redis: {
       statefulSet: redis.statefulSetName,
       sentinelStatefulSet: redis.sentinelStatefulSetName,

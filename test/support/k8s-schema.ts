@@ -6,10 +6,13 @@ import * as path from "path";
 export function schemaProblems(o: { apiVersion: string; kind: string }): string[] {
   const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : ["", o.apiVersion];
   const dir = group ? `${group}/${version}` : version;
+  // The Prometheus Operator's CRDs come from their own models package.
+  const pkg =
+    group === "monitoring.coreos.com" ? "@kubernetes-models/prometheus-operator" : "kubernetes-models";
   let Model: { new (data: unknown): { validate(): void } };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    Model = require(path.posix.join("kubernetes-models", dir, o.kind))[o.kind];
+    Model = require(path.posix.join(pkg, dir, o.kind))[o.kind];
   } catch {
     return [`no schema for ${o.apiVersion} ${o.kind}`];
   }

@@ -1,0 +1,153 @@
+// The scheduled jobs of a stack, independent of where they run: which `holdfast` command, when, as which
+// role, with which environment. The Kubernetes CronJobs and the ECS Fargate tasks are both rendered from
+// this one list, so the two runtimes cannot drift apart.
+import type * as pulumi from "@pulumi/pulumi";
+import type { JobRole } from "../backup-bucket";
+
+/** One environment variable of a job: a value, or a key of a Kubernetes Secret. */
+export interface JobEnv {
+  name: string;
+  value?: pulumi.Input<string>;
+  secret?: { name: string; key: string };
+}
+
+/** The jobs Holdfast schedules. */
+export type JobName = "redis-backup" | "lancedb-backup" | "prune" | "restore-drill";
+
+/** One scheduled job. */
+export interface DeclaredJob {
+  name: JobName;
+  /** One line for descriptions and the README. */
+  summary: string;
+  /** Five-field cron schedule. */
+  schedule: string;
+  /** The IAM role (and Kubernetes service account) it runs as. */
+  role: JobRole;
+  /** The container's command: `holdfast` and the command's words. Flags come as environment twins. */
+  command: string[];
+  env: JobEnv[];
+  /** The job is stopped after this long. */
+  deadlineSeconds: number;
+  /** Reads the LanceDB dataset, mounted read-only at the store's data path. */
+  readsLanceDb: boolean;
+  /** Scratch space it restores into (the drill); empty for none beyond /tmp. */
+  scratchSize?: string;
+  /** Memory request and limit: a drill loads a whole dataset into a throw-away Redis. */
+  memory: string;
+}
+
+/** What the schedules are made from (stack config and the stores' outputs). */
+export interface ScheduleSettings {
+  stack: string;
+  bucket: pulumi.Input<string>;
+  prefix: string;
+  region: pulumi.Input<string>;
+  /** Pushgateway the jobs push to; empty for none. */
+  pushgatewayUrl: string;
+  schedules: { redisBackup: string; lancedbBackup: string; prune: string; drill: string };
+  retention: { keepLast: number; keepDaily: number; keepWeekly: number; keepMonthly: number };
+  redis?: {
+    /** Every sentinel as host:port, comma-separated. */
+    sentinels: string;
+    masterName: string;
+    /** Secret with `backup-password` and `discovery-password`. */
+    secretName: string;
+    /** Key patterns whose counts each backup records. */
+    patterns: string[];
+    /** Scratch space a drill restores a Redis backup into. */
+    scratchSize: string;
+    /** Memory of a data pod: what a drill's throw-away Redis needs to load the dataset. */
+    memoryLimit: string;
+  };
+  lancedb?: {
+    /** Where the dataset is mounted in the jobs that read it. */
+    dataPath: string;
+  };
+}
+
+/** Environment every job has: the bucket, the stack, where to push metrics. */
+function commonEnv(s: ScheduleSettings): JobEnv[] {
+  const env: JobEnv[] = [
+    { name: "HOLDFAST_BUCKET", value: s.bucket },
+    { name: "HOLDFAST_PREFIX", value: s.prefix },
+    { name: "HOLDFAST_STACK", value: s.stack },
+    { name: "AWS_REGION", value: s.region },
+  ];
+  if (s.pushgatewayUrl) env.push({ name: "HOLDFAST_PUSHGATEWAY", value: s.pushgatewayUrl });
+  return env;
+}
+
+/** The scheduled jobs of a stack: a backup per store, the prune and the restore drill. */
+export function declaredJobs(s: ScheduleSettings): DeclaredJob[] {
+  const jobs: DeclaredJob[] = [];
+  if (s.redis) {
+    jobs.push({
+      name: "redis-backup",
+      summary: "stream an RDB from a replica into the bucket, verified, with its manifest written last",
+      schedule: s.schedules.redisBackup,
+      role: "backup",
+      command: ["holdfast", "backup", "redis"],
+      env: [
+        ...commonEnv(s),
+        { name: "HOLDFAST_SENTINEL", value: s.redis.sentinels },
+        { name: "HOLDFAST_MASTER_NAME", value: s.redis.masterName },
+        { name: "HOLDFAST_PATTERN", value: s.redis.patterns.join(",") },
+        { name: "HOLDFAST_REASON", value: "scheduled" },
+        { name: "REDIS_USERNAME", value: "backup" },
+        { name: "REDIS_PASSWORD", secret: { name: s.redis.secretName, key: "backup-password" } },
+        { name: "SENTINEL_USERNAME", value: "discovery" },
+        { name: "SENTINEL_PASSWORD", secret: { name: s.redis.secretName, key: "discovery-password" } },
+      ],
+      deadlineSeconds: 3 * 3600,
+      readsLanceDb: false,
+      memory: "256Mi",
+    });
+  }
+  if (s.lancedb) {
+    jobs.push({
+      name: "lancedb-backup",
+      summary: "copy every table's new immutable files, then its manifests, then the snapshot record",
+      schedule: s.schedules.lancedbBackup,
+      role: "backup",
+      command: ["holdfast", "backup", "lancedb"],
+      env: [
+        ...commonEnv(s),
+        { name: "HOLDFAST_DATA_DIR", value: s.lancedb.dataPath },
+        { name: "HOLDFAST_REASON", value: "scheduled" },
+      ],
+      deadlineSeconds: 3 * 3600,
+      readsLanceDb: true,
+      memory: "512Mi",
+    });
+  }
+  jobs.push({
+    name: "prune",
+    summary: "apply retention to both stores and garbage-collect Lance files no kept snapshot needs",
+    schedule: s.schedules.prune,
+    role: "prune",
+    command: ["holdfast", "prune"],
+    env: [
+      ...commonEnv(s),
+      { name: "HOLDFAST_KEEP_LAST", value: String(s.retention.keepLast) },
+      { name: "HOLDFAST_KEEP_DAILY", value: String(s.retention.keepDaily) },
+      { name: "HOLDFAST_KEEP_WEEKLY", value: String(s.retention.keepWeekly) },
+      { name: "HOLDFAST_KEEP_MONTHLY", value: String(s.retention.keepMonthly) },
+    ],
+    deadlineSeconds: 3600,
+    readsLanceDb: false,
+    memory: "256Mi",
+  });
+  jobs.push({
+    name: "restore-drill",
+    summary: "restore the newest backup of each store into scratch space and check it against its record",
+    schedule: s.schedules.drill,
+    role: "restore",
+    command: ["holdfast", "drill"],
+    env: [...commonEnv(s), { name: "HOLDFAST_SCRATCH_DIR", value: "/scratch" }],
+    deadlineSeconds: 6 * 3600,
+    readsLanceDb: false,
+    scratchSize: s.redis?.scratchSize ?? "10Gi",
+    memory: s.redis?.memoryLimit ?? "1Gi",
+  });
+  return jobs;
+}

@@ -1,0 +1,83 @@
+// The alerts as prod renders them: every expression parses as PromQL and names only metrics something in
+// the stack exports (the jobs' pushes, the redis_exporter sidecars), and the seed's four alerts plus
+// Holdfast's own are all there with their severities.
+import { parser } from "@prometheus-io/lezer-promql";
+import { findObject, stackRun } from "../../test/support/stack";
+import type { AlertRule } from "./alerts";
+import { EXPORTED_METRICS } from "./metrics";
+
+/** Parses `expr`; returns the metric names it selects, or throws on a syntax error. */
+function metricNames(expr: string): string[] {
+  const cursor = parser.parse(expr).cursor();
+  const names: string[] = [];
+  do {
+    if (cursor.type.isError) throw new Error(`PromQL syntax error at ${cursor.from} in: ${expr}`);
+    if (cursor.name === "VectorSelector") {
+      const id = cursor.node.getChild("Identifier");
+      if (id) names.push(expr.slice(id.from, id.to));
+    }
+  } while (cursor.next());
+  return names;
+}
+
+let rules: AlertRule[];
+beforeAll(async () => {
+  const run = await stackRun("prod");
+  const rule = findObject(run, "PrometheusRule", "holdfast") as unknown as {
+    spec: { groups: { rules: AlertRule[] }[] };
+  };
+  rules = rule.spec.groups.flatMap((g) => g.rules);
+});
+
+it("parses every expression, each naming only metrics the stack exports", () => {
+  expect(rules.length).toBeGreaterThan(8);
+  for (const r of rules) {
+    const names = metricNames(r.expr);
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((n) => !EXPORTED_METRICS.includes(n))).toEqual([]);
+  }
+});
+
+it("the parser check has teeth: a broken expression and an unknown metric are caught", () => {
+  expect(() => metricNames("sum(rate(redis_up[5m]) > ")).toThrow(/syntax error/);
+  expect(metricNames("redis_uptime_in_seconds > 1").filter((n) => !EXPORTED_METRICS.includes(n))).toEqual([
+    "redis_uptime_in_seconds",
+  ]);
+});
+
+it("carries the seed's alerts and Holdfast's own, with their severities", () => {
+  const severity = (name: string) => rules.filter((r) => r.alert === name).map((r) => r.labels.severity);
+  // The seed: no backup in 24 hours (prod: 8), key count drop > 10%, AOF rewrite failures, memory > 90%.
+  expect(severity("HoldfastBackupTooOld")).toEqual(["critical"]);
+  expect(rules.find((r) => r.alert === "HoldfastBackupTooOld")!.expr).toMatch(/> 28800$/);
+  expect(severity("HoldfastRedisKeysDropped")).toEqual(["warning"]);
+  expect(rules.find((r) => r.alert === "HoldfastRedisKeysDropped")!.expr).toMatch(/< 0\.9 \* .* offset 1h/);
+  expect(severity("HoldfastRedisAofRewriteFailed")).toEqual(["warning"]);
+  expect(severity("HoldfastRedisMemoryHigh")).toEqual(["critical"]);
+  expect(rules.find((r) => r.alert === "HoldfastRedisMemoryHigh")!.expr).toMatch(/> 0\.9$/);
+  // Holdfast's: a failed drill, no replica online, sentinel quorum lost.
+  expect(severity("HoldfastDrillFailed")).toEqual(["critical"]);
+  expect(severity("HoldfastRedisNoReplica")).toEqual(["critical"]);
+  expect(severity("HoldfastSentinelQuorumLost")).toEqual(["critical"]);
+  expect(rules.find((r) => r.alert === "HoldfastSentinelQuorumLost")!.expr).toMatch(
+    /master_name="holdfast"\}\) < 2/,
+  );
+  expect(severity("HoldfastBackupNeverSucceeded")).toEqual(["critical", "critical"]);
+});
+
+it("watches the stack's own pods and jobs only", () => {
+  for (const r of rules) expect(r.expr).toMatch(/stack="prod"|namespace="holdfast"/);
+});
+
+it("scrapes the Redis and sentinel exporters through a PodMonitor", async () => {
+  const run = await stackRun("prod");
+  const monitor = findObject(run, "PodMonitor", "holdfast-redis") as unknown as {
+    spec: Record<string, unknown>;
+  };
+  expect(monitor.spec).toEqual({
+    selector: { matchLabels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": "redis" } },
+    podMetricsEndpoints: [{ port: "metrics", interval: "30s" }],
+  });
+  const dev = await stackRun("dev");
+  expect(dev.resources.some((r) => r.type.includes("PrometheusRule"))).toBe(false);
+});
