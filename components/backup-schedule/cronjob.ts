@@ -59,9 +59,9 @@ export function cronJobSpec(job: DeclaredJob, rt: KubernetesRuntime): batch.v1.C
   if (job.readsLanceDb && !lance)
     throw new Error(`${job.name} reads the LanceDB dataset, but the runtime has none`);
   const uid = lance?.uid ?? JOBS_UID;
-  const podSecurity = restrictedPodSecurity(uid);
   // Mounting the application's volume with an fsGroup would re-own its files: never for LanceDB.
-  if (lance) (delete podSecurity.fsGroup, delete podSecurity.fsGroupChangePolicy);
+  const { fsGroup: _fsGroup, fsGroupChangePolicy: _policy, ...withoutFsGroup } = restrictedPodSecurity(uid);
+  const podSecurity = lance ? withoutFsGroup : restrictedPodSecurity(uid);
   const mounts: core.v1.VolumeMount[] = [{ name: "tmp", mountPath: "/tmp" }];
   const volumes: core.v1.Volume[] = [{ name: "tmp", emptyDir: { sizeLimit: "1Gi" } }];
   if (job.scratchSize) {
