@@ -48,7 +48,8 @@ export const DATA_NODE_RULES: Record<Exclude<keyof RedisPasswords, "discovery">,
   admin: "~* &* +@all",
   probe: "-@all +ping +info +role",
   // What redis_exporter reads, without CONFIG GET (it would reveal masterauth).
-  exporter: "-@all +ping +info +role +client|setname +latency|latest +latency|histogram +slowlog|get +slowlog|len",
+  exporter:
+    "-@all +ping +info +role +client|setname +latency|latest +latency|histogram +slowlog|get +slowlog|len",
 };
 
 /** The rights of the users a sentinel accepts. */
