@@ -1,0 +1,691 @@
+// A streaming RDB scanner: reads an RDB as it passes (in chunks of any size, without holding it) and
+// records what a backup manifest needs about the dataset — keys per database and type, keys with an
+// expire time, key counts for glob patterns, aux fields (Redis version, replication offset), functions
+// and module types. It reads each entry's opcode, type and key and skips the value, for every type and
+// encoding Redis 7.0–7.2 writes (RDB versions up to 11) and the older ones they still load. Anything it
+// cannot parse is an error: a manifest must describe exactly the RDB stored, or not be written.
+import { keyMatcher } from "./glob";
+import { lzfDecompress } from "./lzf";
+
+/** Thrown for an RDB the scanner cannot read: corrupt, truncated, or of a version or type it does not know. */
+export class RdbFormatError extends Error {
+  constructor(
+    message: string,
+    /** Byte offset in the RDB where the problem is. */
+    readonly offset: number,
+  ) {
+    super(`${message} (at byte ${offset} of the RDB)`);
+    this.name = "RdbFormatError";
+  }
+}
+
+/** The newest RDB version the scanner knows (Redis 7.2). */
+export const MAX_RDB_VERSION = 11;
+
+/** Counts of one database. */
+export interface DatabaseSummary {
+  /** Keys in the RDB (DBSIZE of a server that loads it, before expired keys are dropped). */
+  keys: number;
+  /** Keys with an expire time. */
+  expires: number;
+  /** Keys by type: string, list, set, zset, hash, stream, module. */
+  types: Record<string, number>;
+  /** Keys matching each pattern. */
+  patterns: Record<string, number>;
+}
+
+/** What the scanner learned about an RDB. */
+export interface RdbSummary {
+  rdbVersion: number;
+  /** Aux fields (redis-ver, redis-bits, ctime, used-mem, repl-id, repl-offset, aof-base, ...). */
+  aux: Record<string, string>;
+  /** Per database index ("0", "1", ...), only databases with keys. */
+  databases: Record<string, DatabaseSummary>;
+  /** Keys in all databases. */
+  keys: number;
+  /** Keys matching each pattern in all databases. */
+  patterns: Record<string, number>;
+  /** Function libraries (FUNCTION LOAD). */
+  functions: number;
+  /** Names of module types whose values or aux data the RDB holds. */
+  modules: string[];
+  /** Bytes of the RDB, checksum included. */
+  bytes: number;
+}
+
+/** Keys whose expire time falls in a window, by second, so a later check knows how many a load drops. */
+export class ExpiryWindow {
+  /** Keys that had expired at `from`. */
+  expired = 0;
+  /** Keys expiring after `from + horizonMs`. */
+  later = 0;
+  private readonly bySecond = new Map<number, number>();
+
+  constructor(
+    readonly from: number,
+    readonly horizonMs: number,
+  ) {}
+
+  add(expireAtMs: number): void {
+    if (expireAtMs <= this.from) this.expired++;
+    else if (expireAtMs > this.from + this.horizonMs) this.later++;
+    else {
+      const s = Math.floor(expireAtMs / 1000);
+      this.bySecond.set(s, (this.bySecond.get(s) ?? 0) + 1);
+    }
+  }
+
+  /**
+   * Keys expired at `at` (ms). Counted by whole seconds, so the answer may be off by the keys expiring
+   * in the second of `at`; callers compare with a range.
+   */
+  expiredAt(at: number): number {
+    let n = this.expired;
+    const s = Math.floor(at / 1000);
+    for (const [sec, count] of this.bySecond) if (sec <= s) n += count;
+    if (at > this.from + this.horizonMs) n += this.later;
+    return n;
+  }
+}
+
+/** Options of a scan. */
+export interface ScanOptions {
+  /** Glob patterns (Redis syntax) to count keys for. */
+  patterns?: string[];
+  /**
+   * When set (ms since the epoch), expire times are bucketed from this moment for `expiryHorizonMs`,
+   * per database and per pattern, so a restore check can tell which keys a load may drop.
+   */
+  expiryFrom?: number;
+  /** How far the expiry buckets reach. Default one hour. */
+  expiryHorizonMs?: number;
+}
+
+// RDB opcodes.
+const OP_FUNCTION_PRE_GA = 0xf6;
+const OP_FUNCTION2 = 0xf5;
+const OP_MODULE_AUX = 0xf7;
+const OP_IDLE = 0xf8;
+const OP_FREQ = 0xf9;
+const OP_AUX = 0xfa;
+const OP_RESIZEDB = 0xfb;
+const OP_EXPIRETIME_MS = 0xfc;
+const OP_EXPIRETIME = 0xfd;
+const OP_SELECTDB = 0xfe;
+const OP_EOF = 0xff;
+
+// Steps of the value programs the scanner runs to skip a value.
+const STR = 1; // a string, skipped
+const LEN = 2; // a length-encoded integer
+const RAW8 = 3; // 8 raw bytes (a binary double, a millisecond time)
+const RAW16 = 4; // 16 raw bytes (a stream id)
+const DSTR = 5; // an old-style double: a length byte (253..255 for nan/inf) and that many bytes
+const MODID = 6; // a module type id (recorded)
+const MODOPS = 7; // module values, each after its opcode, until the EOF opcode
+const RAW4 = 8; // 4 raw bytes (a binary float)
+type Step = number | Step[]; // an array is a repetition: read a length N, run the inner steps N times
+
+const STREAM_CONSUMER_V1: Step[] = [STR, RAW8, [RAW16]];
+const STREAM_CONSUMER_V3: Step[] = [STR, RAW8, RAW8, [RAW16]];
+const STREAM_PEL: Step[] = [RAW16, RAW8, LEN];
+
+/** How to skip the value of each RDB type, and the type's name. */
+const TYPES: Record<number, { name: string; steps: Step[] }> = {
+  0: { name: "string", steps: [STR] },
+  1: { name: "list", steps: [[STR]] },
+  2: { name: "set", steps: [[STR]] },
+  3: { name: "zset", steps: [[STR, DSTR]] },
+  4: { name: "hash", steps: [[STR, STR]] },
+  5: { name: "zset", steps: [[STR, RAW8]] },
+  7: { name: "module", steps: [MODID, MODOPS] },
+  9: { name: "hash", steps: [STR] }, // zipmap
+  10: { name: "list", steps: [STR] }, // ziplist
+  11: { name: "set", steps: [STR] }, // intset
+  12: { name: "zset", steps: [STR] }, // ziplist
+  13: { name: "hash", steps: [STR] }, // ziplist
+  14: { name: "list", steps: [[STR]] }, // quicklist of ziplists
+  15: {
+    name: "stream",
+    steps: [[STR, STR], LEN, LEN, LEN, [STR, LEN, LEN, [...STREAM_PEL], [...STREAM_CONSUMER_V1]]],
+  },
+  16: { name: "hash", steps: [STR] }, // listpack
+  17: { name: "zset", steps: [STR] }, // listpack
+  18: { name: "list", steps: [[LEN, STR]] }, // quicklist 2: container kind and node
+  19: {
+    name: "stream",
+    steps: [
+      [STR, STR],
+      ...[LEN, LEN, LEN, LEN, LEN, LEN, LEN, LEN],
+      [STR, LEN, LEN, LEN, [...STREAM_PEL], [...STREAM_CONSUMER_V1]],
+    ],
+  },
+  20: { name: "set", steps: [STR] }, // listpack
+  21: {
+    name: "stream",
+    steps: [
+      [STR, STR],
+      ...[LEN, LEN, LEN, LEN, LEN, LEN, LEN, LEN],
+      [STR, LEN, LEN, LEN, [...STREAM_PEL], [...STREAM_CONSUMER_V3]],
+    ],
+  },
+};
+
+/** The 64 characters of module type names, 6 bits each (moduleTypeNameByID in module.c). */
+const MODULE_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+function moduleName(hi: number, lo: number): string {
+  // 9 characters of 6 bits above a 10-bit encoding version: 64 bits in all.
+  let id = (BigInt(hi) << 32n) | BigInt(lo);
+  id >>= 10n;
+  let name = "";
+  for (let i = 0; i < 9; i++) {
+    name = MODULE_CHARSET[Number(id & 63n)] + name;
+    id >>= 6n;
+  }
+  return name;
+}
+
+interface Frame {
+  steps: Step[];
+  pc: number;
+  /** Repetitions left, the current one included. */
+  left: number;
+}
+
+const enum State {
+  Header,
+  Top,
+  Value,
+  Trailer,
+  Done,
+}
+
+/** Scans one RDB; feed it with `write` and call `end` when the stream ends. */
+export class RdbScanner {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** Chunks that arrived while the scanner needed more contiguous bytes than it had. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Contiguous bytes the scanner waits for before it can go on. */
+  private need = 0;
+  /** Bytes of the stream before `buf`. */
+  private base = 0;
+  /** Bytes of a value still to skip. */
+  private skip = 0;
+  private state = State.Header;
+  private frames: Frame[] = [];
+  private version = 0;
+  private db = 0;
+  private expireAt: number | undefined;
+  private readonly matchers: { pattern: string; match: (key: Uint8Array) => boolean }[];
+  private readonly summary: RdbSummary;
+  private readonly modules = new Set<string>();
+  private readonly windows = new Map<string, ExpiryWindow>();
+  /** How often some opcodes and encodings were met (for tests that the fixtures cover them). */
+  readonly stats = { freq: 0, idle: 0, expireSeconds: 0, moduleAux: 0, lzfKeys: 0 };
+  // Results of the last len / strHeader / readString (fields rather than objects: no allocation per key).
+  private lv = 0;
+  private lhi = 0;
+  private llo = 0;
+  private sPayload = 0;
+  private sLzf = -1;
+  private sInt = 0;
+  private sValue: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly options: ScanOptions = {}) {
+    this.matchers = (options.patterns ?? []).map((pattern) => ({ pattern, match: keyMatcher(pattern) }));
+    this.summary = {
+      rdbVersion: 0,
+      aux: {},
+      databases: {},
+      keys: 0,
+      patterns: Object.fromEntries((options.patterns ?? []).map((p) => [p, 0])),
+      functions: 0,
+      modules: [],
+      bytes: 0,
+    };
+  }
+
+  /** Feeds the next bytes of the RDB. @throws RdbFormatError */
+  write(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.summary.bytes += chunk.length;
+    if (this.state === State.Done) throw this.error("data after the end of the RDB", 0);
+    const left = this.buf.length - this.pos;
+    if (left === 0 && this.pendingBytes === 0) {
+      this.base += this.buf.length;
+      this.buf = chunk;
+      this.pos = 0;
+    } else {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (left + this.pendingBytes < this.need) return;
+      this.base += this.pos;
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.pending]);
+      this.pos = 0;
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    this.run();
+  }
+
+  /** Ends the scan. @throws RdbFormatError when the RDB is incomplete. */
+  end(): RdbSummary {
+    if (this.state !== State.Done)
+      throw this.error(
+        this.summary.bytes === 0 ? "the RDB is empty" : "the RDB ends early (truncated)",
+        this.buf.length + this.pendingBytes,
+      );
+    this.summary.modules = [...this.modules].sort();
+    return this.summary;
+  }
+
+  /** Whether the scanner has read the RDB to its end (the EOF opcode and checksum). */
+  get done(): boolean {
+    return this.state === State.Done;
+  }
+
+  /**
+   * The expiry buckets of database `db` (and pattern, when given); only with `expiryFrom`.
+   * Empty when the database has no key with an expire time.
+   */
+  expiries(db: string, pattern?: string): ExpiryWindow {
+    const w = this.windows.get(pattern === undefined ? db : `${db}\u0000${pattern}`);
+    return w ?? new ExpiryWindow(this.options.expiryFrom ?? 0, this.options.expiryHorizonMs ?? 3600_000);
+  }
+
+  private error(message: string, at = this.pos): RdbFormatError {
+    return new RdbFormatError(message, this.base + at);
+  }
+
+  private get avail(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /**
+   * Reads a length at `p` into `lv` (and its 32-bit halves into `lhi`/`llo`); returns where the next
+   * item starts, or -1 when the bytes are not all here yet. No allocation: this runs for every key.
+   */
+  private len(p: number): number {
+    const b = this.buf;
+    if (p >= b.length) return -1;
+    const first = b[p];
+    const kind = first >> 6;
+    if (kind === 0) {
+      this.lv = this.llo = first & 0x3f;
+      this.lhi = 0;
+      return p + 1;
+    }
+    if (kind === 1) {
+      if (p + 2 > b.length) return -1;
+      this.lv = this.llo = ((first & 0x3f) << 8) | b[p + 1];
+      this.lhi = 0;
+      return p + 2;
+    }
+    if (first === 0x80) {
+      if (p + 5 > b.length) return -1;
+      this.lv = this.llo = b.readUInt32BE(p + 1);
+      this.lhi = 0;
+      return p + 5;
+    }
+    if (first === 0x81) {
+      if (p + 9 > b.length) return -1;
+      this.lhi = b.readUInt32BE(p + 1);
+      this.llo = b.readUInt32BE(p + 5);
+      this.lv = this.lhi * 2 ** 32 + this.llo;
+      return p + 9;
+    }
+    throw this.error(`unexpected length encoding 0x${first.toString(16)}`, p);
+  }
+
+  /**
+   * Reads a string header at `p`: `sPayload` bytes follow, LZF data of `sLzf` uncompressed bytes when
+   * `sLzf` >= 0, an integer of `sInt` bytes when `sInt` > 0. Returns where the payload starts, or -1.
+   */
+  private strHeader(p: number): number {
+    const b = this.buf;
+    if (p >= b.length) return -1;
+    const first = b[p];
+    this.sLzf = -1;
+    this.sInt = 0;
+    if (first >> 6 !== 3) {
+      const next = this.len(p);
+      this.sPayload = this.lv;
+      return next;
+    }
+    const enc = first & 0x3f;
+    if (enc <= 2) {
+      this.sInt = this.sPayload = enc === 0 ? 1 : enc === 1 ? 2 : 4;
+      return p + 1;
+    }
+    if (enc === 3) {
+      const afterClen = this.len(p + 1);
+      if (afterClen < 0) return -1;
+      const clen = this.lv;
+      const next = this.len(afterClen);
+      if (next < 0) return -1;
+      this.sLzf = this.lv;
+      this.sPayload = clen;
+      return next;
+    }
+    throw this.error(`unknown string encoding ${enc}`, p);
+  }
+
+  /**
+   * Reads a whole string at `p` (a key, an aux field) into `sValue` (a view of the buffer unless it had
+   * to be decoded); returns where the next item starts, or -1 when not all of it is here.
+   */
+  private readString(p: number): number {
+    const start = this.strHeader(p);
+    if (start < 0) {
+      // `need` must never exceed what the item takes: one more byte may complete the header.
+      this.need = Math.max(this.need, this.avail + 1);
+      return -1;
+    }
+    const end = start + this.sPayload;
+    if (end > this.buf.length) {
+      this.need = end - this.pos;
+      return -1;
+    }
+    const raw = this.buf.subarray(start, end);
+    if (this.sInt === 1) this.sValue = Buffer.from(String(raw.readInt8(0)));
+    else if (this.sInt === 2) this.sValue = Buffer.from(String(raw.readInt16LE(0)));
+    else if (this.sInt === 4) this.sValue = Buffer.from(String(raw.readInt32LE(0)));
+    else if (this.sLzf >= 0) {
+      try {
+        this.sValue = lzfDecompress(raw, this.sLzf);
+      } catch (err) {
+        throw this.error((err as Error).message, start);
+      }
+    } else this.sValue = raw;
+    return end;
+  }
+
+  private run(): void {
+    for (;;) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, this.avail);
+        this.pos += n;
+        this.skip -= n;
+        if (this.skip > 0) return;
+      }
+      this.need = 0;
+      let progressed: boolean;
+      switch (this.state) {
+        case State.Header:
+          progressed = this.header();
+          break;
+        case State.Top:
+          progressed = this.top();
+          break;
+        case State.Value:
+          progressed = this.value();
+          break;
+        case State.Trailer:
+          if (this.avail < 8) {
+            this.need = 8;
+            return;
+          }
+          this.pos += 8;
+          this.state = State.Done;
+          if (this.avail > 0) throw this.error("data after the end of the RDB");
+          return;
+        default:
+          return;
+      }
+      if (!progressed) {
+        if (this.need === 0) this.need = this.avail + 1;
+        return;
+      }
+    }
+  }
+
+  private header(): boolean {
+    if (this.avail < 9) {
+      this.need = 9;
+      return false;
+    }
+    const magic = this.buf.toString("latin1", this.pos, this.pos + 5);
+    const digits = this.buf.toString("latin1", this.pos + 5, this.pos + 9);
+    if (magic !== "REDIS" || !/^\d{4}$/.test(digits)) throw this.error("not an RDB file (no REDIS header)");
+    this.version = Number(digits);
+    if (this.version < 5 || this.version > MAX_RDB_VERSION)
+      throw this.error(
+        `RDB version ${this.version} is not supported (versions 5 to ${MAX_RDB_VERSION}: Redis 2.6 to 7.2)`,
+      );
+    this.summary.rdbVersion = this.version;
+    this.pos += 9;
+    this.state = State.Top;
+    return true;
+  }
+
+  private database(): DatabaseSummary {
+    const key = String(this.db);
+    let d = this.summary.databases[key];
+    if (!d) {
+      d = {
+        keys: 0,
+        expires: 0,
+        types: {},
+        patterns: Object.fromEntries(this.matchers.map((m) => [m.pattern, 0])),
+      };
+      this.summary.databases[key] = d;
+    }
+    return d;
+  }
+
+  private window(key: string): ExpiryWindow {
+    let w = this.windows.get(key);
+    if (!w) {
+      w = new ExpiryWindow(this.options.expiryFrom ?? 0, this.options.expiryHorizonMs ?? 3600_000);
+      this.windows.set(key, w);
+    }
+    return w;
+  }
+
+  /** One top-level item: an opcode with its operands, or a key with the start of its value. */
+  private top(): boolean {
+    const p = this.pos;
+    if (p >= this.buf.length) return false;
+    const op = this.buf[p];
+    switch (op) {
+      case OP_EOF:
+        this.pos = p + 1;
+        this.state = State.Trailer;
+        return true;
+      case OP_SELECTDB: {
+        const next = this.len(p + 1);
+        if (next < 0) return false;
+        this.db = this.lv;
+        this.pos = next;
+        return true;
+      }
+      case OP_RESIZEDB: {
+        const a = this.len(p + 1);
+        const next = a < 0 ? -1 : this.len(a);
+        if (next < 0) return false;
+        this.pos = next;
+        return true;
+      }
+      case OP_EXPIRETIME_MS:
+        if (this.avail < 9) return false;
+        this.expireAt = this.buf.readUInt32LE(p + 5) * 2 ** 32 + this.buf.readUInt32LE(p + 1);
+        this.pos = p + 9;
+        return true;
+      case OP_EXPIRETIME:
+        if (this.avail < 5) return false;
+        this.expireAt = this.buf.readInt32LE(p + 1) * 1000;
+        this.stats.expireSeconds++;
+        this.pos = p + 5;
+        return true;
+      case OP_FREQ:
+        if (this.avail < 2) return false;
+        this.stats.freq++;
+        this.pos = p + 2;
+        return true;
+      case OP_IDLE: {
+        const next = this.len(p + 1);
+        if (next < 0) return false;
+        this.stats.idle++;
+        this.pos = next;
+        return true;
+      }
+      case OP_AUX: {
+        const afterName = this.readString(p + 1);
+        if (afterName < 0) return false;
+        const name = this.sValue.toString("utf8");
+        if (this.strHeader(afterName) < 0) return false;
+        if (this.sPayload > 1 << 20) {
+          // A large aux value (old versions stored Lua scripts here): recorded by size, skipped.
+          this.summary.aux[name] = `(${this.sPayload} bytes)`;
+          this.pos = afterName;
+          this.push([STR]);
+          return true;
+        }
+        const next = this.readString(afterName);
+        if (next < 0) return false;
+        this.summary.aux[name] = this.sValue.toString("utf8");
+        this.pos = next;
+        return true;
+      }
+      case OP_MODULE_AUX:
+        this.stats.moduleAux++;
+        this.pos = p + 1;
+        this.push([MODID, MODOPS]);
+        return true;
+      case OP_FUNCTION2:
+        this.summary.functions++;
+        this.pos = p + 1;
+        this.push([STR]);
+        return true;
+      case OP_FUNCTION_PRE_GA:
+        throw this.error("functions in the pre-release format of Redis 7.0 RC are not supported", p);
+      default: {
+        const type = TYPES[op];
+        if (!type) throw this.error(`unknown RDB type or opcode ${op}`, p);
+        const afterKey = this.readString(p + 1);
+        if (afterKey < 0) return false;
+        if (this.sLzf >= 0) this.stats.lzfKeys++;
+        this.countKey(type.name, this.sValue);
+        this.pos = afterKey;
+        if (type.steps.length === 1 && type.steps[0] === STR) {
+          // Fast path for the types stored as one string (strings and every compact encoding).
+          const start = this.strHeader(afterKey);
+          if (start >= 0) {
+            this.pos = start;
+            this.skip = this.sPayload;
+            return true;
+          }
+        }
+        this.push(type.steps);
+        return true;
+      }
+    }
+  }
+
+  private countKey(typeName: string, key: Buffer): void {
+    const d = this.database();
+    d.keys++;
+    this.summary.keys++;
+    d.types[typeName] = (d.types[typeName] ?? 0) + 1;
+    const expireAt = this.expireAt;
+    this.expireAt = undefined;
+    const tracking = this.options.expiryFrom !== undefined;
+    const db = String(this.db);
+    if (expireAt !== undefined) {
+      d.expires++;
+      if (tracking) this.window(db).add(expireAt);
+    }
+    for (const m of this.matchers) {
+      if (!m.match(key)) continue;
+      d.patterns[m.pattern]++;
+      this.summary.patterns[m.pattern]++;
+      if (tracking && expireAt !== undefined) this.window(`${db}\u0000${m.pattern}`).add(expireAt);
+    }
+  }
+
+  private push(steps: Step[]): void {
+    this.frames.push({ steps, pc: 0, left: 1 });
+    this.state = State.Value;
+  }
+
+  /** One step of the value being skipped. */
+  private value(): boolean {
+    const f = this.frames[this.frames.length - 1];
+    if (!f) {
+      this.state = State.Top;
+      return true;
+    }
+    if (f.pc === f.steps.length) {
+      if (--f.left > 0) f.pc = 0;
+      else this.frames.pop();
+      return true;
+    }
+    const step = f.steps[f.pc];
+    const p = this.pos;
+    if (Array.isArray(step)) {
+      const next = this.len(p);
+      if (next < 0) return false;
+      this.pos = next;
+      f.pc++;
+      if (this.lv > 0) this.frames.push({ steps: step, pc: 0, left: this.lv });
+      return true;
+    }
+    switch (step) {
+      case STR: {
+        const start = this.strHeader(p);
+        if (start < 0) return false;
+        this.pos = start;
+        this.skip = this.sPayload;
+        f.pc++;
+        return true;
+      }
+      case LEN: {
+        const next = this.len(p);
+        if (next < 0) return false;
+        this.pos = next;
+        f.pc++;
+        return true;
+      }
+      case RAW4:
+      case RAW8:
+      case RAW16:
+        this.skip = step === RAW4 ? 4 : step === RAW8 ? 8 : 16;
+        f.pc++;
+        return true;
+      case DSTR: {
+        if (p >= this.buf.length) return false;
+        const len = this.buf[p];
+        this.pos = p + 1;
+        if (len < 253) this.skip = len;
+        f.pc++;
+        return true;
+      }
+      case MODID: {
+        const next = this.len(p);
+        if (next < 0) return false;
+        this.modules.add(moduleName(this.lhi, this.llo));
+        this.pos = next;
+        f.pc++;
+        return true;
+      }
+      case MODOPS: {
+        // RDB_MODULE_OPCODE_*: 0 EOF, 1 signed int, 2 unsigned int, 3 float, 4 double, 5 string.
+        const next = this.len(p);
+        if (next < 0) return false;
+        this.pos = next;
+        const code = this.lv;
+        if (code === 0) f.pc++;
+        else if (code === 1 || code === 2) this.frames.push({ steps: [LEN], pc: 0, left: 1 });
+        else if (code === 3) this.frames.push({ steps: [RAW4], pc: 0, left: 1 });
+        else if (code === 4) this.frames.push({ steps: [RAW8], pc: 0, left: 1 });
+        else if (code === 5) this.frames.push({ steps: [STR], pc: 0, left: 1 });
+        else throw this.error(`unknown module value opcode ${code}`, p);
+        return true;
+      }
+      default:
+        throw new Error(`scanner program error: step ${step}`);
+    }
+  }
+}
