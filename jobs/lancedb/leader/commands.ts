@@ -8,7 +8,7 @@ import type { Command } from "../../cli/command";
 import { OperationError, UsageError } from "../../cli/errors";
 import { log } from "../../cli/log";
 import { ElectionTimings, timingProblems } from "./elector";
-import { contextNamespace, defaultKubeConfig, loadKubeClient } from "./kube-client";
+import { contextNamespace, defaultKubeConfig, loadKubeClient } from "../../kube/client";
 import { KubeLeaseStore } from "./kube-lease-store";
 import { KubePodConditions, LEADER_CONDITION } from "./pod-condition";
 import { ElectionSidecar, identityFor } from "./sidecar";

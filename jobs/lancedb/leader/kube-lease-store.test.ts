@@ -1,7 +1,7 @@
 // The Kubernetes LeaseStore against the in-process API stand-in: real client-node calls, real HTTP.
 import { KubeApiServer, KubeObject, kubeConfigFor } from "../../../test/harness/kube-api";
 import { Elector } from "./elector";
-import { loadKubeClient } from "./kube-client";
+import { loadKubeClient } from "../../kube/client";
 import { KubeLeaseStore } from "./kube-lease-store";
 import { LeaseConflictError, LeaseRecord } from "./lease";
 import { systemClock } from "./clock";

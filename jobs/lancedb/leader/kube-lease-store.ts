@@ -2,7 +2,7 @@
 // only at the resourceVersion last read, so a 409 Conflict tells the elector it lost the race.
 import type * as KubeClient from "@kubernetes/client-node";
 import { LeaseConflictError, LeaseRecord, LeaseSnapshot, LeaseStore } from "./lease";
-import { describeKubeError, httpStatus, loadKubeClient, withTimeout } from "./kube-client";
+import { describeKubeError, httpStatus, loadKubeClient, withTimeout } from "../../kube/client";
 
 /** Milliseconds of a MicroTime as client-node returns it (a string or a Date); 0 when absent. */
 function millis(value: unknown): number {

@@ -2,7 +2,7 @@
 // readinessGate waits for, so only the leader's pod is Ready and receives the Service's traffic.
 import type * as KubeClient from "@kubernetes/client-node";
 import { LEADER_CONDITION_TYPE } from "../../../components/lancedb/spec";
-import { describeKubeError, httpStatus, loadKubeClient, withTimeout } from "./kube-client";
+import { describeKubeError, httpStatus, loadKubeClient, withTimeout } from "../../kube/client";
 
 /** The condition type the LanceDB pods' readiness gate names (the component renders the gate). */
 export const LEADER_CONDITION = LEADER_CONDITION_TYPE;

@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { KubeApiServer, KubeObject, kubeConfigFor } from "../../../test/harness/kube-api";
 import type { ElectionTimings } from "./elector";
-import { loadKubeClient } from "./kube-client";
+import { loadKubeClient } from "../../kube/client";
 import { KubeLeaseStore } from "./kube-lease-store";
 import { KubePodConditions, LEADER_CONDITION } from "./pod-condition";
 import { ElectionSidecar, identityFor } from "./sidecar";

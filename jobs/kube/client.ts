@@ -1,4 +1,4 @@
-// Loads @kubernetes/client-node and the cluster's KubeConfig for the election sidecar.
+// Loads @kubernetes/client-node and a KubeConfig for the commands that talk to a cluster.
 import type * as KubeClient from "@kubernetes/client-node";
 
 /**
