@@ -4,15 +4,9 @@ import * as fs from "fs";
 import { stringify } from "yaml";
 import type * as KubeClient from "@kubernetes/client-node";
 import type { KubeApiServer, KubeconfigOptions } from "./server";
+import { loadKubeClient } from "../../../jobs/kube/client";
 
-/**
- * @kubernetes/client-node 1.x ships only ES modules, which Jest's module registry cannot load; Node's own
- * require (>= 20.19) can. process.getBuiltinModule reaches it past Jest.
- */
-export function loadKubeClient(): typeof KubeClient {
-  const { createRequire } = process.getBuiltinModule("node:module") as typeof import("node:module");
-  return createRequire(__filename)("@kubernetes/client-node") as typeof KubeClient;
-}
+export { loadKubeClient };
 
 /** A client-node KubeConfig whose current context is the stand-in, authenticated as `options.user`. */
 export function kubeConfigFor(server: KubeApiServer, options: KubeconfigOptions = {}): KubeClient.KubeConfig {
