@@ -64,18 +64,20 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-/** Every row of a table (at `version`, or its latest), as plain objects sorted by id. */
+/** Every row of a table (at `version`, or its latest; those matching `where`), as plain objects sorted by id. */
 export async function tableRows(
   dataDir: string,
   table: string,
   version?: number,
+  where?: string,
 ): Promise<Record<string, unknown>[]> {
   const db = await lancedb.connect(dataDir);
   try {
     const t = await db.openTable(table);
     try {
       if (version !== undefined) await t.checkout(version);
-      const rows = (await t.query().toArray()).map((r) => plain({ ...r }) as Record<string, unknown>);
+      const query = where ? t.query().where(where) : t.query();
+      const rows = (await query.toArray()).map((r) => plain({ ...r }) as Record<string, unknown>);
       return rows.sort((a, b) => (a.id as number) - (b.id as number));
     } finally {
       t.close();

@@ -12,15 +12,12 @@ import { DEFAULT_GC_GRACE_MS, GC_GRACE_ENV } from "./prune";
 import { restoreSnapshot } from "./restore";
 import { DEFAULT_TRANSFER, type TransferSettings } from "./transfer";
 
-/** Default key prefix when neither --prefix nor HOLDFAST_PREFIX is given. */
-export const DEFAULT_PREFIX = "holdfast";
-
 const storeFlags = {
   bucket: { type: "string", required: true, help: "backup bucket" },
   prefix: {
     type: "string",
-    default: DEFAULT_PREFIX,
-    help: "the stack's key prefix in the bucket (config backupPrefix)",
+    required: true,
+    help: "the stack's key prefix in the bucket (stack output backup.prefix; the stack name by default)",
   },
   concurrency: {
     type: "string",

@@ -24,24 +24,27 @@ describe("transfers", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("uploads small files whole and large ones in parts, returning the sha256 of what was sent", async () => {
+  it("uploads small files from memory, medium ones streamed and large ones in parts, returning the sha256 of what was sent", async () => {
     const up = new Uploader(s3.client(), "transfers", {
       concurrency: 3,
+      bufferedMax: 1 * MiB,
       multipartThreshold: 6 * MiB,
       partSize: 5 * MiB,
     });
     const small = path.join(dir, "small");
+    const medium = path.join(dir, "medium");
     const large = path.join(dir, "large");
     fs.writeFileSync(small, randomBytes(1000));
+    fs.writeFileSync(medium, randomBytes(3 * MiB + 1));
     fs.writeFileSync(large, randomBytes(12 * MiB + 7));
-    for (const f of [small, large]) {
+    for (const f of [small, medium, large]) {
       const data = fs.readFileSync(f);
       const sha = await up.putFile(f, `k/${path.basename(f)}`, data.length);
       expect(sha).toBe(createHash("sha256").update(data).digest("hex"));
       expect((await getBytes(s3.client(), "transfers", `k/${path.basename(f)}`)).equals(data)).toBe(true);
     }
-    expect(up.bytesSent).toBe(1000 + 12 * MiB + 7);
-    expect(up.objectsSent).toBe(2);
+    expect(up.bytesSent).toBe(1000 + 3 * MiB + 1 + 12 * MiB + 7);
+    expect(up.objectsSent).toBe(3);
   });
 
   it("reports a file that changed size or vanished", async () => {

@@ -1,7 +1,9 @@
-// Moving Lance files between a data directory and the store, each byte read once: a file is read in
-// parts, every part hashed on the way (the whole file's sha256 for the record, the part's sha256 for
-// S3 to check what it received) and sent with a bounded number of requests in flight; downloads are
-// hashed as they are written and refused when size or sha256 differ from the record.
+// Moving Lance files between a data directory and the store with a bounded number of requests in
+// flight. Every upload carries its sha256 for S3 to check what it received, and returns it for the
+// record: small files are read once into memory and hashed there; medium files are hashed in one
+// streaming pass and then streamed in a single PUT (no buffer, and no multipart upload, which S3
+// gateways such as s3rver assemble by copying); large files go up in parts, each part hashed on the
+// way. Downloads are hashed as they are written and refused when size or sha256 differ from the record.
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -14,20 +16,23 @@ import {
 } from "@aws-sdk/client-s3";
 import { createHash } from "crypto";
 import * as fs from "fs";
-import { Readable } from "stream";
+import { Readable, Transform } from "stream";
 
 /** How transfers are sized. */
 export interface TransferSettings {
-  /** Requests in flight (and buffers of `partSize` in memory). */
+  /** Requests in flight (each holds at most one buffer of `bufferedMax` or `partSize` bytes). */
   concurrency: number;
-  /** Files larger than this go up in parts. */
+  /** Files up to this size are read into memory and sent in one PUT. */
+  bufferedMax: number;
+  /** Files larger than this go up in parts (rclone's default upload cutoff); smaller ones are streamed. */
   multipartThreshold: number;
   partSize: number;
 }
 
 export const DEFAULT_TRANSFER: TransferSettings = {
   concurrency: 8,
-  multipartThreshold: 16 * 1024 * 1024,
+  bufferedMax: 16 * 1024 * 1024,
+  multipartThreshold: 200 * 1024 * 1024,
   partSize: 16 * 1024 * 1024,
 };
 
@@ -148,29 +153,72 @@ export class Uploader {
     try {
       const st = await fh.stat();
       if (st.size !== size) throw new ChangedFileError(`${file} is ${st.size} bytes, listed as ${size}`);
-      if (size <= this.settings.multipartThreshold) {
-        await this.slots.acquire();
-        try {
-          const body = await readExactly(fh, size, 0, file);
-          const digest = createHash("sha256").update(body).digest();
-          await this.client.send(
-            new PutObjectCommand({
-              Bucket: this.bucket,
-              Key: key,
-              Body: body,
-              ChecksumSHA256: digest.toString("base64"),
-            }),
-          );
-          this.bytesSent += size;
-          this.objectsSent++;
-          return digest.toString("hex");
-        } finally {
-          this.slots.release();
-        }
-      }
+      if (size <= this.settings.bufferedMax) return await this.putBuffered(fh, file, key, size);
+      if (size <= this.settings.multipartThreshold) return await this.putStreamed(file, key, size);
       return await this.putFileInParts(fh, file, key, size);
     } finally {
       await fh.close();
+    }
+  }
+
+  private async putBuffered(
+    fh: fs.promises.FileHandle,
+    file: string,
+    key: string,
+    size: number,
+  ): Promise<string> {
+    await this.slots.acquire();
+    try {
+      const body = await readExactly(fh, size, 0, file);
+      const digest = createHash("sha256").update(body).digest();
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ChecksumSHA256: digest.toString("base64"),
+        }),
+      );
+      this.bytesSent += size;
+      this.objectsSent++;
+      return digest.toString("hex");
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  /** One pass to hash, one streamed PUT carrying the hash (S3 refuses the body if the file changed). */
+  private async putStreamed(file: string, key: string, size: number): Promise<string> {
+    await this.slots.acquire();
+    try {
+      const hashed = await hashFile(file);
+      if (hashed.size !== size)
+        throw new ChangedFileError(`${file} is ${hashed.size} bytes, listed as ${size}`);
+      let streamed = 0;
+      const source = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
+      const body = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          streamed += chunk.length;
+          done(null, chunk);
+        },
+      });
+      source.on("error", (err) => body.destroy(err));
+      source.pipe(body);
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: size,
+          ChecksumSHA256: Buffer.from(hashed.sha256, "hex").toString("base64"),
+        }),
+      );
+      if (streamed !== size) throw new ChangedFileError(`${file} sent ${streamed} bytes, listed as ${size}`);
+      this.bytesSent += size;
+      this.objectsSent++;
+      return hashed.sha256;
+    } finally {
+      this.slots.release();
     }
   }
 

@@ -1,0 +1,312 @@
+// Benchmark of `holdfast backup lancedb` against the seed's way of backing up LanceDB (`aws s3 sync`
+// and `rclone sync` of the data directory), all three against the same s3rver in the same run: a full
+// backup of a dataset of at least 1 GiB (random float vectors, which compress poorly), then, after 1%
+// more rows, the incremental run of each. Prints wall times and the ratios the issue sets as goals:
+//   full Holdfast / full aws s3 sync            <= 1.2
+//   incremental Holdfast / full Holdfast        <= 0.10
+//   incremental Holdfast / aws s3 sync rerun    <= 0.7
+// Holdfast runs as the job image runs it: the CLI compiled with tsconfig.build.json, one process per
+// backup. Raw numbers go to bench/results/lancedb-backup-<time>.json.
+//   npm run bench:lancedb -- [--size-mib 1100] [--repeat 1] [--concurrency 8]
+import { execFileSync, spawn, spawnSync } from "child_process";
+import { randomFillSync } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as lancedb from "@lancedb/lancedb";
+import {
+  FixedSizeList,
+  Float32,
+  Int64,
+  makeVector,
+  makeData,
+  Field,
+  Table,
+  Utf8,
+  vectorFromArray,
+  Schema,
+  RecordBatch,
+  Struct,
+} from "apache-arrow";
+import { S3Server } from "../test/harness/s3";
+
+const root = path.join(__dirname, "..");
+const DIM = 768;
+const AWS = "/usr/bin/aws";
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** A batch of rows: an id, a short text and a 768-dimension vector of uniform random floats. */
+function batch(from: number, rows: number): Table {
+  const raw = new Uint32Array(rows * DIM);
+  randomFillSync(raw);
+  const floats = new Float32Array(rows * DIM);
+  for (let i = 0; i < floats.length; i++) floats[i] = raw[i] / 4294967296;
+  const vectorType = new FixedSizeList(DIM, new Field("item", new Float32(), true));
+  const values = makeData({ type: new Float32(), length: floats.length, data: floats });
+  const vectors = makeVector(makeData({ type: vectorType, length: rows, nullCount: 0, child: values }));
+  const ids = makeVector(BigInt64Array.from({ length: rows }, (_, i) => BigInt(from + i)));
+  const texts = vectorFromArray(
+    Array.from({ length: rows }, (_, i) => `proposal ${from + i}`),
+    new Utf8(),
+  );
+  const schema = new Schema([
+    new Field("id", new Int64(), false),
+    new Field("text", new Utf8(), true),
+    new Field("vector", vectorType, false),
+  ]);
+  const data = makeData({
+    type: new Struct(schema.fields),
+    length: rows,
+    nullCount: 0,
+    children: [ids.data[0], texts.data[0], vectors.data[0]],
+  });
+  return new Table(schema, new RecordBatch(schema, data));
+}
+
+function duBytes(dir: string): number {
+  let n = 0;
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else n += fs.statSync(p).size;
+    }
+  };
+  walk(dir);
+  return n;
+}
+
+/** Writes the dataset: `proposals` of about `mib` MiB in appends of 64 MiB, and a small `events` table. */
+async function generate(dataDir: string, mib: number): Promise<number> {
+  const db = await lancedb.connect(dataDir);
+  const rowsPerBatch = Math.floor((64 * 1048576) / (DIM * 4));
+  const batches = Math.ceil((mib * 1048576) / (rowsPerBatch * DIM * 4));
+  let rows = 0;
+  const t = await db.createTable("proposals", batch(0, rowsPerBatch));
+  rows += rowsPerBatch;
+  for (let b = 1; b < batches; b++) {
+    await t.add(batch(rows, rowsPerBatch));
+    rows += rowsPerBatch;
+  }
+  await t.delete("id % 1000 = 0");
+  const e = await db.createTable("events", batch(0, 2000));
+  e.close();
+  t.close();
+  db.close();
+  return rows;
+}
+
+/** Adds 1% more rows to `proposals`. */
+async function grow(dataDir: string): Promise<number> {
+  const db = await lancedb.connect(dataDir);
+  const t = await db.openTable("proposals");
+  const extra = Math.ceil((await t.countRows()) / 100);
+  await t.add(batch(10_000_000 + (await t.countRows()), extra));
+  t.close();
+  db.close();
+  return extra;
+}
+
+interface Timed {
+  seconds: number;
+  stdout: string;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Timed> {
+  execFileSync("sync");
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr.slice(-2000)}`));
+      else resolve({ seconds, stdout });
+    });
+  });
+}
+
+function version(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8" }).split("\n")[0].trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+const loadavg = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+
+async function main(): Promise<void> {
+  const sizeMib = flag("size-mib", 1100);
+  const repeat = flag("repeat", 1);
+  const concurrency = flag("concurrency", 8);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-bench-lancedb-"));
+  const machine = {
+    nproc: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 1073741824),
+    node: process.version,
+    lancedb: JSON.parse(
+      fs.readFileSync(path.join(root, "node_modules/@lancedb/lancedb/package.json"), "utf8"),
+    ).version,
+    s3rver: JSON.parse(fs.readFileSync(path.join(root, "node_modules/s3rver/package.json"), "utf8")).version,
+    aws: version(AWS, ["--version"]),
+    rclone: version("rclone", ["version"]),
+  };
+  console.log("machine", JSON.stringify(machine));
+  try {
+    // The CLI as the job image runs it: compiled JavaScript, not tsx.
+    const build = path.join(work, "build");
+    fs.mkdirSync(build);
+    fs.symlinkSync(path.join(root, "node_modules"), path.join(build, "node_modules"));
+    // Type errors elsewhere in the tree (work in progress) do not stop tsc from emitting.
+    spawnSync(
+      process.execPath,
+      [
+        require.resolve("typescript/bin/tsc"),
+        "-p",
+        path.join(root, "tsconfig.build.json"),
+        "--outDir",
+        path.join(build, "dist"),
+      ],
+      { stdio: "ignore" },
+    );
+    const cli = path.join(build, "dist", "jobs", "cli.js");
+    if (!fs.existsSync(cli)) throw new Error("the CLI did not compile (tsc -p tsconfig.build.json)");
+
+    const dataDir = path.join(work, "lancedb_data");
+    const t0 = Date.now();
+    const rows = await generate(dataDir, sizeMib);
+    console.log(
+      `dataset: ${rows} rows, ${(duBytes(dataDir) / 1073741824).toFixed(2)} GiB in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    );
+
+    const results = [];
+    for (let rep = 1; rep <= repeat; rep++) {
+      const s3 = await S3Server.start();
+      try {
+        for (const b of ["bench-holdfast", "bench-aws", "bench-rclone"]) await s3.createBucket(b);
+        // Loopback http: no CA bundle (rclone's SDK refuses one with its custom transport).
+        const { AWS_CA_BUNDLE: _bundle, ...inherited } = process.env;
+        const env = {
+          ...inherited,
+          ...s3.env,
+          AWS_PAGER: "",
+          RCLONE_CONFIG_S3RVER_TYPE: "s3",
+          RCLONE_CONFIG_S3RVER_PROVIDER: "Other",
+          RCLONE_CONFIG_S3RVER_ENDPOINT: s3.env.AWS_ENDPOINT_URL_S3,
+          RCLONE_CONFIG_S3RVER_ACCESS_KEY_ID: s3.env.AWS_ACCESS_KEY_ID,
+          RCLONE_CONFIG_S3RVER_SECRET_ACCESS_KEY: s3.env.AWS_SECRET_ACCESS_KEY,
+          RCLONE_CONFIG_S3RVER_REGION: s3.env.AWS_REGION,
+          RCLONE_CONFIG_S3RVER_FORCE_PATH_STYLE: "true",
+        };
+        const holdfast = () =>
+          run(
+            process.execPath,
+            [
+              cli,
+              "backup",
+              "lancedb",
+              "--data-dir",
+              dataDir,
+              "--bucket",
+              "bench-holdfast",
+              "--prefix",
+              "bench",
+              "--concurrency",
+              String(concurrency),
+              "--json",
+            ],
+            env,
+          );
+        const aws = () =>
+          run(
+            AWS,
+            [
+              "s3",
+              "sync",
+              "--only-show-errors",
+              "--endpoint-url",
+              s3.env.AWS_ENDPOINT_URL_S3,
+              dataDir,
+              "s3://bench-aws/lancedb/",
+            ],
+            env,
+          );
+        const rclone = () => run("rclone", ["sync", dataDir, "s3rver:bench-rclone/lancedb"], env);
+
+        const size = duBytes(dataDir);
+        const load = { before: loadavg() };
+        const fullH = await holdfast();
+        const fullA = await aws();
+        const fullR = await rclone();
+        const extra = await grow(dataDir);
+        const incH = await holdfast();
+        const incA = await aws();
+        const incR = await rclone();
+        const sentFull = JSON.parse(fullH.stdout).uploaded.bytes as number;
+        const sentInc = JSON.parse(incH.stdout).uploaded.bytes as number;
+        const r = {
+          rep,
+          datasetBytes: size,
+          addedRows: extra,
+          load: { ...load, after: loadavg() },
+          seconds: {
+            full: { holdfast: fullH.seconds, aws: fullA.seconds, rclone: fullR.seconds },
+            incremental: { holdfast: incH.seconds, aws: incA.seconds, rclone: incR.seconds },
+          },
+          holdfastSent: { full: sentFull, incremental: sentInc },
+          ratios: {
+            fullVsAws: fullH.seconds / fullA.seconds,
+            incrementalVsOwnFull: incH.seconds / fullH.seconds,
+            incrementalVsAwsRerun: incH.seconds / incA.seconds,
+          },
+        };
+        results.push(r);
+        const s = (x: number) => x.toFixed(2).padStart(8);
+        console.log(
+          `\nrun ${rep}: dataset ${(size / 1073741824).toFixed(2)} GiB, +${extra} rows, load ${r.load.before} -> ${r.load.after}`,
+        );
+        console.log(`                 holdfast  aws s3 sync  rclone sync`);
+        console.log(`full (s)        ${s(fullH.seconds)}     ${s(fullA.seconds)}     ${s(fullR.seconds)}`);
+        console.log(`incremental (s) ${s(incH.seconds)}     ${s(incA.seconds)}     ${s(incR.seconds)}`);
+        console.log(
+          `holdfast sent: full ${(sentFull / 1048576).toFixed(1)} MiB, incremental ${(sentInc / 1048576).toFixed(1)} MiB`,
+        );
+        console.log(
+          `ratios: full/aws ${r.ratios.fullVsAws.toFixed(2)} (goal <= 1.2), incremental/own full ${r.ratios.incrementalVsOwnFull.toFixed(3)} (goal <= 0.10), incremental/aws rerun ${r.ratios.incrementalVsAwsRerun.toFixed(2)} (goal <= 0.7)`,
+        );
+      } finally {
+        await s3.cleanup();
+      }
+    }
+    fs.mkdirSync(path.join(root, "bench", "results"), { recursive: true });
+    const out = path.join(
+      root,
+      "bench",
+      "results",
+      `lancedb-backup-${new Date().toISOString().replace(/[:.]/g, "")}.json`,
+    );
+    fs.writeFileSync(out, JSON.stringify({ machine, sizeMib, concurrency, results }, null, 2));
+    console.log(`\nraw results: ${path.relative(root, out)}`);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
