@@ -51,7 +51,7 @@ export interface RedisSetOptions {
 }
 
 /** The users of the rendered Secret, by role. */
-export type Role = "app" | "replication" | "sentinel" | "backup" | "admin" | "probe" | "discovery";
+export type Role = "app" | "replication" | "sentinel" | "backup" | "admin" | "probe" | "discovery" | "exporter";
 
 /** A running set; see the module comment. */
 export class RedisSet {

@@ -126,6 +126,37 @@ describe("the other service users", () => {
   });
 });
 
+describe("the exporter user", () => {
+  it("reads what redis_exporter reads on data nodes, never CONFIG GET (masterauth) or data", async () => {
+    const exporter = await primaryAs("exporter");
+    expect(await exporter.info()).toMatch(/# Replication/);
+    expect(await exporter.call("SLOWLOG", "GET", "10")).toBeDefined();
+    expect(await exporter.call("LATENCY", "LATEST")).toBeDefined();
+    for (const command of [
+      ["CONFIG", "GET", "masterauth"],
+      ["SET", "x", "1"],
+      ["GET", "emotives:kb1"],
+      ["FLUSHALL"],
+    ]) {
+      await expect(exporter.call(command[0], ...command.slice(1))).rejects.toThrow(/^NOPERM/);
+    }
+  });
+
+  it("reads the SENTINEL listings on sentinels, and cannot fail over or reconfigure them", async () => {
+    const c = set.connect(set.sentinels[0], "exporter");
+    await c.connect();
+    expect(await c.info()).toMatch(/# Sentinel/);
+    expect((await c.call("SENTINEL", "MASTERS")) as unknown[]).toHaveLength(1);
+    expect((await c.call("SENTINEL", "SLAVES", set.masterName)) as unknown[]).toHaveLength(2);
+    for (const command of [
+      ["SENTINEL", "FAILOVER", set.masterName],
+      ["SENTINEL", "SET", set.masterName, "quorum", "1"],
+    ]) {
+      await expect(c.call(command[0], ...command.slice(1))).rejects.toThrow(/^NOPERM/);
+    }
+  });
+});
+
 describe("the probes the data pods declare", () => {
   const probe = (command: string[], port: number) => {
     const [shell, flag, script] = command;
