@@ -8,17 +8,7 @@ import { listSnapshotIds } from "../../jobs/lancedb/backup/records";
 import { listObjects } from "../../jobs/store/s3";
 import { S3Server } from "../harness/s3";
 import { waitFor } from "../harness/processes";
-import {
-  BUCKET,
-  digestRows,
-  expectedRows,
-  holdfast,
-  location,
-  range,
-  rowsFor,
-  tableRows,
-  tempDir,
-} from "./support";
+import { BUCKET, expectedRows, holdfast, location, range, rowsFor, tableRows, tempDir } from "./support";
 
 describe("holdfast backup/restore lancedb under faults", () => {
   let s3: S3Server;
