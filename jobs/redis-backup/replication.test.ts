@@ -1,0 +1,153 @@
+// The replication-protocol snapshot against real redis-server 7.0 processes, as the stack's backup user
+// (ACL `-@all +sync +psync +replconf +ping +info +role`): both payload forms, what the node says about
+// the snapshot, refused credentials and rights, a node that cannot sync, a node that dies or stalls
+// mid-stream.
+import { DATA_NODE_RULES } from "../../components/redis/acl";
+import { DATASET_PATTERNS, fillEveryType, liveCounts } from "../../test/backup/dataset";
+import { StandaloneRedis } from "../../test/backup/standalone-redis";
+import { RdbCheck } from "./rdb-check";
+import { ReplicationAuthError, ReplicationStream, ReplicationStreamError } from "./replication";
+
+jest.setTimeout(120_000);
+
+const backupUser = { username: "backup", password: "backup-secret" };
+
+async function withBackupUser(r: StandaloneRedis): Promise<void> {
+  const c = r.client();
+  await c.call(
+    "ACL",
+    "SETUSER",
+    "backup",
+    "on",
+    `>${backupUser.password}`,
+    ...DATA_NODE_RULES.backup.split(" "),
+  );
+  await c.call("ACL", "SETUSER", "probe", "on", ">probe", ...DATA_NODE_RULES.probe.split(" "));
+}
+
+async function receive(stream: ReplicationStream): Promise<RdbCheck> {
+  const check = new RdbCheck({ patterns: DATASET_PATTERNS });
+  for await (const chunk of stream.payload()) check.write(chunk);
+  return check;
+}
+
+describe("ReplicationStream", () => {
+  let redis: StandaloneRedis;
+  beforeAll(async () => {
+    redis = await StandaloneRedis.start(["repl-diskless-sync-delay 0"]);
+    await withBackupUser(redis);
+    await fillEveryType(redis.client());
+  });
+  afterAll(() => redis.cleanup());
+
+  const address = () => ({ host: "127.0.0.1", port: redis.port });
+
+  it("receives a diskless snapshot ($EOF: mark) that is a whole RDB of the dataset", async () => {
+    await redis.client().config("SET", "repl-diskless-sync", "yes");
+    const stream = await ReplicationStream.open(address(), backupUser);
+    const info = String(await redis.client().info("replication"));
+    expect(stream.snapshot).toMatchObject({ transfer: "eof", size: undefined });
+    expect(stream.snapshot.replicationId).toBe(/^master_replid:(\w+)/m.exec(info)![1]);
+    const check = await receive(stream);
+    stream.destroy();
+    const result = check.finish();
+    expect(result.bytes).toBe(stream.bytesReceived);
+    const live = await liveCounts(redis.client(), DATASET_PATTERNS);
+    expect(Object.fromEntries(Object.entries(result.summary.databases).map(([d, s]) => [d, s.keys]))).toEqual(
+      live.keys,
+    );
+    expect(result.summary.aux["repl-id"]).toBe(stream.snapshot.replicationId);
+  });
+
+  it("receives a disk-based snapshot ($<len>) of exactly the announced size", async () => {
+    await redis.client().config("SET", "repl-diskless-sync", "no");
+    const stream = await ReplicationStream.open(address(), backupUser);
+    expect(stream.snapshot.transfer).toBe("bulk");
+    const check = await receive(stream);
+    stream.destroy();
+    const result = check.finish();
+    expect(result.bytes).toBe(stream.snapshot.size);
+    expect(result.summary.keys).toBe(91);
+    await redis.client().config("SET", "repl-diskless-sync", "yes");
+  });
+
+  it("refuses wrong credentials and users without the replication rights", async () => {
+    await expect(
+      ReplicationStream.open(address(), { username: "backup", password: "wrong" }),
+    ).rejects.toThrow(ReplicationAuthError);
+    await expect(ReplicationStream.open(address(), { username: "probe", password: "probe" })).rejects.toThrow(
+      /NOPERM.*\+replconf/,
+    );
+  });
+
+  it("fails with a stream error when the node cannot give a snapshot or cannot be reached", async () => {
+    const lost = await StandaloneRedis.start(["replicaof 127.0.0.1 1"]);
+    try {
+      await expect(ReplicationStream.open({ host: "127.0.0.1", port: lost.port }, {})).rejects.toThrow(
+        /cannot give a snapshot now: NOMASTERLINK/,
+      );
+    } finally {
+      await lost.cleanup();
+    }
+    await expect(ReplicationStream.open({ host: "127.0.0.1", port: 1 }, {})).rejects.toThrow(
+      ReplicationStreamError,
+    );
+  });
+});
+
+describe("ReplicationStream from a node that fails mid-stream", () => {
+  let redis: StandaloneRedis;
+  beforeEach(async () => {
+    redis = await StandaloneRedis.start(["repl-diskless-sync-delay 0"]);
+    const c = redis.client();
+    // About 40 MB, so the stream cannot fit in the socket buffers while the reader waits.
+    const value = Buffer.alloc(100_000, "v");
+    for (let i = 0; i < 400; i += 50) {
+      const p = c.pipeline();
+      for (let j = i; j < i + 50; j++) p.set(`big:${j}`, Buffer.concat([Buffer.from(String(j)), value]));
+      await p.exec();
+    }
+    await c.config("SET", "rdbcompression", "no");
+  });
+  afterEach(() => redis.cleanup());
+
+  it("reports how far it got when the node is killed", async () => {
+    const stream = await ReplicationStream.open({ host: "127.0.0.1", port: redis.port }, {});
+    const chunks = stream.payload();
+    const first = await chunks.next();
+    expect(first.done).toBe(false);
+    await redis.stop();
+    let error: unknown;
+    try {
+      for (;;) if ((await chunks.next()).done) break;
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ReplicationStreamError);
+    expect((error as Error).message).toMatch(/closed the stream after \d+ bytes|failed/);
+    expect((error as ReplicationStreamError).received).toBeLessThan(40_000_000);
+    stream.destroy();
+  });
+
+  it("fails a stream that stalls for longer than the stall timeout", async () => {
+    const stream = await ReplicationStream.open(
+      { host: "127.0.0.1", port: redis.port },
+      {},
+      { stallTimeoutMs: 500 },
+    );
+    const chunks = stream.payload();
+    await chunks.next();
+    const pid = Number(/^process_id:(\d+)/m.exec(String(await redis.client().info("server")))![1]);
+    process.kill(pid, "SIGSTOP");
+    try {
+      await expect(
+        (async () => {
+          for (;;) if ((await chunks.next()).done) break;
+        })(),
+      ).rejects.toThrow(/sent nothing for 1 s|sent nothing for 0 s/);
+    } finally {
+      process.kill(pid, "SIGCONT");
+      stream.destroy();
+    }
+  });
+});

@@ -1,0 +1,117 @@
+// An S3-compatible server for the backup fault tests: the harness's s3rver (its own process on loopback,
+// killed and resumed on the same data), started through s3rver-faults.js, which adds AbortMultipartUpload
+// and a hold on part uploads so a test can stop an upload in the middle deterministically. Also tells
+// which incomplete multipart uploads are left.
+import type { ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { s3FromEnv } from "../../jobs/store/s3";
+import { freePort, ProcessGroup, waitFor } from "../harness/processes";
+
+const SCRIPT = path.join(__dirname, "s3rver-faults.js");
+
+/** What the fault hooks report. */
+export interface HoldState {
+  waiting: number;
+  partBytes: number;
+  holding: boolean;
+}
+
+/** A running (or stopped) s3rver with fault hooks. */
+export class FaultyS3 {
+  private process?: ChildProcess;
+  readonly processes: ProcessGroup;
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {
+    this.processes = new ProcessGroup(path.join(dir, "logs"));
+  }
+
+  static async start(): Promise<FaultyS3> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-s3faults-"));
+    const s = new FaultyS3(dir, await freePort());
+    await s.resume();
+    return s;
+  }
+
+  /** The data folder s3rver keeps buckets in. */
+  get dataDir(): string {
+    return path.join(this.dir, "data");
+  }
+
+  /** The environment the holdfast CLI reads to reach this server. */
+  get env(): Record<string, string> {
+    return {
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${this.port}`,
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+      AWS_REGION: "us-east-1",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    };
+  }
+
+  client(): S3Client {
+    return s3FromEnv(this.env);
+  }
+
+  async createBucket(name: string): Promise<void> {
+    await this.client().send(new CreateBucketCommand({ Bucket: name }));
+  }
+
+  async resume(): Promise<void> {
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    this.process = this.processes.start(
+      "s3rver",
+      process.execPath,
+      [SCRIPT, this.dataDir, String(this.port)],
+      {
+        env: { PATH: process.env.PATH, NODE_PATH: path.join(__dirname, "..", "..", "node_modules") },
+        cwd: path.join(__dirname, "..", ".."),
+      },
+    );
+    await waitFor(`s3rver on port ${this.port}`, async () => {
+      const r = await fetch(`http://127.0.0.1:${this.port}/__faults/state`).catch(() => undefined);
+      return r?.ok === true;
+    });
+  }
+
+  private async control(what: string): Promise<HoldState> {
+    const r = await fetch(`http://127.0.0.1:${this.port}/__faults/${what}`, { method: "POST" });
+    return (await r.json()) as HoldState;
+  }
+
+  /** From now on, part uploads past `afterBytes` (counted from the server's start) wait for `release`. */
+  hold(afterBytes: number): Promise<HoldState> {
+    return this.control(`hold?afterBytes=${afterBytes}`);
+  }
+
+  release(): Promise<HoldState> {
+    return this.control("release");
+  }
+
+  async state(): Promise<HoldState> {
+    const r = await fetch(`http://127.0.0.1:${this.port}/__faults/state`);
+    return (await r.json()) as HoldState;
+  }
+
+  /** Ids of multipart uploads started and neither completed nor aborted, in `bucket`. */
+  incompleteUploads(bucket: string): string[] {
+    const dir = path.join(this.dataDir, bucket, "._S3rver_uploads");
+    return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  }
+
+  /** Kills the server at once. */
+  async kill(): Promise<void> {
+    if (this.process) await this.processes.stop(this.process, "SIGKILL");
+    this.process = undefined;
+  }
+
+  async cleanup(): Promise<void> {
+    await this.processes.killAll();
+    if (!process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}

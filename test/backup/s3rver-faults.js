@@ -1,0 +1,66 @@
+// s3rver for the backup fault tests, started as its own process: `node s3rver-faults.js DIR PORT`.
+// Adds what s3rver 3.7 lacks and the tests need:
+// - AbortMultipartUpload (DELETE ?uploadId), which s3rver answers with 405: it removes the upload's parts
+//   as S3 does, so a test can check a failed backup left no incomplete upload behind;
+// - a hold on part uploads: after POST /__faults/hold?afterBytes=N, part uploads past N bytes wait
+//   (their bodies unread, so the client's TCP backpressure stops the upload) until POST /__faults/release;
+//   GET /__faults/state says how many parts are waiting.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+const S3rver = require("s3rver");
+
+const [directory, port] = process.argv.slice(2);
+const server = new S3rver({ directory, address: "127.0.0.1", port: Number(port), silent: true });
+
+let holdAfter = Infinity;
+let partBytes = 0;
+let waiting = 0;
+let release = null;
+let released = Promise.resolve();
+
+server.middleware.unshift(async (ctx, next) => {
+  if (ctx.path.startsWith("/__faults/")) {
+    const what = ctx.path.slice("/__faults/".length);
+    if (what === "hold") {
+      holdAfter = Number(ctx.query.afterBytes || 0);
+      released = new Promise((resolve) => (release = resolve));
+    } else if (what === "release") {
+      holdAfter = Infinity;
+      if (release) release();
+    }
+    ctx.body = JSON.stringify({ waiting, partBytes, holding: holdAfter !== Infinity });
+    ctx.type = "application/json";
+    return;
+  }
+  const [bucket, ...key] = ctx.path.slice(1).split("/");
+  if (ctx.method === "DELETE" && "uploadId" in ctx.query && key.length > 0) {
+    const dir = path.join(directory, bucket, "._S3rver_uploads", String(ctx.query.uploadId));
+    if (!fs.existsSync(dir)) {
+      ctx.status = 404;
+      ctx.type = "application/xml";
+      ctx.body =
+        "<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>";
+      return;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    ctx.status = 204;
+    return;
+  }
+  if (ctx.method === "PUT" && "partNumber" in ctx.query && "uploadId" in ctx.query) {
+    if (partBytes >= holdAfter) {
+      waiting++;
+      await released;
+      waiting--;
+    }
+    partBytes += Number(ctx.get("content-length") || 0);
+  }
+  return next();
+});
+
+server.run((err) => {
+  if (err) {
+    console.error(err);
+    process.exit(1);
+  }
+});
