@@ -1,14 +1,27 @@
 // Faults around `holdfast backup lancedb` and `restore lancedb`: bad input is one line and exit 2, an
-// empty data directory (a volume not mounted) is refused, and S3 going away in the middle of a backup
-// fails it without a snapshot; the next run sends only what did not arrive and commits.
+// empty data directory (a volume not mounted) is refused, S3 going away in the middle of a backup
+// fails it without a snapshot (the next run sends only what did not arrive, and commits), and a restore
+// killed half-way leaves the directory as it was and completes when run again.
 import * as fs from "fs";
 import * as lancedb from "@lancedb/lancedb";
 import * as path from "path";
+import { spawn } from "child_process";
 import { listSnapshotIds } from "../../jobs/lancedb/backup/records";
 import { listObjects } from "../../jobs/store/s3";
 import { S3Server } from "../harness/s3";
 import { waitFor } from "../harness/processes";
-import { BUCKET, expectedRows, holdfast, location, range, rowsFor, tableRows, tempDir } from "./support";
+import {
+  BUCKET,
+  expectedRows,
+  HOLDFAST_BIN,
+  holdfast,
+  location,
+  PREFIX,
+  range,
+  rowsFor,
+  tableRows,
+  tempDir,
+} from "./support";
 
 describe("holdfast backup/restore lancedb under faults", () => {
   let s3: S3Server;
@@ -120,5 +133,39 @@ describe("holdfast backup/restore lancedb under faults", () => {
     db2.close();
     const slice = range(0, 32000).filter((id) => id % 2000 < 20);
     expect(await tableRows(target, "big", undefined, "id % 2000 < 20")).toEqual(expectedRows(slice, 256));
+  });
+
+  it("a restore killed in the middle leaves the directory's content in place, and re-running it completes", async () => {
+    const target = path.join(work, "killed");
+    fs.mkdirSync(target);
+    fs.writeFileSync(path.join(target, "previous.txt"), "before the restore\n");
+    const child = spawn(
+      process.execPath,
+      [HOLDFAST_BIN, "restore", "lancedb", "--backup", "latest", "--data-dir", target, "--concurrency", "1"],
+      {
+        env: { PATH: process.env.PATH, ...s3.env, HOLDFAST_BUCKET: BUCKET, HOLDFAST_PREFIX: PREFIX },
+        stdio: "ignore",
+      },
+    );
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    const staged = () => {
+      const staging = fs.readdirSync(target).find((e) => e.startsWith(".holdfast-restore-"));
+      const data = staging && path.join(target, staging, "big.lance", "data");
+      return data && fs.existsSync(data) ? fs.readdirSync(data).length : 0;
+    };
+    await waitFor("the restore's first files", () => staged() >= 2, 30000, 10);
+    child.kill("SIGKILL");
+    await exited;
+    expect(fs.readFileSync(path.join(target, "previous.txt"), "utf8")).toBe("before the restore\n");
+    expect(fs.readdirSync(target).filter((e) => !e.startsWith(".holdfast-restore-"))).toEqual([
+      "previous.txt",
+    ]);
+
+    const again = await holdfast(s3, ["restore", "lancedb", "--backup", "latest", "--data-dir", target]);
+    expect(again.code).toBe(0);
+    expect(fs.readdirSync(target).sort()).toEqual(["big.lance", "holdfast-aside"]);
+    const [aside] = fs.readdirSync(path.join(target, "holdfast-aside"));
+    expect(fs.readdirSync(path.join(target, "holdfast-aside", aside))).toEqual(["previous.txt"]);
+    expect(await tableRows(target, "big", undefined, "id < 5")).toEqual(expectedRows(range(0, 5), 256));
   });
 });

@@ -86,7 +86,6 @@ export async function pruneSnapshots(
 
   // 1. Records retention does not keep.
   const dropped = new Set(decision.drop);
-  const before = await readAll(at, ids);
   let recordBytes = 0;
   for await (const o of listObjects(at.client, at.bucket, at.layout.lanceSnapshots))
     if (dropped.has(o.key.slice(at.layout.lanceSnapshots.length).replace(/\.json$/, "")))
@@ -100,9 +99,11 @@ export async function pruneSnapshots(
   report.bytesDeleted += recordBytes;
 
   // 2. Mark: every record that exists now (in a dry run: those that would remain).
-  const remaining = dryRun ? before : await readAll(at, await listSnapshotIds(at));
-  const records = remaining.records.filter((r) => !dryRun || !dropped.has(r.id));
-  const unreadable = remaining.unreadable.filter((id) => !dryRun || !dropped.has(id));
+  const remaining = await readAll(
+    at,
+    (await listSnapshotIds(at)).filter((id) => !dryRun || !dropped.has(id)),
+  );
+  const { records, unreadable } = remaining;
   if (unreadable.length > 0) {
     log.warn("no file is swept while a snapshot record cannot be read", { unreadable });
     return report;

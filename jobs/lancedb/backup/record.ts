@@ -146,7 +146,7 @@ export function checkRecord(value: unknown, id: string): SnapshotRecord {
     if (!parseManifestName(t.manifest.slice("_versions/".length))) fail(`table ${t.name}: bad manifest name`);
     rows += t.rows;
   }
-  if (r.totals && (r.totals.files !== files || r.totals.bytes !== bytes || r.totals.rows !== rows))
+  if (!r.totals || r.totals.files !== files || r.totals.bytes !== bytes || r.totals.rows !== rows)
     fail("the record's totals do not add up to its files and rows");
   return r;
 }

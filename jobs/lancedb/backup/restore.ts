@@ -143,6 +143,8 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreOutc
 
   const created = !fs.existsSync(dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
+  // A staging folder left by an interrupted restore holds only copies from the store.
+  fs.rmSync(staging, { recursive: true, force: true });
   const free = freeBytes(dataDir);
   const needed = record.totals.bytes;
   if (free !== undefined && free < needed) {
@@ -157,8 +159,6 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreOutc
     fs.rmSync(staging, { recursive: true, force: true });
     if (created && fs.readdirSync(dataDir).length === 0) fs.rmdirSync(dataDir);
   };
-  // A staging folder left by an interrupted restore holds only copies from the store.
-  fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(staging);
   let files: number;
   let bytes: number;
