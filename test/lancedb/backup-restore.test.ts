@@ -49,6 +49,13 @@ describe("holdfast backup/restore lancedb", () => {
     work = tempDir("lancedb-backup");
     source = path.join(work, "source");
     ids = await buildDatabase(source);
+    // Datasets written by older Lance versions keep a copy of the newest V1 manifest at the top.
+    const versions = path.join(source, "legacy.lance", "_versions");
+    const newest = fs
+      .readdirSync(versions)
+      .filter((f) => /^\d+\.manifest$/.test(f))
+      .sort((a, b) => parseInt(b) - parseInt(a))[0];
+    fs.copyFileSync(path.join(versions, newest), path.join(source, "legacy.lance", "_latest.manifest"));
   });
   afterAll(async () => {
     await s3.cleanup();
@@ -67,7 +74,9 @@ describe("holdfast backup/restore lancedb", () => {
     const docs = rec.tables.find((t) => t.name === "docs")!;
     expect(docs.files.some((f) => f.path.startsWith("_indices/"))).toBe(true);
     expect(docs.files.filter((f) => f.path.startsWith("_versions/"))).toHaveLength(1);
-    expect(rec.tables.find((t) => t.name === "legacy")!.manifest).toMatch(/^_versions\/\d{1,5}\.manifest$/);
+    const legacy = rec.tables.find((t) => t.name === "legacy")!;
+    expect(legacy.manifest).toMatch(/^_versions\/\d{1,5}\.manifest$/);
+    expect(legacy.latestManifestCopy).toBe(true);
     expect(
       rec.tables.find((t) => t.name === "events")!.files.some((f) => f.path.startsWith("_deletions/")),
     ).toBe(true);
@@ -99,6 +108,10 @@ describe("holdfast backup/restore lancedb", () => {
     sourceDb.close();
     restoredDocs.close();
     db.close();
+    // The legacy copy is regenerated from the restored manifest.
+    expect(fs.readFileSync(path.join(target, "legacy.lance", "_latest.manifest"))).toEqual(
+      fs.readFileSync(path.join(target, "legacy.lance", legacy.manifest)),
+    );
     // Nothing of the restore is left behind but the tables.
     expect(fs.readdirSync(target).sort()).toEqual([
       "docs.lance",
