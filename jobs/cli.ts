@@ -34,6 +34,9 @@ export function findCommand(
 
 /** Runs the CLI and resolves to its exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // The AWS SDK warns on every run under Node 20 (the job image's Node) that future SDK releases will
+  // need Node 22: noise in every job log, with nothing an operator can do about it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     process.stdout.write(usage(commands) + "\n");
     return argv.length === 0 ? 2 : 0;

@@ -3,6 +3,16 @@ import type { Command } from "./cli/command";
 import { redisPodCommands } from "./redis-pod/commands";
 import { lancedbLeaderCommands } from "./lancedb/leader/commands";
 import { lancedbBackupCommands } from "./lancedb/backup/commands";
+import { redisBackupCommands } from "./redis-backup/commands";
+import { backupStoreCommands } from "./backup/commands";
+import { scheduleCommands } from "./schedule/commands";
 
 /** All commands, in the order --help lists them. */
-export const commands: Command[] = [...redisPodCommands, ...lancedbLeaderCommands, ...lancedbBackupCommands];
+export const commands: Command[] = [
+  ...redisPodCommands,
+  ...lancedbLeaderCommands,
+  ...redisBackupCommands,
+  ...lancedbBackupCommands,
+  ...backupStoreCommands,
+  ...scheduleCommands,
+];

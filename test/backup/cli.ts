@@ -2,7 +2,7 @@
 // the environment given (S3 endpoint and keys, Redis users), its output captured; or started in the
 // background so a test can watch its log and kill it.
 import { type ChildProcess, spawn } from "child_process";
-import { HOLDFAST_BIN } from "../harness/redis-set";
+import { HOLDFAST_BIN, type RedisSet } from "../harness/redis-set";
 
 /** A finished run. */
 export interface CliResult {
@@ -49,4 +49,32 @@ export function logLines(stderr: string): Record<string, unknown>[] {
     .split("\n")
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Where the tests keep backups. */
+export const BUCKET = "holdfast-backups";
+
+/**
+ * The environment a backup CronJob of the set would give the CLI: the S3 endpoint and keys, the backup
+ * user on the data nodes, the discovery user on the sentinels, the sentinels, master name, bucket and
+ * prefix as HOLDFAST_* twins.
+ */
+export function cronEnv(
+  set: RedisSet,
+  s3Env: Record<string, string>,
+  prefix: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...s3Env,
+    REDIS_USERNAME: "backup",
+    REDIS_PASSWORD: set.password("backup"),
+    SENTINEL_USERNAME: "discovery",
+    SENTINEL_PASSWORD: set.password("discovery"),
+    HOLDFAST_SENTINEL: set.sentinels.map((s) => `127.0.0.1:${s.port}`).join(","),
+    HOLDFAST_MASTER_NAME: set.masterName,
+    HOLDFAST_BUCKET: BUCKET,
+    HOLDFAST_PREFIX: prefix,
+    ...extra,
+  };
 }

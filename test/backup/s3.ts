@@ -84,9 +84,12 @@ export class FaultyS3 {
     return (await r.json()) as HoldState;
   }
 
-  /** From now on, part uploads past `afterBytes` (counted from the server's start) wait for `release`. */
-  hold(afterBytes: number): Promise<HoldState> {
-    return this.control(`hold?afterBytes=${afterBytes}`);
+  /**
+   * From now on, part uploads past `afterBytes` (counted from the server's start) wait for `release`;
+   * with `rdbGets`, downloads of *.rdb objects too.
+   */
+  hold(afterBytes: number, rdbGets = false): Promise<HoldState> {
+    return this.control(`hold?afterBytes=${afterBytes}${rdbGets ? "&rdbGets=1" : ""}`);
   }
 
   release(): Promise<HoldState> {

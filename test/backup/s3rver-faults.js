@@ -4,7 +4,7 @@
 //   as S3 does, so a test can check a failed backup left no incomplete upload behind;
 // - a hold on part uploads: after POST /__faults/hold?afterBytes=N, part uploads past N bytes wait
 //   (their bodies unread, so the client's TCP backpressure stops the upload) until POST /__faults/release;
-//   GET /__faults/state says how many parts are waiting.
+//   with &rdbGets=1 downloads of *.rdb objects wait too. GET /__faults/state says how many requests wait.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -14,6 +14,7 @@ const [directory, port] = process.argv.slice(2);
 const server = new S3rver({ directory, address: "127.0.0.1", port: Number(port), silent: true });
 
 let holdAfter = Infinity;
+let holdRdbGets = false;
 let partBytes = 0;
 let waiting = 0;
 let release = null;
@@ -24,9 +25,11 @@ server.middleware.unshift(async (ctx, next) => {
     const what = ctx.path.slice("/__faults/".length);
     if (what === "hold") {
       holdAfter = Number(ctx.query.afterBytes || 0);
+      holdRdbGets = ctx.query.rdbGets === "1";
       released = new Promise((resolve) => (release = resolve));
     } else if (what === "release") {
       holdAfter = Infinity;
+      holdRdbGets = false;
       if (release) release();
     }
     ctx.body = JSON.stringify({ waiting, partBytes, holding: holdAfter !== Infinity });
@@ -46,6 +49,11 @@ server.middleware.unshift(async (ctx, next) => {
     fs.rmSync(dir, { recursive: true, force: true });
     ctx.status = 204;
     return;
+  }
+  if (ctx.method === "GET" && holdRdbGets && ctx.path.endsWith(".rdb")) {
+    waiting++;
+    await released;
+    waiting--;
   }
   if (ctx.method === "PUT" && "partNumber" in ctx.query && "uploadId" in ctx.query) {
     if (partBytes >= holdAfter) {

@@ -1,0 +1,310 @@
+// The store-generic commands: `holdfast list`, `verify`, `status`, `prune` and `drill`. They parse
+// flags, open the bucket, dispatch to the StoreModule of each selected store (stores.ts) and print a
+// table on stdout (JSON with --json). Exit codes: 0 fine, 1 a check failed or a backup is too old,
+// 2 bad input.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { durationMs, type FlagSpecs, type Flags, list, optStr, str } from "../cli/args";
+import type { Command } from "../cli/command";
+import { UsageError } from "../cli/errors";
+import { log } from "../cli/log";
+import { backupTime, isBackupId, resolveBackupId } from "../store/backup-id";
+import type { BackupSummary, StoreLocation, StoreModule, VerifyReport } from "../store/catalog";
+import { JSON_FLAG, LOCATION_FLAGS, RETENTION_FLAGS, retentionPolicy } from "./flags";
+import { formatBytes, formatDuration, formatTable } from "./format";
+import { describeLocation, openLocation } from "./location";
+import { selectStores, storeModules } from "./stores";
+
+const STORE_FLAG: FlagSpecs = {
+  store: {
+    type: "string",
+    multiple: true,
+    help: `which stores (${storeModules.map((m) => m.kind).join(", ")}); default every one`,
+  },
+};
+
+const VERIFY_FLAGS: FlagSpecs = {
+  "scratch-dir": {
+    type: "string",
+    help: "where to download and load the backup (needs its size free twice over); default a temporary folder",
+  },
+  "redis-server": {
+    type: "string",
+    env: "HOLDFAST_REDIS_SERVER",
+    help: "redis-server binary for the verification load (default from PATH)",
+  },
+};
+
+function print(flags: Flags, json: unknown, text: string): void {
+  process.stdout.write(flags.json ? JSON.stringify(json, null, 2) + "\n" : text + "\n");
+}
+
+/** Every backup of the selected stores, newest first. */
+async function listAll(at: StoreLocation, stores: StoreModule[]): Promise<BackupSummary[]> {
+  const all = (await Promise.all(stores.map((s) => s.listBackups(at)))).flat();
+  return all.sort((a, b) => b.id.localeCompare(a.id) || a.store.localeCompare(b.store));
+}
+
+function ageOf(id: string, now = Date.now()): number {
+  return now - backupTime(id).getTime();
+}
+
+const listCommand: Command = {
+  words: ["list"],
+  summary: "list the committed backups: id, time, age, size, keys or rows, reason",
+  flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...JSON_FLAG },
+  async run(flags) {
+    const { stores } = selectStores(list(flags, "store"));
+    const at = await openLocation(flags);
+    const backups = await listAll(at, stores);
+    const rows = backups.map((b) => [
+      b.store,
+      b.id,
+      b.completedAt.replace(/\.\d+Z$/, "Z"),
+      formatDuration(ageOf(b.id)),
+      formatBytes(b.sizeBytes),
+      b.items,
+      b.reason,
+    ]);
+    print(
+      flags,
+      backups.map((b) => ({ ...b, ageSeconds: Math.round(ageOf(b.id) / 1000) })),
+      backups.length === 0
+        ? `no backups in ${describeLocation(at)}`
+        : formatTable(["STORE", "ID", "COMPLETED", "AGE", "SIZE", "KEYS/ROWS", "REASON"], rows),
+    );
+  },
+};
+
+/** The backups to verify: `--backup` in each store that has it, or each store's newest. */
+async function verificationTargets(
+  at: StoreLocation,
+  stores: StoreModule[],
+  explicit: boolean,
+  requested: string,
+): Promise<{ store: StoreModule; id: string }[]> {
+  if (requested !== "latest" && !isBackupId(requested))
+    throw new UsageError(`"${requested}" is not a backup id (expected the form 20260115T120000Z, or latest)`);
+  const targets: { store: StoreModule; id: string }[] = [];
+  for (const store of stores) {
+    const ids = (await store.listBackups(at)).map((b) => b.id);
+    if (requested === "latest") {
+      if (ids.length > 0) targets.push({ store, id: resolveBackupId("latest", ids, describeLocation(at)) });
+      else if (explicit) throw new UsageError(`there is no ${store.kind} backup in ${describeLocation(at)}`);
+    } else if (ids.includes(requested)) targets.push({ store, id: requested });
+    else if (explicit)
+      throw new UsageError(`no ${store.kind} backup ${requested} in ${describeLocation(at)}`);
+  }
+  if (targets.length === 0)
+    throw new UsageError(
+      requested === "latest"
+        ? `there is no backup in ${describeLocation(at)}`
+        : `no backup ${requested} in ${describeLocation(at)}`,
+    );
+  return targets;
+}
+
+/** Verifies each target in its own scratch folder, removed afterwards. */
+async function verifyAll(
+  at: StoreLocation,
+  targets: { store: StoreModule; id: string }[],
+  flags: Flags,
+): Promise<VerifyReport[]> {
+  const redisServer = optStr(flags, "redis-server");
+  // The Redis store reads its verification binary from the environment twin of this flag.
+  if (redisServer) process.env.HOLDFAST_REDIS_SERVER = redisServer;
+  const parent = optStr(flags, "scratch-dir");
+  if (parent && !fs.statSync(parent, { throwIfNoEntry: false })?.isDirectory())
+    throw new UsageError(`--scratch-dir ${parent} is not a directory`);
+  const reports: VerifyReport[] = [];
+  for (const { store, id } of targets) {
+    const scratch = fs.mkdtempSync(path.join(parent ?? os.tmpdir(), `holdfast-verify-${store.kind}-`));
+    try {
+      log.info("verifying", { store: store.kind, backup: id });
+      reports.push(await store.verify(at, id, scratch));
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  return reports;
+}
+
+function describeReports(reports: VerifyReport[]): string {
+  return reports
+    .map((r) =>
+      [
+        `${r.store} ${r.id}: ${r.ok ? "OK" : "FAILED"} (${formatDuration(r.durationMs)})`,
+        ...r.checks.map((c) => `  ${c.ok ? "ok  " : "FAIL"}  ${c.name}${c.detail ? `: ${c.detail}` : ""}`),
+      ].join("\n"),
+    )
+    .join("\n");
+}
+
+const verifyCommand: Command = {
+  words: ["verify"],
+  summary:
+    "check a backup end to end: integrity, then a full restore into a scratch folder, loaded and compared",
+  flags: {
+    backup: { type: "string", default: "latest", help: "the backup id, or latest (each store's newest)" },
+    ...LOCATION_FLAGS,
+    ...STORE_FLAG,
+    ...VERIFY_FLAGS,
+    ...JSON_FLAG,
+  },
+  async run(flags) {
+    const { stores, explicit } = selectStores(list(flags, "store"));
+    const requested = str(flags, "backup").trim();
+    if (requested !== "latest" && !isBackupId(requested))
+      throw new UsageError(
+        `"${requested}" is not a backup id (expected the form 20260115T120000Z, or latest)`,
+      );
+    const at = await openLocation(flags);
+    const reports = await verifyAll(at, await verificationTargets(at, stores, explicit, requested), flags);
+    print(flags, reports, describeReports(reports));
+    return reports.every((r) => r.ok) ? 0 : 1;
+  },
+};
+
+/** The newest backup of each store and whether it is recent enough. */
+async function freshness(
+  at: StoreLocation,
+  stores: StoreModule[],
+  explicit: boolean,
+  maxAgeMs: number,
+): Promise<{ store: string; newest?: BackupSummary; ageSeconds?: number; ok: boolean; problem?: string }[]> {
+  const out = [];
+  for (const store of stores) {
+    const backups = await store.listBackups(at);
+    const newest = backups.sort((a, b) => b.id.localeCompare(a.id))[0];
+    if (!newest) {
+      out.push({ store: store.kind, ok: !explicit, problem: "no backup" });
+      continue;
+    }
+    const age = ageOf(newest.id);
+    out.push({
+      store: store.kind,
+      newest,
+      ageSeconds: Math.round(age / 1000),
+      ok: age <= maxAgeMs,
+      problem: age <= maxAgeMs ? undefined : `newest backup is older than ${formatDuration(maxAgeMs)}`,
+    });
+  }
+  // With every store selected, a store nobody backs up is skipped — unless none has any backup.
+  if (!explicit && out.every((s) => !s.newest)) for (const s of out) s.ok = false;
+  return out;
+}
+
+const MAX_AGE_FLAG: FlagSpecs = {
+  "max-age": {
+    type: "string",
+    default: "24h",
+    help: "the newest backup must be younger than this (30m, 24h, 7d)",
+  },
+};
+
+const statusCommand: Command = {
+  words: ["status"],
+  summary: "exit 1 when a store's newest backup is older than --max-age (seed 002: no backup in 24 hours)",
+  flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...MAX_AGE_FLAG, ...JSON_FLAG },
+  async run(flags) {
+    const { stores, explicit } = selectStores(list(flags, "store"));
+    const maxAge = durationMs(str(flags, "max-age"), "--max-age");
+    const at = await openLocation(flags);
+    const states = await freshness(at, stores, explicit, maxAge);
+    const rows = states.map((s) => [
+      s.store,
+      s.newest?.id ?? "-",
+      s.ageSeconds === undefined ? "-" : formatDuration(s.ageSeconds * 1000),
+      s.newest ? formatBytes(s.newest.sizeBytes) : "-",
+      s.ok ? "ok" : `STALE: ${s.problem}`,
+    ]);
+    print(flags, states, formatTable(["STORE", "NEWEST", "AGE", "SIZE", "STATUS"], rows));
+    return states.every((s) => s.ok) ? 0 : 1;
+  },
+};
+
+const pruneCommand: Command = {
+  words: ["prune"],
+  summary: "apply retention: keep the newest N whatever their age, then one per day, week and month",
+  flags: {
+    ...LOCATION_FLAGS,
+    ...STORE_FLAG,
+    ...RETENTION_FLAGS,
+    "dry-run": { type: "boolean", default: false, help: "print what would be deleted, delete nothing" },
+    ...JSON_FLAG,
+  },
+  async run(flags) {
+    const { stores } = selectStores(list(flags, "store"));
+    const policy = retentionPolicy(flags);
+    const dryRun = Boolean(flags["dry-run"]);
+    const at = await openLocation(flags);
+    const reports = [];
+    for (const store of stores) reports.push(await store.prune(at, policy, dryRun));
+    const text = reports
+      .map((r) =>
+        [
+          `${r.store}: ${dryRun ? "would delete" : "deleted"} ${r.deleted.length} backup${r.deleted.length === 1 ? "" : "s"} ` +
+            `(${r.objectsDeleted} objects, ${formatBytes(r.bytesDeleted)}), kept ${r.kept.length}`,
+          ...r.deleted.map((id) => `  ${dryRun ? "would delete" : "deleted"}  ${id}`),
+          ...r.kept.map((k) => `  kept          ${k.id}  (${k.reasons.join(", ")})`),
+        ].join("\n"),
+      )
+      .join("\n");
+    print(flags, reports, text);
+  },
+};
+
+const drillCommand: Command = {
+  words: ["drill"],
+  summary:
+    "the monthly restore test: verify each store's newest backup and report, with its age and restore time",
+  flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...MAX_AGE_FLAG, ...VERIFY_FLAGS, ...JSON_FLAG },
+  async run(flags) {
+    const { stores, explicit } = selectStores(list(flags, "store"));
+    const maxAge = durationMs(str(flags, "max-age"), "--max-age");
+    const at = await openLocation(flags);
+    const started = Date.now();
+    const states = await freshness(at, stores, explicit, maxAge);
+    const targets = states
+      .filter((s) => s.newest)
+      .map((s) => ({ store: stores.find((m) => m.kind === s.store)!, id: s.newest!.id }));
+    const reports = targets.length > 0 ? await verifyAll(at, targets, flags) : [];
+    const ok = states.every((s) => s.ok) && reports.every((r) => r.ok) && reports.length > 0;
+    const result = {
+      ok,
+      location: describeLocation(at),
+      at: new Date(started).toISOString(),
+      stores: states.map((s) => ({
+        ...s,
+        verification: reports.find((r) => r.store === s.store),
+      })),
+      durationMs: Date.now() - started,
+    };
+    const text = [
+      `restore drill of ${describeLocation(at)}: ${ok ? "PASSED" : "FAILED"}`,
+      ...states.map(
+        (s) =>
+          `${s.store}: newest ${s.newest?.id ?? "none"}` +
+          (s.newest
+            ? `, ${formatDuration((s.ageSeconds ?? 0) * 1000)} old, ${formatBytes(s.newest.sizeBytes)}, ${s.newest.items} keys/rows`
+            : "") +
+          (s.ok ? "" : ` — ${s.problem}`),
+      ),
+      describeReports(reports),
+    ]
+      .filter(Boolean)
+      .join("\n");
+    print(flags, result, text);
+    return ok ? 0 : 1;
+  },
+};
+
+/** The store-generic commands. */
+export const backupStoreCommands: Command[] = [
+  listCommand,
+  verifyCommand,
+  statusCommand,
+  pruneCommand,
+  drillCommand,
+];

@@ -1,0 +1,36 @@
+// Turns --bucket and --prefix into a checked StoreLocation: an S3 client from the AWS environment, the
+// bucket preflight (a missing bucket, wrong keys or an unreachable endpoint is one line and exit 2) and
+// the store layout under the prefix.
+import { backupStoreLayout } from "../../components/backup-bucket/layout";
+import { type Flags, str } from "../cli/args";
+import { UsageError } from "../cli/errors";
+import type { StoreLocation } from "../store/catalog";
+import { checkBucket, s3FromEnv } from "../store/s3";
+
+/** `s3://bucket/prefix/`, for messages. */
+export function describeLocation(at: Pick<StoreLocation, "bucket" | "layout">): string {
+  return `s3://${at.bucket}/${at.layout.root}`;
+}
+
+/** The layout of a prefix; a bad prefix is bad input. */
+export function layoutOf(prefix: string): StoreLocation["layout"] {
+  try {
+    return backupStoreLayout(prefix);
+  } catch (err) {
+    throw new UsageError(`--prefix: ${(err as Error).message}`);
+  }
+}
+
+/** The location the flags name, after checking the bucket can be used. */
+export async function openLocation(
+  flags: Flags,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<StoreLocation> {
+  const bucket = str(flags, "bucket").trim();
+  if (!bucket) throw new UsageError("--bucket must not be empty");
+  const prefix = str(flags, "prefix");
+  const layout = layoutOf(prefix);
+  const client = s3FromEnv(env);
+  await checkBucket(client, bucket);
+  return { client, bucket, prefix: layout.root.replace(/\/$/, ""), layout };
+}

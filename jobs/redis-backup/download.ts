@@ -1,0 +1,146 @@
+// Fetching a backup's RDB for a restore or a verification: streamed from S3 into a local file while
+// the same single pass computes its SHA-256, checks its CRC-64 and scans it, then compared with what
+// the manifest recorded. A damaged or mismatching download is an error before anything else happens.
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import * as fs from "fs";
+import { Transform } from "stream";
+import { pipeline } from "stream/promises";
+import { Progress } from "../backup/progress";
+import type { StoreLocation } from "../store/catalog";
+import { RDB_OBJECT, type RedisBackupManifest } from "./manifest";
+import { RdbCheck, RdbChecksumError, type RdbCheckResult } from "./rdb-check";
+import { RdbFormatError, type RdbScanner } from "./rdb-scanner";
+
+/** The stored RDB is not what the manifest describes (damaged, truncated, replaced). */
+export class DamagedBackupError extends Error {
+  constructor(
+    readonly id: string,
+    readonly problems: string[],
+  ) {
+    super(`backup ${id} is damaged: ${problems.join("; ")}`);
+    this.name = "DamagedBackupError";
+  }
+}
+
+/** Differences between a checked RDB and its manifest, one line each. */
+export function differences(result: RdbCheckResult, manifest: RedisBackupManifest): string[] {
+  const rdb = manifest.objects[RDB_OBJECT];
+  const problems: string[] = [];
+  if (result.bytes !== rdb.size) problems.push(`${result.bytes} bytes, the manifest says ${rdb.size}`);
+  if (result.sha256 !== rdb.sha256) problems.push(`sha256 ${result.sha256}, the manifest says ${rdb.sha256}`);
+  if (rdb.crc64 && result.crc64 !== rdb.crc64)
+    problems.push(`CRC-64 ${result.crc64}, the manifest says ${rdb.crc64}`);
+  const s = result.summary;
+  const dbs = new Set([...Object.keys(s.databases), ...Object.keys(manifest.dataset.databases)]);
+  for (const db of dbs) {
+    const got = s.databases[db];
+    const want = manifest.dataset.databases[db];
+    if (got?.keys !== want?.keys)
+      problems.push(`db${db} holds ${got?.keys ?? 0} keys, the manifest says ${want?.keys ?? 0}`);
+    for (const [p, n] of Object.entries(want?.patterns ?? {}))
+      if (got?.patterns[p] !== n)
+        problems.push(`db${db} holds ${got?.patterns[p] ?? 0} keys matching ${p}, the manifest says ${n}`);
+  }
+  return problems;
+}
+
+/** Completes a check and compares it with the manifest. @throws DamagedBackupError */
+function finishCheck(check: RdbCheck, manifest: RedisBackupManifest): RdbCheckResult {
+  try {
+    const result = check.finish();
+    const problems = differences(result, manifest);
+    if (problems.length > 0) throw new DamagedBackupError(manifest.id, problems);
+    return result;
+  } catch (err) {
+    if (err instanceof RdbChecksumError || err instanceof RdbFormatError)
+      throw new DamagedBackupError(manifest.id, [(err as Error).message]);
+    throw err;
+  }
+}
+
+/**
+ * Checks RDB bytes from any source against the manifest.
+ * @throws DamagedBackupError
+ */
+export async function checkRdbStream(
+  chunks: AsyncIterable<Buffer>,
+  manifest: RedisBackupManifest,
+  check: RdbCheck,
+): Promise<RdbCheckResult> {
+  try {
+    for await (const chunk of chunks) check.write(chunk);
+  } catch (err) {
+    if (err instanceof RdbChecksumError || err instanceof RdbFormatError)
+      throw new DamagedBackupError(manifest.id, [(err as Error).message]);
+    throw err;
+  }
+  return finishCheck(check, manifest);
+}
+
+/** A scan that also buckets expire times from now, for the load check. */
+function newCheck(manifest: RedisBackupManifest): RdbCheck {
+  return new RdbCheck({
+    patterns: Object.keys(manifest.dataset.patterns),
+    expiryFrom: Date.now(),
+    expiryHorizonMs: 24 * 3600_000,
+  });
+}
+
+/**
+ * Downloads backup `manifest.id`'s RDB to `file` (synced to disk), checking it on the way.
+ * @throws DamagedBackupError when it does not match the manifest; the file is then removed.
+ */
+export async function downloadRdb(
+  at: StoreLocation,
+  manifest: RedisBackupManifest,
+  file: string,
+): Promise<{ result: RdbCheckResult; scanner: RdbScanner }> {
+  const rdb = manifest.objects[RDB_OBJECT];
+  const check = newCheck(manifest);
+  const progress = new Progress(`s3://${at.bucket}/${rdb.key} -> ${file}`, rdb.size);
+  const r = await at.client.send(new GetObjectCommand({ Bucket: at.bucket, Key: rdb.key }));
+  const body = r.Body as NodeJS.ReadableStream;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      try {
+        check.write(chunk);
+        progress.add(chunk.length);
+        done(null, chunk);
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+  });
+  const out = fs.createWriteStream(file);
+  try {
+    await pipeline(body, tap, out);
+    const fd = fs.openSync(file, "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const result = finishCheck(check, manifest);
+    return { result, scanner: check.scanner };
+  } catch (err) {
+    fs.rmSync(file, { force: true });
+    if (err instanceof RdbChecksumError || err instanceof RdbFormatError)
+      throw new DamagedBackupError(manifest.id, [(err as Error).message]);
+    throw err;
+  } finally {
+    progress.done();
+  }
+}
+
+/**
+ * Checks an RDB already on disk (a staged download found by a re-run) against the manifest.
+ * @throws DamagedBackupError
+ */
+export async function checkLocalRdb(
+  file: string,
+  manifest: RedisBackupManifest,
+): Promise<{ result: RdbCheckResult; scanner: RdbScanner }> {
+  const check = newCheck(manifest);
+  const result = await checkRdbStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), manifest, check);
+  return { result, scanner: check.scanner };
+}

@@ -1,0 +1,139 @@
+// The proof of a restore: what a redis-server that loaded the restored files holds, compared with what
+// the backup's manifest recorded — keys per database (DBSIZE) and keys per pattern (SCAN MATCH, the
+// seed's `redis-cli --scan --pattern ... | wc -l`). Keys whose TTL ran out since the backup may be gone,
+// so those counts are checked against a range the RDB's own expire times give; without such keys the
+// check is exact.
+import * as fs from "fs";
+import * as path from "path";
+import type Redis from "ioredis";
+import { buildAofDir, type DatasetNames } from "./aof-layout";
+import type { RedisBackupManifest } from "./manifest";
+import type { RdbScanner } from "./rdb-scanner";
+import { failpoint } from "./failpoint";
+import { killLeftoverServer, ScratchServer } from "./scratch-server";
+
+/** One check and its outcome. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+/** Keys per database as INFO keyspace reports them. */
+export async function keyspace(c: Redis): Promise<Record<string, number>> {
+  const info = String(await c.info("keyspace"));
+  const out: Record<string, number> = {};
+  for (const m of info.matchAll(/^db(\d+):keys=(\d+)/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+/** Keys of database `db` matching `pattern`, by SCAN (Redis does the matching). */
+export async function scanCount(c: Redis, db: string, pattern: string): Promise<number> {
+  await c.select(Number(db));
+  let cursor = "0";
+  let n = 0;
+  do {
+    const [next, keys] = await c.scanBuffer(cursor, "MATCH", pattern, "COUNT", 10_000);
+    cursor = String(next);
+    n += keys.length;
+  } while (cursor !== "0");
+  return n;
+}
+
+function range(expected: number, expiredBy: number): { low: number; high: number } {
+  return { low: expected - expiredBy, high: expected };
+}
+
+function describe(actual: number, r: { low: number; high: number }): string {
+  return r.low === r.high
+    ? `${actual} (backup: ${r.high})`
+    : `${actual} (backup: ${r.high}, ${r.high - r.low} of them expiring since)`;
+}
+
+/**
+ * Compares a loaded server with the manifest.
+ * @param scanner the scan of the same RDB with `expiryFrom` set, for the keys that may have expired.
+ */
+export async function compareLoaded(
+  c: Redis,
+  manifest: RedisBackupManifest,
+  scanner: RdbScanner,
+  appendonly: boolean,
+): Promise<Check[]> {
+  const checks: Check[] = [];
+  const persistence = String(await c.info("persistence"));
+  const aofOn = /^aof_enabled:1/m.test(persistence);
+  checks.push({
+    name: appendonly
+      ? "the server loaded the AOF (appendonly yes)"
+      : "the server loaded dump.rdb (appendonly no)",
+    ok: aofOn === appendonly,
+    detail: `aof_enabled:${aofOn ? 1 : 0}`,
+  });
+  // A second of margin: expire times are bucketed by second.
+  const now = Date.now() + 1000;
+  const loaded = await keyspace(c);
+  const dbs = new Set([...Object.keys(manifest.dataset.databases), ...Object.keys(loaded)]);
+  for (const db of [...dbs].sort((a, b) => Number(a) - Number(b))) {
+    const expected = manifest.dataset.databases[db];
+    const actual = loaded[db] ?? 0;
+    if (!expected) {
+      checks.push({ name: `db${db} is not in the backup`, ok: false, detail: `${actual} keys loaded` });
+      continue;
+    }
+    const r = range(expected.keys, scanner.expiries(db).expiredAt(now));
+    checks.push({
+      name: `DBSIZE of db${db}`,
+      ok: actual >= r.low && actual <= r.high,
+      detail: describe(actual, r),
+    });
+    for (const [pattern, count] of Object.entries(expected.patterns)) {
+      const n = await scanCount(c, db, pattern);
+      const pr = range(count, scanner.expiries(db, pattern).expiredAt(now));
+      checks.push({
+        name: `keys matching ${pattern} in db${db}`,
+        ok: n >= pr.low && n <= pr.high,
+        detail: describe(n, pr),
+      });
+    }
+  }
+  await c.select(0);
+  return checks;
+}
+
+/** How to load a dataset for the check. */
+export interface LoadCheckOptions {
+  appendonly: boolean;
+  names: DatasetNames;
+  redisServer: string;
+  modules?: string[];
+  loadTimeoutMs?: number;
+}
+
+/**
+ * Lays the RDB at `rdbFile` out in `viewDir` exactly as a restore places it in a data directory (hard
+ * links, no copy), loads it in a throw-away redis-server and compares what it holds with the manifest.
+ * Removes `viewDir` afterwards.
+ */
+export async function loadAndCompare(
+  rdbFile: string,
+  viewDir: string,
+  manifest: RedisBackupManifest,
+  scanner: RdbScanner,
+  o: LoadCheckOptions,
+): Promise<{ checks: Check[]; loadMs: number }> {
+  killLeftoverServer(viewDir);
+  fs.rmSync(viewDir, { recursive: true, force: true });
+  fs.mkdirSync(viewDir, { recursive: true });
+  if (o.appendonly) buildAofDir(viewDir, rdbFile, o.names);
+  fs.linkSync(rdbFile, path.join(viewDir, o.names.dbFilename));
+  const server = await ScratchServer.start({ dir: viewDir, ...o });
+  try {
+    failpoint("restore-loaded");
+    const checks = await compareLoaded(server.client, manifest, scanner, o.appendonly);
+    return { checks, loadMs: server.loadedAt - server.loadStartedAt };
+  } finally {
+    await server.stop();
+    fs.rmSync(viewDir, { recursive: true, force: true });
+  }
+}

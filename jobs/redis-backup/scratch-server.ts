@@ -1,0 +1,166 @@
+// A throw-away redis-server that loads a restored dataset so a restore can prove itself: started on a
+// folder laid out exactly as the data directory will be, listening only on a unix socket (no port to
+// clash with), persisting nothing, and killed afterwards. Its pid is kept in the folder so a re-run
+// after the restore itself was killed can end a server left running.
+import { type ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import Redis from "ioredis";
+import type { DatasetNames } from "./aof-layout";
+
+/** How to start the server. */
+export interface ScratchServerOptions {
+  /** The folder Redis runs in (its `dir`), holding the dataset. */
+  dir: string;
+  appendonly: boolean;
+  names: DatasetNames;
+  /** The redis-server binary. */
+  redisServer: string;
+  /** Modules to load (for datasets holding module types). */
+  modules?: string[];
+  /** Bound on loading the dataset. Default 1 hour. */
+  loadTimeoutMs?: number;
+}
+
+/** The server could not start or load the dataset. */
+export class ScratchServerError extends Error {}
+
+const PID_FILE = "holdfast-scratch-redis.pid";
+const LOG_FILE = "holdfast-scratch-redis.log";
+
+/** Kills a scratch server a killed run left in `dir`, if there is one. */
+export function killLeftoverServer(dir: string): void {
+  const pidFile = path.join(dir, PID_FILE);
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    // Only a redis-server started on this folder: a recycled pid belongs to something else.
+    if (cmdline.includes("redis-server") && cmdline.includes(dir)) process.kill(pid, "SIGKILL");
+  } catch {
+    // gone already, or no /proc: nothing to end
+  }
+  fs.rmSync(pidFile, { force: true });
+}
+
+/** A running throw-away server. */
+export class ScratchServer {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly socketDir: string,
+    readonly client: Redis,
+    readonly dir: string,
+    /** When loading started and ended (ms since the epoch). */
+    readonly loadStartedAt: number,
+    readonly loadedAt: number,
+  ) {}
+
+  /** Starts a server on `o.dir` and waits until it has loaded the dataset. */
+  static async start(o: ScratchServerOptions): Promise<ScratchServer> {
+    killLeftoverServer(o.dir);
+    const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-redis-"));
+    const socket = path.join(socketDir, "redis.sock");
+    const args = [
+      "--port",
+      "0",
+      "--unixsocket",
+      socket,
+      "--unixsocketperm",
+      "700",
+      "--dir",
+      o.dir,
+      "--dbfilename",
+      o.names.dbFilename,
+      "--appendonly",
+      o.appendonly ? "yes" : "no",
+      "--appendfilename",
+      o.names.appendFilename,
+      "--appenddirname",
+      o.names.appendDirname,
+      "--appendfsync",
+      "no",
+      "--aof-load-truncated",
+      "no",
+      "--save",
+      "",
+      "--daemonize",
+      "no",
+      "--protected-mode",
+      "no",
+      "--logfile",
+      path.join(o.dir, LOG_FILE),
+      ...(o.modules ?? []).flatMap((m) => ["--loadmodule", m]),
+    ];
+    const loadStartedAt = Date.now();
+    const child = spawn(o.redisServer, args, { stdio: "ignore" });
+    let exit: string | undefined;
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once("spawn", () => resolve());
+      child.once("error", (err) =>
+        reject(
+          new ScratchServerError(
+            `cannot run ${o.redisServer} (${(err as Error).message}); set --redis-server`,
+          ),
+        ),
+      );
+    });
+    child.once(
+      "exit",
+      (code, signal) => (exit = signal ? `was killed by ${signal}` : `exited with code ${code}`),
+    );
+    try {
+      await spawned;
+    } catch (err) {
+      fs.rmSync(socketDir, { recursive: true, force: true });
+      throw err;
+    }
+    fs.writeFileSync(path.join(o.dir, PID_FILE), String(child.pid));
+    const client = new Redis({
+      path: socket,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableReadyCheck: false,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    client.on("error", () => undefined);
+    const deadline = Date.now() + (o.loadTimeoutMs ?? 3600_000);
+    const fail = (why: string) => {
+      child.kill("SIGKILL");
+      client.disconnect();
+      fs.rmSync(socketDir, { recursive: true, force: true });
+      const log = fs.existsSync(path.join(o.dir, LOG_FILE))
+        ? fs.readFileSync(path.join(o.dir, LOG_FILE), "utf8").trim().split("\n").slice(-3).join(" | ")
+        : "";
+      return new ScratchServerError(`the throw-away redis-server ${why}${log ? `: ${log}` : ""}`);
+    };
+    for (;;) {
+      if (exit) throw fail(`${exit} while loading the dataset`);
+      if (Date.now() > deadline) throw fail("did not finish loading the dataset in time");
+      if (fs.existsSync(socket)) {
+        try {
+          if (client.status === "wait" || client.status === "end") await client.connect();
+          const info = String(await client.info("persistence"));
+          if (/^loading:0/m.test(info)) break;
+        } catch {
+          if (client.status === "end" || client.status === "close") client.disconnect();
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return new ScratchServer(child, socketDir, client, o.dir, loadStartedAt, Date.now());
+  }
+
+  /** Kills the server (nothing of it is kept) and removes its pid file. */
+  async stop(): Promise<void> {
+    this.client.disconnect();
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+      this.child.kill("SIGKILL");
+      await exited;
+    }
+    fs.rmSync(this.socketDir, { recursive: true, force: true });
+    fs.rmSync(path.join(this.dir, PID_FILE), { force: true });
+  }
+}
