@@ -46,16 +46,21 @@ export function differences(result: RdbCheckResult, manifest: RedisBackupManifes
 
 /** Completes a check and compares it with the manifest. @throws DamagedBackupError */
 function finishCheck(check: RdbCheck, manifest: RedisBackupManifest): RdbCheckResult {
+  let result: RdbCheckResult;
   try {
-    const result = check.finish();
-    const problems = differences(result, manifest);
-    if (problems.length > 0) throw new DamagedBackupError(manifest.id, problems);
-    return result;
+    result = check.finish();
   } catch (err) {
-    if (err instanceof RdbChecksumError || err instanceof RdbFormatError)
-      throw new DamagedBackupError(manifest.id, [(err as Error).message]);
-    throw err;
+    if (!(err instanceof RdbChecksumError || err instanceof RdbFormatError)) throw err;
+    // Say first whether the bytes are those the backup stored, then what Redis's own checksum says.
+    const rdb = manifest.objects[RDB_OBJECT];
+    const problems = [];
+    if (check.size !== rdb.size) problems.push(`${check.size} bytes, the manifest says ${rdb.size}`);
+    if (check.sha256 !== rdb.sha256) problems.push(`sha256 ${check.sha256}, the manifest says ${rdb.sha256}`);
+    throw new DamagedBackupError(manifest.id, [...problems, err.message]);
   }
+  const problems = differences(result, manifest);
+  if (problems.length > 0) throw new DamagedBackupError(manifest.id, problems);
+  return result;
 }
 
 /**

@@ -36,6 +36,7 @@ export class RdbCheck {
   /** The last 8 bytes seen, kept out of the CRC until it is known whether more follow. */
   private tail = Buffer.alloc(0);
   private bytes = 0;
+  private digest?: string;
 
   constructor(options: ScanOptions = {}) {
     this.scanner = new RdbScanner(options);
@@ -70,11 +71,17 @@ export class RdbCheck {
    *   not match the content.
    */
   finish(): RdbCheckResult {
+    this.digest ??= this.hash.digest("hex");
     const summary = this.scanner.end();
     const stored = storedCrcHex(this.tail);
     const computed = this.crc.hex();
     const crcPresent = stored !== "0000000000000000";
     if (crcPresent && stored !== computed) throw new RdbChecksumError(stored, computed);
-    return { bytes: this.bytes, sha256: this.hash.digest("hex"), crc64: stored, crcPresent, summary };
+    return { bytes: this.bytes, sha256: this.digest, crc64: stored, crcPresent, summary };
+  }
+
+  /** SHA-256 of all bytes checked (after `finish`, even when it threw). */
+  get sha256(): string | undefined {
+    return this.digest;
   }
 }

@@ -33,14 +33,21 @@ const LOG_FILE = "holdfast-scratch-redis.log";
 export function killLeftoverServer(dir: string): void {
   const pidFile = path.join(dir, PID_FILE);
   if (!fs.existsSync(pidFile)) return;
-  const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+  let recorded: { pid?: number; socketDir?: string } = {};
   try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    recorded = JSON.parse(fs.readFileSync(pidFile, "utf8"));
+  } catch {
+    // unreadable: nothing to end
+  }
+  try {
+    const cmdline = fs.readFileSync(`/proc/${recorded.pid}/cmdline`, "utf8");
     // Only a redis-server started on this folder: a recycled pid belongs to something else.
-    if (cmdline.includes("redis-server") && cmdline.includes(dir)) process.kill(pid, "SIGKILL");
+    if (cmdline.includes("redis-server") && cmdline.includes(dir)) process.kill(recorded.pid!, "SIGKILL");
   } catch {
     // gone already, or no /proc: nothing to end
   }
+  if (recorded.socketDir?.includes("holdfast-redis-"))
+    fs.rmSync(recorded.socketDir, { recursive: true, force: true });
   fs.rmSync(pidFile, { force: true });
 }
 
@@ -90,6 +97,9 @@ export class ScratchServer {
       "no",
       "--logfile",
       path.join(o.dir, LOG_FILE),
+      // Keep the command line as started (Redis rewrites it by default): a re-run finds the server by it.
+      "--set-proc-title",
+      "no",
       ...(o.modules ?? []).flatMap((m) => ["--loadmodule", m]),
     ];
     const loadStartedAt = Date.now();
@@ -115,7 +125,7 @@ export class ScratchServer {
       fs.rmSync(socketDir, { recursive: true, force: true });
       throw err;
     }
-    fs.writeFileSync(path.join(o.dir, PID_FILE), String(child.pid));
+    fs.writeFileSync(path.join(o.dir, PID_FILE), JSON.stringify({ pid: child.pid, socketDir }));
     const client = new Redis({
       path: socket,
       lazyConnect: true,

@@ -8,7 +8,21 @@ import * as os from "os";
 import * as path from "path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { s3FromEnv } from "../../jobs/store/s3";
+import * as http from "http";
 import { freePort, ProcessGroup, waitFor } from "../harness/processes";
+
+/** One HTTP request without keep-alive (a pooled socket would keep Jest waiting after the tests). */
+function request(port: number, method: string, urlPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, method, path: urlPath, agent: false }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 const SCRIPT = path.join(__dirname, "s3rver-faults.js");
 
@@ -74,14 +88,13 @@ export class FaultyS3 {
       },
     );
     await waitFor(`s3rver on port ${this.port}`, async () => {
-      const r = await fetch(`http://127.0.0.1:${this.port}/__faults/state`).catch(() => undefined);
-      return r?.ok === true;
+      const r = await request(this.port, "GET", "/__faults/state").catch(() => undefined);
+      return r?.status === 200;
     });
   }
 
   private async control(what: string): Promise<HoldState> {
-    const r = await fetch(`http://127.0.0.1:${this.port}/__faults/${what}`, { method: "POST" });
-    return (await r.json()) as HoldState;
+    return JSON.parse((await request(this.port, "POST", `/__faults/${what}`)).body) as HoldState;
   }
 
   /**
@@ -97,8 +110,7 @@ export class FaultyS3 {
   }
 
   async state(): Promise<HoldState> {
-    const r = await fetch(`http://127.0.0.1:${this.port}/__faults/state`);
-    return (await r.json()) as HoldState;
+    return JSON.parse((await request(this.port, "GET", "/__faults/state")).body) as HoldState;
   }
 
   /** Ids of multipart uploads started and neither completed nor aborted, in `bucket`. */
