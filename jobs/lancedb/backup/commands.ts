@@ -1,5 +1,7 @@
 // `holdfast backup lancedb` and `holdfast restore lancedb`: parse flags, check the bucket, run
-// takeSnapshot / restoreSnapshot, print a summary (JSON with --json).
+// takeSnapshot / restoreSnapshot, print a summary (JSON with --json). The modules that load the
+// @lancedb/lancedb native library are imported when one of these commands runs, so that every other
+// command of the CLI starts without it.
 import { backupStoreLayout } from "../../../components/backup-bucket/layout";
 import { durationMs, str, type Flags } from "../../cli/args";
 import type { Command } from "../../cli/command";
@@ -7,9 +9,7 @@ import { UsageError } from "../../cli/errors";
 import { log } from "../../cli/log";
 import type { StoreLocation } from "../../store/catalog";
 import { checkBucket, s3FromEnv } from "../../store/s3";
-import { takeSnapshot } from "./backup";
 import { DEFAULT_GC_GRACE_MS, GC_GRACE_ENV } from "./prune";
-import { restoreSnapshot } from "./restore";
 import { DEFAULT_TRANSFER, type TransferSettings } from "./transfer";
 
 const storeFlags = {
@@ -80,6 +80,7 @@ const backupCommand: Command = {
       ? durationMs(str(flags, "gc-grace"), "--gc-grace")
       : DEFAULT_GC_GRACE_MS;
     const at = await storeLocation(flags);
+    const { takeSnapshot } = await import("./backup");
     const outcome = await takeSnapshot({
       at,
       dataDir,
@@ -118,6 +119,7 @@ const restoreCommand: Command = {
     const dataDir = str(flags, "data-dir");
     const transfer = transferFrom(flags);
     const at = await storeLocation(flags);
+    const { restoreSnapshot } = await import("./restore");
     const outcome = await restoreSnapshot({ at, backup: str(flags, "backup"), dataDir, transfer });
     log.info("snapshot restored", {
       snapshot: outcome.id,
