@@ -7,6 +7,7 @@ import { durationMs, str, type Flags } from "../../cli/args";
 import type { Command } from "../../cli/command";
 import { UsageError } from "../../cli/errors";
 import { log } from "../../cli/log";
+import { lazy } from "./lazy";
 import type { StoreLocation } from "../../store/catalog";
 import { checkBucket, s3FromEnv } from "../../store/s3";
 import { DEFAULT_GC_GRACE_MS, GC_GRACE_ENV } from "./prune";
@@ -80,7 +81,7 @@ const backupCommand: Command = {
       ? durationMs(str(flags, "gc-grace"), "--gc-grace")
       : DEFAULT_GC_GRACE_MS;
     const at = await storeLocation(flags);
-    const { takeSnapshot } = await import("./backup");
+    const { takeSnapshot } = lazy<typeof import("./backup")>("./backup");
     const outcome = await takeSnapshot({
       at,
       dataDir,
@@ -119,7 +120,7 @@ const restoreCommand: Command = {
     const dataDir = str(flags, "data-dir");
     const transfer = transferFrom(flags);
     const at = await storeLocation(flags);
-    const { restoreSnapshot } = await import("./restore");
+    const { restoreSnapshot } = lazy<typeof import("./restore")>("./restore");
     const outcome = await restoreSnapshot({ at, backup: str(flags, "backup"), dataDir, transfer });
     log.info("snapshot restored", {
       snapshot: outcome.id,

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { durationMs } from "../../cli/args";
 import { log } from "../../cli/log";
+import { lazy } from "./lazy";
 import type { BackupSummary, StoreLocation, StoreModule, VerifyReport } from "../../store/catalog";
 import type { RetentionPolicy } from "../../store/retention";
 import { DEFAULT_GC_GRACE_MS, GC_GRACE_ENV, pruneSnapshots } from "./prune";
@@ -76,7 +77,7 @@ export async function verifySnapshot(
     return done();
   }
   // Loaded here so that registering this module does not load @lancedb/lancedb into every command.
-  const { checkTables, downloadSnapshot, plannedPaths } = await import("./restore");
+  const { checkTables, downloadSnapshot, plannedPaths } = lazy<typeof import("./restore")>("./restore");
   const dir = path.join(scratchDir, `lancedb-${id}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
