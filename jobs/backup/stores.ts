@@ -2,10 +2,11 @@
 // StoreModule here with one line; `--store` picks some of them, and by default every one is used.
 import { UsageError } from "../cli/errors";
 import { redisStore } from "../redis-backup/store";
+import { lancedbStore } from "../lancedb/backup/store-module";
 import type { StoreKind, StoreModule } from "../store/catalog";
 
 /** Every registered store, in the order the commands report them. */
-export const storeModules: StoreModule[] = [redisStore];
+export const storeModules: StoreModule[] = [redisStore, lancedbStore];
 
 /**
  * The stores `--store` names (comma-separated), or every registered store.

@@ -123,6 +123,45 @@ describe("LanceDB StoreModule: list, verify, prune", () => {
     }
   });
 
+  it("the generic holdfast list, verify, status, drill and prune cover LanceDB", async () => {
+    const list = await holdfast(s3, ["list", "--store", "lancedb", "--json"]);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout).map((b: { id: string }) => b.id)).toEqual([C, B, A]);
+
+    const verify = await holdfast(s3, ["verify", "--store", "lancedb", "--backup", A, "--json"]);
+    expect(verify.code).toBe(0);
+    const [report] = JSON.parse(verify.stdout);
+    expect(report).toMatchObject({ store: "lancedb", id: A, ok: true });
+
+    // The snapshots are dated January 2026: too old for a 24-hour freshness check.
+    const status = await holdfast(s3, ["status", "--store", "lancedb", "--max-age", "24h"]);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(new RegExp(`lancedb +${C} .*STALE`));
+
+    const drill = await holdfast(s3, ["drill", "--store", "lancedb", "--max-age", "3650d", "--json"]);
+    expect(drill.code).toBe(0);
+    expect(JSON.parse(drill.stdout).stores[0]).toMatchObject({
+      store: "lancedb",
+      newest: { id: C },
+      verification: { ok: true },
+    });
+
+    const dry = await holdfast(s3, [
+      "prune",
+      "--store",
+      "lancedb",
+      "--dry-run",
+      "--keep-last",
+      "1",
+      "--keep-daily",
+      "2",
+      "--json",
+    ]);
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.stdout)[0]).toMatchObject({ store: "lancedb", deleted: [B], dryRun: true });
+    expect(await listSnapshotIds(location(s3))).toEqual([A, B, C]);
+  });
+
   it("drops the middle snapshot, sweeps only the files it alone used once they are past the grace period, and both others restore", async () => {
     const at = location(s3);
     const [a, b, c] = [await keysOf(A), await keysOf(B), await keysOf(C)];
