@@ -23,7 +23,7 @@ import { captureLatest, listTables, VanishedFileError, type CapturedVersion } fr
 import { ManifestError } from "./manifest";
 import { fileKey, RECORD_FORMAT, type SnapshotFile, type SnapshotRecord, type SnapshotTable } from "./record";
 import { listSnapshotIds, loadRecord } from "./records";
-import { lancedbVersion, rowsAtVersion, VersionGoneError } from "./tables";
+import { lancedbVersion, loadLanceDb, rowsAtVersion, VersionGoneError } from "./tables";
 import {
   ChangedFileError,
   DEFAULT_TRANSFER,
@@ -117,9 +117,22 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
   if (skipped.length > 0)
     log.warn("entries of the data directory that are not tables are not backed up", { skipped });
 
-  const ids = await listSnapshotIds(at);
+  // The first S3 requests are sent, then the LanceDB native library loads while they are answered.
+  const listing = Promise.all([
+    listSnapshotIds(at),
+    (async () => {
+      const stored: ListedObject[] = [];
+      for await (const o of listObjects(at.client, at.bucket, at.layout.lanceFiles)) stored.push(o);
+      return stored;
+    })(),
+  ]);
+  listing.catch(() => undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+  loadLanceDb();
+  const [ids, listed] = await listing;
   const startedAt = opts.idTime ?? new Date(started);
   const state = new StoreState();
+  for (const o of listed) state.stored.set(o.key.slice(at.layout.lanceFiles.length), o);
   const newest = [...ids].sort().pop();
   if (newest) {
     try {
@@ -136,8 +149,6 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
       });
     }
   }
-  for await (const o of listObjects(at.client, at.bucket, at.layout.lanceFiles))
-    state.stored.set(o.key.slice(at.layout.lanceFiles.length), o);
 
   const uploader = new Uploader(at.client, at.bucket, transfer);
   const reuseNewerThan = started - opts.graceMs / 2;

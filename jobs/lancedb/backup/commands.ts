@@ -1,16 +1,15 @@
 // `holdfast backup lancedb` and `holdfast restore lancedb`: parse flags, check the bucket, run
-// takeSnapshot / restoreSnapshot, print a summary (JSON with --json). The modules that load the
-// @lancedb/lancedb native library are imported when one of these commands runs, so that every other
-// command of the CLI starts without it.
+// takeSnapshot / restoreSnapshot, print a summary (JSON with --json).
 import { backupStoreLayout } from "../../../components/backup-bucket/layout";
 import { durationMs, str, type Flags } from "../../cli/args";
 import type { Command } from "../../cli/command";
 import { UsageError } from "../../cli/errors";
 import { log } from "../../cli/log";
-import { lazy } from "./lazy";
 import type { StoreLocation } from "../../store/catalog";
 import { checkBucket, s3FromEnv } from "../../store/s3";
+import { takeSnapshot } from "./backup";
 import { DEFAULT_GC_GRACE_MS, GC_GRACE_ENV } from "./prune";
+import { restoreSnapshot } from "./restore";
 import { DEFAULT_TRANSFER, type TransferSettings } from "./transfer";
 
 const storeFlags = {
@@ -81,7 +80,6 @@ const backupCommand: Command = {
       ? durationMs(str(flags, "gc-grace"), "--gc-grace")
       : DEFAULT_GC_GRACE_MS;
     const at = await storeLocation(flags);
-    const { takeSnapshot } = lazy<typeof import("./backup")>("./backup");
     const outcome = await takeSnapshot({
       at,
       dataDir,
@@ -120,7 +118,6 @@ const restoreCommand: Command = {
     const dataDir = str(flags, "data-dir");
     const transfer = transferFrom(flags);
     const at = await storeLocation(flags);
-    const { restoreSnapshot } = lazy<typeof import("./restore")>("./restore");
     const outcome = await restoreSnapshot({ at, backup: str(flags, "backup"), dataDir, transfer });
     log.info("snapshot restored", {
       snapshot: outcome.id,

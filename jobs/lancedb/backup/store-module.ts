@@ -1,15 +1,14 @@
 // The LanceDB store as the generic `holdfast list / verify / status / prune / drill` commands see it.
-// Verification restores through restore.ts, imported when it runs (it loads @lancedb/lancedb).
 import * as fs from "fs";
 import * as path from "path";
 import { durationMs } from "../../cli/args";
 import { log } from "../../cli/log";
-import { lazy } from "./lazy";
 import type { BackupSummary, StoreLocation, StoreModule, VerifyReport } from "../../store/catalog";
 import type { RetentionPolicy } from "../../store/retention";
 import { DEFAULT_GC_GRACE_MS, GC_GRACE_ENV, pruneSnapshots } from "./prune";
 import type { SnapshotRecord } from "./record";
 import { listSnapshotIds, loadRecord } from "./records";
+import { checkTables, downloadSnapshot, plannedPaths } from "./restore";
 import { IntegrityError } from "./transfer";
 
 /** The grace period from the environment (HOLDFAST_GC_GRACE), or the default of 24 hours. */
@@ -76,8 +75,6 @@ export async function verifySnapshot(
     });
     return done();
   }
-  // Loaded here so that registering this module does not load @lancedb/lancedb into every command.
-  const { checkTables, downloadSnapshot, plannedPaths } = lazy<typeof import("./restore")>("./restore");
   const dir = path.join(scratchDir, `lancedb-${id}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });

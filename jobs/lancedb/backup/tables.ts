@@ -1,9 +1,20 @@
 // What @lancedb/lancedb itself says about a table: the rows of a given version on the source (for the
 // record), and on a restored copy its current version, its row count and the rows a full scan reads
 // (every data and deletion file opened and decoded).
-import * as lancedb from "@lancedb/lancedb";
+import type * as LanceDb from "@lancedb/lancedb";
 import * as fs from "fs";
 import * as path from "path";
+import { lazy } from "./lazy";
+
+let native: typeof LanceDb | undefined;
+
+/**
+ * @lancedb/lancedb, loaded on first use: its native library takes about 0.1 s to load, which a backup
+ * overlaps with its first S3 requests (see takeSnapshot) and other commands never pay.
+ */
+export function loadLanceDb(): typeof LanceDb {
+  return (native ??= lazy<typeof LanceDb>("@lancedb/lancedb"));
+}
 
 /** The @lancedb/lancedb version in use, for the record. */
 export function lancedbVersion(): string {
@@ -32,9 +43,9 @@ export class VersionGoneError extends Error {
 async function withTable<T>(
   dataDir: string,
   table: string,
-  fn: (t: lancedb.Table) => Promise<T>,
+  fn: (t: LanceDb.Table) => Promise<T>,
 ): Promise<T> {
-  const db = await lancedb.connect(dataDir);
+  const db = await loadLanceDb().connect(dataDir);
   try {
     const t = await db.openTable(table);
     try {
@@ -85,7 +96,7 @@ export async function openTable(dataDir: string, table: string, scan: boolean): 
 
 /** The table names @lancedb/lancedb sees in a directory. */
 export async function tableNames(dataDir: string): Promise<string[]> {
-  const db = await lancedb.connect(dataDir);
+  const db = await loadLanceDb().connect(dataDir);
   try {
     return await db.tableNames();
   } finally {
