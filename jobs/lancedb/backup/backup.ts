@@ -314,10 +314,16 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
       "no snapshot was committed; raise HOLDFAST_GC_GRACE (and the prune's) or the upload concurrency, and re-run",
     );
 
-  // Commit check: every referenced key is in the store now (a prune may have run meanwhile).
+  // Commit check: every referenced key is in the store now (a prune may have run meanwhile); and the
+  // ids taken meanwhile, for a unique id.
   const present = new Map<string, number>();
-  for await (const o of listObjects(at.client, at.bucket, at.layout.lanceFiles))
-    present.set(o.key.slice(at.layout.lanceFiles.length), o.size);
+  const [takenIds] = await Promise.all([
+    listSnapshotIds(at),
+    (async () => {
+      for await (const o of listObjects(at.client, at.bucket, at.layout.lanceFiles))
+        present.set(o.key.slice(at.layout.lanceFiles.length), o.size);
+    })(),
+  ]);
   const missing = captured.flatMap((t) =>
     t.files.filter((f) => present.get(f.key) !== f.size).map((f) => f.key),
   );
@@ -328,7 +334,7 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
     );
 
   captured.sort((a, b) => a.name.localeCompare(b.name));
-  const taken = new Set(await listSnapshotIds(at));
+  const taken = new Set(takenIds);
   const id = newBackupId((i) => taken.has(i), startedAt);
   const totals = {
     tables: captured.length,
