@@ -14,6 +14,8 @@ export interface RecordedResource {
   parent?: string;
   /** Inputs after every Output resolved (secrets included, unwrapped). */
   inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** What the mock provider returned as the resource's state (inputs plus computed outputs), and its id. */
+  outputs?: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Effective protect: set on the resource or inherited from its parent chain. */
   protect: boolean;
   /** Effective retainOnDelete, inherited the same way. */
@@ -143,17 +145,19 @@ export async function runOffline(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
         const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
+        const id = args.custom === false ? undefined : `${args.name}-id`;
+        const state = computedState(args.type, args.name, inputs);
         registered.push({
           type: args.type,
           name: args.name,
           inputs,
+          outputs: id === undefined ? state : { ...state, id },
           protect: false,
           retainOnDelete: false,
           custom: args.custom ?? true,
           provider: args.provider ? providerKey(args.provider) : undefined,
         });
-        const id = args.custom === false ? undefined : `${args.name}-id`;
-        return { id, state: computedState(args.type, args.name, inputs) };
+        return { id, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {
         return mockCall(args.token, args.inputs);

@@ -196,3 +196,22 @@ export function knownString(read: () => unknown): string | undefined {
 }
 
 export { tryKnownOr };
+
+/** One backup bucket with the settings resources of one kind attached to it. */
+export interface BucketWithSettings {
+  bucket: PolicyResource;
+  /** `name (bucket-name)`, for messages. */
+  label: string;
+  attached: PolicyResource[];
+  /** Settings resources of the kind whose bucket is unknown during preview (and not joined by dependency). */
+  unresolved: number;
+}
+
+/** Every backup bucket of the stack with its settings resources of `types`. */
+export function backupBucketsWith(resources: PolicyResource[], types: string[]): BucketWithSettings[] {
+  return backupBuckets(resources).map((bucket) => ({
+    bucket,
+    label: bucketLabel(bucket),
+    ...settingsOf(resources, bucket, types),
+  }));
+}

@@ -120,3 +120,34 @@ export function stringMap(value: unknown): Record<string, string> {
   }
   return out;
 }
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+/** The runtime's own error class: the analyzer server turns exactly this into its preview advisory. */
+const RuntimeUnknownValueError = (
+  require("@pulumi/policy") as { UnknownValueError?: new (sentinel: string, path: string[]) => Error }
+).UnknownValueError;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
+ * What a stack policy could not decide because values are unknown during preview. It reports what it
+ * can decide as it goes, notes the rest here, and `close` then throws the runtime's UnknownValueError:
+ * the violations already reported stand, and the runtime adds its "can't run policy during preview"
+ * advisory for the rest, so an undecided check is shown, never passed in silence. The policy is decided
+ * in full when it runs again with known values (`pulumi up`, or a later preview).
+ */
+export class PreviewGaps {
+  private readonly gaps: string[] = [];
+
+  /** Notes one check that could not be decided. */
+  note(what: string): void {
+    this.gaps.push(what);
+  }
+
+  /** Throws the runtime's unknown-value error naming every gap, if there is any. */
+  close(): void {
+    if (this.gaps.length === 0) return;
+    const path = [this.gaps.join("; ")];
+    if (RuntimeUnknownValueError) throw new RuntimeUnknownValueError(UNKNOWN_SENTINELS.string, path);
+    throw new UnknownSentinelError(path);
+  }
+}

@@ -2,7 +2,7 @@
 // version, so a backup job bug or a stolen credential cannot destroy what is already backed up.
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { BUCKET_SETTINGS, backupBuckets, bucketLabel, knownString, settingsOf } from "../lib/buckets";
-import { asBoolean, at, tryKnown } from "../lib/props";
+import { PreviewGaps, asBoolean, at, tryKnown } from "../lib/props";
 
 /** Backup buckets are versioned. */
 export const backupBucketVersioned: StackValidationPolicy = {
@@ -14,6 +14,7 @@ export const backupBucketVersioned: StackValidationPolicy = {
     'Add an `aws.s3.BucketVersioning` for the bucket with `versioningConfiguration: { status: "Enabled" }`, protected so that removing it cannot suspend versioning.',
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
+    const gaps = new PreviewGaps();
     for (const bucket of backupBuckets(args.resources)) {
       const { attached, unresolved } = settingsOf(args.resources, bucket, BUCKET_SETTINGS.versioning);
       const states = attached.map((v) => knownString(() => at(v.props, "versioningConfiguration", "status")));
@@ -30,15 +31,16 @@ export const backupBucketVersioned: StackValidationPolicy = {
           `backup bucket ${bucketLabel(bucket)}: versioning is ${suspended.join(", ")}`,
           bucket.urn,
         );
+      else if (!enabled && unresolved > 0)
+        gaps.note(
+          `whether backup bucket ${bucketLabel(bucket)} is versioned (a BucketVersioning names a bucket unknown during preview)`,
+        );
       else if (!enabled)
         reportViolation(
-          `backup bucket ${bucketLabel(bucket)} is not versioned (no BucketVersioning with status Enabled` +
-            (unresolved > 0
-              ? `; ${unresolved} versioning resource(s) name a bucket unknown during preview`
-              : "") +
-            ")",
+          `backup bucket ${bucketLabel(bucket)} is not versioned (no BucketVersioning with status Enabled)`,
           bucket.urn,
         );
     }
+    gaps.close();
   },
 };
