@@ -22,6 +22,7 @@ import {
 import { RdbChecksumError } from "./rdb-check";
 import { ReplicationAuthError, ReplicationStream, ReplicationStreamError } from "./replication";
 import { TransferError, transferRdb } from "./transfer";
+import { partSizeFor } from "./upload";
 
 /** Everything a replication backup needs. */
 export interface ReplicationBackupOptions {
@@ -39,6 +40,7 @@ export interface ReplicationBackupOptions {
   source: SourcePreference;
   /** Nodes to try before giving up (a node that dies mid-stream counts as one). */
   attempts: number;
+  /** Bytes per upload part; default from the source's memory use (partSizeFor). */
   partSize?: number;
   concurrency?: number;
   /** A stream with no byte for this long has failed. */
@@ -155,9 +157,17 @@ async function takeSnapshot(
   });
   let result;
   try {
+    // The RDB is smaller than the dataset in memory; a `$<len>` stream says its size exactly.
+    const expected = stream.snapshot.size ?? Number(candidate.info.used_memory ?? 0);
     result = await transferRdb(
-      stream.payload(),
-      { client: o.client, bucket: o.bucket, key, partSize: o.partSize, concurrency: o.concurrency },
+      stream,
+      {
+        client: o.client,
+        bucket: o.bucket,
+        key,
+        partSize: o.partSize ?? partSizeFor(expected),
+        concurrency: o.concurrency,
+      },
       { patterns: o.patterns },
       new Progress(`${where} -> s3://${o.bucket}/${key}`, stream.snapshot.size),
     );

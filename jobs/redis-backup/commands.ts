@@ -14,6 +14,7 @@ import { credentialsFromEnv, parseAddresses } from "../redis/client";
 import { isBackupId } from "../store/backup-id";
 import { DEFAULT_NAMES, type DatasetNames } from "./aof-layout";
 import { BackupFailedError, backupRedis, type FailedAttempt } from "./backup";
+import { DEFAULT_CONCURRENCY } from "./upload";
 import { backupDataDir, BgsaveDeniedError } from "./data-dir-backup";
 import { DiscoveryError, type SourcePreference } from "./discovery";
 import { DamagedBackupError } from "./download";
@@ -25,10 +26,14 @@ import { ScratchServerError } from "./scratch-server";
 const UPLOAD_FLAGS: FlagSpecs = {
   "part-size": {
     type: "string",
-    default: "16MiB",
-    help: "bytes per multipart upload part (memory: parts x (concurrency + 1))",
+    default: "auto",
+    help: "bytes per multipart upload part; auto: 8MiB, more for datasets over 39 GiB (memory: part size x (concurrency + 1))",
   },
-  "upload-concurrency": { type: "string", default: "4", help: "parts uploaded at once" },
+  "upload-concurrency": {
+    type: "string",
+    default: String(DEFAULT_CONCURRENCY),
+    help: "parts uploaded at once",
+  },
 };
 
 function whatIsLeft(attempts: FailedAttempt[], id?: string): string {
@@ -154,12 +159,14 @@ const backupCommand: Command = {
     const source = str(flags, "source");
     if (source !== "replica" && source !== "primary")
       throw new UsageError(`--source must be replica or primary, got "${source}"`);
+    const partSize =
+      str(flags, "part-size") === "auto" ? undefined : byteSize(str(flags, "part-size"), "part-size");
+    if (partSize !== undefined && partSize < 5 * 1024 * 1024)
+      throw new UsageError("--part-size must be at least 5MiB (S3's minimum)");
     const upload = {
-      partSize: byteSize(str(flags, "part-size"), "part-size"),
+      partSize,
       concurrency: count(str(flags, "upload-concurrency"), "upload-concurrency", 1),
     };
-    if (upload.partSize < 5 * 1024 * 1024)
-      throw new UsageError("--part-size must be at least 5MiB (S3's minimum)");
     const patterns = list(flags, "pattern");
     const reason = str(flags, "reason");
     const at = await openLocation(flags);

@@ -23,7 +23,8 @@ import {
   type RedisBackupManifest,
   writeManifest,
 } from "./manifest";
-import { TransferError, transferFile, transferRdb } from "./transfer";
+import { chunksOf, TransferError, transferFile, transferRdb } from "./transfer";
+import { partSizeFor } from "./upload";
 
 /** Everything a data-directory backup needs. */
 export interface DataDirBackupOptions {
@@ -136,19 +137,19 @@ export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBacku
   const id = newBackupId((x) => taken.has(x), startedAt);
   const prepared = Date.now();
   const objects: Record<string, ManifestObject> = {};
-  const target = (name: string) => ({
+  const target = (name: string, size = 0) => ({
     client: o.client,
     bucket: o.bucket,
     key: objectKey(o.layout, id, name),
-    partSize: o.partSize,
+    partSize: o.partSize ?? partSizeFor(size),
     concurrency: o.concurrency,
   });
   let summary;
   try {
     const rdbSize = fs.fstatSync(rdbFd).size;
     const r = await transferRdb(
-      fs.createReadStream("", { fd: rdbFd, highWaterMark: 1 << 20, autoClose: false }),
-      target(RDB_OBJECT),
+      chunksOf(fs.createReadStream("", { fd: rdbFd, highWaterMark: 1 << 20, autoClose: false })),
+      target(RDB_OBJECT, rdbSize),
       { patterns: o.patterns },
       new Progress(`${rdbFile} -> s3://${o.bucket}/${target(RDB_OBJECT).key}`, rdbSize),
     );
@@ -172,7 +173,7 @@ export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBacku
               highWaterMark: 1 << 20,
               autoClose: false,
             });
-      const a = await transferFile(chunks, target(name));
+      const a = await transferFile(chunksOf(chunks), target(name, f.size));
       objects[name] = { key: a.object.key, size: a.check.bytes, sha256: a.check.sha256, etag: a.object.etag };
     }
   } catch (err) {

@@ -200,7 +200,10 @@ const enum State {
   Done,
 }
 
-/** Scans one RDB; feed it with `write` and call `end` when the stream ends. */
+/**
+ * Scans one RDB; feed it with `write` and call `end` when the stream ends. It never holds on to a chunk
+ * after `write` returns (a reader may reuse its buffer).
+ */
 export class RdbScanner {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
@@ -258,7 +261,8 @@ export class RdbScanner {
       this.buf = chunk;
       this.pos = 0;
     } else {
-      this.pending.push(chunk);
+      // Kept beyond this call: copied, the caller may reuse its buffer.
+      this.pending.push(Buffer.from(chunk));
       this.pendingBytes += chunk.length;
       if (left + this.pendingBytes < this.need) return;
       this.base += this.pos;
@@ -268,6 +272,12 @@ export class RdbScanner {
       this.pendingBytes = 0;
     }
     this.run();
+    if (this.pos < this.buf.length && this.buf.buffer === chunk.buffer) {
+      // An item continues in the next chunk: keep a copy of its start, never the caller's buffer.
+      this.base += this.pos;
+      this.buf = Buffer.from(this.buf.subarray(this.pos));
+      this.pos = 0;
+    }
   }
 
   /** Ends the scan. @throws RdbFormatError when the RDB is incomplete. */

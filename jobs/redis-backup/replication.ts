@@ -2,8 +2,10 @@
 // declare the capabilities of a replica that only wants the snapshot (`REPLCONF capa eof`, `REPLCONF
 // rdb-only 1`), ask for a full resynchronisation (`PSYNC ? -1`, which also names the replication id and
 // offset the snapshot stands for) and read the payload in either form Redis sends it: `$<len>` after a
-// disk-based BGSAVE, or `$EOF:<40-byte mark>` ... mark for a diskless one. Chunks are handed on as they
-// arrive; the socket is read only as fast as the consumer takes them (backpressure into the upload).
+// disk-based BGSAVE, or `$EOF:<40-byte mark>` ... mark for a diskless one. The socket is read into one
+// reused buffer (no allocation per read, so memory does not grow with the throughput) and each piece is
+// handed to a sink synchronously; when the sink is full the socket is paused until it drains
+// (backpressure into the upload, and through TCP into the node).
 import * as net from "net";
 import { formatAddress, type Credentials, type NodeAddress } from "../redis/client";
 
@@ -55,23 +57,41 @@ function command(...args: string[]): Buffer {
   return Buffer.from(parts.join(""));
 }
 
+/** Where the payload goes: `write` must consume `chunk` before returning (the buffer is reused). */
+export interface PayloadSink {
+  /** Takes a piece of the RDB; returns false when it cannot take more until `drained` resolves. */
+  write(chunk: Buffer): boolean;
+  /** Resolves when the sink can take data again. */
+  drained(): Promise<void>;
+}
+
+/** Size of the reused read buffer: the largest piece a sink receives at once. */
+export const READ_BUFFER_BYTES = 256 * 1024;
+
+type Phase = "handshake" | "payload" | "done";
+
 /** One snapshot being received from one node. */
 export class ReplicationStream {
-  private readonly iterator: AsyncIterator<Buffer>;
-  /** Bytes read past the last handshake line: the start of the payload. */
-  private leftover: Buffer = Buffer.alloc(0);
+  private phase: Phase = "handshake";
+  /** Handshake bytes not yet consumed as lines (owned copies: the read buffer is reused). */
+  private acc: Buffer = Buffer.alloc(0);
+  private waiter?: () => void;
+  private ended?: string;
   private origin?: SnapshotOrigin;
   private eofMark?: Buffer;
-  private stalled?: Error;
+  /** The last bytes of an `$EOF:` stream, held back until it is known whether they are the mark. */
+  private held: Buffer = Buffer.alloc(0);
   private received = 0;
+  private sink?: PayloadSink;
+  private settle?: { resolve: () => void; reject: (err: Error) => void };
+  private stallTimer?: NodeJS.Timeout;
+  private paused = false;
 
   private constructor(
-    private readonly socket: net.Socket,
+    private socket: net.Socket,
     readonly address: NodeAddress,
     private readonly options: Required<ReplicationOptions>,
-  ) {
-    this.iterator = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  }
+  ) {}
 
   /**
    * Connects and asks `address` for a snapshot. Resolves once the node has named the snapshot and the
@@ -84,8 +104,20 @@ export class ReplicationStream {
     options: ReplicationOptions = {},
   ): Promise<ReplicationStream> {
     const o = { handshakeTimeoutMs: 5000, stallTimeoutMs: 60_000, ...options };
+    const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    // The socket's read callback is set before the stream that handles the reads exists.
+    const holder: { stream?: ReplicationStream } = {};
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host: address.host, port: address.port });
+      const s = net.connect({
+        host: address.host,
+        port: address.port,
+        onread: {
+          buffer: readBuffer,
+          // Nothing is sent before the stream exists, so nothing arrives before either.
+          callback: (n: number): boolean =>
+            holder.stream ? holder.stream.onRead(readBuffer.subarray(0, n)) : true,
+        },
+      });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new ReplicationStreamError(`cannot connect to ${formatAddress(address)}: timed out`));
@@ -101,6 +133,9 @@ export class ReplicationStream {
     });
     socket.setNoDelay(true);
     const stream = new ReplicationStream(socket, address, o);
+    holder.stream = stream;
+    socket.on("error", (err) => stream.onEnd(`the connection to ${stream.where()} failed: ${err.message}`));
+    socket.on("close", () => stream.onEnd(`${stream.where()} closed the connection`));
     try {
       await stream.handshake(credentials);
       return stream;
@@ -122,6 +157,7 @@ export class ReplicationStream {
 
   /** Closes the connection (the node then drops this replica). */
   destroy(): void {
+    clearTimeout(this.stallTimer);
     this.socket.destroy();
   }
 
@@ -129,55 +165,77 @@ export class ReplicationStream {
     return formatAddress(this.address);
   }
 
-  /** The next bytes from the socket, bounded by `timeoutMs`; undefined at the end of the stream. */
-  private async next(timeoutMs: number): Promise<Buffer | undefined> {
-    if (this.leftover.length > 0) {
-      const b = this.leftover;
-      this.leftover = Buffer.alloc(0);
-      return b;
+  /** Called by the socket for every read; returning false pauses the socket. */
+  private onRead(view: Buffer): boolean {
+    if (this.phase === "handshake") {
+      this.acc = this.acc.length === 0 ? Buffer.from(view) : Buffer.concat([this.acc, view]);
+      this.wake();
+      return true;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.stalled = new ReplicationStreamError(
-          `${this.where()} sent nothing for ${Math.round(timeoutMs / 1000)} s`,
+    if (this.phase === "payload") {
+      this.armStall();
+      try {
+        return this.deliver(view);
+      } catch (err) {
+        this.fail(err as Error);
+        return false;
+      }
+    }
+    return false;
+  }
+
+  private onEnd(why: string): void {
+    if (this.ended) return;
+    this.ended = why;
+    this.wake();
+    if (this.phase === "payload") {
+      const what = this.eofMark ? "before the end mark" : `of ${this.origin!.size}`;
+      this.fail(
+        new ReplicationStreamError(
+          `${this.where()} closed the stream after ${this.received} bytes ${what} (${why})`,
           this.received,
-        );
-        this.socket.destroy();
-        reject(this.stalled);
-      }, timeoutMs);
-    });
-    try {
-      const r = await Promise.race([this.iterator.next(), timeout]);
-      return r.done ? undefined : r.value;
-    } catch (err) {
-      if (this.stalled) throw this.stalled;
-      throw new ReplicationStreamError(
-        `the connection to ${this.where()} failed: ${(err as Error).message}`,
-        this.received,
+        ),
       );
-    } finally {
-      clearTimeout(timer);
     }
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
   }
 
   /** The next reply line, skipping the bare newlines a node sends while it prepares the snapshot. */
   private async line(what: string): Promise<string> {
-    let acc = Buffer.alloc(0);
+    const timeoutMs =
+      what === "payload header" ? this.options.stallTimeoutMs : this.options.handshakeTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const chunk = await this.next(
-        what === "payload header" ? this.options.stallTimeoutMs : this.options.handshakeTimeoutMs,
-      );
-      if (!chunk)
-        throw new ReplicationStreamError(`${this.where()} closed the connection while sending the ${what}`);
-      acc = Buffer.concat([acc, chunk]);
-      while (acc.length > 0 && acc[0] === 0x0a) acc = acc.subarray(1);
-      const end = acc.indexOf("\r\n");
+      let skip = 0;
+      while (skip < this.acc.length && this.acc[skip] === 0x0a) skip++;
+      if (skip > 0) this.acc = this.acc.subarray(skip);
+      const end = this.acc.indexOf("\r\n");
       if (end >= 0) {
-        this.leftover = acc.subarray(end + 2);
-        return acc.toString("latin1", 0, end);
+        const line = this.acc.toString("latin1", 0, end);
+        this.acc = this.acc.subarray(end + 2);
+        return line;
       }
-      if (acc.length > 4096) throw new ReplicationStreamError(`${this.where()} sent an unexpected ${what}`);
+      if (this.acc.length > 4096)
+        throw new ReplicationStreamError(`${this.where()} sent an unexpected ${what}`);
+      if (this.ended)
+        throw new ReplicationStreamError(`${this.where()} closed the connection while sending the ${what}`);
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new ReplicationStreamError(
+          `${this.where()} sent nothing for ${Math.round(timeoutMs / 1000)} s`,
+        );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
   }
 
@@ -225,60 +283,105 @@ export class ReplicationStream {
   }
 
   /**
-   * The RDB, chunk by chunk, ending exactly at its last byte.
-   * @throws ReplicationStreamError when the node stops before the end.
+   * Delivers the RDB to `sink`, piece by piece, ending exactly at its last byte; resolves when all of it
+   * has been taken.
+   * @throws ReplicationStreamError when the node stops or stalls before the end, or whatever the sink throws.
    */
-  async *payload(): AsyncGenerator<Buffer> {
+  pipe(sink: PayloadSink): Promise<void> {
+    this.sink = sink;
+    this.phase = "payload";
+    return new Promise<void>((resolve, reject) => {
+      this.settle = { resolve, reject };
+      this.armStall();
+      // Bytes that came with the payload header.
+      const first = this.acc;
+      this.acc = Buffer.alloc(0);
+      try {
+        if (first.length > 0 && !this.deliver(first)) this.socket.pause();
+      } catch (err) {
+        this.fail(err as Error);
+        return;
+      }
+      if (this.phase === "payload" && this.ended) this.onEndDuringPayload();
+    });
+  }
+
+  private onEndDuringPayload(): void {
+    const why = this.ended!;
+    this.ended = undefined;
+    this.onEnd(why);
+  }
+
+  /** Hands `view` to the sink; returns false (pausing the socket) when the sink is full. */
+  private deliver(view: Buffer): boolean {
+    const sink = this.sink!;
+    let room = true;
+    const give = (chunk: Buffer) => {
+      if (chunk.length === 0) return;
+      this.received += chunk.length;
+      if (!sink.write(chunk)) room = false;
+    };
     const mark = this.eofMark;
-    const size = this.origin!.size;
     if (!mark) {
-      // `$<len>`: exactly len bytes.
-      while (this.received < size!) {
-        const chunk = await this.next(this.options.stallTimeoutMs);
-        if (!chunk)
-          throw new ReplicationStreamError(
-            `${this.where()} closed the stream after ${this.received} of ${size} bytes`,
-            this.received,
-          );
-        const take = Math.min(chunk.length, size! - this.received);
-        this.received += take;
-        yield take === chunk.length ? chunk : chunk.subarray(0, take);
-      }
-      return;
+      const size = this.origin!.size!;
+      const take = Math.min(view.length, size - this.received);
+      give(view.subarray(0, take));
+      if (this.received === size) this.finish();
+    } else if (view.length >= 40) {
+      give(this.held);
+      give(view.subarray(0, view.length - 40));
+      this.held = Buffer.from(view.subarray(view.length - 40));
+      if (this.held.equals(mark)) this.finish();
+    } else {
+      const joined = Buffer.concat([this.held, view]);
+      const cut = Math.max(0, joined.length - 40);
+      give(joined.subarray(0, cut));
+      this.held = joined.subarray(cut);
+      if (this.held.length === 40 && this.held.equals(mark)) this.finish();
     }
-    // `$EOF:<mark>`: the payload ends with the 40-byte mark. The last 40 bytes are held back until it is
-    // known whether they are the mark.
-    let held = Buffer.alloc(0);
-    for (;;) {
-      const chunk = await this.next(this.options.stallTimeoutMs);
-      if (!chunk) {
-        if (held.length === 40 && held.equals(mark)) return;
-        throw new ReplicationStreamError(
-          `${this.where()} closed the stream after ${this.received} bytes, before the end mark`,
+    if (this.phase !== "payload") return false;
+    if (!room) {
+      // The sink is full: stop reading (TCP stops the node) until it drains.
+      this.paused = true;
+      clearTimeout(this.stallTimer);
+      sink.drained().then(
+        () => {
+          if (this.phase !== "payload") return;
+          this.paused = false;
+          this.armStall();
+          this.socket.resume();
+        },
+        (err: Error) => this.fail(err),
+      );
+    }
+    return room;
+  }
+
+  private armStall(): void {
+    clearTimeout(this.stallTimer);
+    if (this.paused || this.phase !== "payload") return;
+    this.stallTimer = setTimeout(() => {
+      this.fail(
+        new ReplicationStreamError(
+          `${this.where()} sent nothing for ${Math.round(this.options.stallTimeoutMs / 1000)} s`,
           this.received,
-        );
-      }
-      if (chunk.length >= 40) {
-        if (held.length > 0) {
-          this.received += held.length;
-          yield held;
-        }
-        const body = chunk.subarray(0, chunk.length - 40);
-        held = Buffer.from(chunk.subarray(chunk.length - 40));
-        if (body.length > 0) {
-          this.received += body.length;
-          yield body;
-        }
-      } else {
-        const joined = Buffer.concat([held, chunk]);
-        const cut = Math.max(0, joined.length - 40);
-        if (cut > 0) {
-          this.received += cut;
-          yield joined.subarray(0, cut);
-        }
-        held = joined.subarray(cut);
-      }
-      if (held.length === 40 && held.equals(mark)) return;
-    }
+        ),
+      );
+    }, this.options.stallTimeoutMs);
+  }
+
+  private finish(): void {
+    this.phase = "done";
+    clearTimeout(this.stallTimer);
+    this.socket.destroy();
+    this.settle?.resolve();
+  }
+
+  private fail(err: Error): void {
+    if (this.phase !== "payload") return;
+    this.phase = "done";
+    clearTimeout(this.stallTimer);
+    this.socket.destroy();
+    this.settle?.reject(err);
   }
 }

@@ -7,6 +7,7 @@ import { createHash } from "crypto";
 import { Progress } from "../backup/progress";
 import { RdbCheck, type RdbCheckResult } from "./rdb-check";
 import type { ScanOptions } from "./rdb-scanner";
+import { type PayloadSink, READ_BUFFER_BYTES } from "./replication";
 import { MultipartUpload, type UploadedObject } from "./upload";
 
 /** How to upload. */
@@ -32,20 +33,37 @@ export class TransferError extends Error {
   }
 }
 
+/** Something that delivers bytes to a sink: a replication stream, or any iterable of chunks. */
+export interface ByteSource {
+  pipe(sink: PayloadSink): Promise<void>;
+}
+
+/** A source of the chunks of an iterable (a file read stream), waiting whenever the sink is full. */
+export function chunksOf(chunks: AsyncIterable<Buffer> | Iterable<Buffer>): ByteSource {
+  return {
+    async pipe(sink) {
+      for await (const chunk of chunks) if (!sink.write(chunk)) await sink.drained();
+    },
+  };
+}
+
+/** The largest piece a source hands over at once (a replication read, a 1 MiB file read). */
+const MAX_PIECE = Math.max(READ_BUFFER_BYTES, 1024 * 1024);
+
 /** Streams an RDB into S3, checking it on the way; completes the upload only if the check passes. */
 export async function transferRdb(
-  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  source: ByteSource,
   target: TransferTarget,
   scan: ScanOptions,
   progress?: Progress,
 ): Promise<{ object: UploadedObject; check: RdbCheckResult }> {
   const check = new RdbCheck(scan);
-  return transfer(chunks, target, check, progress, () => check.finish());
+  return transfer(source, target, check, progress, () => check.finish());
 }
 
 /** Streams any file into S3 with its SHA-256 (AOF files of the data-dir method). */
 export async function transferFile(
-  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  source: ByteSource,
   target: TransferTarget,
   progress?: Progress,
 ): Promise<{ object: UploadedObject; check: { bytes: number; sha256: string } }> {
@@ -57,23 +75,27 @@ export async function transferFile(
       bytes += c.length;
     },
   };
-  return transfer(chunks, target, sink, progress, () => ({ bytes, sha256: hash.digest("hex") }));
+  return transfer(source, target, sink, progress, () => ({ bytes, sha256: hash.digest("hex") }));
 }
 
 async function transfer<T>(
-  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  source: ByteSource,
   target: TransferTarget,
-  sink: { write(chunk: Buffer): void },
+  inspector: { write(chunk: Buffer): void },
   progress: Progress | undefined,
   finish: () => T,
 ): Promise<{ object: UploadedObject; check: T }> {
   const upload = await MultipartUpload.start({ ...target });
   try {
-    for await (const chunk of chunks) {
-      sink.write(chunk);
-      await upload.write(chunk);
-      progress?.add(chunk.length);
-    }
+    await source.pipe({
+      write(chunk) {
+        inspector.write(chunk);
+        upload.writeSync(chunk);
+        progress?.add(chunk.length);
+        return upload.canAccept(MAX_PIECE);
+      },
+      drained: () => upload.whenRoom(MAX_PIECE),
+    });
     const check = finish();
     const object = await upload.complete();
     return { object, check };

@@ -17,14 +17,34 @@ import * as zlib from "zlib";
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const MAX_PARTS = 10_000;
 
+/**
+ * Parts in flight at once by default. With DEFAULT_PART_SIZE the part buffers take 32 MiB, which keeps a
+ * backup's peak RSS well under 150 MiB (Node and the AWS SDK alone take about 75 MiB); the source, not
+ * the upload, is what limits a backup's speed.
+ */
+export const DEFAULT_CONCURRENCY = 3;
+
+/** The part size unless a larger object needs larger parts: 8 MiB (memory: 8 MiB x (concurrency + 1)). */
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+
+/**
+ * A part size for an object of about `expectedBytes` (unknown before a diskless stream ends): the
+ * default, or larger so that twice the expected size still fits in S3's 10,000 parts.
+ */
+export function partSizeFor(expectedBytes: number): number {
+  const needed = Math.ceil((2 * Math.max(0, expectedBytes)) / MAX_PARTS);
+  const mib = 1024 * 1024;
+  return Math.max(DEFAULT_PART_SIZE, Math.ceil(needed / mib) * mib);
+}
+
 /** Where and how to upload. */
 export interface UploadTarget {
   client: S3Client;
   bucket: string;
   key: string;
-  /** Bytes per part. Default 16 MiB (up to 160 GiB in 10,000 parts). */
+  /** Bytes per part. Default DEFAULT_PART_SIZE. */
   partSize?: number;
-  /** Parts in flight at once. Default 4. */
+  /** Parts in flight at once. Default DEFAULT_CONCURRENCY. */
   concurrency?: number;
   contentType?: string;
 }
@@ -62,28 +82,34 @@ function crc32Base64(data: Uint8Array): string | undefined {
 export class MultipartUpload {
   private readonly partSize: number;
   private readonly concurrency: number;
+  /** Part buffers: at most `concurrency` in flight, one full waiting for its turn or being filled. */
+  private readonly maxBuffers: number;
   private readonly free: Buffer[] = [];
   private allocated = 0;
   private current?: Buffer;
   private filled = 0;
   private partNumber = 0;
+  /** Full buffers waiting for a slot, with their part numbers. */
+  private readonly ready: { buffer: Buffer; length: number; partNumber: number }[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly done: { PartNumber: number; ETag: string; ChecksumCRC32?: string }[] = [];
   private failure?: Error;
   private bytes = 0;
   private finished = false;
+  private waiters: (() => void)[] = [];
 
   private constructor(
     private readonly target: UploadTarget,
     readonly uploadId: string,
   ) {
-    this.partSize = target.partSize ?? 16 * 1024 * 1024;
-    this.concurrency = target.concurrency ?? 4;
+    this.partSize = target.partSize ?? DEFAULT_PART_SIZE;
+    this.concurrency = target.concurrency ?? DEFAULT_CONCURRENCY;
+    this.maxBuffers = this.concurrency + 1;
   }
 
   /** Starts an upload of `target.key`. */
   static async start(target: UploadTarget): Promise<MultipartUpload> {
-    const partSize = target.partSize ?? 16 * 1024 * 1024;
+    const partSize = target.partSize ?? DEFAULT_PART_SIZE;
     if (partSize < MIN_PART_SIZE) throw new Error(`the part size must be at least ${MIN_PART_SIZE} bytes`);
     const r = await target.client.send(
       new CreateMultipartUploadCommand({
@@ -107,25 +133,50 @@ export class MultipartUpload {
     return this.allocated * this.partSize;
   }
 
-  /** Adds bytes; resolves when they are buffered (waiting while every part buffer is in flight). */
-  async write(chunk: Buffer): Promise<void> {
+  /** Whether `writeSync` can take `n` more bytes (n at most the part size) right now. */
+  canAccept(n: number): boolean {
+    if (this.failure || this.finished) return true; // writeSync will throw the reason
+    const room = this.current ? this.partSize - this.filled : 0;
+    const spare = this.free.length > 0 || this.allocated < this.maxBuffers ? this.partSize : 0;
+    return room + spare >= n;
+  }
+
+  /** Resolves when `canAccept(n)`; rejects when the upload has failed. */
+  async whenRoom(n: number): Promise<void> {
+    while (!this.canAccept(n)) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.throwIfFailed();
+  }
+
+  /**
+   * Copies `chunk` into the part buffers at once (the caller may reuse it afterwards), starting the
+   * upload of every part that fills.
+   * @throws Error when it does not fit (check `canAccept` first), UploadError when the upload failed.
+   */
+  writeSync(chunk: Buffer): void {
     this.throwIfFailed();
     let offset = 0;
     while (offset < chunk.length) {
-      if (!this.current) this.current = await this.buffer();
+      if (!this.current) {
+        const b = this.free.pop() ?? (this.allocated < this.maxBuffers ? this.allocate() : undefined);
+        if (!b) throw new Error("upload buffers overrun: wait for whenRoom() before writing");
+        this.current = b;
+        this.filled = 0;
+      }
       const n = Math.min(chunk.length - offset, this.partSize - this.filled);
       chunk.copy(this.current, this.filled, offset, offset + n);
       this.filled += n;
       offset += n;
       this.bytes += n;
-      if (this.filled === this.partSize) {
-        // At most `concurrency` parts in flight: a full buffer waits for its turn.
-        while (this.inFlight.size >= this.concurrency) {
-          await Promise.race([...this.inFlight]);
-          this.throwIfFailed();
-        }
-        this.dispatch();
-      }
+      if (this.filled === this.partSize) this.seal();
+    }
+  }
+
+  /** Adds bytes, waiting while every part buffer is busy. */
+  async write(chunk: Buffer): Promise<void> {
+    for (let offset = 0; offset < chunk.length; offset += this.partSize) {
+      const piece = chunk.subarray(offset, offset + this.partSize);
+      await this.whenRoom(piece.length);
+      this.writeSync(piece);
     }
   }
 
@@ -133,11 +184,15 @@ export class MultipartUpload {
   async complete(): Promise<UploadedObject> {
     this.throwIfFailed();
     if (this.filled > 0 || this.partNumber === 0) {
-      if (!this.current) this.current = await this.buffer();
-      this.dispatch();
+      if (!this.current) this.current = this.free.pop() ?? this.allocate();
+      this.seal();
     }
-    await Promise.all([...this.inFlight]);
-    this.throwIfFailed();
+    for (;;) {
+      this.throwIfFailed();
+      this.pump();
+      if (this.ready.length === 0 && this.inFlight.size === 0) break;
+      await Promise.race([...this.inFlight]);
+    }
     const { client, bucket, key } = this.target;
     const parts = [...this.done].sort((a, b) => a.PartNumber - b.PartNumber);
     try {
@@ -206,31 +261,39 @@ export class MultipartUpload {
     if (this.finished) throw new UploadError(`the upload of ${this.target.key} is over`, this.uploadId);
   }
 
-  /** A free part buffer, waiting for a part in flight to finish when all are busy. */
-  private async buffer(): Promise<Buffer> {
-    for (;;) {
-      this.throwIfFailed();
-      const b = this.free.pop();
-      if (b) return b;
-      if (this.allocated < this.concurrency + 1) {
-        this.allocated++;
-        return Buffer.allocUnsafeSlow(this.partSize);
-      }
-      await Promise.race([...this.inFlight]);
-    }
+  private allocate(): Buffer {
+    this.allocated++;
+    return Buffer.allocUnsafeSlow(this.partSize);
   }
 
-  private dispatch(): void {
-    const buffer = this.current!;
-    const body = buffer.subarray(0, this.filled);
+  /** The current buffer is a part: queue it and start it when a slot is free. */
+  private seal(): void {
     const partNumber = ++this.partNumber;
-    this.current = undefined;
-    this.filled = 0;
     if (partNumber > MAX_PARTS)
-      this.failure = new UploadError(
+      this.failure ??= new UploadError(
         `more than ${MAX_PARTS} parts: raise the part size (--part-size)`,
         this.uploadId,
       );
+    this.ready.push({ buffer: this.current!, length: this.filled, partNumber });
+    this.current = undefined;
+    this.filled = 0;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.ready.length > 0 && this.inFlight.size < this.concurrency && !this.failure)
+      this.dispatch(this.ready.shift()!);
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private dispatch(part: { buffer: Buffer; length: number; partNumber: number }): void {
+    const { buffer, partNumber } = part;
+    const body = buffer.subarray(0, part.length);
     const { client, bucket, key } = this.target;
     const checksum = crc32Base64(body);
     const p: Promise<void> = client
@@ -257,12 +320,16 @@ export class MultipartUpload {
       .finally(() => {
         this.inFlight.delete(p);
         this.free.push(buffer);
+        this.pump();
+        this.notify();
       });
     this.inFlight.add(p);
   }
 
   private release(): void {
     this.free.length = 0;
+    this.ready.length = 0;
     this.current = undefined;
+    this.notify();
   }
 }
