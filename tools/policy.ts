@@ -17,7 +17,7 @@ const PACK_DIR = path.join(ROOT, "policies");
 const USAGE = "usage: npm run policy -- (--stack dev|prod | --program FILE.ts) [--config FILE] [--json]";
 
 /** Bad input: reported in one line, exit 2. */
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 /** The pack's version, from its package.json (as PolicyPack reads it). */
 function packVersion(): string {
@@ -54,7 +54,11 @@ export function recordsOf(run: OfflineRun): ResourceRecord[] {
   }));
 }
 
-/** Runs a Pulumi TypeScript program offline: its module is loaded inside the mocked stack. */
+/**
+ * Runs a Pulumi TypeScript program offline: its module is loaded inside the mocked stack. A program
+ * registers its resources when its module first runs, so a process runs each program once (a test
+ * runner's module registry keeps the first load whatever require.cache says).
+ */
 export async function runProgram(file: string, stack = "program"): Promise<OfflineRun> {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new UsageError(`no program ${file}`);
@@ -88,7 +92,7 @@ export async function evaluate(req: PolicyRequest): Promise<Evaluation> {
     const config = loadPackConfig(configFile);
     run = await runHoldfastStack(req.stack);
     target = `stack ${req.stack}`;
-    return evaluatePack(policies, recordsOf(run), options(target, req.stack, config));
+    return evaluateRecords(recordsOf(run), target, req.stack, config);
   }
   const config = loadPackConfig(configFile);
   try {
@@ -100,17 +104,23 @@ export async function evaluate(req: PolicyRequest): Promise<Evaluation> {
     );
   }
   target = `program ${req.program}`;
-  return evaluatePack(policies, recordsOf(run), options(target, "program", config));
+  return evaluateRecords(recordsOf(run), target, "program", config);
 }
 
-function options(target: string, stack: string, config: PackConfig) {
-  return {
+/** Evaluates the pack over recorded resources with a config, as `npm run policy` does. */
+export function evaluateRecords(
+  records: ResourceRecord[],
+  target: string,
+  stack: string,
+  config: PackConfig,
+): Promise<Evaluation> {
+  return evaluatePack(policies, records, {
     target,
     stack,
     project: "holdfast",
     pack: { name: PACK_NAME, version: packVersion(), enforcementLevel: PACK_ENFORCEMENT },
     config,
-  };
+  });
 }
 
 async function main(): Promise<number> {

@@ -63,8 +63,8 @@ function electionProblem(store: Store, s: typeof DEFAULTS): string | undefined {
     (g) => asString(at(g, "conditionType")) === s.leaderCondition,
   );
   const missing = [
-    sidecar ? "" : `the election sidecar (\`${s.electionCommand}\`)`,
-    gate ? "" : `the readiness gate ${s.leaderCondition}`,
+    sidecar ? "" : `election sidecar (\`${s.electionCommand}\`)`,
+    gate ? "" : `readiness gate ${s.leaderCondition}`,
   ];
   const list = missing.filter(Boolean);
   return list.length > 0 ? `no ${list.join(" and no ")}: every replica may write` : undefined;
@@ -114,7 +114,7 @@ export const lancedbSingleWriter: StackValidationPolicy = {
       else
         for (const problem of verdict.value)
           reportViolation(
-            `LanceDB store ${store.what} runs ${replicas.value} replicas with ${problem}`,
+            `LanceDB store ${store.what} runs ${replicas.value} replicas: ${problem}`,
             r.urn,
           );
     }

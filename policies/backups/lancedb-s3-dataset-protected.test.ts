@@ -1,0 +1,39 @@
+import { checkStack } from "../evaluate/harness";
+import type { Fixture } from "../evaluate/harness";
+import { backupBucket, without } from "../volumes/fixtures";
+import { lancedbS3DatasetProtected as policy } from "./lancedb-s3-dataset-protected";
+import { cronJob, lancedbStore } from "./fixtures";
+
+describe("lancedb-s3-dataset-protected", () => {
+  it("#1 passes a dataset on S3 in a versioned, Object Locked bucket of the stack", async () => {
+    expect((await checkStack(policy, [lancedbStore("s3"), ...backupBucket()])).messages).toEqual([]);
+  });
+
+  it("#2 reports a bucket without Object Lock, and one without versioning either", async () => {
+    const unlocked = without(backupBucket(), "backups-object-lock").map((f: Fixture) =>
+      f.name === "backups-bucket" ? { ...f, props: { ...f.props, objectLockEnabled: false } } : f,
+    );
+    expect((await checkStack(policy, [lancedbStore("s3"), ...unlocked])).messages).toEqual([
+      expect.stringMatching(
+        /keeps its dataset at s3:\/\/backups-bucket-7f3a\/prod\/lancedb\/live\/ with no backup job: its bucket backups-bucket-7f3a has no Object Lock,/,
+      ),
+    ]);
+    const bare = without(unlocked, "backups-versioning");
+    expect((await checkStack(policy, [lancedbStore("s3"), ...bare])).messages).toEqual([
+      expect.stringContaining("has no versioning and no Object Lock"),
+    ]);
+  });
+
+  it("#3 reports a dataset in a bucket outside the stack", async () => {
+    expect((await checkStack(policy, [lancedbStore("s3", "someone-elses")])).messages).toEqual([
+      expect.stringContaining("bucket someone-elses is not in this stack"),
+    ]);
+  });
+
+  it("#4 leaves stores on volumes, and S3 stores with a backup job, alone", async () => {
+    expect((await checkStack(policy, [lancedbStore("efs"), lancedbStore("ebs")])).messages).toEqual([]);
+    expect(
+      (await checkStack(policy, [lancedbStore("s3", "x"), cronJob("lancedb-backup", "lancedb")])).messages,
+    ).toEqual([]);
+  });
+});
