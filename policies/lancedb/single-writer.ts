@@ -113,10 +113,7 @@ export const lancedbSingleWriter: StackValidationPolicy = {
       if (!verdict.known) gaps.note(`the dataset and election of ${store.what}`);
       else
         for (const problem of verdict.value)
-          reportViolation(
-            `LanceDB store ${store.what} runs ${replicas.value} replicas: ${problem}`,
-            r.urn,
-          );
+          reportViolation(`LanceDB store ${store.what} runs ${replicas.value} replicas: ${problem}`, r.urn);
     }
     gaps.close();
   },
