@@ -24,7 +24,11 @@ export const lancedbS3DatasetProtected: StackValidationPolicy = {
     const { jobs } = backupJobsOf(args.resources);
     const buckets = args.resources.filter((r) => BUCKET_TYPES.includes(r.type));
     for (const store of stores) {
-      if (!store.s3Uri || jobsFor(jobs, store, ["lancedb-backup"]).length > 0) continue;
+      if (store.s3Uri === undefined || jobsFor(jobs, store, ["lancedb-backup"]).length > 0) continue;
+      if (store.s3Uri === null) {
+        gaps.note(`where ${store.what} keeps its dataset (LANCEDB_URI)`);
+        continue;
+      }
       const name = store.s3Uri.slice("s3://".length).split("/")[0];
       const bucket = buckets.find((b) => identities(b).includes(name));
       const where = `LanceDB store ${store.what} keeps its dataset at ${store.s3Uri} with no backup job`;

@@ -22,7 +22,8 @@ export const storesBackupScheduled: StackValidationPolicy = {
     for (const r of unknown) gaps.note(`whether ${r.name} is a data store`);
     const { jobs, pending } = backupJobsOf(args.resources);
     for (const store of stores) {
-      if (store.s3Uri || store.managedSnapshots) continue;
+      // On S3 (or LANCEDB_URI unknown during preview, nothing mounted): lancedb-s3-dataset-protected's.
+      if (store.s3Uri !== undefined || store.managedSnapshots) continue;
       const kind = `${store.kind}-backup`;
       if (jobsFor(jobs, store, [kind]).length > 0) continue;
       if (jobsFor(pending, store, [kind]).length > 0)

@@ -20,7 +20,7 @@ export const storesRestoreDrilled: StackValidationPolicy = {
     const { jobs, pending } = backupJobsOf(args.resources);
     for (const store of stores) {
       // A dataset on S3 has no backups of its own to restore (see lancedb-s3-dataset-protected).
-      if (store.s3Uri) continue;
+      if (store.s3Uri !== undefined) continue;
       if (jobsFor(jobs, store, ["restore-drill"]).length > 0) continue;
       if (jobsFor(pending, store, ["restore-drill"]).length > 0)
         gaps.note(`whether the restore-drill task of ${store.what} is scheduled`);

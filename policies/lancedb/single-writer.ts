@@ -19,7 +19,7 @@ const DEFAULTS = {
 
 /** What keeps the dataset of a multi-replica store from being shared safely; undefined when it is shared. */
 function storageProblem(store: Store, claims: PolicyResource[], s: typeof DEFAULTS): string | undefined {
-  if (store.s3Uri) return undefined;
+  if (store.s3Uri !== undefined) return undefined; // S3 (or unknown during preview: noted by the caller)
   const r = store.resource;
   const spec = podSpec(r.type, r.props);
   const byName = volumes(spec);
@@ -107,6 +107,7 @@ export const lancedbSingleWriter: StackValidationPolicy = {
         continue;
       }
       if (replicas.value <= 1) continue;
+      if (store.s3Uri === null) gaps.note(`where ${store.what} keeps its dataset (LANCEDB_URI)`);
       const verdict = tryKnown(() =>
         [storageProblem(store, claims, s), electionProblem(store, s)].filter(Boolean),
       );

@@ -116,8 +116,8 @@ function jobBuckets(resources: PolicyResource[]): Set<string> {
     const list = tryKnown(() => containers(podSpec(r.type, r.props)));
     if (!list.known) continue;
     for (const c of list.value) {
-      const env = tryKnown(() => envOf(c));
-      if (env.known && env.value.HOLDFAST_BUCKET) out.add(env.value.HOLDFAST_BUCKET);
+      const bucket = envOf(c).HOLDFAST_BUCKET;
+      if (bucket) out.add(bucket);
     }
   }
   return out;

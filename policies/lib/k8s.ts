@@ -1,7 +1,7 @@
 // Kubernetes objects as policies read them from Pulumi resource properties: which types carry a pod
 // template, where it is, its containers, volumes and claim templates. Values are read through the
 // runtime's proxy, so a value unknown during preview throws where a policy actually needs it.
-import { Props, asArray, asNumber, asRecord, asString, at, stringMap, strings } from "./props";
+import { Props, asArray, asNumber, asRecord, asString, at, stringMap, strings, tryKnown } from "./props";
 
 /** Type tokens of the Kubernetes objects that carry a pod spec. */
 const WORKLOAD_TYPES: Record<string, (props: Props) => unknown> = {
@@ -77,19 +77,27 @@ export function containers(spec: Record<string, unknown> | undefined): Container
   return [...read(at(spec, "initContainers"), true), ...read(at(spec, "containers"), false)];
 }
 
-/** The image of a container (read when needed: a built image is unknown during preview). */
+/**
+ * The image of a container; undefined when unknown during preview (an image built by the same program,
+ * referenced by digest). Such an image is never taken for a Redis image: Redis images are pulled by name.
+ */
 export function imageOf(container: Container): string | undefined {
-  return asString(at(container.raw, "image"));
+  const image = tryKnown(() => at(container.raw, "image"));
+  return image.known ? asString(image.value) : undefined;
 }
 
-/** The plain environment values of a container (values from secrets and fields are left out). */
-export function envOf(container: Container): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * The plain environment values of a container, null for a value unknown during preview (an output of
+ * another resource); values from secrets and fields are left out.
+ */
+export function envOf(container: Container): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
   for (const e of asArray(at(container.raw, "env"))) {
     const name = asString(at(e, "name"));
     if (!name || at(e, "valueFrom") !== undefined) continue;
-    const value = asString(at(e, "value"));
-    if (value !== undefined) out[name] = value;
+    const value = tryKnown(() => asString(at(e, "value")));
+    if (!value.known) out[name] = null;
+    else if (value.value !== undefined) out[name] = value.value;
   }
   return out;
 }

@@ -46,8 +46,11 @@ export interface Store {
   namespace?: string;
   /** ElastiCache: its automatic snapshots are its backups. */
   managedSnapshots?: boolean;
-  /** LanceDB: the dataset's s3:// URI when it lives on S3 (nothing mounted at the dataset path). */
-  s3Uri?: string;
+  /**
+   * LanceDB: the dataset's s3:// URI when it lives on S3 (nothing mounted at the dataset path); null when
+   * nothing is mounted and LANCEDB_URI is unknown during preview (it names a bucket of the program).
+   */
+  s3Uri?: string | null;
 }
 
 const WORKLOADS = [STATEFUL_SET, DEPLOYMENT];
@@ -69,7 +72,8 @@ function workloadStore(r: PolicyResource, dataPaths: string[]): Store | undefine
   const mounts = list.flatMap((c) => c.mounts).filter((m) => dataPaths.includes(m.mountPath));
   const uri = list.map((c) => envOf(c).LANCEDB_URI).find((u) => u !== undefined);
   if (labels["app.kubernetes.io/name"] === "lancedb" || mounts.length > 0 || uri !== undefined) {
-    const s3Uri = mounts.length === 0 && uri?.startsWith("s3://") ? uri : undefined;
+    const s3Uri =
+      mounts.length > 0 ? undefined : uri === null ? null : uri?.startsWith("s3://") ? uri : undefined;
     return { resource: r, kind: "lancedb", what, namespace: meta.namespace, s3Uri };
   }
   return undefined;
