@@ -1,4 +1,5 @@
-import { checkStack } from "../evaluate/harness";
+import { UNKNOWN, checkStack } from "../evaluate/harness";
+import { storesBackupScheduled } from "./stores-backup-scheduled";
 import type { Fixture } from "../evaluate/harness";
 import { backupBucket, without } from "../volumes/fixtures";
 import { lancedbS3DatasetProtected as policy } from "./lancedb-s3-dataset-protected";
@@ -35,5 +36,20 @@ describe("lancedb-s3-dataset-protected", () => {
     expect(
       (await checkStack(policy, [lancedbStore("s3", "x"), cronJob("lancedb-backup", "lancedb")])).messages,
     ).toEqual([]);
+  });
+});
+
+describe("lancedb-s3-dataset-protected during preview", () => {
+  it("a LANCEDB_URI unknown during preview (it names the program's bucket) is the preview advisory, and no backup job is asked for", async () => {
+    const store = lancedbStore("s3");
+    const app = (store.props.spec as Record<string, any>).template.spec.containers[0]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    app.env[0].value = UNKNOWN;
+    expect((await checkStack(policy, [store, ...backupBucket()])).violations).toEqual([
+      expect.objectContaining({
+        unknown: true,
+        message: expect.stringContaining("where StatefulSet holdfast/lancedb keeps its dataset"),
+      }),
+    ]);
+    expect((await checkStack(storesBackupScheduled, [store])).violations).toEqual([]);
   });
 });

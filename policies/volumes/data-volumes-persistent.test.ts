@@ -1,4 +1,4 @@
-import { checkResource } from "../evaluate/harness";
+import { UNKNOWN, checkResource } from "../evaluate/harness";
 import { dataVolumesPersistent } from "./data-volumes-persistent";
 import { statefulSet } from "./fixtures";
 
@@ -61,5 +61,18 @@ describe("kubernetes-data-volumes-persistent", () => {
     expect(
       (await checkResource(dataVolumesPersistent, f, { redisDataPaths: ["/run/holdfast"] })).messages,
     ).toEqual([expect.stringContaining('keeps /run/holdfast on emptyDir volume "run"')]);
+  });
+});
+
+describe("kubernetes-data-volumes-persistent during preview", () => {
+  it("a sidecar whose image is built by the program (unknown during preview) is judged by its command, not skipped", async () => {
+    const f = statefulSet();
+    (f.props.spec as Props).template.spec.containers.push({
+      name: "holdfast",
+      image: UNKNOWN,
+      command: ["holdfast", "redis", "agent"],
+      volumeMounts: [{ name: "data", mountPath: "/data" }],
+    });
+    expect((await checkResource(dataVolumesPersistent, f)).violations).toEqual([]);
   });
 });
