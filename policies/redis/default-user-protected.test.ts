@@ -91,4 +91,34 @@ describe("redis-default-user-protected", () => {
     });
     expect((await check(off)).messages).toEqual([]);
   });
+
+  it("#10 ElastiCache: a standalone Redis cluster cannot authenticate; a serverless cache needs a user group", async () => {
+    const cluster = { type: "aws:elasticache/cluster:Cluster", props: { engine: "redis" } };
+    expect((await check(cluster)).messages).toEqual([
+      expect.stringContaining("outside a replication group cannot require authentication"),
+    ]);
+    const member = {
+      type: "aws:elasticache/cluster:Cluster",
+      props: { engine: "redis", replicationGroupId: "cache" },
+    };
+    expect((await check(member)).messages).toEqual([]);
+    const serverless = {
+      type: "aws:elasticache/serverlessCache:ServerlessCache",
+      props: { engine: "valkey", name: "c" },
+    };
+    expect((await check(serverless)).messages).toEqual([
+      expect.stringContaining("serverless cache without a user group"),
+    ]);
+    expect(
+      (await check({ ...serverless, props: { ...serverless.props, userGroupId: "users" } })).messages,
+    ).toEqual([]);
+  });
+
+  it('#11 reports an included fragment that clears the password with requirepass ""', async () => {
+    expect(
+      (await check(authSecret({ "overrides.conf": 'requirepass ""\nmaxmemory 1gb\n' }))).messages,
+    ).toEqual([
+      expect.stringContaining('stringData["overrides.conf"]: the default user is on and needs no password'),
+    ]);
+  });
 });
