@@ -51,7 +51,8 @@ export interface RedisSetOptions {
 }
 
 /** The users of the rendered Secret, by role. */
-export type Role = "app" | "replication" | "sentinel" | "backup" | "admin" | "probe" | "discovery" | "exporter";
+export type Role =
+  "app" | "replication" | "sentinel" | "backup" | "admin" | "probe" | "discovery" | "exporter";
 
 /** A running set; see the module comment. */
 export class RedisSet {
