@@ -1,17 +1,19 @@
 // Faults around `holdfast backup lancedb` and `restore lancedb`: bad input is one line and exit 2, an
 // empty data directory (a volume not mounted) is refused, S3 going away in the middle of a backup
 // fails it without a snapshot (the next run sends only what did not arrive, and commits), and a restore
-// killed half-way leaves the directory as it was and completes when run again.
+// killed half-way leaves the directory as it was and completes when run again. A backup only reads
+// the data directory (the CronJob mounts it read-only).
 import * as fs from "fs";
 import * as lancedb from "@lancedb/lancedb";
 import * as path from "path";
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { listSnapshotIds } from "../../jobs/lancedb/backup/records";
 import { listObjects } from "../../jobs/store/s3";
 import { S3Server } from "../harness/s3";
 import { waitFor } from "../harness/processes";
 import {
   BUCKET,
+  buildDatabase,
   expectedRows,
   HOLDFAST_BIN,
   holdfast,
@@ -21,11 +23,14 @@ import {
   rowsFor,
   tableRows,
   tempDir,
+  treeDigest,
 } from "./support";
 
 describe("holdfast backup/restore lancedb under faults", () => {
   let s3: S3Server;
   let work: string;
+  /** The snapshot of the 32 MB table, committed by the re-run after S3 went away. */
+  let bigId: string;
 
   beforeAll(async () => {
     s3 = await S3Server.start();
@@ -118,7 +123,12 @@ describe("holdfast backup/restore lancedb under faults", () => {
 
     const again = await holdfast(s3, ["backup", "lancedb", "--data-dir", source, "--json"]);
     expect(again.code).toBe(0);
-    const summary = JSON.parse(again.stdout) as { uploaded: { files: number }; reused: { files: number } };
+    const summary = JSON.parse(again.stdout) as {
+      id: string;
+      uploaded: { files: number };
+      reused: { files: number };
+    };
+    bigId = summary.id;
     expect(summary.reused.files).toBe(whole);
     expect(summary.uploaded.files + summary.reused.files).toBe(18); // 16 data files, transaction, manifest
     const target = path.join(work, "restored");
@@ -135,13 +145,38 @@ describe("holdfast backup/restore lancedb under faults", () => {
     expect(await tableRows(target, "big", undefined, "id % 2000 < 20")).toEqual(expectedRows(slice, 256));
   });
 
+  it("backs up from a read-only mount (the CronJob mounts the claim read-only) and changes nothing there", async () => {
+    const dir = path.join(work, "readonly-source");
+    await buildDatabase(dir, 500);
+    const before = treeDigest(dir);
+    // A read-only bind mount where this machine allows it (root with mount rights); otherwise the same
+    // backup of the writable directory, which must leave it byte for byte as it was.
+    const ro = path.join(work, "readonly");
+    fs.mkdirSync(ro);
+    const mounted =
+      spawnSync("mount", ["--bind", dir, ro]).status === 0 &&
+      spawnSync("mount", ["-o", "remount,ro,bind", ro]).status === 0;
+    try {
+      if (mounted) expect(() => fs.writeFileSync(path.join(ro, "probe"), "x")).toThrow(/EROFS|read-only/i);
+      else
+        process.stderr.write("read-only bind mount not permitted here: backing up the writable directory\n");
+      const r = await holdfast(s3, ["backup", "lancedb", "--data-dir", mounted ? ro : dir, "--json"]);
+      expect(r.stderr).not.toMatch(/"level":"error"/);
+      expect(r.code).toBe(0);
+      expect((JSON.parse(r.stdout) as { tables: unknown[] }).tables).toHaveLength(4);
+    } finally {
+      if (mounted) spawnSync("umount", [ro]);
+    }
+    expect(treeDigest(dir)).toEqual(before);
+  });
+
   it("a restore killed in the middle leaves the directory's content in place, and re-running it completes", async () => {
     const target = path.join(work, "killed");
     fs.mkdirSync(target);
     fs.writeFileSync(path.join(target, "previous.txt"), "before the restore\n");
     const child = spawn(
       process.execPath,
-      [HOLDFAST_BIN, "restore", "lancedb", "--backup", "latest", "--data-dir", target, "--concurrency", "1"],
+      [HOLDFAST_BIN, "restore", "lancedb", "--backup", bigId, "--data-dir", target, "--concurrency", "1"],
       {
         env: { PATH: process.env.PATH, ...s3.env, HOLDFAST_BUCKET: BUCKET, HOLDFAST_PREFIX: PREFIX },
         stdio: "ignore",
@@ -161,7 +196,7 @@ describe("holdfast backup/restore lancedb under faults", () => {
       "previous.txt",
     ]);
 
-    const again = await holdfast(s3, ["restore", "lancedb", "--backup", "latest", "--data-dir", target]);
+    const again = await holdfast(s3, ["restore", "lancedb", "--backup", bigId, "--data-dir", target]);
     expect(again.code).toBe(0);
     expect(fs.readdirSync(target).sort()).toEqual(["big.lance", "holdfast-aside"]);
     const [aside] = fs.readdirSync(path.join(target, "holdfast-aside"));
