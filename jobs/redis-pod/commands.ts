@@ -12,6 +12,7 @@ import { AofRepairError } from "./aof-repair";
 import { runAgent } from "./agent";
 import { handOver } from "./handover";
 import { RoleUndecidedError, redisInit } from "./redis-init";
+import { setAsideDataset, setAsideSentinelState, type SetAsideOutcome } from "./set-aside";
 import {
   choosePrimary,
   composeSentinelConf,
@@ -221,10 +222,83 @@ const agentCommand: Command = {
   },
 };
 
+function reportSetAside(what: string, dir: string, outcome: SetAsideOutcome, json: boolean): void {
+  if (outcome.asideDir)
+    log.info(`moved ${what} aside`, { dir, to: outcome.asideDir, entries: outcome.moved });
+  else log.info(`no ${what} to move aside`, { dir });
+  if (json) process.stdout.write(JSON.stringify({ dir, ...outcome }) + "\n");
+  else
+    process.stdout.write(
+      outcome.asideDir
+        ? `moved ${outcome.moved.join(", ")} into ${outcome.asideDir}\n`
+        : `${dir} holds no ${what}; nothing moved\n`,
+    );
+}
+
+function setAsideDir(flags: Record<string, unknown>, flag: string): string {
+  const dir = String(flags[flag]);
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new UsageError(`--${flag} ${dir} is not a directory`);
+  return dir;
+}
+
+function setAsideReason(flags: Record<string, unknown>): string {
+  const reason = String(flags.reason);
+  if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(reason))
+    throw new UsageError(`--reason must be lower-case letters, digits and dashes, got "${reason}"`);
+  return reason;
+}
+
+const setAsideFlags: FlagSpecs = {
+  reason: {
+    type: "string",
+    default: "pre-restore",
+    help: "names the folder: holdfast-aside/<time>-<reason>/",
+  },
+  json: { type: "boolean", default: false, help: "print JSON on stdout instead of text" },
+};
+
+const redisSetAsideCommand: Command = {
+  words: ["redis", "set-aside"],
+  summary: "move a stopped data pod's dataset into holdfast-aside/ so it resynchronises (never deletes)",
+  flags: {
+    "data-dir": { type: "string", required: true, help: "the Redis data directory (the pod's volume)" },
+    ...setAsideFlags,
+  },
+  async run(flags) {
+    const dir = setAsideDir(flags, "data-dir");
+    reportSetAside("dataset", dir, setAsideDataset(dir, setAsideReason(flags)), Boolean(flags.json));
+  },
+};
+
+const sentinelSetAsideCommand: Command = {
+  words: ["sentinel", "set-aside"],
+  summary: "move a stopped sentinel's learnt sentinel.conf into holdfast-aside/ (a clean view at start)",
+  flags: {
+    "state-dir": {
+      type: "string",
+      required: true,
+      help: "the sentinel's volume, where its sentinel.conf lives",
+    },
+    ...setAsideFlags,
+  },
+  async run(flags) {
+    const dir = setAsideDir(flags, "state-dir");
+    reportSetAside(
+      "sentinel state",
+      dir,
+      setAsideSentinelState(dir, setAsideReason(flags)),
+      Boolean(flags.json),
+    );
+  },
+};
+
 /** The Redis pod commands, in --help order. */
 export const redisPodCommands: Command[] = [
   redisInitCommand,
   sentinelInitCommand,
   agentCommand,
   handoverCommand,
+  redisSetAsideCommand,
+  sentinelSetAsideCommand,
 ];
