@@ -15,3 +15,6 @@ export const jobsImage = outputs.jobsImage;
 export const schedule = outputs.schedule;
 export const jobsRepository = outputs.jobsRepository;
 export const lancedb = outputs.lancedb;
+// `protected` is a reserved word for a binding, not for an export name.
+const isProtected = outputs.protected;
+export { isProtected as protected };

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { projectDir, type HoldfastConfig } from "./config";
 import { SentinelRedis } from "./components/redis";
+import { redisSetNames } from "./components/redis/spec";
 import { BackupBucket, type JobRole, type ObjectLockMode } from "./components/backup-bucket";
 import { JobsImage } from "./components/jobs-image";
 import { LanceDbStore, lanceDbLabels, type LanceDbMode } from "./components/lancedb";
@@ -16,6 +17,11 @@ export interface HoldfastOutputs {
   stack: string;
   namespace: string;
   kubeContext: string;
+  /**
+   * A restore of a protected stack asks the operator to type the stack's name (or --yes). True for the
+   * stack named prod.
+   */
+  protected: boolean;
   redis: {
     statefulSet: string;
     sentinelStatefulSet: string;
@@ -24,6 +30,8 @@ export interface HoldfastOutputs {
     masterName: string;
     secretName: string;
     claimNames: string[];
+    /** The sentinels' state claims (their rewritten sentinel.conf), in ordinal order. */
+    sentinelClaimNames: string[];
     storageClassName: string;
   };
   backupPrefix: string;
@@ -291,6 +299,7 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     stack: config.stack,
     namespace: config.namespace,
     kubeContext: config.kubeContext,
+    protected: config.stack === "prod",
     schedule: { cronJobs: schedule.cronJobs, taskDefinitions: schedule.taskDefinitions },
     redis: {
       statefulSet: redis.statefulSetName,
@@ -300,6 +309,11 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       masterName: redis.masterName,
       secretName: redis.secretName,
       claimNames: redis.claimNames,
+      sentinelClaimNames: Array.from(
+        { length: config.sentinelReplicas },
+        (_, i) =>
+          `${redisSetNames(redis.statefulSetName).sentinelStateClaim}-${redis.sentinelStatefulSetName}-${i}`,
+      ),
       storageClassName: redis.storageClassName,
     },
     backupPrefix: config.backupPrefix,
