@@ -8,11 +8,16 @@ import { lazy } from "./lazy";
 
 let native: typeof LanceDb | undefined;
 
+/** Lance's read buffer for scans unless the environment sets one: its default (about 2 GiB) let a full
+ * scan of a 1 GiB table take 750 MB of memory, more than a job's limit allows for larger ones. */
+const SCAN_IO_BUFFER_BYTES = 64 * 1024 * 1024;
+
 /**
  * @lancedb/lancedb, loaded on first use: its native library takes about 0.1 s to load, which a backup
  * overlaps with its first S3 requests (see takeSnapshot) and other commands never pay.
  */
 export function loadLanceDb(): typeof LanceDb {
+  process.env.LANCE_DEFAULT_IO_BUFFER_SIZE ??= String(SCAN_IO_BUFFER_BYTES);
   return (native ??= lazy<typeof LanceDb>("@lancedb/lancedb"));
 }
 
