@@ -256,6 +256,11 @@ const restoreCommand: Command = {
       multiple: true,
       help: "a module the verification load needs (--loadmodule); repeatable",
     },
+    verify: {
+      type: "string",
+      default: "concurrent",
+      help: "concurrent: a throw-away redis-server loads the RDB while it downloads; layout: after the download, it loads the files laid out as they will be placed (slower)",
+    },
     "load-timeout": { type: "string", default: "1h", help: "bound on loading the dataset for verification" },
     ...JSON_FLAG,
   },
@@ -273,6 +278,9 @@ const restoreCommand: Command = {
       throw new UsageError(`--data-dir ${dataDir} is not writable by this user`);
     }
     const names = datasetNames(flags);
+    const verify = str(flags, "verify");
+    if (verify !== "concurrent" && verify !== "layout")
+      throw new UsageError(`--verify must be concurrent or layout, got "${verify}"`);
     const at = await openLocation(flags);
     const untouched = `${dataDir} was not touched.`;
     let outcome;
@@ -286,6 +294,7 @@ const restoreCommand: Command = {
         redisServer: str(flags, "redis-server"),
         modules: list(flags, "load-module"),
         loadTimeoutMs: durationMs(str(flags, "load-timeout"), "--load-timeout"),
+        verify,
       });
     } catch (err) {
       const state = readRestoreState(dataDir);

@@ -78,7 +78,7 @@ export async function discoverTopology(
   sentinels: NodeAddress[],
   masterName: string,
   credentials: Credentials,
-  timeoutMs = 3000,
+  timeoutMs = 5000,
 ): Promise<Topology> {
   const answers = await Promise.all(
     sentinels.map(async (s) => {
@@ -175,7 +175,7 @@ export function parseInfoSections(text: string): InfoSections {
 export async function nodeInfo(
   address: NodeAddress,
   credentials: Credentials,
-  timeoutMs = 3000,
+  timeoutMs = 5000,
 ): Promise<{ flat: Record<string, string>; sections: InfoSections }> {
   return ask(
     address,
@@ -202,7 +202,7 @@ export async function rankSources(
   topology: Topology,
   preference: SourcePreference,
   credentials: Credentials,
-  timeoutMs = 3000,
+  timeoutMs = 5000,
 ): Promise<{ candidates: SourceCandidate[]; rejected: Rejection[] }> {
   const rejected: Rejection[] = [];
   const infoOf = async (a: NodeAddress) => {

@@ -82,48 +82,84 @@ export async function checkRdbStream(
   return finishCheck(check, manifest);
 }
 
-/** A scan that also buckets expire times from now, for the load check. */
-function newCheck(manifest: RedisBackupManifest): RdbCheck {
-  return new RdbCheck({
-    patterns: Object.keys(manifest.dataset.patterns),
-    expiryFrom: Date.now(),
-    expiryHorizonMs: 24 * 3600_000,
-  });
+/**
+ * A scan that also buckets expire times from now, for the load check.
+ * @param computeCrc false when a throw-away redis-server checks the CRC-64 as it loads (the SHA-256 is
+ *   compared with the manifest either way).
+ */
+function newCheck(manifest: RedisBackupManifest, computeCrc = true): RdbCheck {
+  return new RdbCheck(
+    {
+      patterns: Object.keys(manifest.dataset.patterns),
+      expiryFrom: Date.now(),
+      expiryHorizonMs: 24 * 3600_000,
+    },
+    computeCrc,
+  );
 }
 
+/** Where else the downloaded bytes go (a throw-away server loading them as they arrive). */
+export interface DownloadFeed {
+  /** Takes a piece (without keeping a reference it does not own); false: wait for `drained`. */
+  write(chunk: Buffer): boolean;
+  drained(): Promise<void>;
+}
+
+/** Bytes between two background syncs of the file, so the final fsync has little left to write. */
+const SYNC_EVERY = 64 * 1024 * 1024;
+
 /**
- * Downloads backup `manifest.id`'s RDB to `file` (synced to disk), checking it on the way.
+ * Downloads backup `manifest.id`'s RDB to `file` (synced to disk), checking it on the way, and hands
+ * every piece to `feed` as well when given. With `computeCrc` false the RDB's own CRC-64 is left to the
+ * redis-server that loads it (the restore's verification load).
  * @throws DamagedBackupError when it does not match the manifest; the file is then removed.
  */
 export async function downloadRdb(
   at: StoreLocation,
   manifest: RedisBackupManifest,
   file: string,
+  feed?: DownloadFeed,
+  computeCrc = true,
 ): Promise<{ result: RdbCheckResult; scanner: RdbScanner }> {
   const rdb = manifest.objects[RDB_OBJECT];
-  const check = newCheck(manifest);
+  const check = newCheck(manifest, computeCrc);
   const progress = new Progress(`s3://${at.bucket}/${rdb.key} -> ${file}`, rdb.size);
   const r = await at.client.send(new GetObjectCommand({ Bucket: at.bucket, Key: rdb.key }));
   const body = r.Body as NodeJS.ReadableStream;
+  const fd = fs.openSync(file, "w");
+  const out = fs.createWriteStream("", { fd });
+  let unsynced = 0;
+  let syncing = false;
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {
       try {
         check.write(chunk);
         progress.add(chunk.length);
-        done(null, chunk);
+        unsynced += chunk.length;
+        if (unsynced >= SYNC_EVERY && !syncing && !out.closed) {
+          // Written data goes to disk in the background while the download goes on.
+          syncing = true;
+          unsynced = 0;
+          fs.fdatasync(fd, () => (syncing = false));
+        }
+        if (feed && !feed.write(chunk))
+          feed.drained().then(
+            () => done(null, chunk),
+            (err: Error) => done(err),
+          );
+        else done(null, chunk);
       } catch (err) {
         done(err as Error);
       }
     },
   });
-  const out = fs.createWriteStream(file);
   try {
     await pipeline(body, tap, out);
-    const fd = fs.openSync(file, "r");
+    const synced = fs.openSync(file, "r");
     try {
-      fs.fsyncSync(fd);
+      fs.fsyncSync(synced);
     } finally {
-      fs.closeSync(fd);
+      fs.closeSync(synced);
     }
     const result = finishCheck(check, manifest);
     return { result, scanner: check.scanner };

@@ -6,7 +6,12 @@ import { DATA_NODE_RULES } from "../../components/redis/acl";
 import { DATASET_PATTERNS, fillEveryType, liveCounts } from "../../test/backup/dataset";
 import { StandaloneRedis } from "../../test/backup/standalone-redis";
 import { RdbCheck } from "./rdb-check";
-import { ReplicationAuthError, ReplicationStream, ReplicationStreamError } from "./replication";
+import {
+  READ_BUFFER_BYTES,
+  ReplicationAuthError,
+  ReplicationStream,
+  ReplicationStreamError,
+} from "./replication";
 import { waitFor } from "../../test/harness/processes";
 
 jest.setTimeout(120_000);
@@ -151,6 +156,38 @@ describe("ReplicationStream from a node that fails mid-stream", () => {
     await piping.catch(() => undefined);
     expect(check).toBeDefined();
     expect(stream.bytesReceived).toBeGreaterThan(40_000_000);
+  });
+
+  it("keeps the sink's contract: no piece larger than a read, none while it is full, even when the payload waited for pipe()", async () => {
+    const stream = await ReplicationStream.open({ host: "127.0.0.1", port: redis.port }, {});
+    // The node sends meanwhile; what arrived is held until pipe() and then given in read-sized pieces.
+    await new Promise((r) => setTimeout(r, 500));
+    let full = false;
+    let violations = 0;
+    let biggest = 0;
+    let n = 0;
+    let release: () => void = () => undefined;
+    const check = new RdbCheck();
+    await stream.pipe({
+      write(chunk) {
+        if (full) violations++;
+        biggest = Math.max(biggest, chunk.length);
+        check.write(chunk);
+        full = ++n % 7 === 0;
+        return !full;
+      },
+      drained: () =>
+        new Promise<void>((resolve) => {
+          release = () => {
+            full = false;
+            resolve();
+          };
+          setTimeout(() => release(), 5);
+        }),
+    });
+    expect(violations).toBe(0);
+    expect(biggest).toBeLessThanOrEqual(READ_BUFFER_BYTES + 40);
+    expect(check.finish().summary.keys).toBe(400);
   });
 
   it("fails a stream that stalls for longer than the stall timeout", async () => {

@@ -68,7 +68,8 @@ export interface PayloadSink {
 /** Size of the reused read buffer: the largest piece a sink receives at once. */
 export const READ_BUFFER_BYTES = 256 * 1024;
 
-type Phase = "handshake" | "payload" | "done";
+/** handshake: reading replies; ready: the payload header came, reading paused until `pipe`. */
+type Phase = "handshake" | "ready" | "payload" | "done";
 
 /** One snapshot being received from one node. */
 export class ReplicationStream {
@@ -86,6 +87,9 @@ export class ReplicationStream {
   private settle?: { resolve: () => void; reject: (err: Error) => void };
   private stallTimer?: NodeJS.Timeout;
   private paused = false;
+  private lastActivity = Date.now();
+  /** Reads that arrived while paused. */
+  private readonly backlog: Buffer[] = [];
 
   private constructor(
     private socket: net.Socket,
@@ -167,12 +171,23 @@ export class ReplicationStream {
 
   /** Called by the socket for every read; returning false pauses the socket. */
   private onRead(view: Buffer): boolean {
+    this.lastActivity = Date.now();
+    if (this.phase === "ready") {
+      // Payload that came before anyone took it: kept until `pipe`, reading stopped meanwhile.
+      this.backlog.push(Buffer.from(view));
+      return false;
+    }
     if (this.phase === "handshake") {
       this.acc = this.acc.length === 0 ? Buffer.from(view) : Buffer.concat([this.acc, view]);
       this.wake();
       return true;
     }
     if (this.phase === "payload") {
+      if (this.paused) {
+        // A read that was already under way when the sink filled up: kept (copied) for the drain.
+        this.backlog.push(Buffer.from(view));
+        return false;
+      }
       this.armStall();
       try {
         return this.deliver(view);
@@ -188,7 +203,8 @@ export class ReplicationStream {
     if (this.ended) return;
     this.ended = why;
     this.wake();
-    if (this.phase === "payload") {
+    // While reads are held back, the end comes after them: judged once they are delivered.
+    if (this.phase === "payload" && !this.paused && this.backlog.length === 0) {
       const what = this.eofMark ? "before the end mark" : `of ${this.origin!.size}`;
       this.fail(
         new ReplicationStreamError(
@@ -207,10 +223,14 @@ export class ReplicationStream {
 
   /** The next reply line, skipping the bare newlines a node sends while it prepares the snapshot. */
   private async line(what: string): Promise<string> {
+    // A node waits for a running BGSAVE before it answers PSYNC and starts the payload, sending a
+    // newline every second meanwhile: those steps get the stall timeout, counted from the last byte.
     const timeoutMs =
-      what === "payload header" ? this.options.stallTimeoutMs : this.options.handshakeTimeoutMs;
-    const deadline = Date.now() + timeoutMs;
+      what === "payload header" || what === "PSYNC reply"
+        ? this.options.stallTimeoutMs
+        : this.options.handshakeTimeoutMs;
     for (;;) {
+      const deadline = this.lastActivity + timeoutMs;
       let skip = 0;
       while (skip < this.acc.length && this.acc[skip] === 0x0a) skip++;
       if (skip > 0) this.acc = this.acc.subarray(skip);
@@ -240,6 +260,7 @@ export class ReplicationStream {
   }
 
   private async call(args: string[], what: string): Promise<string> {
+    this.lastActivity = Date.now();
     this.socket.write(command(...args));
     return this.line(what);
   }
@@ -274,6 +295,9 @@ export class ReplicationStream {
     if (eof) this.eofMark = Buffer.from(eof[1], "latin1");
     else if (!bulk)
       throw new ReplicationStreamError(`${where} sent an unexpected payload header: ${header.slice(0, 60)}`);
+    // Nobody takes the payload until `pipe`: stop reading (the rest waits in TCP, not in memory).
+    this.phase = "ready";
+    this.socket.pause();
     this.origin = {
       replicationId: m[1],
       replicationOffset: Number(m[2]),
@@ -292,18 +316,36 @@ export class ReplicationStream {
     this.phase = "payload";
     return new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
-      this.armStall();
-      // Bytes that came with the payload header.
+      // Bytes that came with or after the payload header, in pieces no larger than a read.
       const first = this.acc;
       this.acc = Buffer.alloc(0);
+      const pieces: Buffer[] = [];
+      for (let i = 0; i < first.length; i += READ_BUFFER_BYTES)
+        pieces.push(first.subarray(i, i + READ_BUFFER_BYTES));
+      this.backlog.unshift(...pieces);
+      this.paused = false;
+      this.drainBacklog();
+    });
+  }
+
+  /** Delivers what was kept while reading was stopped, then reads again unless the sink filled up. */
+  private drainBacklog(): void {
+    while (this.backlog.length > 0 && !this.paused && this.phase === "payload") {
+      const next = this.backlog.shift()!;
       try {
-        if (first.length > 0 && !this.deliver(first)) this.socket.pause();
+        this.deliver(next);
       } catch (err) {
         this.fail(err as Error);
         return;
       }
-      if (this.phase === "payload" && this.ended) this.onEndDuringPayload();
-    });
+    }
+    if (this.paused || this.phase !== "payload") return;
+    if (this.ended) {
+      this.onEndDuringPayload();
+      return;
+    }
+    this.armStall();
+    this.socket.resume();
   }
 
   private onEndDuringPayload(): void {
@@ -329,6 +371,13 @@ export class ReplicationStream {
       if (this.received === size) this.finish();
     } else if (view.length >= 40) {
       give(this.held);
+      this.held = Buffer.alloc(0);
+      if (!room) {
+        // The sink filled up on the held bytes: this read waits (copied) until it drains.
+        this.backlog.unshift(Buffer.from(view));
+        this.pauseUntilDrained();
+        return false;
+      }
       give(view.subarray(0, view.length - 40));
       this.held = Buffer.from(view.subarray(view.length - 40));
       if (this.held.equals(mark)) this.finish();
@@ -340,21 +389,25 @@ export class ReplicationStream {
       if (this.held.length === 40 && this.held.equals(mark)) this.finish();
     }
     if (this.phase !== "payload") return false;
-    if (!room) {
-      // The sink is full: stop reading (TCP stops the node) until it drains.
-      this.paused = true;
-      clearTimeout(this.stallTimer);
-      sink.drained().then(
-        () => {
-          if (this.phase !== "payload") return;
-          this.paused = false;
-          this.armStall();
-          this.socket.resume();
-        },
-        (err: Error) => this.fail(err),
-      );
-    }
+    if (!room) this.pauseUntilDrained();
     return room;
+  }
+
+  /** The sink is full: stop reading (TCP then stops the node) until it drains. */
+  private pauseUntilDrained(): void {
+    this.paused = true;
+    clearTimeout(this.stallTimer);
+    // Returning false from the read callback stops the handle; pausing the stream as well keeps Node
+    // from starting it again on its own.
+    this.socket.pause();
+    this.sink!.drained().then(
+      () => {
+        if (this.phase !== "payload") return;
+        this.paused = false;
+        this.drainBacklog();
+      },
+      (err: Error) => this.fail(err),
+    );
   }
 
   private armStall(): void {

@@ -3,8 +3,10 @@
 // SIGKILL picks up where the first run stopped:
 //   download  the RDB into a staging folder inside the data directory (same filesystem: the later steps
 //             are renames and hard links), checking SHA-256, CRC-64 and the manifest's counts
-//   verify    lay the dataset out in the staging folder exactly as it will be placed and load it in a
-//             throw-away redis-server; compare DBSIZE per database and pattern counts with the manifest
+//   verify    load it in a throw-away redis-server and compare DBSIZE per database and pattern counts
+//             with the manifest: by default while it downloads (the server is a replica of an in-process
+//             primary forwarding the download), or with --verify layout after it, from the files laid out
+//             in the staging folder exactly as they will be placed
 //   aside     move what the data directory holds (dump.rdb, appendonlydir/, ...) into
 //             holdfast-aside/<time>-pre-restore/ — moved, never deleted
 //   place     rename the AOF folder (RDB as base, empty incr, manifest) and link dump.rdb into place
@@ -20,7 +22,7 @@ import type { StoreLocation } from "../store/catalog";
 import { aofFiles, aofManifestText, buildAofDir, type DatasetNames, syncDir } from "./aof-layout";
 import { checkLocalRdb, downloadRdb } from "./download";
 import { failpoint } from "./failpoint";
-import { type Check, loadAndCompare } from "./load-check";
+import { type Check, downloadAndLoad, loadAndCompare } from "./load-check";
 import { readManifest, type RedisBackupManifest } from "./manifest";
 import type { RdbScanner } from "./rdb-scanner";
 import { committedBackups } from "./store";
@@ -55,6 +57,13 @@ export interface RestoreOptions {
   redisServer: string;
   modules?: string[];
   loadTimeoutMs?: number;
+  /**
+   * How the restored dataset is proven before the data directory is touched: `concurrent` loads it into
+   * a throw-away redis-server (as a replica) while it downloads; `layout` loads, after the download, the
+   * files laid out exactly as they will be placed (the AOF with appendonly yes), with appendonly as
+   * configured. Both compare DBSIZE per database and pattern counts with the manifest.
+   */
+  verify: "concurrent" | "layout";
 }
 
 /** A finished restore. */
@@ -279,31 +288,48 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
       throw new Error(
         `the staged RDB ${p.rdb} is missing or incomplete; move ${p.staging} away and restore again`,
       );
+    let checks: Check[] = [];
+    let verifyMs = 0;
     if (state.phase === "download" || (!past("verify") && !fs.existsSync(p.rdb))) {
       step("download");
       fs.rmSync(p.rdb, { force: true });
       checkSpace(o.dataDir, manifest.objects["dump.rdb"].size);
-      log.info("downloading", { backup: id, bytes: manifest.objects["dump.rdb"].size });
-      ({ scanner } = await downloadRdb(o.at, manifest, p.partial));
-      fs.renameSync(p.partial, p.rdb);
-      failpoint("restore-downloaded");
-      step("verify");
+      log.info("downloading", {
+        backup: id,
+        bytes: manifest.objects["dump.rdb"].size,
+        verification: o.verify,
+      });
+      if (o.verify === "concurrent") {
+        // Loaded by a throw-away server while it downloads: verified when the download ends.
+        const d = await downloadAndLoad(o.at, manifest, p.partial, p.view, o);
+        checks = d.checks;
+        verifyMs = d.loadMs;
+        if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(id, checks);
+        fs.renameSync(p.partial, p.rdb);
+        failpoint("restore-downloaded");
+        step("aside", { asideDir: state.asideDir ?? newAsideDir(o.dataDir, "pre-restore") });
+      } else {
+        // The layout load checks the RDB's CRC-64; the download checks the SHA-256.
+        ({ scanner } = await downloadRdb(o.at, manifest, p.partial, undefined, false));
+        fs.renameSync(p.partial, p.rdb);
+        failpoint("restore-downloaded");
+        step("verify");
+      }
     } else if (state.phase === "verify") {
       ({ scanner } = await checkLocalRdb(p.rdb, manifest));
     }
     const downloadMs = Date.now() - tDownload;
 
-    // verify
+    // verify (after the download: the layout as it will be placed, or a re-run's staged file)
     const tVerify = Date.now();
-    let checks: Check[] = [];
     if (state.phase === "verify") {
       log.info("loading the dataset in a throw-away redis-server", { backup: id, appendonly: o.appendonly });
       failpoint("restore-verify");
       ({ checks } = await loadAndCompare(p.rdb, p.view, manifest, scanner!, o));
       if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(id, checks);
       step("aside", { asideDir: state.asideDir ?? newAsideDir(o.dataDir, "pre-restore") });
+      verifyMs = Date.now() - tVerify;
     }
-    const verifyMs = Date.now() - tVerify;
 
     // aside
     const tPlace = Date.now();

@@ -1,7 +1,8 @@
 // A throw-away redis-server that loads a restored dataset so a restore can prove itself: started on a
-// folder laid out exactly as the data directory will be, listening only on a unix socket (no port to
-// clash with), persisting nothing, and killed afterwards. Its pid is kept in the folder so a re-run
-// after the restore itself was killed can end a server left running.
+// folder laid out exactly as the data directory will be (or as a replica of FakePrimary, loading the
+// RDB while it downloads), listening only on a unix socket (no port to clash with), persisting nothing,
+// and killed afterwards. Its pid is kept in the folder so a re-run after the restore itself was killed
+// can end a server left running.
 import { type ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -21,6 +22,8 @@ export interface ScratchServerOptions {
   modules?: string[];
   /** Bound on loading the dataset. Default 1 hour. */
   loadTimeoutMs?: number;
+  /** Start as a replica of this loopback port (a FakePrimary) instead of loading from `dir`. */
+  replicaOf?: number;
 }
 
 /** The server could not start or load the dataset. */
@@ -80,7 +83,18 @@ export class ScratchServer {
       "--dbfilename",
       o.names.dbFilename,
       "--appendonly",
-      o.appendonly ? "yes" : "no",
+      o.appendonly && !o.replicaOf ? "yes" : "no",
+      ...(o.replicaOf
+        ? [
+            "--replicaof",
+            "127.0.0.1",
+            String(o.replicaOf),
+            "--repl-diskless-load",
+            "on-empty-db",
+            "--repl-timeout",
+            "3600",
+          ]
+        : []),
       "--appendfilename",
       o.names.appendFilename,
       "--appenddirname",
@@ -151,6 +165,8 @@ export class ScratchServer {
       if (fs.existsSync(socket)) {
         try {
           if (client.status === "wait" || client.status === "end") await client.connect();
+          // A replica has nothing to load yet: it is ready once it answers.
+          if (o.replicaOf && (await client.ping()) === "PONG") break;
           const info = String(await client.info("persistence"));
           if (/^loading:0/m.test(info)) break;
         } catch {
@@ -159,7 +175,42 @@ export class ScratchServer {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    return new ScratchServer(child, socketDir, client, o.dir, loadStartedAt, Date.now());
+    const server = new ScratchServer(child, socketDir, client, o.dir, loadStartedAt, Date.now());
+    server.exitReason = () => exit;
+    return server;
+  }
+
+  /** Why the process ended, once it has. */
+  exitReason: () => string | undefined = () => undefined;
+
+  /** Whether the process still runs. */
+  get alive(): boolean {
+    return this.exitReason() === undefined;
+  }
+
+  /**
+   * For a replica: waits until it has loaded the whole payload (link up, no sync, not loading).
+   * @param failed a failure of the primary side to stop waiting for.
+   */
+  async waitSynced(failed: () => Error | undefined, timeoutMs = 3600_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const f = failed();
+      if (f) throw new ScratchServerError(f.message);
+      if (!this.alive)
+        throw new ScratchServerError(`the throw-away redis-server ${this.exitReason()} while loading`);
+      if (Date.now() > deadline)
+        throw new ScratchServerError("the throw-away redis-server did not finish loading in time");
+      const info =
+        String(await this.client.info("replication")) + String(await this.client.info("persistence"));
+      if (
+        /^master_link_status:up/m.test(info) &&
+        /^master_sync_in_progress:0/m.test(info) &&
+        /^loading:0/m.test(info)
+      )
+        return Date.now();
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Kills the server (nothing of it is kept) and removes its pid file. */

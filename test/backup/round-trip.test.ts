@@ -148,6 +148,8 @@ describe("a dataset with every Redis type", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`restored backup ${id} into .* \\(appendonly yes\\)`));
     expect(r.stdout).not.toMatch(/FAIL/);
+    expect(r.stdout).toMatch(/ok {4}the throw-away redis-server loaded the RDB as it downloaded/);
+    expect(r.stdout).toMatch(/ok {4}DBSIZE of db0: 36 \(backup: 36\)/);
     expect(fs.readdirSync(path.join(dir, "data")).sort()).toEqual(["appendonlydir", "dump.rdb"]);
     expect(fs.readdirSync(path.join(dir, "data", "appendonlydir")).sort()).toEqual([
       "appendonly.aof.1.base.rdb",
@@ -167,13 +169,25 @@ describe("a dataset with every Redis type", () => {
     expect(String(await restored.info("persistence"))).toMatch(/aof_enabled:1/);
   });
 
-  it("is restored key by key for appendonly no (dump.rdb)", async () => {
+  it("is restored key by key for appendonly no (dump.rdb), verified by loading the placed layout", async () => {
     const dir = newDataDir("aof-no");
     const r = await holdfast(
-      ["restore", "redis", "--backup", "latest", "--data-dir", path.join(dir, "data"), "--appendonly", "no"],
+      [
+        "restore",
+        "redis",
+        "--backup",
+        "latest",
+        "--data-dir",
+        path.join(dir, "data"),
+        "--appendonly",
+        "no",
+        "--verify",
+        "layout",
+      ],
       cronEnv(set, s3.env, prefix),
     );
     expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ok {4}the server loaded dump.rdb \(appendonly no\)/);
     expect(fs.readdirSync(path.join(dir, "data"))).toEqual(["dump.rdb"]);
     const restored = await serveRestored(dir, false);
     expect(
