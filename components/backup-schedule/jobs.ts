@@ -3,6 +3,7 @@
 // this one list, so the two runtimes cannot drift apart.
 import type * as pulumi from "@pulumi/pulumi";
 import type { JobRole } from "../backup-bucket";
+import { quantityToBytes } from "../redis/conf";
 
 /** One environment variable of a job: a value, or a key of a Kubernetes Secret. */
 export interface JobEnv {
@@ -77,6 +78,16 @@ function commonEnv(s: ScheduleSettings): JobEnv[] {
   return env;
 }
 
+/**
+ * Memory of the drill: the throw-away Redis loads a whole dataset (at most the data pod's maxmemory,
+ * 75% of its limit), and a LanceDB verification scans each table (~600 MB for a 1 GiB table); never
+ * less than 1Gi.
+ */
+export function drillMemory(redisMemoryLimit?: string): string {
+  const mib = Math.ceil((redisMemoryLimit ? quantityToBytes(redisMemoryLimit) : 0) / 2 ** 20);
+  return `${Math.max(1024, Math.ceil((mib * 1.25) / 256) * 256)}Mi`;
+}
+
 /** The scheduled jobs of a stack: a backup per store, the prune and the restore drill. */
 export function declaredJobs(s: ScheduleSettings): DeclaredJob[] {
   const jobs: DeclaredJob[] = [];
@@ -147,7 +158,7 @@ export function declaredJobs(s: ScheduleSettings): DeclaredJob[] {
     deadlineSeconds: 6 * 3600,
     readsLanceDb: false,
     scratchSize: s.redis?.scratchSize ?? "10Gi",
-    memory: s.redis?.memoryLimit ?? "1Gi",
+    memory: drillMemory(s.redis?.memoryLimit),
   });
   return jobs;
 }
