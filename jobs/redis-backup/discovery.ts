@@ -26,6 +26,8 @@ export interface Topology {
   primary: NodeAddress;
   /** Replicas the sentinels know and consider up, as they announce themselves. */
   replicas: NodeAddress[];
+  /** Replicas the sentinels know but report down or disconnected. */
+  down: Rejection[];
   /** Sentinels that answered, out of those asked. */
   sentinelsAnswered: number;
   sentinelsAsked: number;
@@ -133,18 +135,31 @@ export async function discoverTopology(
   }
   const winner = [...votes.values()].sort((a, b) => b.n - a.n)[0];
   const replicas: NodeAddress[] = [];
+  const down: Rejection[] = [];
   for (const r of winner.replicas) {
     const address = { host: r.ip, port: Number(r.port) };
     // Entries with port 0 are `redis-cli --rdb`-style transfers (ours included) the sentinels saw in
     // INFO; down or disconnected replicas cannot serve a snapshot.
     if (!address.host || !(address.port > 0)) continue;
-    if (/s_down|o_down|disconnected/.test(r.flags ?? "")) continue;
-    if (r["master-link-status"] && r["master-link-status"] !== "ok") continue;
-    if (!replicas.some((x) => sameAddress(x, address))) replicas.push(address);
+    // One healthy report among the sentinels is enough: INFO of the node decides after.
+    if (replicas.some((x) => sameAddress(x, address))) continue;
+    if (/s_down|o_down|disconnected/.test(r.flags ?? ""))
+      down.push({ address, reason: `the sentinels report it ${r.flags}` });
+    else if (r["master-link-status"] && r["master-link-status"] !== "ok")
+      down.push({
+        address,
+        reason: `the sentinels report its link to the primary ${r["master-link-status"]}`,
+      });
+    else replicas.push(address);
   }
   return {
     primary: winner.address,
     replicas,
+    down: down.filter(
+      (d, i) =>
+        !replicas.some((x) => sameAddress(x, d.address)) &&
+        down.findIndex((x) => sameAddress(x.address, d.address)) === i,
+    ),
     sentinelsAnswered: answered.length,
     sentinelsAsked: sentinels.length,
   };
@@ -204,7 +219,7 @@ export async function rankSources(
   credentials: Credentials,
   timeoutMs = 5000,
 ): Promise<{ candidates: SourceCandidate[]; rejected: Rejection[] }> {
-  const rejected: Rejection[] = [];
+  const rejected: Rejection[] = [...topology.down];
   const infoOf = async (a: NodeAddress) => {
     try {
       return await nodeInfo(a, credentials, timeoutMs);

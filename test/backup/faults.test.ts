@@ -158,6 +158,33 @@ describe("backup faults", () => {
   });
 });
 
+describe("backup source", () => {
+  it("is the primary only when asked, or when no replica is healthy, and the log says so", async () => {
+    const primary = await set.waitForHealthy();
+    const asked = await holdfast(["backup", "redis", "--source", "primary", "--json"], env());
+    expect(asked.code).toBe(0);
+    expect((await manifestOf(JSON.parse(asked.stdout).id)).source).toMatchObject({
+      role: "primary",
+      address: `127.0.0.1:${primary.port}`,
+    });
+    const replicas = set.data.filter((d) => d !== primary);
+    await Promise.all(replicas.map((r) => set.kill(r)));
+    try {
+      const r = await holdfast(["backup", "redis", "--json"], env());
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+      expect((await manifestOf(JSON.parse(r.stdout).id)).source.role).toBe("primary");
+      const logs = logLines(r.stderr);
+      expect(logs.filter((l) => l.msg === "not a backup source").map((l) => l.node)).toEqual(
+        expect.arrayContaining(replicas.map((x) => `127.0.0.1:${x.port}`)),
+      );
+      expect(logs.some((l) => l.level === "warn" && /no healthy replica/.test(String(l.msg)))).toBe(true);
+    } finally {
+      for (const r of replicas) await set.startData(r.ordinal);
+      await set.waitForHealthy(60_000);
+    }
+  });
+});
+
 describe("restore faults", () => {
   let id: string;
   let manifest: RedisBackupManifest;
@@ -256,6 +283,27 @@ describe("restore faults", () => {
       await expectRestored(dir, original);
     },
   );
+
+  it("refuses to restore another backup over an interrupted restore, and says how to finish it", async () => {
+    const dir = volume("another");
+    const original = treeDigest(dir);
+    const args = ["restore", "redis", "--data-dir", dir];
+    expect(
+      (await holdfast([...args, "--backup", id], env({ HOLDFAST_FAILPOINTS: "restore-aside" }))).signal,
+    ).toBe("SIGKILL");
+    const other = (JSON.parse((await holdfast(["list", "--json"], env())).stdout) as { id: string }[])
+      .map((b) => b.id)
+      .find((x) => x !== id)!;
+    const refused = await holdfast([...args, "--backup", other], env());
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `an interrupted restore of backup ${id} is in ${dir} .*finish it first by re-running with --backup ${id}`,
+      ),
+    );
+    expect((await holdfast([...args, "--backup", id], env())).code).toBe(0);
+    await expectRestored(dir, original);
+  });
 
   it("killed with SIGKILL from outside while downloading: re-running with `latest` finishes it", async () => {
     const dir = volume("external-kill");
