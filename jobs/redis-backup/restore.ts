@@ -243,9 +243,38 @@ function checkSpace(dir: string, bytes: number): void {
     );
 }
 
+/**
+ * A redis-server working in `dir` (its current directory is its `dir`), if this machine can see one.
+ * In Kubernetes the restore runs in its own pod and sees none: there Redis must be scaled to zero.
+ */
+export function redisServerIn(dir: string): number | undefined {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return undefined;
+  }
+  const target = fs.realpathSync(dir);
+  for (const pid of pids) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/cwd`) !== target) continue;
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (/(^|\/)redis-server/.test(cmd.split("\0")[0])) return Number(pid);
+    } catch {
+      // gone, or not ours to look at
+    }
+  }
+  return undefined;
+}
+
 /** Runs (or resumes) a restore. */
 export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
   const t0 = Date.now();
+  const running = redisServerIn(o.dataDir);
+  if (running)
+    throw new UsageError(
+      `a redis-server (pid ${running}) is running in ${o.dataDir}: stop it before restoring (in Kubernetes, scale the StatefulSet to zero)`,
+    );
   const p = stagingPaths(o.dataDir);
   const prior = readRestoreState(o.dataDir);
   // From `aside` on, the data directory holds part of this restore: only finishing it is safe.

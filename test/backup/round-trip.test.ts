@@ -209,6 +209,20 @@ describe("a dataset with every Redis type", () => {
     }
   });
 
+  it("is not restored into a directory a redis-server is running in", async () => {
+    const dir = newDataDir("running");
+    const running = await StandaloneRedis.start([], dir);
+    servers.push(running);
+    const r = await holdfast(
+      ["restore", "redis", "--backup", id, "--data-dir", path.join(dir, "data")],
+      cronEnv(set, s3.env, prefix),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /holdfast: a redis-server \(pid \d+\) is running in .*: stop it before restoring/,
+    );
+  });
+
   it("is verified by `holdfast verify` with a full load", async () => {
     const r = await holdfast(["verify", "--backup", id], cronEnv(set, s3.env, prefix));
     expect(r.code).toBe(0);
