@@ -36,22 +36,22 @@ export const RETENTION_FLAGS: FlagSpecs = {
   "keep-last": {
     type: "string",
     default: String(RETENTION_DEFAULTS.keepLast),
-    help: "keep the newest N backups whatever their age",
+    help: `keep the newest N backups whatever their age; default ${RETENTION_DEFAULTS.keepLast}`,
   },
   "keep-daily": {
     type: "string",
     default: String(RETENTION_DEFAULTS.keepDaily),
-    help: "keep the newest backup of each of the last N days",
+    help: `keep the newest backup of each of the last N days; default ${RETENTION_DEFAULTS.keepDaily}`,
   },
   "keep-weekly": {
     type: "string",
     default: String(RETENTION_DEFAULTS.keepWeekly),
-    help: "keep the newest backup of each of the last N ISO weeks",
+    help: `keep the newest backup of each of the last N ISO weeks; default ${RETENTION_DEFAULTS.keepWeekly}`,
   },
   "keep-monthly": {
     type: "string",
     default: String(RETENTION_DEFAULTS.keepMonthly),
-    help: "keep the newest backup of each of the last N months",
+    help: `keep the newest backup of each of the last N months; default ${RETENTION_DEFAULTS.keepMonthly}`,
   },
 };
 

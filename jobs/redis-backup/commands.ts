@@ -32,7 +32,7 @@ const UPLOAD_FLAGS: FlagSpecs = {
   "upload-concurrency": {
     type: "string",
     default: String(DEFAULT_CONCURRENCY),
-    help: "parts uploaded at once",
+    help: `parts uploaded at once; default ${DEFAULT_CONCURRENCY}`,
   },
 };
 
@@ -113,7 +113,7 @@ const backupCommand: Command = {
     source: {
       type: "string",
       default: "replica",
-      help: "replica: the healthiest replica, the primary only if none is healthy; primary: the primary",
+      help: "replica (default): the healthiest replica, the primary only if none is healthy; primary: the primary",
     },
     pattern: {
       type: "string",
@@ -123,13 +123,13 @@ const backupCommand: Command = {
     reason: {
       type: "string",
       default: "manual",
-      help: "why the backup is taken: scheduled, pre-training, manual, ...",
+      help: "why the backup is taken: scheduled, pre-training, manual (default), ...",
     },
-    attempts: { type: "string", default: "3", help: "nodes to try when one fails mid-stream" },
+    attempts: { type: "string", default: "3", help: "nodes to try when one fails mid-stream; default 3" },
     "stall-timeout": {
       type: "string",
       default: "60s",
-      help: "a source sending nothing for this long has failed",
+      help: "a source sending nothing for this long has failed; default 60s",
     },
     ...UPLOAD_FLAGS,
     "data-dir": {
@@ -139,7 +139,7 @@ const backupCommand: Command = {
     redis: {
       type: "string",
       default: "127.0.0.1:6379",
-      help: "with --data-dir: the node that owns it, for BGSAVE",
+      help: "with --data-dir: the node that owns it, for BGSAVE; default 127.0.0.1:6379",
     },
     "skip-bgsave": {
       type: "boolean",
@@ -243,7 +243,7 @@ const restoreCommand: Command = {
     appendonly: {
       type: "string",
       default: "yes",
-      help: "yes: lay the dataset out as the AOF Redis loads with appendonly yes; no: dump.rdb only",
+      help: "yes (default): lay the dataset out as the AOF Redis loads with appendonly yes; no: dump.rdb only",
     },
     ...NAME_FLAGS,
     "redis-server": {
@@ -259,9 +259,13 @@ const restoreCommand: Command = {
     verify: {
       type: "string",
       default: "concurrent",
-      help: "concurrent: a throw-away redis-server loads the RDB while it downloads; layout: after the download, it loads the files laid out as they will be placed (slower)",
+      help: "concurrent (default): a throw-away redis-server loads the RDB while it downloads; layout: after the download, it loads the files laid out as they will be placed (slower)",
     },
-    "load-timeout": { type: "string", default: "1h", help: "bound on loading the dataset for verification" },
+    "load-timeout": {
+      type: "string",
+      default: "1h",
+      help: "bound on loading the dataset for verification; default 1h",
+    },
     ...JSON_FLAG,
   },
   async run(flags) {
