@@ -267,6 +267,20 @@ export class RedisSet {
     return r;
   }
 
+  /**
+   * Stops a pod's processes with `signal` and waits until they exited, without preStop hooks (a pod
+   * whose hand-over has nothing to hand over to: its sentinels are gone).
+   */
+  async stop(pod: PodProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    await Promise.all([pod.server, pod.agent].filter(Boolean).map((p) => this.processes.stop(p!, signal)));
+    pod.server = pod.agent = undefined;
+  }
+
+  /** The pods' cluster host names and their loopback ports (to localize what other pods are given). */
+  get hostMap(): Map<string, Map<number, number>> {
+    return this.hosts;
+  }
+
   /** Kills a pod's processes at once (a crash, a lost node). */
   async kill(pod: PodProcess): Promise<void> {
     await Promise.all([pod.server, pod.agent].filter(Boolean).map((p) => this.processes.stop(p!, "SIGKILL")));
