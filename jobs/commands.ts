@@ -6,6 +6,7 @@ import { lancedbBackupCommands } from "./lancedb/backup/commands";
 import { redisBackupCommands } from "./redis-backup/commands";
 import { backupStoreCommands } from "./backup/commands";
 import { scheduleCommands } from "./schedule/commands";
+import { stackCommands } from "./stack/commands";
 
 /** All commands, in the order --help lists them. */
 export const commands: Command[] = [
@@ -15,4 +16,5 @@ export const commands: Command[] = [
   ...lancedbBackupCommands,
   ...backupStoreCommands,
   ...scheduleCommands,
+  ...stackCommands,
 ];

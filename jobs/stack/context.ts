@@ -1,0 +1,94 @@
+// Opening a stack for a stack command: its outputs (Automation API or --outputs FILE), the kubeconfig
+// context it runs in (--context, else the stack's kubeContext output, else the current context), and
+// the Kubernetes and S3 handles on it. Mistakes here are bad input: one line, exit 2.
+import type * as KubeClient from "@kubernetes/client-node";
+import { type Flags, type FlagSpecs, durationMs, optStr, str } from "../cli/args";
+import { UsageError } from "../cli/errors";
+import { openLocation } from "../backup/location";
+import type { StoreLocation } from "../store/catalog";
+import { defaultKubeConfig, loadKubeClient } from "../kube/client";
+import { StackKube } from "./kube";
+import { type AutomationApi, resolveOutputs, type StackOutputs } from "./outputs";
+
+/** The flags every stack command takes. */
+export const STACK_FLAGS: FlagSpecs = {
+  stack: { type: "string", required: true, help: "the Pulumi stack (dev, prod, org/project/prod)" },
+  outputs: {
+    type: "string",
+    help: "a file of `pulumi stack output --json --show-secrets`; default: read them with the Pulumi CLI",
+  },
+  "work-dir": { type: "string", help: "the Pulumi project directory (Pulumi.yaml); default the current one" },
+  context: {
+    type: "string",
+    help: "kubeconfig context; default the stack's kubeContext output, else the current one",
+  },
+  "poll-interval": { type: "string", default: "1s", help: "how often a wait looks at the cluster" },
+};
+
+/** What can be injected (tests): the Automation API and whether a Pulumi CLI is present. */
+export interface StackDeps {
+  automation?: AutomationApi;
+  pulumiAvailable?: () => boolean;
+  /** A kubeconfig to use instead of $KUBECONFIG. */
+  kubeConfig?: KubeClient.KubeConfig;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** An opened stack. */
+export interface StackContext {
+  outputs: StackOutputs;
+  kubeConfig: KubeClient.KubeConfig;
+  /** The context used; empty when the kubeconfig's current one is. */
+  context: string;
+  kube: StackKube;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Resolves the outputs and the cluster of `--stack`. */
+export async function openStack(flags: Flags, deps: StackDeps = {}): Promise<StackContext> {
+  const pollMs = flags["poll-interval"] ? durationMs(str(flags, "poll-interval"), "--poll-interval") : 1000;
+  const outputs = await resolveOutputs(str(flags, "stack"), {
+    file: optStr(flags, "outputs"),
+    workDir: optStr(flags, "work-dir") ?? process.cwd(),
+    automation: deps.automation,
+    pulumiAvailable: deps.pulumiAvailable,
+  });
+  let kc = deps.kubeConfig;
+  if (!kc) {
+    try {
+      kc = defaultKubeConfig();
+    } catch (err) {
+      throw new UsageError(`cannot load the kubeconfig: ${(err as Error).message}`);
+    }
+  }
+  const context = optStr(flags, "context") ?? outputs.kubeContext ?? "";
+  if (context) {
+    if (!kc.getContextObject(context))
+      throw new UsageError(
+        `no context ${context} in the kubeconfig${optStr(flags, "context") ? "" : ` (stack ${outputs.stack}'s kubeContext output)`}`,
+      );
+    const copy = new (loadKubeClient().KubeConfig)();
+    copy.loadFromString(kc.exportConfig());
+    copy.setCurrentContext(context);
+    kc = copy;
+  }
+  const env = deps.env ?? process.env;
+  return {
+    outputs,
+    kubeConfig: kc,
+    context: context || kc.getCurrentContext(),
+    kube: new StackKube(kc, outputs.namespace, pollMs),
+    env,
+  };
+}
+
+/** The stack's backup location, with the stack's region unless AWS_REGION says otherwise. */
+export function openBackups(ctx: StackContext): Promise<StoreLocation> {
+  const env = { ...ctx.env, AWS_REGION: ctx.env.AWS_REGION || ctx.outputs.backup.region };
+  return openLocation({ bucket: ctx.outputs.backup.bucket, prefix: ctx.outputs.backup.prefix }, env);
+}
+
+/** A duration flag. */
+export function durationFlag(flags: Flags, name: string): number {
+  return durationMs(str(flags, name), `--${name}`);
+}

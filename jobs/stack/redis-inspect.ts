@@ -1,0 +1,292 @@
+// `holdfast redis inspect`, run as a Job inside the stack's cluster (an operator's machine cannot reach
+// the pods): what the sentinels say, each data node's role and keys, and on the primary DBSIZE per
+// database and the key count of each pattern (the seed's `redis-cli --scan --pattern ... | wc -l`).
+// With an expected primary it waits until the set is whole again: a sentinel majority names that node,
+// it serves as primary, every other node replicates it in sync, and every sentinel knows those replicas
+// and no stale ones. The report is one JSON line on stdout, which the restore reads from the Job's log.
+import { scanCount } from "../redis-backup/load-check";
+import {
+  connectNode,
+  type Credentials,
+  fieldsOf,
+  formatAddress,
+  type NodeAddress,
+  parseInfo,
+  replicasOf,
+  sameAddress,
+  withNode,
+} from "../redis/client";
+
+/** Marks the report line among the Job's log lines. */
+export const INSPECT_KIND = "holdfast.redis-inspect/1";
+
+/** What one sentinel says. */
+export interface SentinelReport {
+  address: string;
+  reachable: boolean;
+  /** The primary it names. */
+  primary?: string;
+  /** Replicas it knows as up. */
+  replicas?: number;
+  /** Replicas it lists as down or disconnected (stale entries). */
+  staleReplicas?: number;
+  error?: string;
+}
+
+/** What one data node says of itself. */
+export interface NodeReport {
+  address: string;
+  reachable: boolean;
+  role?: "primary" | "replica";
+  /** A replica's primary. */
+  following?: string;
+  /** A replica whose link is up and not syncing. */
+  inSync?: boolean;
+  /** A primary's replicas in state online. */
+  onlineReplicas?: number;
+  /** Keys of all databases. */
+  keys?: number;
+  error?: string;
+}
+
+/** The report. */
+export interface InspectReport {
+  kind: typeof INSPECT_KIND;
+  at: string;
+  /** The primary a sentinel majority names. */
+  primary?: string;
+  /** Its index in `nodes` (the StatefulSet ordinal when the nodes are given in order). */
+  primaryIndex?: number;
+  sentinels: SentinelReport[];
+  nodes: NodeReport[];
+  /** Keys per database on the primary (INFO keyspace). */
+  keyspace?: Record<string, number>;
+  /** Keys per pattern on the primary, all databases. */
+  patterns?: Record<string, number>;
+  /** The set is whole (and, when expected, led by the expected primary). */
+  healthy: boolean;
+  /** Why it is not. */
+  problems: string[];
+}
+
+/** What an inspection needs. */
+export interface InspectOptions {
+  sentinels: NodeAddress[];
+  masterName: string;
+  /** Every data node, in ordinal order. */
+  nodes: NodeAddress[];
+  patterns: string[];
+  redisCredentials: Credentials;
+  sentinelCredentials: Credentials;
+  /** Wait until this node leads a whole set. */
+  expectPrimary?: NodeAddress;
+  /** How long to wait for a whole set; 0 reports at once. */
+  waitMs: number;
+  pollMs?: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+function parseHostPort(value: string): NodeAddress | undefined {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(value);
+  return m ? { host: m[1], port: Number(m[2]) } : undefined;
+}
+
+async function askSentinel(
+  sentinel: NodeAddress,
+  masterName: string,
+  creds: Credentials,
+): Promise<SentinelReport> {
+  const address = formatAddress(sentinel);
+  try {
+    return await withNode(sentinel, creds, async (c) => {
+      let master: Record<string, string>;
+      try {
+        master = fieldsOf(await c.call("SENTINEL", "MASTER", masterName));
+      } catch (err) {
+        return { address, reachable: true, error: (err as Error).message };
+      }
+      const replicas = ((await c.call("SENTINEL", "REPLICAS", masterName)) as unknown[]).map(fieldsOf);
+      const down = replicas.filter((r) => /s_down|o_down|disconnected/.test(r.flags ?? "")).length;
+      return {
+        address,
+        reachable: true,
+        primary: formatAddress({ host: master.ip, port: Number(master.port) }),
+        replicas: replicas.length - down,
+        staleReplicas: down,
+      };
+    });
+  } catch (err) {
+    return { address, reachable: false, error: (err as Error).message };
+  }
+}
+
+async function askNode(node: NodeAddress, creds: Credentials): Promise<NodeReport> {
+  const address = formatAddress(node);
+  try {
+    return await withNode(node, creds, async (c) => {
+      const info = parseInfo(String(await c.info("replication")));
+      const keyspace = parseInfo(String(await c.info("keyspace")));
+      const keys = Object.values(keyspace).reduce((n, v) => n + Number(/keys=(\d+)/.exec(v)?.[1] ?? 0), 0);
+      if (info.role === "master")
+        return {
+          address,
+          reachable: true,
+          role: "primary" as const,
+          onlineReplicas: replicasOf(info).filter((r) => r.state === "online").length,
+          keys,
+        };
+      return {
+        address,
+        reachable: true,
+        role: "replica" as const,
+        following: formatAddress({ host: info.master_host, port: Number(info.master_port) }),
+        inSync: info.master_link_status === "up" && info.master_sync_in_progress !== "1",
+        keys,
+      };
+    });
+  } catch (err) {
+    return { address, reachable: false, error: (err as Error).message };
+  }
+}
+
+/**
+ * Judges a set from what its sentinels and nodes said (pure): the primary a majority names, and the
+ * problems that keep it from being whole.
+ */
+export function assess(
+  sentinels: SentinelReport[],
+  nodes: NodeReport[],
+  expectPrimary?: string,
+): { primary?: string; primaryIndex?: number; problems: string[] } {
+  const problems: string[] = [];
+  const need = Math.floor(sentinels.length / 2) + 1;
+  const votes = new Map<string, number>();
+  for (const s of sentinels)
+    if (s.primary) votes.set(s.primary.toLowerCase(), (votes.get(s.primary.toLowerCase()) ?? 0) + 1);
+  const [top, n] = [...votes.entries()].sort((a, b) => b[1] - a[1])[0] ?? [undefined, 0];
+  const unreachable = sentinels.filter((s) => !s.reachable).map((s) => s.address);
+  if (unreachable.length > 0) problems.push(`sentinels not answering: ${unreachable.join(", ")}`);
+  let primary: string | undefined;
+  if (!top || n < need) problems.push(`no primary named by ${need} of ${sentinels.length} sentinels`);
+  else primary = sentinels.find((s) => s.primary?.toLowerCase() === top)!.primary;
+  if (expectPrimary && primary && primary.toLowerCase() !== expectPrimary.toLowerCase())
+    problems.push(`the sentinels name ${primary} primary, not ${expectPrimary}`);
+  const sameAs = (a?: string, b?: string) => {
+    const x = a && parseHostPort(a);
+    const y = b && parseHostPort(b);
+    return Boolean(x && y && sameAddress(x, y));
+  };
+  const primaryIndex = primary ? nodes.findIndex((x) => sameAs(x.address, primary)) : -1;
+  const leader = primaryIndex >= 0 ? nodes[primaryIndex] : undefined;
+  if (primary && !leader) problems.push(`the primary ${primary} is none of the set's nodes`);
+  if (leader && leader.role !== "primary")
+    problems.push(`${leader.address} ${leader.reachable ? `serves as ${leader.role}` : "does not answer"}`);
+  for (const node of nodes) {
+    if (node === leader) continue;
+    if (!node.reachable) problems.push(`${node.address} does not answer`);
+    else if (node.role !== "replica") problems.push(`${node.address} serves as primary too`);
+    else if (primary && !sameAs(node.following, primary))
+      problems.push(`${node.address} replicates ${node.following}, not ${primary}`);
+    else if (!node.inSync) problems.push(`${node.address} is not in sync yet`);
+  }
+  const replicas = nodes.length - 1;
+  for (const s of sentinels.filter((x) => x.reachable && x.primary)) {
+    if ((s.replicas ?? 0) < replicas)
+      problems.push(`sentinel ${s.address} knows ${s.replicas} of ${replicas} replicas`);
+    if ((s.staleReplicas ?? 0) > 0)
+      problems.push(`sentinel ${s.address} lists ${s.staleReplicas} stale replicas`);
+  }
+  return { primary, primaryIndex: primaryIndex >= 0 ? primaryIndex : undefined, problems };
+}
+
+async function keyspaceOf(node: NodeAddress, creds: Credentials): Promise<Record<string, number>> {
+  return withNode(node, creds, async (c) => {
+    const out: Record<string, number> = {};
+    for (const m of String(await c.info("keyspace")).matchAll(/^db(\d+):keys=(\d+)/gm))
+      out[m[1]] = Number(m[2]);
+    return out;
+  });
+}
+
+/** Keys per pattern on `node`, over every database that has keys. */
+async function countPatterns(
+  node: NodeAddress,
+  creds: Credentials,
+  dbs: string[],
+  patterns: string[],
+): Promise<Record<string, number>> {
+  const c = await connectNode(node, creds, 60_000);
+  try {
+    const out: Record<string, number> = {};
+    for (const p of patterns) {
+      out[p] = 0;
+      for (const db of dbs) out[p] += await scanCount(c, db, p);
+    }
+    return out;
+  } finally {
+    c.disconnect();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Inspects the set, waiting for a whole set when asked to. */
+export async function inspectRedis(o: InspectOptions): Promise<InspectReport> {
+  const deadline = Date.now() + o.waitMs;
+  const expect = o.expectPrimary ? formatAddress(o.expectPrimary) : undefined;
+  let last = "";
+  for (;;) {
+    const [sentinels, nodes] = await Promise.all([
+      Promise.all(o.sentinels.map((s) => askSentinel(s, o.masterName, o.sentinelCredentials))),
+      Promise.all(o.nodes.map((n) => askNode(n, o.redisCredentials))),
+    ]);
+    const { primary, primaryIndex, problems } = assess(sentinels, nodes, expect);
+    const healthy = problems.length === 0;
+    if (healthy || Date.now() >= deadline) {
+      const report: InspectReport = {
+        kind: INSPECT_KIND,
+        at: new Date().toISOString(),
+        primary,
+        primaryIndex,
+        sentinels,
+        nodes,
+        healthy,
+        problems,
+      };
+      const leader = primaryIndex !== undefined ? o.nodes[primaryIndex] : undefined;
+      if (leader && nodes[primaryIndex!].role === "primary") {
+        try {
+          report.keyspace = await keyspaceOf(leader, o.redisCredentials);
+          report.patterns = await countPatterns(
+            leader,
+            o.redisCredentials,
+            Object.keys(report.keyspace),
+            o.patterns,
+          );
+        } catch (err) {
+          report.problems.push(`cannot count the primary's keys: ${(err as Error).message}`);
+          report.healthy = false;
+        }
+      }
+      return report;
+    }
+    const now = problems.join("; ");
+    if (now !== last) o.log?.("waiting for the set", { problems });
+    last = now;
+    await sleep(o.pollMs ?? 1000);
+  }
+}
+
+/** The report line in a Job's log (the last one, if the command ran more than once). */
+export function reportFromLog(log: string): InspectReport | undefined {
+  const lines = log.split("\n").filter((l) => l.includes(INSPECT_KIND));
+  for (const line of lines.reverse()) {
+    try {
+      const r = JSON.parse(line.slice(line.indexOf("{"))) as InspectReport;
+      if (r.kind === INSPECT_KIND) return r;
+    } catch {
+      // a log line that only mentions the kind
+    }
+  }
+  return undefined;
+}

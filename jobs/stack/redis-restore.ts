@@ -1,0 +1,178 @@
+// A Redis restore of a stack: the preflight facts (the backup in the stack's bucket, the StatefulSets,
+// pods and claims in its namespace, an interrupted restore's record), read without changing anything, and
+// what to tell the operator when a run stops. The plan is redis-plan.ts; running it is execute.ts.
+import type * as KubeClient from "@kubernetes/client-node";
+import { formatBytes } from "../backup/format";
+import { UsageError } from "../cli/errors";
+import { objectExists } from "../store/s3";
+import { isBackupId } from "../store/backup-id";
+import type { BackupSummary, StoreLocation } from "../store/catalog";
+import { ManifestError, readManifest, type RedisBackupManifest } from "../redis-backup/manifest";
+import { redisStore } from "../redis-backup/store";
+import { KubeError, type PodState, type StackKube } from "./kube";
+import type { PlannedBackup } from "./plan";
+import { readRecord, type RestoreRecord } from "./record";
+import { type RedisFacts, SAFETY_REASON, type StatefulSetFacts } from "./redis-plan";
+import type { StackContext } from "./context";
+
+/** Turns a failed read of the cluster into the one line an operator needs (exit 2). */
+export function clusterError(err: unknown, ctx: Pick<StackContext, "context" | "outputs">): never {
+  if (err instanceof UsageError) throw err;
+  const e = err as KubeError;
+  const where = `the cluster of stack ${ctx.outputs.stack} (context ${ctx.context || "current"})`;
+  if (e instanceof KubeError && e.status === undefined)
+    throw new UsageError(`cannot reach ${where}: ${e.message.replace(/^[^:]*: /, "")}`);
+  if (e instanceof KubeError && (e.status === 401 || e.status === 403))
+    throw new UsageError(`${where} refuses the request: ${e.message}`);
+  throw err;
+}
+
+/** Chooses the backup: `latest` is the newest one not taken by a restore (or the interrupted run's). */
+export function chooseBackup(
+  requested: string,
+  backups: BackupSummary[],
+  where: string,
+  record?: RestoreRecord,
+): BackupSummary {
+  if (requested !== "latest" && !isBackupId(requested))
+    throw new UsageError(`"${requested}" is not a backup id (expected the form 20260115T120000Z, or latest)`);
+  const byId = new Map(backups.map((b) => [b.id, b]));
+  if (requested === "latest" && record) {
+    const b = byId.get(record.backup);
+    if (!b)
+      throw new UsageError(`backup ${record.backup} of the interrupted restore is no longer in ${where}`);
+    return b;
+  }
+  if (requested === "latest") {
+    const newest = backups
+      .filter((b) => b.reason !== SAFETY_REASON)
+      .sort((a, b) => b.id.localeCompare(a.id))[0];
+    if (!newest) throw new UsageError(`there is no backup in ${where}`);
+    return newest;
+  }
+  const b = byId.get(requested);
+  if (!b) throw new UsageError(`no backup ${requested} in ${where}`);
+  return b;
+}
+
+/** A StatefulSet's facts, or a UsageError when the stack's namespace does not have it. */
+export async function statefulSetFacts(
+  kube: StackKube,
+  name: string,
+  ctx: Pick<StackContext, "context" | "outputs">,
+): Promise<{ facts: StatefulSetFacts; object: KubeClient.V1StatefulSet }> {
+  const sts = await kube.readStatefulSet(name).catch((err) => clusterError(err, ctx));
+  if (!sts)
+    throw new UsageError(
+      `no statefulset ${name} in namespace ${kube.namespace} (context ${ctx.context || "current"}): is this stack ${ctx.outputs.stack}'s cluster?`,
+    );
+  const template = sts.spec?.volumeClaimTemplates?.[0];
+  const pods: PodState[] = await kube.pods(sts.spec?.selector?.matchLabels ?? {});
+  return {
+    object: sts,
+    facts: {
+      name,
+      replicas: sts.spec?.replicas ?? 0,
+      pods,
+      claimTemplate: template?.metadata?.name ?? "data",
+      claimSpec: template?.spec,
+      claimLabels: template?.metadata?.labels,
+    },
+  };
+}
+
+function describePods(f: StatefulSetFacts): string {
+  const ready = f.pods.filter((p) => p.ready).length;
+  return `statefulset ${f.name}: ${f.replicas} replicas, ${f.pods.length} pods, ${ready} ready`;
+}
+
+/** Reads everything the plan needs; changes nothing. */
+export async function gatherRedisFacts(
+  ctx: StackContext,
+  at: StoreLocation,
+  requested: string,
+  safetyBackup: boolean,
+): Promise<RedisFacts> {
+  const o = ctx.outputs;
+  const { facts: data, object: dataSts } = await statefulSetFacts(ctx.kube, o.redis.statefulSet, ctx);
+  const { facts: sentinels } = await statefulSetFacts(ctx.kube, o.redis.sentinelStatefulSet, ctx);
+  const record = readRecord(dataSts.metadata?.annotations, data.name);
+  if (record && record.store !== "redis")
+    throw new UsageError(`statefulset ${data.name} records a ${record.store} restore, not a Redis one`);
+
+  const where = `s3://${at.bucket}/${at.layout.redis}`;
+  const chosen = chooseBackup(requested, await redisStore.listBackups(at), where, record);
+  let manifest: RedisBackupManifest;
+  try {
+    manifest = await readManifest(at.client, at.bucket, at.layout, chosen.id);
+  } catch (err) {
+    if (err instanceof ManifestError) throw new UsageError(err.message);
+    throw err;
+  }
+  const rdb = manifest.objects["dump.rdb"];
+  if (!(await objectExists(at.client, at.bucket, rdb.key)))
+    throw new UsageError(`backup ${chosen.id} has a manifest but no ${rdb.key}: it cannot be restored`);
+
+  const checked: string[] = [
+    `backup ${chosen.id} in ${where}: manifest valid, ${rdb.key.split("/").pop()} ${formatBytes(rdb.size)} ` +
+      `(sha256 ${rdb.sha256.slice(0, 12)}…, checked in full by the restore Job before pod 0's volume is touched)`,
+    `cluster reachable (context ${ctx.context || "current"}, namespace ${o.namespace})`,
+    describePods(data),
+    describePods(sentinels),
+  ];
+
+  const claims: Record<string, boolean> = {};
+  const sentinelClaimNames =
+    o.redis.sentinelClaimNames ??
+    Array.from(
+      {
+        length:
+          record?.replicas[sentinels.name] ??
+          Math.max(sentinels.replicas, o.redis.sentinels.split(",").length),
+      },
+      (_, i) => `${sentinels.claimTemplate}-${sentinels.name}-${i}`,
+    );
+  for (const claim of [...o.redis.claimNames, ...sentinelClaimNames])
+    claims[claim] = (await ctx.kube.readClaim(claim).catch((err) => clusterError(err, ctx))) !== undefined;
+  checked.push(
+    `claims: ${Object.entries(claims)
+      .map(([c, ok]) => `${c}${ok ? "" : " (missing)"}`)
+      .join(", ")}`,
+  );
+
+  if (!(await ctx.kube.readSecret(o.redis.secretName)))
+    throw new UsageError(
+      `no secret ${o.redis.secretName} in namespace ${o.namespace}: the Jobs read the admin password from it`,
+    );
+  const sa = o.backup.serviceAccounts.restore;
+  if (!(await ctx.kube.readServiceAccount(sa)))
+    throw new UsageError(`no service account ${sa} in namespace ${o.namespace}: the restore Jobs run as it`);
+  let backupCronJob: string | undefined = o.schedule.cronJobs["redis-backup"];
+  if (backupCronJob && !(await ctx.kube.readCronJob(backupCronJob))) backupCronJob = undefined;
+  if (safetyBackup && !record && !backupCronJob)
+    throw new UsageError(
+      `stack ${o.stack} has no redis-backup CronJob for the safety backup; pass --no-safety-backup to restore without one`,
+    );
+
+  const redisContainer = dataSts.spec?.template.spec?.containers.find((c) => c.name === "redis");
+  const backup: PlannedBackup = {
+    id: chosen.id,
+    requested,
+    reason: chosen.reason,
+    completedAt: chosen.completedAt,
+    items: chosen.items,
+    sizeBytes: chosen.sizeBytes,
+  };
+  return {
+    outputs: o,
+    context: ctx.context,
+    backup,
+    manifest,
+    data: { ...data, memoryLimit: redisContainer?.resources?.limits?.memory },
+    sentinels,
+    claims,
+    backupCronJob,
+    record,
+    checked,
+  };
+}
