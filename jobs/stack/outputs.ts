@@ -234,7 +234,7 @@ export async function outputsFromAutomation(
  * @throws UsageError (exit 2) for an unknown stack or when neither source is available.
  */
 export async function resolveOutputs(stack: string, source: OutputsSource): Promise<StackOutputs> {
-  if (!/^[\w.-]{1,100}(\/[\w.-]{1,100}){0,2}$/.test(stack))
+  if (!/^[\w.-]{1,100}(\/[\w.-]{1,100}){0,2}$/.test(stack) || stack.split("/").some((p) => /^\.+$/.test(p)))
     throw new UsageError(`"${stack}" is not a stack name`);
   if (source.file) return outputsFromFile(source.file, stack);
   const available = source.automation !== undefined || (source.pulumiAvailable ?? pulumiCliAvailable)();

@@ -1,0 +1,62 @@
+// Judging a set from what its sentinels and nodes said (pure), and finding the report in a Job's log.
+import { assess, INSPECT_KIND, type NodeReport, reportFromLog, type SentinelReport } from "./redis-inspect";
+
+const N = ["redis-0:6379", "redis-1:6379", "redis-2:6379"];
+const sentinel = (i: number, primary = N[0], replicas = 2, stale = 0): SentinelReport => ({
+  address: `s${i}:26379`,
+  reachable: true,
+  primary,
+  replicas,
+  staleReplicas: stale,
+});
+const whole = (): NodeReport[] => [
+  { address: N[0], reachable: true, role: "primary", onlineReplicas: 2, keys: 10 },
+  { address: N[1], reachable: true, role: "replica", following: N[0], inSync: true, keys: 10 },
+  { address: N[2], reachable: true, role: "replica", following: N[0], inSync: true, keys: 10 },
+];
+
+test("a whole set led by the expected primary", () => {
+  expect(assess([sentinel(0), sentinel(1), sentinel(2)], whole(), N[0])).toEqual({
+    primary: N[0],
+    primaryIndex: 0,
+    problems: [],
+  });
+});
+
+test("what keeps a set from being whole", () => {
+  const nodes = whole();
+  nodes[1] = { ...nodes[1], inSync: false };
+  nodes[2] = { address: N[2], reachable: false, error: "ECONNREFUSED" };
+  const r = assess(
+    [sentinel(0, N[1]), sentinel(1, N[1], 1, 1), { address: "s2:26379", reachable: false, error: "timeout" }],
+    nodes,
+    N[0],
+  );
+  expect(r.primaryIndex).toBe(1);
+  expect(r.problems).toEqual([
+    "sentinels not answering: s2:26379",
+    `the sentinels name ${N[1]} primary, not ${N[0]}`,
+    `${N[1]} serves as replica`,
+    `${N[0]} serves as primary too`,
+    `${N[2]} does not answer`,
+    "sentinel s1:26379 knows 1 of 2 replicas",
+    "sentinel s1:26379 lists 1 stale replicas",
+  ]);
+  expect(assess([sentinel(0, N[0]), sentinel(1, N[1]), sentinel(2, N[2])], whole()).problems[0]).toBe(
+    "no primary named by 2 of 3 sentinels",
+  );
+});
+
+test("the report is the last line of its kind in a Job's log", () => {
+  const line = (healthy: boolean) =>
+    JSON.stringify({ kind: INSPECT_KIND, healthy, problems: [], sentinels: [], nodes: [] });
+  const log = [
+    '{"level":"info","msg":"waiting for the set"}',
+    line(false),
+    `{"level":"warn","msg":"mentions ${INSPECT_KIND} but is no report"}`,
+    line(true),
+    '{"level":"info","msg":"the set is whole"}',
+  ].join("\n");
+  expect(reportFromLog(log)?.healthy).toBe(true);
+  expect(reportFromLog("holdfast: missing --sentinel")).toBeUndefined();
+});
