@@ -214,7 +214,10 @@ function storeCommand(word: "list" | "status"): Command {
   const { bucket: _b, prefix: _p, ...innerFlags } = inner.flags;
   return {
     words: ["stack", word],
-    summary: `${inner.summary} — of a stack's bucket and prefix`,
+    summary:
+      word === "list"
+        ? "list a stack's committed backups (its bucket and prefix from the stack's outputs)"
+        : "exit 1 when a stack's newest backup is older than --max-age",
     flags: { ...STACK_FLAGS, ...innerFlags },
     async run(flags) {
       const ctx = await openStack(flags, deps);
