@@ -147,7 +147,10 @@ describe("the exporter user", () => {
     await c.connect();
     expect(await c.info()).toMatch(/# Sentinel/);
     expect((await c.call("SENTINEL", "MASTERS")) as unknown[]).toHaveLength(1);
-    expect((await c.call("SENTINEL", "SLAVES", set.masterName)) as unknown[]).toHaveLength(2);
+    // A sentinel may also list a replica it saw mid-handshake as 127.0.0.1:0 (disconnected): count the live ones.
+    const replicas = (await c.call("SENTINEL", "SLAVES", set.masterName)) as string[][];
+    const live = replicas.filter((r) => !r[r.indexOf("flags") + 1].includes("disconnected"));
+    expect(live).toHaveLength(2);
     for (const command of [
       ["SENTINEL", "FAILOVER", set.masterName],
       ["SENTINEL", "SET", set.masterName, "quorum", "1"],
