@@ -9,6 +9,7 @@ import { durationMs, type FlagSpecs, type Flags, list, optStr, str } from "../cl
 import type { Command } from "../cli/command";
 import { UsageError } from "../cli/errors";
 import { log } from "../cli/log";
+import { PUSH_FLAGS, type PushTarget, pushTarget, reportOutcome } from "../metrics/report";
 import { backupTime, isBackupId, resolveBackupId } from "../store/backup-id";
 import type { BackupSummary, StoreLocation, StoreModule, VerifyReport } from "../store/catalog";
 import { JSON_FLAG, LOCATION_FLAGS, RETENTION_FLAGS, retentionPolicy } from "./flags";
@@ -259,17 +260,25 @@ const drillCommand: Command = {
   words: ["drill"],
   summary:
     "the monthly restore test: verify each store's newest backup and report, with its age and restore time",
-  flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...MAX_AGE_FLAG, ...VERIFY_FLAGS, ...JSON_FLAG },
+  flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...MAX_AGE_FLAG, ...VERIFY_FLAGS, ...PUSH_FLAGS, ...JSON_FLAG },
   async run(flags) {
     const { stores, explicit } = selectStores(list(flags, "store"));
     const maxAge = durationMs(str(flags, "max-age"), "--max-age");
+    const push = pushTarget(flags);
     const at = await openLocation(flags);
     const started = Date.now();
     const states = await freshness(at, stores, explicit, maxAge);
     const targets = states
       .filter((s) => s.newest)
       .map((s) => ({ store: stores.find((m) => m.kind === s.store)!, id: s.newest!.id }));
-    const reports = targets.length > 0 ? await verifyAll(at, targets, flags) : [];
+    let reports: VerifyReport[];
+    try {
+      reports = targets.length > 0 ? await verifyAll(at, targets, flags) : [];
+    } catch (err) {
+      await pushDrillOutcomes(push, states, () => false);
+      throw err;
+    }
+    await pushDrillOutcomes(push, states, (s) => s.ok && reports.some((r) => r.store === s.store && r.ok));
     const ok = states.every((s) => s.ok) && reports.every((r) => r.ok) && reports.length > 0;
     const result = {
       ok,
@@ -299,6 +308,36 @@ const drillCommand: Command = {
     return ok ? 0 : 1;
   },
 };
+
+/**
+ * Pushes the drill's outcome of each store that has a backup, labelled with the database its newest
+ * backup holds (the label its backups push). A store without a backup has nothing to label: its
+ * backups' own alerts report it.
+ */
+async function pushDrillOutcomes(
+  push: PushTarget | undefined,
+  states: { store: string; newest?: BackupSummary; ok: boolean }[],
+  passed: (s: { store: string; ok: boolean }) => boolean,
+): Promise<void> {
+  if (!push) return;
+  for (const s of states) {
+    if (!s.newest) continue;
+    if (!s.newest.database) {
+      log.warn("the newest backup names no database; its drill outcome is not pushed", {
+        store: s.store,
+        backup: s.newest.id,
+      });
+      continue;
+    }
+    await reportOutcome(push, {
+      kind: "drill",
+      store: s.newest.store,
+      database: s.newest.database,
+      ok: passed(s),
+      at: new Date(),
+    });
+  }
+}
 
 /** The store-generic commands. */
 export const backupStoreCommands: Command[] = [

@@ -10,6 +10,7 @@ import { log } from "../cli/log";
 import { byteSize, count, JSON_FLAG, LOCATION_FLAGS } from "../backup/flags";
 import { formatBytes, formatDuration } from "../backup/format";
 import { openLocation } from "../backup/location";
+import { PUSH_FLAGS, pushTarget, withBackupOutcome } from "../metrics/report";
 import { credentialsFromEnv, parseAddresses } from "../redis/client";
 import { isBackupId } from "../store/backup-id";
 import { DEFAULT_NAMES, type DatasetNames } from "./aof-layout";
@@ -18,7 +19,7 @@ import { DEFAULT_CONCURRENCY } from "./upload";
 import { backupDataDir, BgsaveDeniedError } from "./data-dir-backup";
 import { DiscoveryError, type SourcePreference } from "./discovery";
 import { DamagedBackupError } from "./download";
-import { ManifestError, type RedisBackupManifest } from "./manifest";
+import { ManifestError, type RedisBackupManifest, summarize } from "./manifest";
 import { ReplicationAuthError } from "./replication";
 import { readRestoreState, restoreRedis, RestoreVerificationError, STAGING_DIR } from "./restore";
 import { ScratchServerError } from "./scratch-server";
@@ -147,6 +148,7 @@ const backupCommand: Command = {
       help: "with --data-dir: back up the dump.rdb that is there, no BGSAVE",
     },
     ...NAME_FLAGS,
+    ...PUSH_FLAGS,
     ...JSON_FLAG,
   },
   async run(flags) {
@@ -169,62 +171,82 @@ const backupCommand: Command = {
     };
     const patterns = list(flags, "pattern");
     const reason = str(flags, "reason");
-    const at = await openLocation(flags);
-    let manifest: RedisBackupManifest;
-    try {
-      if (dataDir) {
-        manifest = await backupDataDir({
-          dataDir: directory(dataDir, "data-dir"),
-          names: datasetNames(flags),
-          redis: hostPort(str(flags, "redis"), "--redis"),
-          credentials: credentialsFromEnv("REDIS"),
-          bgsave: !flags["skip-bgsave"],
-          client: at.client,
-          bucket: at.bucket,
-          layout: at.layout,
-          patterns,
-          reason,
-          ...upload,
-        });
-      } else {
-        manifest = await backupRedis({
-          sentinels: parseAddresses(sentinel!, "--sentinel"),
-          masterName: masterName!,
-          sentinelCredentials: credentialsFromEnv("SENTINEL"),
-          redisCredentials: credentialsFromEnv("REDIS"),
-          client: at.client,
-          bucket: at.bucket,
-          layout: at.layout,
-          patterns,
-          reason,
-          source: source as SourcePreference,
-          attempts: count(str(flags, "attempts"), "attempts", 1),
-          stallTimeoutMs: durationMs(str(flags, "stall-timeout"), "--stall-timeout"),
-          ...upload,
-        });
-      }
-    } catch (err) {
-      if (
-        err instanceof DiscoveryError ||
-        err instanceof ReplicationAuthError ||
-        err instanceof BgsaveDeniedError
-      )
-        throw new UsageError(err.message);
-      if (err instanceof BackupFailedError)
-        throw new OperationError(
-          err.message,
-          err.uncommitted
-            ? `the RDB at ${err.uncommitted} has no manifest, so no backup exists (prune removes it). Re-run the backup.`
-            : whatIsLeft(err.attempts, err.id),
-        );
-      throw err;
-    }
+    // Every flag is checked before the backup starts: bad input is exit 2, and pushes no failure.
+    const dir = dataDir ? directory(dataDir, "data-dir") : undefined;
+    const names = datasetNames(flags);
+    const redis = hostPort(str(flags, "redis"), "--redis");
+    const sentinels = sentinel ? parseAddresses(sentinel, "--sentinel") : [];
+    const attempts = count(str(flags, "attempts"), "attempts", 1);
+    const stallTimeoutMs = durationMs(str(flags, "stall-timeout"), "--stall-timeout");
+    const target = pushTarget(flags);
+    // The database label: what the manifest records as the source, so the drill pushes the same one.
+    const database = dir ?? masterName!;
+    const manifest = await withBackupOutcome(
+      target,
+      { store: "redis", database },
+      () => takeBackup(),
+      (m) => ({ sizeBytes: summarize(m).sizeBytes, items: m.dataset.keys }),
+    );
     log.info("backup committed", {
       backup: manifest.id,
       keys: manifest.dataset.keys,
       bytes: manifest.objects["dump.rdb"].size,
     });
     report(manifest, Boolean(flags.json));
+
+    async function takeBackup(): Promise<RedisBackupManifest> {
+      const at = await openLocation(flags);
+      let manifest: RedisBackupManifest;
+      try {
+        if (dir) {
+          manifest = await backupDataDir({
+            dataDir: dir,
+            names,
+            redis,
+            credentials: credentialsFromEnv("REDIS"),
+            bgsave: !flags["skip-bgsave"],
+            client: at.client,
+            bucket: at.bucket,
+            layout: at.layout,
+            patterns,
+            reason,
+            ...upload,
+          });
+        } else {
+          manifest = await backupRedis({
+            sentinels,
+            masterName: masterName!,
+            sentinelCredentials: credentialsFromEnv("SENTINEL"),
+            redisCredentials: credentialsFromEnv("REDIS"),
+            client: at.client,
+            bucket: at.bucket,
+            layout: at.layout,
+            patterns,
+            reason,
+            source: source as SourcePreference,
+            attempts,
+            stallTimeoutMs,
+            ...upload,
+          });
+        }
+      } catch (err) {
+        if (
+          err instanceof DiscoveryError ||
+          err instanceof ReplicationAuthError ||
+          err instanceof BgsaveDeniedError
+        )
+          throw new UsageError(err.message);
+        if (err instanceof BackupFailedError)
+          throw new OperationError(
+            err.message,
+            err.uncommitted
+              ? `the RDB at ${err.uncommitted} has no manifest, so no backup exists (prune removes it). Re-run the backup.`
+              : whatIsLeft(err.attempts, err.id),
+          );
+        throw err;
+      }
+      return manifest;
+    }
   },
 };
 

@@ -174,5 +174,6 @@ export function summarize(m: RedisBackupManifest): BackupSummary {
     sizeBytes: Object.values(m.objects).reduce((n, o) => n + o.size, 0),
     items: m.dataset.keys,
     reason: m.reason,
+    database: m.source.masterName ?? m.source.dataDir,
   };
 }

@@ -21,6 +21,11 @@ export interface BackupSummary {
   items: number;
   /** Why it was taken: scheduled, pre-training, pre-restore, manual... */
   reason: string;
+  /**
+   * Which database of the store it holds, as the backup's metrics label it: the Redis master name (or
+   * the data directory it was read from), the LanceDB data directory.
+   */
+  database?: string;
 }
 
 /** Where a store's backups are. */

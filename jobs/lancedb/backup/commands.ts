@@ -1,10 +1,12 @@
 // `holdfast backup lancedb` and `holdfast restore lancedb`: parse flags, check the bucket, run
 // takeSnapshot / restoreSnapshot, print a summary (JSON with --json).
+import * as path from "path";
 import { backupStoreLayout } from "../../../components/backup-bucket/layout";
 import { durationMs, str, type Flags } from "../../cli/args";
 import type { Command } from "../../cli/command";
 import { UsageError } from "../../cli/errors";
 import { log } from "../../cli/log";
+import { PUSH_FLAGS, pushTarget, withBackupOutcome } from "../../metrics/report";
 import type { StoreLocation } from "../../store/catalog";
 import { checkBucket, s3FromEnv } from "../../store/s3";
 import { takeSnapshot } from "./backup";
@@ -72,6 +74,7 @@ const backupCommand: Command = {
       help: "prune grace period (same value as the prune job's); the backup must finish within half of it",
     },
     "allow-empty": { type: "boolean", help: "record a snapshot even when the directory holds no table" },
+    ...PUSH_FLAGS,
   },
   async run(flags) {
     const dataDir = str(flags, "data-dir");
@@ -79,15 +82,25 @@ const backupCommand: Command = {
     const graceMs = flags["gc-grace"]
       ? durationMs(str(flags, "gc-grace"), "--gc-grace")
       : DEFAULT_GC_GRACE_MS;
-    const at = await storeLocation(flags);
-    const outcome = await takeSnapshot({
-      at,
-      dataDir,
-      reason: str(flags, "reason"),
-      graceMs,
-      allowEmpty: flags["allow-empty"] === true,
-      transfer,
-    });
+    const target = pushTarget(flags);
+    // The database label: the data directory as the snapshot record names it, as the drill reads it.
+    const outcome = await withBackupOutcome(
+      target,
+      { store: "lancedb", database: path.resolve(dataDir) },
+      async () =>
+        takeSnapshot({
+          at: await storeLocation(flags),
+          dataDir,
+          reason: str(flags, "reason"),
+          graceMs,
+          allowEmpty: flags["allow-empty"] === true,
+          transfer,
+        }),
+      (o) => ({
+        sizeBytes: o.tables.reduce((n, t) => n + t.bytes, 0),
+        items: o.tables.reduce((n, t) => n + t.rows, 0),
+      }),
+    );
     log.info("snapshot committed", { snapshot: outcome.id, record: outcome.recordKey });
     if (flags.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
     else {

@@ -25,6 +25,7 @@ function summary(r: SnapshotRecord): BackupSummary {
     sizeBytes: r.totals.bytes,
     items: r.totals.rows,
     reason: r.reason,
+    database: r.source.dataDir,
   };
 }
 

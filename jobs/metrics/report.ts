@@ -1,0 +1,95 @@
+// The jobs' side of the Pushgateway: the `--pushgateway` and `--stack` flags (HOLDFAST_PUSHGATEWAY and
+// HOLDFAST_STACK, which the scheduled jobs carry), and running a backup so that its outcome is pushed
+// whether it succeeds or fails. A push that fails is a warning in the log, never a failed job.
+import type { FlagSpecs, Flags } from "../cli/args";
+import { optStr } from "../cli/args";
+import { UsageError } from "../cli/errors";
+import { log } from "../cli/log";
+import type { StoreKind } from "../store/catalog";
+import { type JobOutcome, pushOutcome } from "./pushgateway";
+
+/** The flags of the commands that push their outcome. */
+export const PUSH_FLAGS: FlagSpecs = {
+  pushgateway: {
+    type: "string",
+    help: "Prometheus Pushgateway (http://host:9091) to push the outcome to, success or failure; default none",
+  },
+  stack: {
+    type: "string",
+    help: "the stack label of the pushed metrics (needed with --pushgateway)",
+  },
+};
+
+/** Where to push, and the stack label. */
+export interface PushTarget {
+  url: string;
+  stack: string;
+}
+
+/** The Pushgateway the flags name, checked; undefined when none is configured. */
+export function pushTarget(flags: Flags): PushTarget | undefined {
+  const url = optStr(flags, "pushgateway");
+  if (!url) return undefined;
+  if (!/^https?:\/\/[^/\s]+/.test(url))
+    throw new UsageError(
+      `--pushgateway must be an http(s) URL such as http://pushgateway:9091, got "${url}"`,
+    );
+  const stack = optStr(flags, "stack");
+  if (!stack)
+    throw new UsageError(
+      "missing --stack (or HOLDFAST_STACK): the metrics pushed to --pushgateway are labelled by stack",
+    );
+  return { url, stack };
+}
+
+/** Pushes an outcome when a Pushgateway is configured; a push that fails is logged as a warning. */
+export async function reportOutcome(
+  target: PushTarget | undefined,
+  outcome: Omit<JobOutcome, "stack">,
+): Promise<void> {
+  if (!target) return;
+  const labels = { stack: target.stack, store: outcome.store, database: outcome.database };
+  const error = await pushOutcome(target.url, { ...outcome, stack: target.stack });
+  if (error)
+    log.warn("the outcome was not pushed to the Pushgateway; the job's result stands", { error, ...labels });
+  else log.info("outcome pushed to the Pushgateway", { kind: outcome.kind, ok: outcome.ok, ...labels });
+}
+
+/** What a successful backup reports besides its time. */
+export interface BackupMeasures {
+  sizeBytes: number;
+  /** Keys (Redis) or rows (LanceDB). */
+  items: number;
+}
+
+/**
+ * Runs a backup and pushes its outcome: on success its time, duration, size and keys or rows; on any
+ * failure (the error is thrown on unchanged) the time of the failure.
+ */
+export async function withBackupOutcome<T>(
+  target: PushTarget | undefined,
+  labels: { store: StoreKind; database: string },
+  run: () => Promise<T>,
+  measure: (result: T) => BackupMeasures,
+): Promise<T> {
+  const started = Date.now();
+  let result: T;
+  try {
+    result = await run();
+  } catch (err) {
+    await reportOutcome(target, { kind: "backup", ...labels, ok: false, at: new Date() });
+    throw err;
+  }
+  const { sizeBytes, items } = measure(result);
+  const at = new Date();
+  await reportOutcome(target, {
+    kind: "backup",
+    ...labels,
+    ok: true,
+    at,
+    durationSeconds: (at.getTime() - started) / 1000,
+    sizeBytes,
+    items,
+  });
+  return result;
+}
