@@ -17,7 +17,7 @@ function sources(dir: string): string[] {
   });
 }
 
-function renderKey(stack: string): string {
+function renderKey(stack: string, overrides: Record<string, unknown>): string {
   const files = [
     ...sources(path.join(root, "components")),
     path.join(root, "stack.ts"),
@@ -27,16 +27,23 @@ function renderKey(stack: string): string {
     path.join(root, `Pulumi.${stack}.yaml`),
   ];
   const hash = createHash("sha256");
+  if (Object.keys(overrides).length > 0) hash.update(JSON.stringify(overrides));
   for (const f of files.sort()) hash.update(f).update(fs.readFileSync(f));
   return `${stack}-${hash.digest("hex").slice(0, 16)}`;
 }
 
-/** Every Kubernetes object of `stack`, rendered offline (cached across test workers). */
-export async function renderedObjects(stack: string): Promise<RenderedObject[]> {
+/**
+ * Every Kubernetes object of `stack`, rendered offline (cached across test workers).
+ * @param overrides config values set over the stack file's (keys like `holdfast:pushgatewayUrl`).
+ */
+export async function renderedObjects(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+): Promise<RenderedObject[]> {
   const cacheDir = path.join(root, "node_modules", ".cache", "holdfast-render");
-  const file = path.join(cacheDir, `${renderKey(stack)}.json`);
+  const file = path.join(cacheDir, `${renderKey(stack, overrides)}.json`);
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8"));
-  const run = await runHoldfastStack(stack);
+  const run = await runHoldfastStack(stack, overrides);
   const objects = run.resources.filter(isKubernetesObject).map(toObject);
   fs.mkdirSync(cacheDir, { recursive: true });
   fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify(objects));
