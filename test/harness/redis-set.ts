@@ -48,6 +48,8 @@ export interface RedisSetOptions {
   stack?: string;
   /** Start the holdfast sidecar in data pods. Default true. */
   agents?: boolean;
+  /** The set's folder (created; the caller's to keep: cleanup leaves it). Default a new temporary one. */
+  dir?: string;
 }
 
 /** The users of the rendered Secret, by role. */
@@ -78,7 +80,7 @@ export class RedisSet {
 
   /** Lays out the pods of `stack`'s rendering on loopback without starting them. */
   static async prepare(options: RedisSetOptions = {}): Promise<RedisSet> {
-    const o = { stack: "dev", agents: true, ...options };
+    const o = { stack: "dev", agents: true, dir: "", ...options };
     const objects = await renderedObjects(o.stack);
     const stsName = objects.find(
       (x) =>
@@ -109,7 +111,8 @@ export class RedisSet {
     const masterName = /^sentinel monitor (\S+) /m.exec(configMap["sentinel.conf"])![1];
     const namespace = dataSet.metadata.namespace as string;
 
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-redis-set-"));
+    const dir = o.dir || fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-redis-set-"));
+    fs.mkdirSync(dir, { recursive: true });
     const hosts = new Map<string, Map<number, number>>();
     const set = new RedisSet(
       dir,
@@ -482,7 +485,8 @@ export class RedisSet {
     for (const c of this.clients) c.disconnect();
     this.clients.clear();
     await this.processes.killAll();
-    if (!process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.HOLDFAST_KEEP_TEST_DIRS && !this.options.dir)
+      fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** The rendered objects the set was started from. */

@@ -23,10 +23,20 @@ export class S3Server {
     this.processes = new ProcessGroup(path.join(dir, "logs"));
   }
 
-  /** Starts a server with an empty data folder; create buckets with `createBucket`. */
-  static async start(): Promise<S3Server> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-s3-"));
-    const server = new S3Server(dir, await freePort());
+  /** The data folder is this server's to remove. */
+  private owned = true;
+
+  /**
+   * Starts a server with an empty data folder; create buckets with `createBucket`.
+   * @param dir the data folder (created; the caller's to keep: cleanup leaves it). Default a new temporary one.
+   */
+  static async start(dir?: string): Promise<S3Server> {
+    if (dir) fs.mkdirSync(dir, { recursive: true });
+    const server = new S3Server(
+      dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-s3-")),
+      await freePort(),
+    );
+    server.owned = !dir;
     await server.resume();
     return server;
   }
@@ -84,6 +94,7 @@ export class S3Server {
   /** Stops the server and removes its data. */
   async cleanup(): Promise<void> {
     await this.processes.killAll();
-    if (!process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.HOLDFAST_KEEP_TEST_DIRS && this.owned)
+      fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -26,6 +26,16 @@ export interface StackClusterOptions {
   redis?: boolean;
   /** Extra environment for one Job's process (fault injection). */
   jobEnvFor?: KubeletOptions["jobEnvFor"];
+  /**
+   * Runtimes of other StatefulSets (the LanceDB application's), by StatefulSet name; given the local
+   * folder of a claim, to call when a pod starts.
+   */
+  runtimes?: (claimDir: (claim: string) => string) => Record<string, PodRuntime>;
+  /**
+   * The cluster's folder, holding `redis/` (the pods' folders), `s3/` (the bucket) and `kubelet/`; the
+   * caller's to keep: cleanup leaves it. Default a new temporary one, removed by cleanup.
+   */
+  dir?: string;
 }
 
 interface Outputs {
@@ -48,15 +58,18 @@ export class StackCluster {
     readonly outputsFile: string,
     /** A kubeconfig for the operator (user `operator`). */
     readonly kubeconfig: string,
+    /** The folder is the cluster's to remove. */
+    private readonly owned: boolean,
   ) {}
 
   /** Deploys the rendered stack and waits until its Redis set is healthy. */
   static async start(o: StackClusterOptions = {}): Promise<StackCluster> {
     const stack = o.stack ?? "dev";
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-stack-"));
+    const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-stack-"));
+    const under = (name: string) => (o.dir ? path.join(o.dir, name) : undefined);
     const [set, s3, outputs, rendering] = await Promise.all([
-      o.redis === false ? undefined : RedisSet.prepare({ stack }),
-      S3Server.start(),
+      o.redis === false ? undefined : RedisSet.prepare({ stack, dir: under("redis") }),
+      S3Server.start(under("s3")),
       renderedOutputs(stack) as Promise<Record<string, unknown> & Outputs>,
       renderedObjects(stack),
     ]);
@@ -94,18 +107,21 @@ export class StackCluster {
         jobEnv: s3.env,
         jobEnvFor: o.jobEnvFor,
         holdfastBin: HOLDFAST_BIN,
-        runtimes: set ? { [statefulSet]: dataRuntime(set), [sentinelStatefulSet]: sentinelRuntime(set) } : {},
+        runtimes: {
+          ...o.runtimes?.((claim) => kubelet!.claimDir(claim)),
+          ...(set ? { [statefulSet]: dataRuntime(set), [sentinelStatefulSet]: sentinelRuntime(set) } : {}),
+        },
       });
       kubelet.start();
       await set?.waitForHealthy(60_000);
       const outputsFile = path.join(dir, `outputs-${stack}.json`);
       fs.writeFileSync(outputsFile, JSON.stringify(outputs, null, 2));
       const kubeconfig = writeKubeconfig(server, path.join(dir, "kubeconfig"), { user: "operator" });
-      return new StackCluster(dir, server, kubelet, set, s3, outputs, outputsFile, kubeconfig);
+      return new StackCluster(dir, server, kubelet, set, s3, outputs, outputsFile, kubeconfig, !o.dir);
     } catch (err) {
       await kubelet?.stop();
       await Promise.all([server.close(), set?.cleanup(), s3.cleanup()]);
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (!o.dir) fs.rmSync(dir, { recursive: true, force: true });
       throw err;
     }
   }
@@ -138,7 +154,8 @@ export class StackCluster {
   async cleanup(): Promise<void> {
     await this.kubelet.stop();
     await Promise.all([this.server.close(), this.redisSet?.cleanup(), this.s3.cleanup()]);
-    if (!process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.HOLDFAST_KEEP_TEST_DIRS && this.owned)
+      fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
