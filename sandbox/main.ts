@@ -185,6 +185,8 @@ async function keepRunning(sandbox: Sandbox, say: Say): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The AWS SDK's notice that it will need Node.js 22 from 2027 says nothing about the sandbox.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   let o: SandboxOptions;
   try {
     o = parseArgs(argv);

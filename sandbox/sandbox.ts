@@ -95,7 +95,13 @@ export class Sandbox {
     );
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [HOLDFAST_BIN, ...args], {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...this.cluster.env },
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:
+            process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED,
+          ...this.cluster.env,
+        },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stdout = "";

@@ -444,6 +444,8 @@ const lanceDbStep: Step = {
     ctx.say(`  > rm -rf ${dir}/*   (the application is writing: ${sandbox.commits().length} commits so far)`);
     emptyFolder(dir);
     await new Promise((r) => setTimeout(r, 1000));
+    // What is left is no dataset to back up: the restore moves it aside on the volume instead.
+    ctx.say("  > the directory holds no dataset to take a safety backup of: restore with --no-safety-backup");
 
     const r = await sandbox.holdfast([
       "stack",
@@ -452,6 +454,7 @@ const lanceDbStep: Step = {
       ...sandbox.stackArgs,
       "--backup",
       "latest",
+      "--no-safety-backup",
       "--yes",
       "--json",
     ]);
