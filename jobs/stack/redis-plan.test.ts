@@ -194,6 +194,46 @@ test("--no-safety-backup, an image not pinned, a backup with no keys", () => {
   ]);
 });
 
+test("a set scaled down with its volumes lost (the seed's down -v): no safety backup of nothing, pod 0's claim made", () => {
+  const down = (sts: string) => ({
+    name: sts,
+    replicas: 0,
+    pods: [],
+    claimTemplate: sts === "redis" ? "data" : "state",
+    claimSpec: { accessModes: ["ReadWriteOnce"] },
+  });
+  const claims = Object.fromEntries(Object.keys(facts().claims).map((c) => [c, false]));
+  const plan = planRedisRestore(
+    facts({ data: down("redis"), sentinels: down("redis-sentinel"), claims, backupCronJob: undefined }),
+    { safetyBackup: true },
+  );
+  expect(skipped(plan)).toEqual({
+    preflight: "the set is scaled down",
+    "safety-backup":
+      "the set is scaled down: no Redis runs to back up (each volume's content is kept in holdfast-aside/)",
+  });
+  expect(keys(plan)).toEqual([
+    "preflight",
+    "safety-backup",
+    "record",
+    "scale-down:redis-sentinel",
+    "scale-down:redis",
+    "claim:data-redis-0",
+    "restore:data-redis-0",
+    "scale-up:redis-sentinel",
+    "scale-up:redis",
+    "verify",
+    "finish",
+  ]);
+  // Brought back to what the outputs describe, not to the 0 it was found at.
+  expect(action(plan, "scale-up:redis")).toMatchObject({ from: 0, replicas: 3 });
+  expect(action(plan, "scale-up:redis-sentinel")).toMatchObject({ from: 0, replicas: 3 });
+  expect(plan.warnings).toEqual([
+    "claim data-redis-1 does not exist: its pod starts on a new empty volume and resynchronises",
+    "claim data-redis-2 does not exist: its pod starts on a new empty volume and resynchronises",
+  ]);
+});
+
 const interrupted = (done: string[], backup = ID): RestoreRecord => ({
   version: 1,
   store: "redis",

@@ -201,6 +201,8 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
   if (f.backup.items === 0) warnings.push(`backup ${id} holds no keys: the set will be empty`);
 
   const doneSkip = (key: string) => (done.has(key) ? "done by the interrupted restore" : undefined);
+  // Nothing runs to back up (a scaled-down set, the volumes lost): each volume's content is set aside.
+  const setDown = f.data.replicas === 0 && f.data.pods.length === 0;
   const primaryRestore = `restore:${claims[0]}`;
 
   // 1 preflight
@@ -232,7 +234,9 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
           : "the interrupted restore took none"
         : !opts.safetyBackup
           ? "--no-safety-backup"
-          : undefined,
+          : setDown
+            ? "the set is scaled down: no Redis runs to back up (each volume's content is kept in holdfast-aside/)"
+            : undefined,
     },
   ];
 

@@ -149,7 +149,8 @@ export async function gatherRedisFacts(
     throw new UsageError(`no service account ${sa} in namespace ${o.namespace}: the restore Jobs run as it`);
   let backupCronJob: string | undefined = o.schedule.cronJobs["redis-backup"];
   if (backupCronJob && !(await ctx.kube.readCronJob(backupCronJob))) backupCronJob = undefined;
-  if (safetyBackup && !record && !backupCronJob)
+  const setDown = data.replicas === 0 && data.pods.length === 0;
+  if (safetyBackup && !record && !setDown && !backupCronJob)
     throw new UsageError(
       `stack ${o.stack} has no redis-backup CronJob for the safety backup; pass --no-safety-backup to restore without one`,
     );

@@ -7,7 +7,10 @@
 //   restores every key, verifies, and keeps what was there before (safety backup, holdfast-aside/);
 // - partial loss, with the restore Job of pod 0 killed half-way: the stack is left scaled down with a
 //   message saying so and how to go on; the same command again finishes it, without a second safety
-//   backup, and the data from before is still kept.
+//   backup, and the data from before is still kept;
+// - complete loss with the volumes gone (the seed's `down -v`): both StatefulSets at zero and every claim
+//   deleted; the restore takes no safety backup of nothing, recreates pod 0's claim, and the set comes
+//   back whole on new volumes.
 import * as fs from "fs";
 import * as path from "path";
 import type Redis from "ioredis";
@@ -360,5 +363,98 @@ describe("partial loss (seed scenario 2), the restore Job killed half-way", () =
     const sts = statefulSet("redis");
     expect(sts.spec.replicas).toBe(3);
     expect(sts.metadata.annotations["holdfast.dev/restore"]).toBeUndefined();
+  });
+});
+
+describe("complete loss with the volumes gone (seed scenario 1, the seed's down -v)", () => {
+  const claims = [
+    "data-redis-0",
+    "data-redis-1",
+    "data-redis-2",
+    "state-redis-sentinel-0",
+    "state-redis-sentinel-1",
+    "state-redis-sentinel-2",
+  ];
+  const claimType = () => c.server.store.type("v1", "PersistentVolumeClaim");
+
+  beforeAll(async () => {
+    // Taken down as a bad script would: sentinels and data pods to zero, every claim deleted, its volume gone.
+    for (const sts of ["redis-sentinel", "redis"])
+      c.server.store.patch(
+        c.server.store.type("apps/v1", "StatefulSet"),
+        c.namespace,
+        sts,
+        "application/merge-patch+json",
+        { spec: { replicas: 0 } },
+      );
+    const deadline = Date.now() + 60_000;
+    const setPods = () =>
+      c
+        .objects("v1", "Pod")
+        .filter((p) => /^redis-/.test(p.metadata.labels?.["statefulset.kubernetes.io/pod-name"] ?? ""));
+    while (setPods().length > 0) {
+      if (Date.now() > deadline) throw new Error("the Redis pods did not stop");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const claim of claims) {
+      const dir = c.claimDir(claim);
+      c.server.store.delete(claimType(), c.namespace, claim);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the restore recreates pod 0's claim, takes no safety backup of nothing, and the set comes back whole", async () => {
+    const backupsBefore = await backupIds();
+    const args = ["stack", "restore", "redis", ...stackArgs(), "--backup", "latest"];
+    const dry = await run([...args, "--dry-run"]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/skip: .*\(the set is scaled down: no Redis runs to back up/);
+    expect(dry.stdout).toMatch(
+      /create the lost claim data-redis-0 from the StatefulSet's volumeClaimTemplate/,
+    );
+    expect(dry.stdout).toContain(
+      "WARNING: claim data-redis-1 does not exist: its pod starts on a new empty volume and resynchronises",
+    );
+    expect(c.objects("v1", "PersistentVolumeClaim").map((p) => p.metadata.name)).not.toContain(
+      "data-redis-0",
+    );
+
+    const r = await run([...args, "--json"]);
+    expect(r.stderr).not.toMatch(/"level":"error"/);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { plan: Plan; outcome: RunOutcome };
+    expect(out.plan.backup.id).toBe(backupId);
+    const done = out.outcome.actions.filter((a) => a.status === "done").map((a) => a.key);
+    expect(done).toEqual([
+      "record",
+      "scale-down:redis-sentinel",
+      "scale-down:redis",
+      "claim:data-redis-0",
+      "restore:data-redis-0",
+      "scale-up:redis-sentinel",
+      "scale-up:redis",
+      "verify",
+      "finish",
+    ]);
+    expect(out.outcome.safetyBackup).toBeUndefined();
+    expect(await backupIds()).toEqual(backupsBefore);
+    // New volumes held nothing to keep.
+    expect(out.outcome.keptAside).toEqual([]);
+
+    expect(compareSnapshots(expected, await dataset(), Date.now() - snapshotAt + 5000)).toEqual([]);
+    expect(out.outcome.checks.every((x) => x.ok && x.actual === x.expected)).toBe(true);
+    expect(out.outcome.after).toMatchObject({ healthy: true, primaryIndex: 0 });
+    for (const s of out.outcome.after!.sentinels) expect(s).toMatchObject({ replicas: 2, staleReplicas: 0 });
+    expect(await c.set.primaryNamedBySentinels()).toBe(c.set.data[0]);
+    expect(
+      c
+        .objects("v1", "PersistentVolumeClaim")
+        .map((p) => p.metadata.name)
+        .filter((n) => claims.includes(n))
+        .sort(),
+    ).toEqual(claims);
+    expect(statefulSet("redis").spec.replicas).toBe(3);
+    expect(statefulSet("redis-sentinel").spec.replicas).toBe(3);
+    expect(statefulSet("redis").metadata.annotations["holdfast.dev/restore"]).toBeUndefined();
   });
 });
