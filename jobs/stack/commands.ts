@@ -52,9 +52,17 @@ const RESTORE_FLAGS: FlagSpecs = {
     default: false,
     help: "skip the backup of the current data before the restore (it is still kept in holdfast-aside/ on each volume)",
   },
-  "job-timeout": { type: "string", default: "6h", help: "how long each Job may take" },
-  "ready-timeout": { type: "string", default: "15m", help: "how long pods may take to stop or become ready" },
-  "backup-timeout": { type: "string", default: "3h", help: "how long the safety backup may take" },
+  "job-timeout": { type: "string", default: "6h", help: "how long each Job may take; default 6h" },
+  "ready-timeout": {
+    type: "string",
+    default: "15m",
+    help: "how long pods may take to stop or become ready; default 15m",
+  },
+  "backup-timeout": {
+    type: "string",
+    default: "3h",
+    help: "how long the safety backup may take; default 3h",
+  },
   ...JSON_FLAG,
 };
 
@@ -161,7 +169,7 @@ function backupCommand(store: Store): Command {
       ...STACK_FLAGS,
       reason: { type: "string", required: true, help: "why, recorded in the backup (e.g. pre-training)" },
       wait: { type: "boolean", default: false, help: "wait until the backup finishes; exit 1 if it fails" },
-      timeout: { type: "string", default: "3h", help: "how long --wait waits" },
+      timeout: { type: "string", default: "3h", help: "how long --wait waits; default 3h" },
     },
     async run(flags) {
       const reason = str(flags, "reason");
@@ -247,7 +255,7 @@ const inspectCommand: Command = {
     wait: {
       type: "string",
       default: "0s",
-      help: "wait this long for a whole set (led by --expect-primary); exit 1 if it is not",
+      help: "wait this long for a whole set (led by --expect-primary); exit 1 if it is not; default 0s (report at once)",
     },
   },
   async run(flags) {

@@ -22,7 +22,11 @@ export const STACK_FLAGS: FlagSpecs = {
     type: "string",
     help: "kubeconfig context; default the stack's kubeContext output, else the current one",
   },
-  "poll-interval": { type: "string", default: "1s", help: "how often a wait looks at the cluster" },
+  "poll-interval": {
+    type: "string",
+    default: "1s",
+    help: "how often a wait looks at the cluster; default 1s",
+  },
 };
 
 /** What can be injected (tests): the Automation API and whether a Pulumi CLI is present. */
