@@ -1,0 +1,80 @@
+// `npm run sandbox` as a newcomer runs it (short mode): every one of the seed's disasters gets a passed
+// verdict, the exit code says so, no process outlives it and its folder is left to inspect; bad input
+// and a machine without Redis get one line and exit 2.
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { StepResult } from "../sandbox/report";
+
+jest.setTimeout(600_000);
+
+const root = path.join(__dirname, "..");
+
+function sandbox(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-r", "tsx/cjs", path.join(root, "sandbox", "main.ts"), ...args], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Processes whose command line names `dir`. */
+function processesUnder(dir: string): string[] {
+  return spawnSync("ps", ["-eo", "args"], { encoding: "utf8" })
+    .stdout.split("\n")
+    .filter((l) => l.includes(dir));
+}
+
+test("the short sandbox passes all seven verdicts, stops every process and keeps its folder", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-sandbox-test-"));
+  try {
+    const r = await sandbox(["--short", "--json", "--dir", dir]);
+    const report = JSON.parse(r.stdout) as { dir: string; steps: StepResult[] };
+    const failed = report.steps.filter((s) => s.verdict !== "passed");
+    expect(failed).toEqual([]);
+    expect(report.steps.map((s) => s.n)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    for (const step of report.steps) expect(step.facts.length).toBeGreaterThan(0);
+    expect(r.code).toBe(0);
+    // The narration went to stderr and ends with the table of verdicts.
+    expect(r.stderr).toMatch(/^step\s+scenario\s+time\s+verdict/m);
+    expect(processesUnder(dir)).toEqual([]);
+    // What the user is told to inspect is there: the pods' data, the bucket, the application's log.
+    expect(fs.existsSync(path.join(dir, "redis", "redis-0", "data", "appendonlydir"))).toBe(true);
+    expect(fs.readdirSync(path.join(dir, "s3")).length).toBeGreaterThan(0);
+    expect(fs.statSync(path.join(dir, "proposal-log-commits.jsonl")).size).toBeGreaterThan(0);
+  } finally {
+    if (!process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("without redis-server and redis-sentinel it says how to install them, exit 2", async () => {
+  const r = await sandbox(["--short"], { HOME: process.env.HOME, PATH: "/nonexistent" });
+  expect(r.stderr.trim().split("\n")).toEqual([
+    expect.stringMatching(
+      /needs redis-server, redis-sentinel, redis-cli on PATH.*apt-get install redis-server redis-sentinel redis-tools/,
+    ),
+  ]);
+  expect(r.code).toBe(2);
+});
+
+test.each([
+  [["--step", "9"], /--step takes a step number from 1 to 7, not 9/],
+  [["--fast"], /unknown argument --fast/],
+  [["--dir"], /--dir needs a value/],
+])("bad input %j: one line, exit 2", async (args, message) => {
+  const r = await sandbox(args);
+  expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(message)]);
+  expect(r.code).toBe(2);
+});
