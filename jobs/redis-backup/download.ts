@@ -129,7 +129,8 @@ export async function downloadRdb(
   const fd = fs.openSync(file, "w");
   const out = fs.createWriteStream("", { fd });
   let unsynced = 0;
-  let syncing = false;
+  let syncing: Promise<void> | undefined;
+  let syncError: NodeJS.ErrnoException | undefined;
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {
       try {
@@ -138,9 +139,15 @@ export async function downloadRdb(
         unsynced += chunk.length;
         if (unsynced >= SYNC_EVERY && !syncing && !out.closed) {
           // Written data goes to disk in the background while the download goes on.
-          syncing = true;
           unsynced = 0;
-          fs.fdatasync(fd, () => (syncing = false));
+          syncing = new Promise((resolve) =>
+            fs.fdatasync(fd, (err) => {
+              // EBADF: the stream closed the file first; the final fsync covers what was written.
+              if (err && err.code !== "EBADF") syncError ??= err;
+              syncing = undefined;
+              resolve();
+            }),
+          );
         }
         if (feed && !feed.write(chunk))
           feed.drained().then(
@@ -155,6 +162,9 @@ export async function downloadRdb(
   });
   try {
     await pipeline(body, tap, out);
+    // A write-back error is reported once: if a background sync got it, the final fsync would not.
+    await syncing;
+    if (syncError) throw syncError;
     const synced = fs.openSync(file, "r");
     try {
       fs.fsyncSync(synced);
