@@ -203,10 +203,13 @@ export async function snapshotDataset(c: Redis, dbs = DATASET_DBS): Promise<Map<
     do {
       const [next, keys] = await c.scanBuffer(cursor, "COUNT", 1000);
       cursor = String(next);
-      for (const key of keys) {
-        const type = await c.type(key);
-        out.set(`${db}:${b64(key)}`, { type, pttl: await c.pttl(key), value: await valueOf(c, key, type) });
-      }
+      // The keys of a batch are read concurrently: one connection pipelines their commands.
+      await Promise.all(
+        keys.map(async (key) => {
+          const [type, pttl] = await Promise.all([c.type(key), c.pttl(key)]);
+          out.set(`${db}:${b64(key)}`, { type, pttl, value: await valueOf(c, key, type) });
+        }),
+      );
     } while (cursor !== "0");
   }
   await c.select(0);
