@@ -97,11 +97,15 @@ export async function runSandbox(o: SandboxOptions, say: Say): Promise<StepResul
   const stop = async () => {
     await sandbox.cleanup();
   };
-  const interrupted = () => {
+  // Ctrl-C: during the steps, stop everything and exit 130; with --keep-running, end the wait. Repeated
+  // signals (a terminal sends one to every process of the group, tsx relays another) are ignored.
+  let onInterrupt = () => {
+    onInterrupt = () => undefined;
     say("interrupted: stopping every process the sandbox started");
     void stop().then(() => process.exit(130));
   };
-  process.once("SIGINT", interrupted);
+  const interrupted = () => onInterrupt();
+  process.on("SIGINT", interrupted);
   const results: StepResult[] = [];
   try {
     const set = sandbox.cluster.set;
@@ -149,8 +153,13 @@ export async function runSandbox(o: SandboxOptions, say: Say): Promise<StepResul
     say(resultTable(results));
     say("");
     if (o.keepRunning) {
-      process.removeListener("SIGINT", interrupted);
-      await keepRunning(sandbox, say);
+      printHowToReach(sandbox, say);
+      await new Promise<void>((resolve) => {
+        onInterrupt = () => {
+          onInterrupt = () => undefined;
+          resolve();
+        };
+      });
     }
   } finally {
     process.removeListener("SIGINT", interrupted);
@@ -160,8 +169,8 @@ export async function runSandbox(o: SandboxOptions, say: Say): Promise<StepResul
   return results;
 }
 
-/** Prints how to use the running sandbox, then waits for Ctrl-C. */
-async function keepRunning(sandbox: Sandbox, say: Say): Promise<void> {
+/** Prints how to use the running sandbox. */
+function printHowToReach(sandbox: Sandbox, say: Say): void {
   const envFile = path.join(sandbox.dir, "env.sh");
   const env = { ...sandbox.cluster.env };
   fs.writeFileSync(
@@ -181,7 +190,6 @@ async function keepRunning(sandbox: Sandbox, say: Say): Promise<void> {
     `  redis-cli -p ${set.data[0].port} --user admin --pass '${set.password("admin")}'   (sentinels on ${set.sentinels.map((s) => s.port).join(", ")})`,
   );
   say("Ctrl-C stops it.");
-  await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
 }
 
 async function main(argv: string[]): Promise<number> {
