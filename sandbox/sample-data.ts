@@ -2,24 +2,13 @@
 // frequency counters, and the symbol frequencies and PMF (seed 002's table of what lives only in
 // Redis); and the proposal-log rows with vectors an llm_sidecar keeps in LanceDB (seed 000).
 import type Redis from "ioredis";
+import { prng } from "../test/lancedb/support";
 
 /** Knowledge bases of the sample. */
 export const KNOWLEDGE_BASES = ["kb-alpha", "kb-beta", "kb-gamma"];
 
 /** The key patterns a backup counts and the sandbox checks (the seed's verification, plus frequencies). */
 export const CHECKED_PATTERNS = ["*:emotives:*", "*:metadata:*", "*:frequency:*"];
-
-/** A deterministic generator, so a run can be repeated and compared. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EMOTIVES = ["joy", "trust", "fear", "surprise", "sadness", "anticipation"];
 const SYMBOLS = Array.from({ length: 64 }, (_, i) => `sym-${i.toString(36)}`);

@@ -9,7 +9,7 @@ import * as path from "path";
 import type Redis from "ioredis";
 import { HOLDFAST_BIN } from "../test/harness/redis-set";
 import type { PodRuntime } from "../test/harness/kubelet";
-import { waitFor } from "../test/harness/processes";
+import { ProcessGroup, waitFor } from "../test/harness/processes";
 import { StackCluster } from "../test/harness/stack-cluster";
 import { readCommits, type AppCommit } from "./proposal-log-app";
 import { describeLogLine } from "./report";
@@ -173,17 +173,19 @@ function applicationRuntime(
   dir: string,
   initialRows: number,
 ): PodRuntime {
+  const processes = new ProcessGroup(dir);
   let app: ChildProcess | undefined;
   return {
     async start(ordinal) {
-      const out = fs.openSync(path.join(dir, `lancedb-${ordinal}.log`), "a");
       const committed = readCommits(appLog).length;
-      const child = spawn(
-        process.execPath,
-        ["-r", "tsx/cjs", APP, claimDir(`data-lancedb-${ordinal}`), appLog, String(initialRows)],
-        { stdio: ["ignore", out, out] },
-      );
-      fs.closeSync(out);
+      const child = processes.start(`lancedb-${ordinal}`, process.execPath, [
+        "-r",
+        "tsx/cjs",
+        APP,
+        claimDir(`data-lancedb-${ordinal}`),
+        appLog,
+        String(initialRows),
+      ]);
       app = child;
       await waitFor(
         "the proposal-log application to commit",
@@ -197,12 +199,7 @@ function applicationRuntime(
     async stop() {
       const child = app;
       app = undefined;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
+      if (child) await processes.stop(child, "SIGTERM", 10_000);
     },
     async ready() {
       return Boolean(app && app.exitCode === null && app.signalCode === null);

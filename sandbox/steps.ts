@@ -207,21 +207,9 @@ const failoverStep: Step = {
     );
     const killedAt = Date.now();
     await set.kill(primary);
-    let promoted: PodProcess | undefined;
-    await waitFor(
-      "the sentinels to promote a replica",
-      async () => {
-        const p = await set.primaryNamedBySentinels();
-        if (!p || p === primary || !p.server) return false;
-        if ((await set.replication(p)).role !== "master") return false;
-        promoted = p;
-        return true;
-      },
-      60_000,
-      100,
-    );
+    const promoted = await set.waitForPromotion(primary, 60_000);
     const failoverSeconds = (Date.now() - killedAt) / 1000;
-    ctx.say(`    │ ${promoted!.podName} promoted after ${failoverSeconds.toFixed(1)} s`);
+    ctx.say(`    │ ${promoted.podName} promoted after ${failoverSeconds.toFixed(1)} s`);
     const ackedAtFailover = acknowledged.length;
     await waitFor(
       "writes to continue on the new primary",
@@ -243,7 +231,7 @@ const failoverStep: Step = {
     }
     const rejoined = await set.replication(primary);
     return {
-      summary: `${promoted!.podName} took over in ${failoverSeconds.toFixed(1)} s; ${n(acknowledged.length)} acknowledged writes, ${missing.length} lost; ${primary.podName} rejoined as a replica`,
+      summary: `${promoted.podName} took over in ${failoverSeconds.toFixed(1)} s; ${n(acknowledged.length)} acknowledged writes, ${missing.length} lost; ${primary.podName} rejoined as a replica`,
       facts: [
         check(
           missing.length === 0,

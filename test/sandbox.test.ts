@@ -1,32 +1,21 @@
 // `npm run sandbox` as a newcomer runs it (short mode): every one of the seed's disasters gets a passed
 // verdict, the exit code says so, no process outlives it and its folder is left to inspect; bad input
 // and a machine without Redis get one line and exit 2.
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { StepResult } from "../sandbox/report";
+import { capture, type Completed } from "./harness/processes";
 
 jest.setTimeout(600_000);
 
 const root = path.join(__dirname, "..");
 
-function sandbox(
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "tsx/cjs", path.join(root, "sandbox", "main.ts"), ...args], {
-      cwd: root,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+function sandbox(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Completed> {
+  return capture(process.execPath, ["-r", "tsx/cjs", path.join(root, "sandbox", "main.ts"), ...args], {
+    cwd: root,
+    env,
   });
 }
 

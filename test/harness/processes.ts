@@ -52,6 +52,30 @@ process.on("exit", () => {
   for (const child of live) child.kill("SIGKILL");
 });
 
+/**
+ * Runs a process to completion, capturing its output.
+ * @param options spawn options, and `input` for its stdin (empty by default).
+ * @param started sees the child as soon as it is spawned.
+ */
+export function capture(
+  command: string,
+  args: string[],
+  options: SpawnOptions & { input?: string } = {},
+  started?: (child: ChildProcess) => void,
+): Promise<Completed> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ["pipe", "pipe", "pipe"] });
+    started?.(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin!.end(options.input ?? "");
+  });
+}
+
 /** Children started by one test file; `killAll` in afterAll ends whatever is left. */
 export class ProcessGroup {
   private readonly children = new Set<ChildProcess>();
@@ -74,17 +98,7 @@ export class ProcessGroup {
 
   /** Runs a process to completion, capturing its output. */
   run(command: string, args: string[], options: SpawnOptions & { input?: string } = {}): Promise<Completed> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(command, args, { ...options, stdio: ["pipe", "pipe", "pipe"] });
-      this.track(child);
-      let stdout = "";
-      let stderr = "";
-      child.stdout!.on("data", (d) => (stdout += d));
-      child.stderr!.on("data", (d) => (stderr += d));
-      child.on("error", reject);
-      child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-      child.stdin!.end(options.input ?? "");
-    });
+    return capture(command, args, options, (child) => this.track(child));
   }
 
   /** Sends `signal` and waits until the process has exited. */

@@ -480,6 +480,27 @@ export class RedisSet {
     return primary!;
   }
 
+  /**
+   * Waits until the sentinels name a running primary other than `old` and it has taken the role.
+   * Resolves to it; throws after `timeoutMs`.
+   */
+  async waitForPromotion(old: PodProcess, timeoutMs: number): Promise<PodProcess> {
+    let promoted: PodProcess | undefined;
+    await waitFor(
+      "the sentinels to promote a replica",
+      async () => {
+        const p = await this.primaryNamedBySentinels();
+        if (!p || p === old || !p.server) return false;
+        if ((await this.replication(p)).role !== "master") return false;
+        promoted = p;
+        return true;
+      },
+      timeoutMs,
+      100,
+    );
+    return promoted!;
+  }
+
   /** Stops every process and removes the set's folder (kept when HOLDFAST_KEEP_TEST_DIRS is set). */
   async cleanup(): Promise<void> {
     for (const c of this.clients) c.disconnect();

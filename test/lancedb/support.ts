@@ -5,10 +5,10 @@ import * as lancedb from "@lancedb/lancedb";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawn } from "child_process";
 import { createHash } from "crypto";
 import { backupStoreLayout } from "../../components/backup-bucket/layout";
 import type { StoreLocation } from "../../jobs/store/catalog";
+import { capture } from "../harness/processes";
 import type { S3Server } from "../harness/s3";
 
 const root = path.join(__dirname, "..", "..");
@@ -153,24 +153,15 @@ export interface CliResult {
 
 /** Runs `holdfast <args>` as a process against `s3`, with --bucket and --prefix from the environment. */
 export function holdfast(s3: S3Server, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HOLDFAST_BIN, ...args], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        ...s3.env,
-        HOLDFAST_BUCKET: BUCKET,
-        HOLDFAST_PREFIX: PREFIX,
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  return capture(process.execPath, [HOLDFAST_BIN, ...args], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...s3.env,
+      HOLDFAST_BUCKET: BUCKET,
+      HOLDFAST_PREFIX: PREFIX,
+      ...env,
+    },
   });
 }
 

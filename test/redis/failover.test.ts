@@ -4,7 +4,6 @@
 import * as fs from "fs";
 import * as path from "path";
 import { RedisSet } from "../harness/redis-set";
-import { waitFor } from "../harness/processes";
 import { ASIDE_DIR } from "../../jobs/redis-pod/aside";
 
 jest.setTimeout(120_000);
@@ -45,22 +44,10 @@ describe("a killed primary", () => {
 
     const killedAt = Date.now();
     await set.kill(primary);
-    let promoted: number | undefined;
-    await waitFor(
-      "the sentinels to promote a replica",
-      async () => {
-        const p = await set.primaryNamedBySentinels();
-        if (!p || p === primary || !p.server) return false;
-        if ((await set.replication(p)).role !== "master") return false;
-        promoted = p.ordinal;
-        return true;
-      },
-      downAfterMs() + 5000,
-      100,
-    );
+    const promoted = await set.waitForPromotion(primary, downAfterMs() + 5000);
     const elapsed = Date.now() - killedAt;
     expect(elapsed).toBeLessThanOrEqual(downAfterMs() + 5000);
-    newPrimary = promoted!;
+    newPrimary = promoted.ordinal;
 
     const reader = set.connect(set.data[newPrimary], "app");
     await reader.connect();
