@@ -468,6 +468,10 @@ export class RedisSet {
           ([k, v]) => /^slave\d+$/.test(k) && v.includes("state=online"),
         ).length;
         if (online < running) return false;
+        // With min-replicas-to-write, the primary refuses writes (NOREPLICAS) until it has counted its
+        // replicas good, once a second after they come online.
+        const good = info.min_slaves_good_slaves;
+        if (good !== undefined && Number(good) < running) return false;
         // The sentinels learn replicas from the primary's INFO every 10 s; until then they cannot fail over.
         const known = await Promise.all(
           this.sentinels.filter((s) => s.server).map((s) => this.replicasKnownBy(s)),
