@@ -12,6 +12,7 @@ import Redis from "ioredis";
 import { KubeApiServer, type KubeObject, writeKubeconfig } from "./kube-api";
 import { Kubelet, type KubeletOptions, type PodRuntime } from "./kubelet";
 import { HOLDFAST_BIN, RedisSet } from "./redis-set";
+import { waitFor } from "./processes";
 import { renderedObjects } from "./rendered";
 import { S3Server } from "./s3";
 import { renderedOutputs } from "./stack-outputs";
@@ -113,7 +114,16 @@ export class StackCluster {
         },
       });
       kubelet.start();
-      await set?.waitForHealthy(60_000);
+      if (set) {
+        // The kubelet starts the pods on its own: wait until every one runs, or a set whose replicas
+        // are still in their init containers would pass for healthy with its primary alone.
+        await waitFor(
+          "every Redis pod to run",
+          () => [...set.data, ...set.sentinels].every((p) => p.server),
+          60_000,
+        );
+        await set.waitForHealthy(60_000);
+      }
       const outputsFile = path.join(dir, `outputs-${stack}.json`);
       fs.writeFileSync(outputsFile, JSON.stringify(outputs, null, 2));
       const kubeconfig = writeKubeconfig(server, path.join(dir, "kubeconfig"), { user: "operator" });
