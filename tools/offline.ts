@@ -132,7 +132,21 @@ export function checkStackFile(stack: string, dir: string = projectDir): void {
  * @param config config values as the CLI stores them; see stackConfigStrings.
  * @param program the program: loads the stack's module or builds resources, returning its outputs.
  */
-export async function runOffline(
+export function runOffline(
+  stack: string,
+  config: Record<string, string>,
+  program: () => Promise<Record<string, unknown>> | Record<string, unknown>,
+): Promise<OfflineRun> {
+  // Pulumi's mocks, stack name and config are global to the process: two runs at once would record
+  // each other's resources. Each run waits for the one before.
+  const run = previousRun.then(() => runOfflineAlone(stack, config, program));
+  previousRun = run.catch(() => undefined);
+  return run;
+}
+
+let previousRun: Promise<unknown> = Promise.resolve();
+
+async function runOfflineAlone(
   stack: string,
   config: Record<string, string>,
   program: () => Promise<Record<string, unknown>> | Record<string, unknown>,
