@@ -8,7 +8,7 @@
 // Holdfast runs as the job image runs it: the CLI compiled with tsconfig.build.json, one process per
 // backup. Raw numbers go to bench/results/lancedb-backup-<time>.json.
 //   npm run bench:lancedb -- [--size-mib 1100] [--repeat 1] [--concurrency 8]
-import { execFileSync, spawn, spawnSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import { randomFillSync } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -29,15 +29,11 @@ import {
   Struct,
 } from "apache-arrow";
 import { S3Server } from "../test/harness/s3";
+import { compileCli, flag, version } from "./support";
 
 const root = path.join(__dirname, "..");
 const DIM = 768;
 const AWS = "/usr/bin/aws";
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 /** A batch of rows: an id, a short text and a 768-dimension vector of uniform random floats. */
 function batch(from: number, rows: number): Table {
@@ -134,14 +130,6 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Timed
   });
 }
 
-function version(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: "utf8" }).split("\n")[0].trim();
-  } catch {
-    return "unknown";
-  }
-}
-
 const loadavg = () =>
   os
     .loadavg()
@@ -167,24 +155,7 @@ async function main(): Promise<void> {
   };
   console.log("machine", JSON.stringify(machine));
   try {
-    // The CLI as the job image runs it: compiled JavaScript, not tsx.
-    const build = path.join(work, "build");
-    fs.mkdirSync(build);
-    fs.symlinkSync(path.join(root, "node_modules"), path.join(build, "node_modules"));
-    // Type errors elsewhere in the tree (work in progress) do not stop tsc from emitting.
-    spawnSync(
-      process.execPath,
-      [
-        require.resolve("typescript/bin/tsc"),
-        "-p",
-        path.join(root, "tsconfig.build.json"),
-        "--outDir",
-        path.join(build, "dist"),
-      ],
-      { stdio: "ignore" },
-    );
-    const cli = path.join(build, "dist", "jobs", "cli.js");
-    if (!fs.existsSync(cli)) throw new Error("the CLI did not compile (tsc -p tsconfig.build.json)");
+    const cli = compileCli(work);
 
     const dataDir = path.join(work, "lancedb_data");
     const t0 = Date.now();

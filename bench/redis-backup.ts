@@ -25,21 +25,12 @@ import * as path from "path";
 import Redis from "ioredis";
 import { S3Server } from "../test/harness/s3";
 import { freePort, ProcessGroup, waitFor } from "../test/harness/processes";
+import { compileCli, flag, version } from "./support";
 
 const root = path.join(__dirname, "..");
 const AWS = "/usr/bin/aws";
 const MiB = 1024 * 1024;
 const VALUE = 4096;
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function version(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  return (r.stdout || r.stderr).split("\n")[0].trim();
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -156,24 +147,7 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = { machine, sizeMib, secondMib, rounds, secondRounds };
   let s3: S3Server | undefined;
   try {
-    // The CLI as the job image runs it: compiled JavaScript, not tsx.
-    const build = path.join(work, "build");
-    fs.mkdirSync(build);
-    fs.symlinkSync(path.join(root, "node_modules"), path.join(build, "node_modules"));
-    // Type errors elsewhere in the tree (work in progress) do not stop tsc from emitting.
-    spawnSync(
-      process.execPath,
-      [
-        require.resolve("typescript/bin/tsc"),
-        "-p",
-        path.join(root, "tsconfig.build.json"),
-        "--outDir",
-        path.join(build, "dist"),
-      ],
-      { stdio: "ignore" },
-    );
-    const cli = path.join(build, "dist", "jobs", "cli.js");
-    if (!fs.existsSync(cli)) throw new Error("the CLI did not compile (tsc -p tsconfig.build.json)");
+    const cli = compileCli(work);
 
     // The source: a redis-server with the stack's replication settings, and a sentinel watching it.
     const port = await freePort();
@@ -323,16 +297,19 @@ async function main(): Promise<void> {
       return summary;
     };
 
-    const rdbBytes = (
-      await timed(
-        "bash",
-        [
-          "-c",
-          `redis-cli -p ${port} --rdb ${rdbFile} >/dev/null 2>&1; stat -c %s ${rdbFile}; rm -f ${rdbFile}`,
-        ],
-        env,
-      )
-    ).stdout.trim();
+    /** Bytes of the RDB the server would send now (redis-cli --rdb into a file, measured, removed). */
+    const rdbSize = async () =>
+      (
+        await timed(
+          "bash",
+          [
+            "-c",
+            `redis-cli -p ${port} --rdb ${rdbFile} >/dev/null 2>&1; stat -c %s ${rdbFile}; rm -f ${rdbFile}`,
+          ],
+          env,
+        )
+      ).stdout.trim();
+    const rdbBytes = await rdbSize();
     results.rdbBytes = Number(rdbBytes);
     console.log(`RDB: ${(Number(rdbBytes) / 2 ** 30).toFixed(2)} GiB`);
     const backup1 = await runBackups(`backup ${(Number(rdbBytes) / 2 ** 30).toFixed(2)} GiB`, rounds);
@@ -420,16 +397,7 @@ async function main(): Promise<void> {
       t0 = Date.now();
       keys = await fill(redis, keys, secondMib * MiB);
       console.log(`dataset grown to ${keys} keys in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-      const bytes2 = (
-        await timed(
-          "bash",
-          [
-            "-c",
-            `redis-cli -p ${port} --rdb ${rdbFile} >/dev/null 2>&1; stat -c %s ${rdbFile}; rm -f ${rdbFile}`,
-          ],
-          env,
-        )
-      ).stdout.trim();
+      const bytes2 = await rdbSize();
       results.secondRdbBytes = Number(bytes2);
       results.backupSecond = await runBackups(
         `backup ${(Number(bytes2) / 2 ** 30).toFixed(2)} GiB`,
