@@ -13,9 +13,8 @@ import { KubeApiServer, type KubeObject, writeKubeconfig } from "./kube-api";
 import { Kubelet, type KubeletOptions, type PodRuntime } from "./kubelet";
 import { HOLDFAST_BIN, RedisSet } from "./redis-set";
 import { waitFor } from "./processes";
-import { renderedObjects } from "./rendered";
+import { renderedObjects, renderedOutputs } from "./rendered";
 import { S3Server } from "./s3";
-import { renderedOutputs } from "./stack-outputs";
 
 /** Options of a stack cluster. */
 export interface StackClusterOptions {
