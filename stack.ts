@@ -286,6 +286,7 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
           stores: lancedbOnVolume ? ["redis", "lancedb"] : ["redis"],
           backupMaxAgeHours: config.backupMaxAgeHours,
           drillMaxAgeDays: 35,
+          runbookBaseUrl: config.runbookBaseUrl,
         },
         labels: Object.fromEntries(
           config.prometheusRuleLabels.map((l) => l.split("=", 2) as [string, string]),
