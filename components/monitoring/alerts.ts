@@ -9,7 +9,8 @@ export interface AlertRule {
   alert: string;
   expr: string;
   for?: string;
-  labels: { severity: "critical" | "warning" };
+  /** The stack is on every alert, so one Alertmanager can route the alerts of several stacks. */
+  labels: { severity: "critical" | "warning"; stack: string };
   annotations: { summary: string; description: string; runbook_url: string };
 }
 
@@ -41,7 +42,10 @@ export function runbookPage(alert: string): string {
 const by = "stack, store, database";
 
 /** A rule before its runbook link is added. */
-type Rule = Omit<AlertRule, "annotations"> & { annotations: Omit<AlertRule["annotations"], "runbook_url"> };
+type Rule = Omit<AlertRule, "labels" | "annotations"> & {
+  labels: Omit<AlertRule["labels"], "stack">;
+  annotations: Omit<AlertRule["annotations"], "runbook_url">;
+};
 
 /** The alert groups of a stack. */
 export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[] }[] {
@@ -108,8 +112,7 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
       labels: { severity: "warning" },
       annotations: {
         summary: "Redis lost more than 10% of its keys within an hour",
-        description:
-          "A flush, a mass delete or a bad restore? Compare with the newest backup's manifest (`holdfast list`).",
+        description: `A flush, a mass delete or a bad restore? Compare with the newest backups' key counts: \`holdfast stack list --stack ${s.stack} --store redis\`.`,
       },
     },
     {
@@ -170,7 +173,9 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
       alert: "HoldfastSentinelQuorumLost",
       expr:
         `max(${X.sentinelOkSentinels}{${sentinels}, master_name="${s.redis.masterName}"}) < ${s.redis.quorum}` +
-        ` or count(${X.up}{${sentinels}} == 1) < ${s.redis.quorum}`,
+        ` or count(${X.up}{${sentinels}} == 1) < ${s.redis.quorum}` +
+        // count() of nothing is nothing: with every sentinel gone, only absent() still answers.
+        ` or absent(${X.up}{${sentinels}} == 1)`,
       for: "1m",
       labels: { severity: "critical" },
       annotations: {
@@ -179,13 +184,14 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
       },
     },
   ];
-  const withRunbook = (r: Rule): AlertRule => ({
+  const complete = (r: Rule): AlertRule => ({
     ...r,
+    labels: { ...r.labels, stack: s.stack },
     annotations: { ...r.annotations, runbook_url: `${base}/${runbookPage(r.alert)}` },
   });
   return [
-    { name: "holdfast-backups", rules: backups.map(withRunbook) },
-    { name: "holdfast-redis", rules: redis.map(withRunbook) },
+    { name: "holdfast-backups", rules: backups.map(complete) },
+    { name: "holdfast-redis", rules: redis.map(complete) },
   ];
 }
 
