@@ -74,6 +74,9 @@ export interface HoldfastConfig {
   monitoringNamespaces: string[];
   prometheusRules: boolean;
   prometheusRuleLabels: string[];
+  grafanaDashboard: boolean;
+  grafanaDatasource: string;
+  grafanaDashboardNamespace: string;
   runbookBaseUrl: string;
   pushgatewayUrl: string;
   redisBackupSchedule: string;

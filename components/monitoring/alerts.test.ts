@@ -3,24 +3,10 @@
 // Holdfast's own are all there with their severities.
 import * as fs from "fs";
 import * as path from "path";
-import { parser } from "@prometheus-io/lezer-promql";
+import { metricNames } from "../../test/support/promql";
 import { findObject, stackRun } from "../../test/support/stack";
 import type { AlertRule } from "./alerts";
 import { EXPORTED_METRICS } from "./metrics";
-
-/** Parses `expr`; returns the metric names it selects, or throws on a syntax error. */
-function metricNames(expr: string): string[] {
-  const cursor = parser.parse(expr).cursor();
-  const names: string[] = [];
-  do {
-    if (cursor.type.isError) throw new Error(`PromQL syntax error at ${cursor.from} in: ${expr}`);
-    if (cursor.name === "VectorSelector") {
-      const id = cursor.node.getChild("Identifier");
-      if (id) names.push(expr.slice(id.from, id.to));
-    }
-  } while (cursor.next());
-  return names;
-}
 
 let rules: AlertRule[];
 beforeAll(async () => {

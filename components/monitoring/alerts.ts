@@ -3,6 +3,7 @@
 // online, sentinel quorum lost) as a PrometheusRule, each linking its own runbook page, and the PodMonitor
 // that scrapes the exporters. Pure; BackupAlerts wires them.
 import { EXPORTER_METRICS as X, JOB_METRICS as J } from "./metrics";
+import { selectors, type StackSeries } from "./selectors";
 
 /** One alerting rule, as a PrometheusRule carries it. */
 export interface AlertRule {
@@ -15,11 +16,9 @@ export interface AlertRule {
 }
 
 /** What the alerts watch. */
-export interface AlertSettings {
-  stack: string;
-  namespace: string;
+export interface AlertSettings extends StackSeries {
   /** The Redis set: StatefulSet names, master name, sentinel quorum. */
-  redis: { statefulSet: string; sentinelStatefulSet: string; masterName: string; quorum: number };
+  redis: StackSeries["redis"] & { masterName: string; quorum: number };
   /** Stores that have a scheduled backup. */
   stores: ("redis" | "lancedb")[];
   /** The newest good backup may be this old. */
@@ -49,10 +48,8 @@ type Rule = Omit<AlertRule, "labels" | "annotations"> & {
 
 /** The alert groups of a stack. */
 export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[] }[] {
-  const stack = `stack="${s.stack}"`;
+  const { jobs: stack, data, sentinels } = selectors(s);
   const base = s.runbookBaseUrl.replace(/\/+$/, "");
-  const data = `namespace="${s.namespace}", pod=~"${s.redis.statefulSet}-[0-9]+"`;
-  const sentinels = `namespace="${s.namespace}", pod=~"${s.redis.sentinelStatefulSet}-[0-9]+"`;
   const maxAge = s.backupMaxAgeHours * 3600;
   const backups: Rule[] = [
     {

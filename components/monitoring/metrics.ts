@@ -42,8 +42,8 @@ export const JOB_METRIC_HELP: Record<JobMetric, string> = {
 export const JOB_METRIC_LABELS = ["stack", "store", "database"] as const;
 
 /**
- * Metrics of the redis_exporter image the sidecars run (DEFAULT_EXPORTER_IMAGE) that the alerts read,
- * as its source names them (namespace `redis`).
+ * Metrics of the redis_exporter image the sidecars run (DEFAULT_EXPORTER_IMAGE) that the alerts and the
+ * dashboard read, as its source names them (namespace `redis`).
  */
 export const EXPORTER_METRICS = {
   up: "redis_up",
@@ -53,8 +53,12 @@ export const EXPORTER_METRICS = {
   aofRewriteStatus: "redis_aof_last_bgrewrite_status",
   aofWriteStatus: "redis_aof_last_write_status",
   connectedReplicas: "redis_connected_slaves",
+  /** On a primary, per replica (labels slave_ip, slave_port, slave_state). */
+  replicaLag: "redis_connected_slave_lag_seconds",
   instanceInfo: "redis_instance_info",
   sentinelOkSentinels: "redis_sentinel_master_ok_sentinels",
+  /** On a sentinel: 1 while the master it names (label master_address) is ok. */
+  sentinelMasterStatus: "redis_sentinel_master_status",
 } as const;
 
 /** Every metric something in a Holdfast stack exports. */
