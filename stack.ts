@@ -9,7 +9,7 @@ import { BackupBucket, type JobRole, type ObjectLockMode } from "./components/ba
 import { JobsImage } from "./components/jobs-image";
 import { LanceDbStore, lanceDbLabels, type LanceDbMode } from "./components/lancedb";
 import { BackupSchedule } from "./components/backup-schedule";
-import { BackupAlerts, BackupDashboard } from "./components/monitoring";
+import { BackupAlerts, BackupDashboard, type WatchedStack } from "./components/monitoring";
 import { selectorLabels } from "./components/shared/k8s";
 
 /** What operators and the holdfast stack commands read from a stack (`pulumi stack output --json`). */
@@ -271,7 +271,7 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
   );
 
   // What the alerts and the dashboard watch.
-  const watched = {
+  const watched: WatchedStack = {
     stack: config.stack,
     namespace: config.namespace,
     redis: {
@@ -280,7 +280,7 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       masterName: redis.masterName,
       quorum: config.sentinelQuorum,
     },
-    stores: (lancedbOnVolume ? ["redis", "lancedb"] : ["redis"]) as ("redis" | "lancedb")[],
+    stores: lancedbOnVolume ? ["redis", "lancedb"] : ["redis"],
     backupMaxAgeHours: config.backupMaxAgeHours,
     drillMaxAgeDays: 35,
   };

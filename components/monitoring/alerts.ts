@@ -3,7 +3,7 @@
 // online, sentinel quorum lost) as a PrometheusRule, each linking its own runbook page, and the PodMonitor
 // that scrapes the exporters. Pure; BackupAlerts wires them.
 import { EXPORTER_METRICS as X, JOB_METRICS as J } from "./metrics";
-import { selectors, type StackSeries } from "./selectors";
+import { selectors, type WatchedStack } from "./selectors";
 
 /** One alerting rule, as a PrometheusRule carries it. */
 export interface AlertRule {
@@ -16,15 +16,7 @@ export interface AlertRule {
 }
 
 /** What the alerts watch. */
-export interface AlertSettings extends StackSeries {
-  /** The Redis set: StatefulSet names, master name, sentinel quorum. */
-  redis: StackSeries["redis"] & { masterName: string; quorum: number };
-  /** Stores that have a scheduled backup. */
-  stores: ("redis" | "lancedb")[];
-  /** The newest good backup may be this old. */
-  backupMaxAgeHours: number;
-  /** The newest good drill may be this old. */
-  drillMaxAgeDays: number;
+export interface AlertSettings extends WatchedStack {
   /**
    * Absolute URL of the folder of runbook pages; each alert links `<runbookBaseUrl>/<page>.md`, the page
    * runbookPage names (docs/runbooks/ in this repository).

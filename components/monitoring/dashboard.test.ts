@@ -209,6 +209,13 @@ describeWithPromtool("the dashboard's queries, run by Prometheus's own engine (p
     expect(r.code).toBe(0);
   });
 
+  /** A promtool expression test: the panel's query at 60 minutes gives these samples (labels -> value). */
+  const at60m = (title: string, samples: Record<string, number>) => ({
+    expr: query(title),
+    eval_time: "60m",
+    exp_samples: Object.entries(samples).map(([labels, value]) => ({ labels, value })),
+  });
+
   it("counts failovers, and tells passed from failed drills and backups", () => {
     const jobs = (store: string, database: string) =>
       `{job="holdfast", stack="prod", store="${store}", database="${database}"}`;
@@ -236,37 +243,17 @@ describeWithPromtool("the dashboard's queries, run by Prometheus's own engine (p
             { series: `${J.backupLastSuccess}${jobs("lancedb", "/app/lancedb_data")}`, values: "300x61" },
           ],
           promql_expr_test: [
-            {
-              expr: query("Failovers in the time range"),
-              eval_time: "60m",
-              exp_samples: [{ labels: "{}", value: 1 }],
-            },
-            {
-              expr: query("Role of each pod"),
-              eval_time: "60m",
-              exp_samples: [
-                { labels: '{pod="redis-0"}', value: 0 },
-                { labels: '{pod="redis-1"}', value: 1 },
-                { labels: '{pod="redis-2"}', value: 0 },
-              ],
-            },
-            {
-              expr: query("Last restore drill"),
-              eval_time: "60m",
-              exp_samples: [
-                { labels: '{store="redis", database="holdfast"}', value: 0 },
-                { labels: '{store="lancedb", database="/app/lancedb_data"}', value: 1 },
-                { labels: '{store="redis", database="other"}', value: 0 },
-              ],
-            },
-            {
-              expr: query("Newest backup attempt"),
-              eval_time: "60m",
-              exp_samples: [
-                { labels: '{store="redis", database="holdfast"}', value: 1 },
-                { labels: '{store="lancedb", database="/app/lancedb_data"}', value: 0 },
-              ],
-            },
+            at60m("Failovers in the time range", { "{}": 1 }),
+            at60m("Role of each pod", { '{pod="redis-0"}': 0, '{pod="redis-1"}': 1, '{pod="redis-2"}': 0 }),
+            at60m("Last restore drill", {
+              '{store="redis", database="holdfast"}': 0,
+              '{store="lancedb", database="/app/lancedb_data"}': 1,
+              '{store="redis", database="other"}': 0,
+            }),
+            at60m("Newest backup attempt", {
+              '{store="redis", database="holdfast"}': 1,
+              '{store="lancedb", database="/app/lancedb_data"}': 0,
+            }),
           ],
         },
       ],

@@ -13,18 +13,10 @@ import {
   type VariableModel,
 } from "@grafana/schema";
 import { EXPORTER_METRICS as X, JOB_METRICS as J } from "./metrics";
-import { selectors, type StackSeries } from "./selectors";
+import { selectors, type WatchedStack } from "./selectors";
 
 /** What the dashboard shows. */
-export interface DashboardSettings extends StackSeries {
-  /** The Redis set: StatefulSet names, master name, sentinel quorum. */
-  redis: StackSeries["redis"] & { masterName: string; quorum: number };
-  /** Stores that have a scheduled backup. */
-  stores: ("redis" | "lancedb")[];
-  /** The newest good backup may be this old (the age panel turns red beyond it). */
-  backupMaxAgeHours: number;
-  /** The newest good drill may be this old. */
-  drillMaxAgeDays: number;
+export interface DashboardSettings extends WatchedStack {
   /** UID (or name) of the Prometheus data source the dashboard selects first. */
   datasource: string;
 }
@@ -129,14 +121,13 @@ function layout(rows: { title: string; panels: PanelSpec[] }[]): (Panel | RowPan
 export function grafanaDashboard(s: DashboardSettings): Dashboard {
   const { jobs, data, sentinels } = selectors(s);
   const byStore = "store, database";
-  const lastDrill =
-    `(max by (${byStore}) (${J.drillLastSuccess}{${jobs}}) > bool max by (${byStore}) (${J.drillLastFailure}{${jobs}}))` +
-    ` or (max by (${byStore}) (${J.drillLastSuccess}{${jobs}}) * 0 + 1)` +
-    ` or (max by (${byStore}) (${J.drillLastFailure}{${jobs}}) * 0)`;
-  const lastBackup =
-    `(max by (${byStore}) (${J.backupLastFailure}{${jobs}}) > bool max by (${byStore}) (${J.backupLastSuccess}{${jobs}}))` +
-    ` or (max by (${byStore}) (${J.backupLastSuccess}{${jobs}}) * 0)` +
-    ` or (max by (${byStore}) (${J.backupLastFailure}{${jobs}}) * 0 + 1)`;
+  /** 1 per store where the newest `a` is later than the newest `b`, or only `a` exists; else 0. */
+  const later = (a: string, b: string) => {
+    const [newestA, newestB] = [a, b].map((m) => `max by (${byStore}) (${m}{${jobs}})`);
+    return `(${newestA} > bool ${newestB}) or (${newestA} * 0 + 1) or (${newestB} * 0)`;
+  };
+  const lastDrill = later(J.drillLastSuccess, J.drillLastFailure);
+  const lastBackup = later(J.backupLastFailure, J.backupLastSuccess);
   // 1 for the pod that is primary, 0 for a replica: a failover flips two pods.
   const role =
     `(max by (pod) (${X.instanceInfo}{${data}, role="master"})` +

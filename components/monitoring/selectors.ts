@@ -1,5 +1,5 @@
-// The PromQL label matchers that pick a stack's own series out of a shared Prometheus: the jobs' pushes by
-// their stack label, the exporters' scrapes by namespace and pod. The alerts and the dashboard both use them.
+// What the alerts and the dashboard watch, and the PromQL label matchers that pick a stack's own series out
+// of a shared Prometheus: the jobs' pushes by their stack label, the exporters' scrapes by namespace and pod.
 
 /** Which series belong to a stack. */
 export interface StackSeries {
@@ -16,4 +16,16 @@ export function selectors(s: StackSeries): { jobs: string; data: string; sentine
     data: `namespace="${s.namespace}", pod=~"${s.redis.statefulSet}-[0-9]+"`,
     sentinels: `namespace="${s.namespace}", pod=~"${s.redis.sentinelStatefulSet}-[0-9]+"`,
   };
+}
+
+/** What the alerts and the dashboard watch: a stack's series, its Redis set, its stores' promises. */
+export interface WatchedStack extends StackSeries {
+  /** The Redis set: StatefulSet names, master name, sentinel quorum. */
+  redis: StackSeries["redis"] & { masterName: string; quorum: number };
+  /** Stores that have a scheduled backup. */
+  stores: ("redis" | "lancedb")[];
+  /** The newest good backup may be this old. */
+  backupMaxAgeHours: number;
+  /** The newest good drill may be this old. */
+  drillMaxAgeDays: number;
 }
