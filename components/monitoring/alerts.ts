@@ -89,7 +89,7 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
       annotations: {
         summary: `No successful restore drill in ${s.drillMaxAgeDays} days`,
         description:
-          "Untested backups are hopes: the restore-drill CronJob last succeeded {{ $value | humanizeDuration }} ago.",
+          "A backup is known to restore once a drill has restored it: the restore-drill CronJob last succeeded {{ $value | humanizeDuration }} ago.",
       },
     },
   ];
