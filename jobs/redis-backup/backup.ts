@@ -9,7 +9,6 @@ import { log } from "../cli/log";
 import { Progress } from "../backup/progress";
 import { type Credentials, formatAddress, type NodeAddress } from "../redis/client";
 import { newBackupId } from "../store/backup-id";
-import { listPrefixes } from "../store/s3";
 import { discoverTopology, rankSources, type SourceCandidate, type SourcePreference } from "./discovery";
 import {
   holdfastVersion,
@@ -95,8 +94,8 @@ export async function backupRedis(o: ReplicationBackupOptions): Promise<RedisBac
       primary: formatAddress(topology.primary),
     });
 
-  const taken = new Set(await listPrefixes(o.client, o.bucket, o.layout.redis));
-  const id = newBackupId((x) => taken.has(x), startedAt);
+  // Unique without a listing (which cannot see a backup still uploading); every write is create-only.
+  const id = newBackupId(startedAt);
   const failures: FailedAttempt[] = [];
   for (const candidate of candidates.slice(0, Math.max(1, o.attempts))) {
     const where = formatAddress(candidate.address);

@@ -18,11 +18,11 @@ import { OperationError, UsageError } from "../../cli/errors";
 import { log } from "../../cli/log";
 import { newBackupId } from "../../store/backup-id";
 import type { StoreLocation } from "../../store/catalog";
-import { listObjects, putJson, type ListedObject } from "../../store/s3";
+import { listObjects, ObjectExistsError, putJson, type ListedObject } from "../../store/s3";
 import { captureLatest, listTables, VanishedFileError, type CapturedVersion } from "./dataset";
 import { ManifestError } from "./manifest";
 import { fileKey, RECORD_FORMAT, type SnapshotFile, type SnapshotRecord, type SnapshotTable } from "./record";
-import { listSnapshotIds, loadRecord } from "./records";
+import { recordKey, scanSnapshots } from "./records";
 import { lancedbVersion, loadLanceDb, rowsAtVersion, VersionGoneError } from "./tables";
 import {
   ChangedFileError,
@@ -45,8 +45,8 @@ export interface BackupOptions {
   transfer?: TransferSettings;
   /** Captures of one table before giving up on it (it kept losing files to cleanup). */
   maxAttempts?: number;
-  /** The time the backup id is taken from (tests); durations always use the real clock. */
-  idTime?: Date;
+  /** The backup id (tests build a history with it); default a new one (see backup-id.ts). */
+  id?: string;
   /** Called before each file of a table is copied (tests inject a writer's cleanup here). */
   beforeFile?: (table: string, filePath: string) => Promise<void>;
 }
@@ -88,6 +88,8 @@ class StoreState {
   readonly known = new Map<string, Known>();
   /** Keys the newest committed record references. */
   readonly referencedByNewest = new Set<string>();
+  /** The key the newest committed record stores each `<table>/<path>` under. */
+  readonly newestKeyOf = new Map<string, string>();
 }
 
 function isRetryable(err: unknown): boolean {
@@ -117,38 +119,24 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
   if (skipped.length > 0)
     log.warn("entries of the data directory that are not tables are not backed up", { skipped });
 
+  // Unique without a listing (which cannot see a backup still uploading); every write is create-only.
+  const id = opts.id ?? newBackupId(new Date(started));
   // The first S3 requests are sent, then the LanceDB native library loads while they are answered.
-  const listing = Promise.all([
-    listSnapshotIds(at),
-    (async () => {
-      const stored: ListedObject[] = [];
-      for await (const o of listObjects(at.client, at.bucket, at.layout.lanceFiles)) stored.push(o);
-      return stored;
-    })(),
-  ]);
-  listing.catch(() => undefined);
+  const scanning = scanSnapshots(at);
+  scanning.catch(() => undefined);
   await new Promise((resolve) => setImmediate(resolve));
   loadLanceDb();
-  const [ids, listed] = await listing;
-  const startedAt = opts.idTime ?? new Date(started);
+  const scan = await scanning;
   const state = new StoreState();
-  for (const o of listed) state.stored.set(o.key.slice(at.layout.lanceFiles.length), o);
-  const newest = [...ids].sort().pop();
-  if (newest) {
-    try {
-      const basis = await loadRecord(at, newest);
-      for (const t of basis.tables)
-        for (const f of t.files) {
-          state.known.set(f.key, { size: f.size, sha256: f.sha256 });
-          state.referencedByNewest.add(f.key);
-        }
-    } catch (err) {
-      log.warn("the newest snapshot record cannot be read; every file is checked again", {
-        snapshot: newest,
-        error: (err as Error).message,
-      });
-    }
-  }
+  for (const [key, o] of scan.files) state.stored.set(key, o);
+  const newest = scan.catalog.committed[0];
+  if (newest)
+    for (const t of scan.records.get(newest.id)!.tables)
+      for (const f of t.files) {
+        state.known.set(f.key, { size: f.size, sha256: f.sha256 });
+        state.referencedByNewest.add(f.key);
+        state.newestKeyOf.set(`${t.name}/${f.path}`, f.key);
+      }
 
   const uploader = new Uploader(at.client, at.bucket, transfer);
   const reuseNewerThan = started - opts.graceMs / 2;
@@ -165,7 +153,49 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
     return fresh ? "hash" : undefined;
   };
 
-  /** Makes sure `key` is in the store with the content of the local file; returns its sha256. */
+  /**
+   * Where this backup's own copy of an object goes when the plain key holds one it may not rely on
+   * (writes are create-only: nothing is ever replaced, not even by the same bytes).
+   */
+  const ownKey = (key: string) => `${key}.${id}`;
+
+  /** The stored object among `keys` this backup may rely on for `size` bytes, and how. */
+  const reusableOf = (keys: string[], size: number) => {
+    for (const key of keys) {
+      const how = reusable(key, size);
+      if (how) return { key, how };
+    }
+    return undefined;
+  };
+
+  /**
+   * Sends an object under `key`, or under its own key when `key` is taken, and records it as stored.
+   * @returns the key it went to and its sha256.
+   */
+  const send = async (
+    key: string,
+    size: number,
+    put: (fullKey: string) => Promise<string>,
+    counts: { files: number; bytes: number },
+  ): Promise<{ key: string; sha256: string }> => {
+    let target = state.stored.has(key) ? ownKey(key) : key;
+    let sha256: string;
+    try {
+      sha256 = await put(`${at.layout.lanceFiles}${target}`);
+    } catch (err) {
+      // Another backup sent the same file a moment ago: send this backup's own copy.
+      if (!(err instanceof ObjectExistsError) || target !== key) throw err;
+      target = ownKey(key);
+      sha256 = await put(`${at.layout.lanceFiles}${target}`);
+    }
+    counts.files++;
+    counts.bytes += size;
+    state.known.set(target, { size, sha256 });
+    state.stored.set(target, { key: `${at.layout.lanceFiles}${target}`, size, lastModified: new Date() });
+    return { key: target, sha256 };
+  };
+
+  /** Makes sure the local file is in the store; returns the key it is stored under and its sha256. */
   const storeFile = async (
     cap: CapturedVersion,
     rel: string,
@@ -174,9 +204,10 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
   ): Promise<Known & { key: string }> => {
     const key = fileKey(cap.table, rel);
     const local = path.join(cap.dir, ...rel.split("/"));
-    const reuse = reusable(key, size);
-    if (reuse === "known") return { key, ...state.known.get(key)! };
-    if (reuse === "hash") {
+    const newestKey = state.newestKeyOf.get(`${cap.table}/${rel}`);
+    const reuse = reusableOf([...(newestKey ? [newestKey] : []), key, ownKey(key)], size);
+    if (reuse?.how === "known") return { key: reuse.key, ...state.known.get(reuse.key)! };
+    if (reuse?.how === "hash") {
       // Uploaded recently by a backup that did not commit: hash the local copy instead of sending it.
       let hashed: { sha256: string; size: number };
       try {
@@ -186,21 +217,16 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
         throw err;
       }
       if (hashed.size !== size) throw new ChangedFileError(`${local} changed size while it was read`);
-      state.known.set(key, { size, sha256: hashed.sha256 });
-      return { key, size, sha256: hashed.sha256 };
+      state.known.set(reuse.key, { size, sha256: hashed.sha256 });
+      return { key: reuse.key, size, sha256: hashed.sha256 };
     }
-    let sha256: string;
     try {
-      sha256 = await uploader.putFile(local, `${at.layout.lanceFiles}${key}`, size);
+      const sent = await send(key, size, (full) => uploader.putFile(local, full, size), counts);
+      return { key: sent.key, size, sha256: sent.sha256 };
     } catch (err) {
       if (isMissing(err)) throw new VanishedFileError(cap.table, rel);
       throw err;
     }
-    counts.files++;
-    counts.bytes += size;
-    state.known.set(key, { size, sha256 });
-    state.stored.set(key, { key: `${at.layout.lanceFiles}${key}`, size, lastModified: new Date() });
-    return { key, size, sha256 };
   };
 
   const backupTable = async (table: string): Promise<void> => {
@@ -227,19 +253,18 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
             "no snapshot was committed; this is a bug in reading Lance manifests, please report it",
           );
         const manifestSha = createHash("sha256").update(cap.manifest).digest("hex");
-        const manifestKey = fileKey(table, cap.manifestPath, manifestSha);
+        const plainKey = fileKey(table, cap.manifestPath, manifestSha);
         // The key holds the hash: a stored object of that key and size is this manifest.
-        if (!reusable(manifestKey, cap.manifest.length)) {
-          await uploader.putBuffer(`${at.layout.lanceFiles}${manifestKey}`, cap.manifest);
-          counts.files++;
-          counts.bytes += cap.manifest.length;
-          state.known.set(manifestKey, { size: cap.manifest.length, sha256: manifestSha });
-          state.stored.set(manifestKey, {
-            key: manifestKey,
-            size: cap.manifest.length,
-            lastModified: new Date(),
-          });
-        }
+        const manifestKey =
+          reusableOf([plainKey, ownKey(plainKey)], cap.manifest.length)?.key ??
+          (
+            await send(
+              plainKey,
+              cap.manifest.length,
+              (full) => uploader.putBuffer(full, cap.manifest),
+              counts,
+            )
+          ).key;
         files.push({
           path: cap.manifestPath,
           key: manifestKey,
@@ -314,16 +339,10 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
       "no snapshot was committed; raise HOLDFAST_GC_GRACE (and the prune's) or the upload concurrency, and re-run",
     );
 
-  // Commit check: every referenced key is in the store now (a prune may have run meanwhile); and the
-  // ids taken meanwhile, for a unique id.
+  // Commit check: every referenced key is in the store now (a prune may have run meanwhile).
   const present = new Map<string, number>();
-  const [takenIds] = await Promise.all([
-    listSnapshotIds(at),
-    (async () => {
-      for await (const o of listObjects(at.client, at.bucket, at.layout.lanceFiles))
-        present.set(o.key.slice(at.layout.lanceFiles.length), o.size);
-    })(),
-  ]);
+  for await (const o of listObjects(at.client, at.bucket, at.layout.lanceFiles))
+    present.set(o.key.slice(at.layout.lanceFiles.length), o.size);
   const missing = captured.flatMap((t) =>
     t.files.filter((f) => present.get(f.key) !== f.size).map((f) => f.key),
   );
@@ -334,8 +353,6 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
     );
 
   captured.sort((a, b) => a.name.localeCompare(b.name));
-  const taken = new Set(takenIds);
-  const id = newBackupId((i) => taken.has(i), startedAt);
   const totals = {
     tables: captured.length,
     files: captured.reduce((n, t) => n + t.files.length, 0),
@@ -358,12 +375,19 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
     totals,
     uploaded,
   };
-  const recordKey = `${at.layout.lanceSnapshots}${id}.json`;
-  await putJson(at.client, at.bucket, recordKey, record);
+  const key = recordKey(at, id);
+  try {
+    await putJson(at.client, at.bucket, key, record);
+  } catch (err) {
+    throw new OperationError(
+      `writing the snapshot record ${key} failed: ${(err as Error).message}`,
+      "no snapshot was committed; files already uploaded are kept and not sent again; re-run the backup",
+    );
+  }
   outcomes.sort((a, b) => a.name.localeCompare(b.name));
   return {
     id,
-    recordKey,
+    recordKey: key,
     tables: outcomes,
     uploaded,
     reused: { files: totals.files - uploaded.files, bytes: totals.bytes - uploaded.bytes },

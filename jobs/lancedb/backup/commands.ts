@@ -7,6 +7,7 @@ import type { Command } from "../../cli/command";
 import { UsageError } from "../../cli/errors";
 import { log } from "../../cli/log";
 import { PUSH_FLAGS, pushTarget, withBackupOutcome } from "../../metrics/report";
+import { EXAMPLE_ID } from "../../store/backup-id";
 import type { StoreLocation } from "../../store/catalog";
 import { checkBucket, s3FromEnv } from "../../store/s3";
 import { takeSnapshot } from "./backup";
@@ -119,11 +120,15 @@ const restoreCommand: Command = {
   words: ["restore", "lancedb"],
   summary: "restore a LanceDB snapshot into a data directory (previous content moved aside, never deleted)",
   flags: {
-    backup: { type: "string", required: true, help: "snapshot id (20260115T120000Z) or latest" },
+    backup: {
+      type: "string",
+      required: true,
+      help: `snapshot id (${EXAMPLE_ID}) or latest (the newest committed, undamaged snapshot)`,
+    },
     "data-dir": {
       type: "string",
       required: true,
-      help: "the LanceDB data directory; stop the application first",
+      help: "the LanceDB data directory, which must exist and be writable; stop the application first",
     },
     ...storeFlags,
   },

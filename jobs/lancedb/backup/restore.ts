@@ -123,12 +123,33 @@ function freeBytes(dir: string): number | undefined {
   }
 }
 
+/**
+ * The data directory a restore writes into: it must exist (a mistyped path is refused, never created:
+ * the application would not read it) and be writable by this user.
+ * @throws UsageError saying which.
+ */
+export function checkDataDir(dir: string): string {
+  const dataDir = path.resolve(dir);
+  const stat = fs.statSync(dataDir, { throwIfNoEntry: false });
+  if (!stat)
+    throw new UsageError(
+      `--data-dir ${dir} does not exist: a restore goes into the application's data directory (its volume); create it first if a new one is meant`,
+    );
+  if (!stat.isDirectory()) throw new UsageError(`--data-dir ${dir} is not a directory`);
+  try {
+    fs.accessSync(dataDir, fs.constants.W_OK);
+  } catch {
+    throw new UsageError(
+      `--data-dir ${dir} is not writable by this user (uid ${process.getuid?.() ?? "?"}): mount it read-write, or run as its owner`,
+    );
+  }
+  return dataDir;
+}
+
 /** Restores a snapshot into `dataDir` (see the top of this file). */
 export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreOutcome> {
   const started = Date.now();
-  const dataDir = path.resolve(opts.dataDir);
-  if (fs.existsSync(dataDir) && !fs.statSync(dataDir).isDirectory())
-    throw new UsageError(`--data-dir ${opts.dataDir} exists and is not a directory`);
+  const dataDir = checkDataDir(opts.dataDir);
   const record = await resolveRecord(opts.at, opts.backup);
   const id = record.id;
   const staging = path.join(dataDir, `${STAGING_PREFIX}${id}`);
@@ -141,24 +162,18 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreOutc
     );
   }
 
-  const created = !fs.existsSync(dataDir);
-  fs.mkdirSync(dataDir, { recursive: true });
   // A staging folder left by an interrupted restore holds only copies from the store.
   fs.rmSync(staging, { recursive: true, force: true });
   const free = freeBytes(dataDir);
   const needed = record.totals.bytes;
   if (free !== undefined && free < needed) {
-    if (created) fs.rmdirSync(dataDir);
     throw new OperationError(
       `${dataDir} has ${free} bytes free, the snapshot needs ${needed}`,
       "nothing was written; free space or grow the volume (the previous content is kept, not deleted)",
     );
   }
 
-  const undo = () => {
-    fs.rmSync(staging, { recursive: true, force: true });
-    if (created && fs.readdirSync(dataDir).length === 0) fs.rmdirSync(dataDir);
-  };
+  const undo = () => fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(staging);
   let files: number;
   let bytes: number;
@@ -172,7 +187,7 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreOutc
     if (err instanceof IntegrityError)
       throw new OperationError(
         `snapshot ${id} is damaged: ${err.message}`,
-        `nothing was written to ${dataDir}`,
+        `nothing was written to ${dataDir}; a re-run would fail the same way: restore another snapshot (holdfast list --store lancedb)`,
       );
     throw new OperationError(
       `restore of snapshot ${id} failed: ${(err as Error).message}`,
