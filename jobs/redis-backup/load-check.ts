@@ -140,7 +140,7 @@ function loadFailure(
   const damaged = log.split("\n").find((l) => DAMAGED_RDB.test(l));
   if (damaged)
     return new DamagedBackupError(manifest.id, [
-      `a redis-server refuses to load its RDB: ${damaged.replace(/^\d+:\w \S+ \S+ \S+ [*#.-] /, "").trim()}`,
+      `a redis-server refuses to load its RDB: ${damaged.replace(/^\d+:\w \d+ \w+ \d+ [\d:.]+ [*#.-] /, "").trim()}`,
     ]);
   if (server && !server.alive) {
     const tail = log.trim().split("\n").slice(-3).join(" | ");

@@ -338,7 +338,7 @@ test("latest is the newest backup a restore did not take, or the interrupted res
   expect(chooseBackup("latest", catalog, interrupted([], "20260101T000000Z")).id).toBe("20260101T000000Z");
   expect(() => chooseBackup("20260105T000000Z", catalog)).toThrow("no backup 20260105T000000Z in s3://b/p/");
   expect(() => chooseBackup("20260104T000000.000Z-aaaaaa", catalog)).toThrow(
-    "redis backup 20260104T000000.000Z-aaaaaa is damaged: the manifest is not valid JSON",
+    "backup 20260104T000000.000Z-aaaaaa is damaged: the manifest is not valid JSON",
   );
   expect(() =>
     chooseBackup("latest", {

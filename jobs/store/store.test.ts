@@ -94,7 +94,7 @@ describe("the catalogue", () => {
   it("refuses a damaged backup asked for by id as damaged (exit 1), an unknown or malformed one as bad input", () => {
     expect(() => resolveBackup(catalog, "20260104T000000Z")).toThrow(DamagedBackupRefused);
     expect(() => resolveBackup(catalog, "20260104T000000Z")).toThrow(
-      "redis backup 20260104T000000Z is damaged: the manifest of backup 20260104T000000Z is not valid JSON",
+      "backup 20260104T000000Z is damaged: the manifest of backup 20260104T000000Z is not valid JSON",
     );
     expect(() => resolveBackup(catalog, "20260105T000000Z")).toThrow(
       new UsageError("no backup 20260105T000000Z in s3://b/p/redis/"),

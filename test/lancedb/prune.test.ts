@@ -217,6 +217,7 @@ describe("LanceDB StoreModule: list, verify, prune", () => {
 
     for (const id of [A, C]) {
       const target = path.join(work, `restored-${id}`);
+      fs.mkdirSync(target);
       const r = await holdfast(s3, ["restore", "lancedb", "--backup", id, "--data-dir", target]);
       expect(r.code).toBe(0);
       for (const [table, ids] of Object.entries(contents[id]))
