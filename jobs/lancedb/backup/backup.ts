@@ -2,8 +2,12 @@
 // committed version's manifest (the exact files it needs), copy those immutable files that the store
 // does not hold yet, count the version's rows by opening it with @lancedb/lancedb, then copy the
 // manifest; when a file vanishes (compaction and cleanup by the writer) the table is captured again at
-// its new newest version, a bounded number of times. After every table, every key is checked to be in
-// the store, then the snapshot record is written: the commit point.
+// its new newest version, a bounded number of times. The table's tags (`_refs/tags/`) are copied too,
+// with the older versions they name (their manifests and files; tags keep Lance's cleanup off them), so
+// a restore gives them back and can make one of them current. After every table, every key is checked
+// to be in the store, then the snapshot record is written, create-only: the commit point. No write
+// replaces an object: a file whose key holds an object this backup may not rely on goes under its own
+// key (`<key>.<backup id>`).
 //
 // Reuse and the prune grace period G (see prune.ts): a file already in the store is not sent again when
 // the newest snapshot record references it (prune never deletes the newest snapshot's files), or when
@@ -19,8 +23,15 @@ import { log } from "../../cli/log";
 import { newBackupId } from "../../store/backup-id";
 import type { StoreLocation } from "../../store/catalog";
 import { listObjects, ObjectExistsError, putJson, type ListedObject } from "../../store/s3";
-import { captureLatest, listTables, VanishedFileError, type CapturedVersion } from "./dataset";
-import { ManifestError } from "./manifest";
+import {
+  captureLatest,
+  captureVersion,
+  listTables,
+  readTags,
+  VanishedFileError,
+  type CapturedVersion,
+} from "./dataset";
+import { ManifestError, manifestName } from "./manifest";
 import { fileKey, RECORD_FORMAT, type SnapshotFile, type SnapshotRecord, type SnapshotTable } from "./record";
 import { recordKey, scanSnapshots } from "./records";
 import { lancedbVersion, loadLanceDb, rowsAtVersion, VersionGoneError } from "./tables";
@@ -56,6 +67,8 @@ export interface TableOutcome {
   name: string;
   version: number;
   rows: number;
+  /** Its tags (name → version), kept with the versions they name. */
+  tags: Record<string, number>;
   files: number;
   bytes: number;
   uploadedFiles: number;
@@ -229,6 +242,33 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
     }
   };
 
+  /** Stores bytes held in memory (a manifest, a tag file) under a key that carries their hash. */
+  const storeBuffer = async (
+    table: string,
+    filePath: string,
+    content: Buffer,
+    counts: { files: number; bytes: number },
+  ): Promise<SnapshotFile> => {
+    const sha256 = createHash("sha256").update(content).digest("hex");
+    const plainKey = fileKey(table, filePath, sha256);
+    // The key holds the hash: a stored object of that key and size is this content.
+    const key =
+      reusableOf([plainKey, ownKey(plainKey)], content.length)?.key ??
+      (await send(plainKey, content.length, (full) => uploader.putBuffer(full, content), counts)).key;
+    return { path: filePath, key, size: content.length, sha256 };
+  };
+
+  /** The rows @lancedb/lancedb counts at a captured version, which must be those its manifest says. */
+  const rowsOf = async (cap: CapturedVersion): Promise<number> => {
+    const rows = await rowsAtVersion(opts.dataDir, cap.table, cap.version);
+    if (rows !== cap.manifestRows)
+      throw new OperationError(
+        `${cap.table} version ${cap.version}: @lancedb/lancedb counts ${rows} rows, its manifest ${cap.manifestRows}`,
+        "no snapshot was committed; this is a bug in reading Lance manifests, please report it",
+      );
+    return rows;
+  };
+
   const backupTable = async (table: string): Promise<void> => {
     const counts = { files: 0, bytes: 0 };
     for (let attempt = 1; ; attempt++) {
@@ -240,38 +280,44 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
           });
           return;
         }
-        const files: SnapshotFile[] = [];
-        await forEachLimit(cap.files, transfer.concurrency, async (f) => {
-          await opts.beforeFile?.(table, f.path);
-          const s = await storeFile(cap, f.path, f.size, counts);
-          files.push({ path: f.path, key: s.key, size: s.size, sha256: s.sha256 });
+        // Tags, and the older versions they name: kept too, so a restore gives them back.
+        const tags = readTags(opts.dataDir, table).filter((t) => {
+          if (t.branch)
+            log.warn("a tag on a branch is not kept (branches are not backed up)", { table, tag: t.name });
+          else if (t.version > cap.version)
+            throw new ChangedFileError(
+              `${table}: tag ${t.name} names version ${t.version}, committed meanwhile`,
+            );
+          return !t.branch;
         });
-        const rows = await rowsAtVersion(opts.dataDir, table, cap.version);
-        if (rows !== cap.manifestRows)
-          throw new OperationError(
-            `${table} version ${cap.version}: @lancedb/lancedb counts ${rows} rows, its manifest ${cap.manifestRows}`,
-            "no snapshot was committed; this is a bug in reading Lance manifests, please report it",
+        const older = [...new Set(tags.map((t) => t.version))]
+          .filter((v) => v !== cap.version)
+          .sort((a, b) => a - b)
+          .map((version) =>
+            captureVersion(opts.dataDir, table, {
+              version,
+              scheme: cap.scheme,
+              name: manifestName(version, cap.scheme),
+            }),
           );
-        const manifestSha = createHash("sha256").update(cap.manifest).digest("hex");
-        const plainKey = fileKey(table, cap.manifestPath, manifestSha);
-        // The key holds the hash: a stored object of that key and size is this manifest.
-        const manifestKey =
-          reusableOf([plainKey, ownKey(plainKey)], cap.manifest.length)?.key ??
-          (
-            await send(
-              plainKey,
-              cap.manifest.length,
-              (full) => uploader.putBuffer(full, cap.manifest),
-              counts,
-            )
-          ).key;
-        files.push({
-          path: cap.manifestPath,
-          key: manifestKey,
-          size: cap.manifest.length,
-          sha256: manifestSha,
+        // Each path is one immutable file, whichever versions need it.
+        const needed = new Map<string, number>();
+        for (const c of [cap, ...older]) for (const f of c.files) needed.set(f.path, f.size);
+        const files: SnapshotFile[] = [];
+        await forEachLimit([...needed], transfer.concurrency, async ([filePath, size]) => {
+          await opts.beforeFile?.(table, filePath);
+          const s = await storeFile(cap, filePath, size, counts);
+          files.push({ path: filePath, key: s.key, size: s.size, sha256: s.sha256 });
         });
+        const rows = await rowsOf(cap);
+        const versions: NonNullable<SnapshotTable["versions"]> = [];
+        for (const c of older)
+          versions.push({ version: c.version, manifest: c.manifestPath, rows: await rowsOf(c) });
+        for (const c of [cap, ...older])
+          files.push(await storeBuffer(table, c.manifestPath, c.manifest, counts));
+        for (const t of tags) files.push(await storeBuffer(table, t.path, t.content, counts));
         files.sort((a, b) => a.path.localeCompare(b.path));
+        const tagged = Object.fromEntries(tags.map((t) => [t.name, t.version]));
         captured.push({
           name: table,
           version: cap.version,
@@ -279,12 +325,14 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
           rows,
           manifest: cap.manifestPath,
           latestManifestCopy: cap.latestManifestCopy,
+          ...(tags.length > 0 ? { versions, tags: tagged } : {}),
           files,
         });
         outcomes.push({
           name: table,
           version: cap.version,
           rows,
+          tags: tagged,
           files: files.length,
           bytes: files.reduce((n, f) => n + f.size, 0),
           uploadedFiles: counts.files,
@@ -295,6 +343,7 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
           table,
           version: cap.version,
           rows,
+          tags: tagged,
           files: files.length,
           uploadedBytes: counts.bytes,
         });
