@@ -126,7 +126,10 @@ export class DamagedBackupRefused extends OperationError {
     readonly backup: DamagedBackup,
     state: string,
   ) {
-    super(`${backup.store === "lancedb" ? "snapshot" : "backup"} ${backup.id} is damaged: ${backup.problem}`, state);
+    super(
+      `${backup.store === "lancedb" ? "snapshot" : "backup"} ${backup.id} is damaged: ${backup.problem}`,
+      state,
+    );
     this.name = "DamagedBackupRefused";
   }
 }
