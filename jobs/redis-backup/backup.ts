@@ -221,15 +221,26 @@ async function takeSnapshot(
   manifest.timings.commitMs = committed - transferred;
   manifest.timings.totalMs = committed - t0;
   manifest.completedAt = new Date(committed).toISOString();
+  await commitManifest(o, manifest);
+  return manifest;
+}
+
+/**
+ * Writes a backup's manifest (create-only), which commits it.
+ * @throws BackupFailedError naming the RDB left without a manifest.
+ */
+export async function commitManifest(
+  o: { client: S3Client; bucket: string; layout: BackupStoreLayout },
+  manifest: RedisBackupManifest,
+): Promise<void> {
   try {
     await writeManifest(o.client, o.bucket, o.layout, manifest);
   } catch (err) {
     throw new BackupFailedError(
-      `backup ${id} failed: writing its manifest failed (${(err as Error).message})`,
+      `backup ${manifest.id} failed: writing its manifest failed (${(err as Error).message})`,
       [],
-      id,
-      `s3://${o.bucket}/${key}`,
+      manifest.id,
+      `s3://${o.bucket}/${manifest.objects[RDB_OBJECT].key}`,
     );
   }
-  return manifest;
 }

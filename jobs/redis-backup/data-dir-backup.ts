@@ -11,7 +11,7 @@ import { Progress } from "../backup/progress";
 import { connectNode, type Credentials, formatAddress, type NodeAddress, parseInfo } from "../redis/client";
 import { newBackupId } from "../store/backup-id";
 import type { DatasetNames } from "./aof-layout";
-import { BackupFailedError } from "./backup";
+import { BackupFailedError, commitManifest } from "./backup";
 import { nodeInfo } from "./discovery";
 import {
   holdfastVersion,
@@ -20,7 +20,6 @@ import {
   objectKey,
   RDB_OBJECT,
   type RedisBackupManifest,
-  writeManifest,
 } from "./manifest";
 import { chunksOf, TransferError, transferFile, transferRdb } from "./transfer";
 import { partSizeFor } from "./upload";
@@ -230,15 +229,6 @@ export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBacku
     info: info.sections,
     holdfast: { version: holdfastVersion() },
   };
-  try {
-    await writeManifest(o.client, o.bucket, o.layout, manifest);
-  } catch (err) {
-    throw new BackupFailedError(
-      `backup ${id} failed: writing its manifest failed (${(err as Error).message})`,
-      [],
-      id,
-      `s3://${o.bucket}/${objects[RDB_OBJECT].key}`,
-    );
-  }
+  await commitManifest(o, manifest);
   return manifest;
 }

@@ -140,21 +140,27 @@ export class Uploader {
     this.slots = new Semaphore(settings.concurrency);
   }
 
+  /** One create-only PUT of `body` to `key`, carrying its SHA-256 (base64) for S3 to check. */
+  private async putObject(key: string, body: Buffer | Readable, sha256: string, contentLength?: number) {
+    await createOnly(key, () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: contentLength,
+          ChecksumSHA256: sha256,
+          IfNoneMatch: "*",
+        }),
+      ),
+    );
+  }
+
   /** Uploads a small object held in memory (a manifest, a record part); returns its sha256 (hex). */
   async putBuffer(key: string, body: Buffer): Promise<string> {
     await this.slots.acquire();
     try {
-      await createOnly(key, () =>
-        this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: key,
-            Body: body,
-            ChecksumSHA256: sha256b64(body),
-            IfNoneMatch: "*",
-          }),
-        ),
-      );
+      await this.putObject(key, body, sha256b64(body));
     } finally {
       this.slots.release();
     }
@@ -191,17 +197,7 @@ export class Uploader {
     try {
       const body = await readExactly(fh, size, 0, file);
       const digest = createHash("sha256").update(body).digest();
-      await createOnly(key, () =>
-        this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: key,
-            Body: body,
-            ChecksumSHA256: digest.toString("base64"),
-            IfNoneMatch: "*",
-          }),
-        ),
-      );
+      await this.putObject(key, body, digest.toString("base64"));
       this.bytesSent += size;
       this.objectsSent++;
       return digest.toString("hex");
@@ -227,18 +223,7 @@ export class Uploader {
       });
       source.on("error", (err) => body.destroy(err));
       source.pipe(body);
-      await createOnly(key, () =>
-        this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: key,
-            Body: body,
-            ContentLength: size,
-            ChecksumSHA256: Buffer.from(hashed.sha256, "hex").toString("base64"),
-            IfNoneMatch: "*",
-          }),
-        ),
-      );
+      await this.putObject(key, body, Buffer.from(hashed.sha256, "hex").toString("base64"), size);
       if (streamed !== size) throw new ChangedFileError(`${file} sent ${streamed} bytes, listed as ${size}`);
       this.bytesSent += size;
       this.objectsSent++;
