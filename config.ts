@@ -42,7 +42,6 @@ export interface HoldfastConfig {
   redisMemoryLimit: string;
   sentinelMemoryLimit: string;
   backupPrefix: string;
-  backupRetentionDays: number;
   backupNoncurrentVersionDays: number;
   backupTransitionDays: number;
   backupTransitionStorageClass: string;
@@ -158,7 +157,6 @@ export function validateConfig(c: HoldfastConfig): void {
     fail("backupObjectLockMode must be GOVERNANCE, COMPLIANCE or empty");
   if (c.backupObjectLockMode && c.backupObjectLockDays < 1)
     fail("backupObjectLockDays must be at least 1 when Object Lock is on");
-  if (c.backupRetentionDays < 1) fail("backupRetentionDays must be at least 1");
   if (!["ebs", "efs", "s3"].includes(c.lancedbMode)) fail("lancedbMode must be ebs, efs or s3");
   if (
     c.lancedbMode === "efs" &&

@@ -109,7 +109,6 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     );
   const backup = new BackupBucket("backups", {
     prefix: config.backupPrefix,
-    retentionDays: config.backupRetentionDays,
     noncurrentVersionDays: config.backupNoncurrentVersionDays,
     transitionDays: config.backupTransitionDays,
     transitionStorageClass: config.backupTransitionStorageClass,

@@ -12,6 +12,20 @@ function usage(list: Command[]): string {
   );
 }
 
+/**
+ * A message as it may reach a terminal or a log: control characters (which an id or a path typed with a
+ * stray escape sequence may carry) escaped as \xNN, and, with `oneLine`, line breaks too.
+ */
+export function printable(message: string, oneLine = true): string {
+  let out = "";
+  for (const c of message) {
+    const code = c.charCodeAt(0);
+    const control = code < 0x20 || (code >= 0x7f && code <= 0x9f);
+    out += control && (oneLine || c !== "\n") ? `\\x${code.toString(16).padStart(2, "0")}` : c;
+  }
+  return out;
+}
+
 /** Finds the command whose words begin argv; returns it with the remaining arguments. */
 export function findCommand(
   argv: string[],
@@ -54,16 +68,16 @@ export async function main(argv: string[]): Promise<number> {
     return typeof code === "number" ? code : 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`holdfast: ${err.message}\n`);
+      process.stderr.write(`holdfast: ${printable(err.message)}\n`);
       return 2;
     }
     if (err instanceof OperationError) {
-      process.stderr.write(`holdfast: ${err.message}\n`);
-      if (err.state) process.stderr.write(`holdfast: ${err.state}\n`);
+      process.stderr.write(`holdfast: ${printable(err.message, false)}\n`);
+      if (err.state) process.stderr.write(`holdfast: ${printable(err.state, false)}\n`);
       return 1;
     }
     const e = err as Error;
-    process.stderr.write(`holdfast: unexpected failure: ${e.message}\n`);
+    process.stderr.write(`holdfast: unexpected failure: ${printable(e.message, false)}\n`);
     if (process.env.HOLDFAST_DEBUG) process.stderr.write(`${e.stack}\n`);
     return 1;
   }

@@ -7,7 +7,7 @@ import {
   stackRun,
 } from "../../test/support/stack";
 import { LIFECYCLE_RULE_IDS } from "./lifecycle";
-import { PolicyDocument, statementsAllowing } from "./policy-document";
+import { PolicyDocument, statementById, statementsAllowing } from "./policy-document";
 import { REPLICATION_RULE_ID } from "./replication";
 
 const T = {
@@ -36,7 +36,7 @@ function doc(r: RecordedResource, field = "policy"): PolicyDocument {
 interface RecordedRule {
   id: string;
   filter: { prefix?: string };
-  expiration?: { days?: number; expiredObjectDeleteMarker?: boolean };
+  expiration?: { days?: number; date?: string; expiredObjectDeleteMarker?: boolean };
   transitions?: { days: number; storageClass: string }[];
   noncurrentVersionExpiration?: { noncurrentDays: number };
   abortIncompleteMultipartUpload?: { daysAfterInitiation: number };
@@ -110,25 +110,28 @@ describe.each(["dev", "prod"])("the %s stack's backup bucket", (stack) => {
     });
   });
 
-  it("expires backups under the stack's prefix after the configured days, and never Lance files", () => {
-    const retention = stack === "prod" ? 35 : 30;
-    expect(ruleById(run, LIFECYCLE_RULE_IDS.redis)).toMatchObject({
-      filter: { prefix: `${stack}/redis/` },
-      expiration: { days: retention },
-    });
-    expect(ruleById(run, LIFECYCLE_RULE_IDS.lanceSnapshots)).toMatchObject({
-      filter: { prefix: `${stack}/lancedb/snapshots/` },
-      expiration: { days: retention },
-    });
-    const lanceFileRules = rules(run).filter(
-      (r) => r.filter.prefix === undefined || `${stack}/lancedb/files/a.lance`.startsWith(r.filter.prefix),
-    );
-    expect(lanceFileRules.length).toBeGreaterThan(0);
-    for (const r of lanceFileRules) expect(r.expiration?.days).toBeUndefined();
+  it("expires no current backup by age, whatever the stack: only noncurrent versions and unfinished uploads are cleaned", () => {
+    for (const r of rules(run)) {
+      expect({ id: r.id, days: r.expiration?.days, date: r.expiration?.date }).toEqual({
+        id: r.id,
+        days: undefined,
+        date: undefined,
+      });
+    }
     expect(ruleById(run, LIFECYCLE_RULE_IDS.housekeeping)).toMatchObject({
       noncurrentVersionExpiration: { noncurrentDays: stack === "prod" ? 90 : 7 },
+      expiration: { expiredObjectDeleteMarker: true },
       abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
     });
+    if (stack === "prod")
+      for (const id of [
+        LIFECYCLE_RULE_IDS.redis,
+        LIFECYCLE_RULE_IDS.lanceSnapshots,
+        LIFECYCLE_RULE_IDS.lanceFiles,
+      ])
+        expect(ruleById(run, id).filter.prefix).toMatch(
+          new RegExp(`^prod/(redis|lancedb/(snapshots|files))/$`),
+        );
   });
 
   it("creates the bucket, its key and its versioning protected and retained on delete", () => {
@@ -149,7 +152,12 @@ describe.each(["dev", "prod"])("the %s stack's backup bucket", (stack) => {
   it("gives the backup role no s3:Delete* and the restore role no write", () => {
     const backup = doc(findResource(run, T.rolePolicy, "backups-backup-policy"));
     expect(statementsAllowing(backup, "s3:Delete*")).toEqual([]);
-    expect(statementsAllowing(backup, "s3:PutObject").length).toBe(1);
+    // Creating objects (If-None-Match) and uploading parts; a Deny refuses any other PutObject.
+    expect(statementsAllowing(backup, "s3:PutObject").map((st) => st.Sid)).toEqual([
+      "CreateStackBackups",
+      "UploadParts",
+    ]);
+    expect(statementById(backup, "NeverOverwrite").Effect).toBe("Deny");
     const restore = doc(findResource(run, T.rolePolicy, "backups-restore-policy"));
     for (const write of [
       "s3:Put*",
@@ -274,7 +282,7 @@ describe("Object Lock and the offsite copy", () => {
 });
 
 describe("stack config changes the bucket", () => {
-  it("follows backupRetentionDays, backupNoncurrentVersionDays and the transition settings", async () => {
+  it("follows backupNoncurrentVersionDays and the transition settings, and expires no backup by age even when backupRetentionDays is set", async () => {
     const run = await stackRun("dev", {
       "holdfast:backupRetentionDays": 7,
       "holdfast:backupNoncurrentVersionDays": 3,
@@ -282,12 +290,16 @@ describe("stack config changes the bucket", () => {
       "holdfast:backupTransitionStorageClass": "GLACIER_IR",
     });
     const moved = [{ days: 2, storageClass: "GLACIER_IR" }];
-    expect(ruleById(run, LIFECYCLE_RULE_IDS.redis)).toMatchObject({
-      expiration: { days: 7 },
+    expect(ruleById(run, LIFECYCLE_RULE_IDS.redis)).toEqual({
+      id: LIFECYCLE_RULE_IDS.redis,
+      status: "Enabled",
+      filter: { prefix: "dev/redis/" },
       transitions: moved,
     });
-    expect(ruleById(run, LIFECYCLE_RULE_IDS.lanceSnapshots)).toMatchObject({
-      expiration: { days: 7 },
+    expect(ruleById(run, LIFECYCLE_RULE_IDS.lanceSnapshots)).toEqual({
+      id: LIFECYCLE_RULE_IDS.lanceSnapshots,
+      status: "Enabled",
+      filter: { prefix: "dev/lancedb/snapshots/" },
       transitions: moved,
     });
     expect(ruleById(run, LIFECYCLE_RULE_IDS.lanceFiles)).toEqual({
@@ -302,7 +314,10 @@ describe("stack config changes the bucket", () => {
   });
 
   it("moves every rule and grant to backupPrefix", async () => {
-    const run = await stackRun("dev", { "holdfast:backupPrefix": "team-a/redis-main" });
+    const run = await stackRun("dev", {
+      "holdfast:backupPrefix": "team-a/redis-main",
+      "holdfast:backupTransitionDays": 30,
+    });
     expect(ruleById(run, LIFECYCLE_RULE_IDS.redis).filter).toEqual({ prefix: "team-a/redis-main/redis/" });
     const backup = doc(findResource(run, T.rolePolicy, "backups-backup-policy"));
     expect(statementsAllowing(backup, "s3:PutObject")[0].Resource).toBe(

@@ -27,9 +27,10 @@ export type ObjectLockMode = "GOVERNANCE" | "COMPLIANCE";
 export interface BackupBucketArgs {
   /** Key prefix of the stack's backups in the bucket (the stack passes backupPrefix, by default its name). */
   prefix: string;
-  /** Days a Redis backup and a LanceDB snapshot record are kept. Default 30 (seed 002). */
-  retentionDays?: number;
-  /** Days a deleted or overwritten object stays recoverable as a noncurrent version. Default 30. */
+  /**
+   * Days a deleted or overwritten object (a pruned backup) stays recoverable as a noncurrent version.
+   * Default 30. No rule expires a current backup by age: the prune job applies retention.
+   */
   noncurrentVersionDays?: number;
   /** Days after which backups move to `transitionStorageClass`; 0 never moves them. Default 0. */
   transitionDays?: number;
@@ -113,7 +114,6 @@ export class BackupBucket extends pulumi.ComponentResource {
       : undefined;
     const rules = lifecycleRules({
       prefix: args.prefix,
-      retentionDays: args.retentionDays ?? 30,
       noncurrentVersionDays: args.noncurrentVersionDays ?? 30,
       transitionDays: args.transitionDays ?? 0,
       transitionStorageClass: args.transitionStorageClass ?? "STANDARD_IA",

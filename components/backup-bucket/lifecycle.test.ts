@@ -4,7 +4,6 @@ import { backupStoreLayout } from "./layout";
 
 const base: RetentionSettings = {
   prefix: "prod",
-  retentionDays: 30,
   noncurrentVersionDays: 30,
   transitionDays: 0,
   transitionStorageClass: "STANDARD_IA",
@@ -33,90 +32,61 @@ describe("backupStoreLayout", () => {
 });
 
 describe("lifecycleRules", () => {
-  it("expires Redis backups and snapshot records after the retention days", () => {
-    const rules = lifecycleRules({ ...base, retentionDays: 12 });
-    expect(rule(rules, LIFECYCLE_RULE_IDS.redis)).toMatchObject({
-      status: "Enabled",
-      filter: { prefix: "prod/redis/" },
-      expiration: { days: 12 },
-    });
-    expect(rule(rules, LIFECYCLE_RULE_IDS.lanceSnapshots)).toMatchObject({
-      filter: { prefix: "prod/lancedb/snapshots/" },
-      expiration: { days: 12 },
-    });
-  });
-
-  it("never expires Lance files by age", () => {
-    for (const settings of [base, { ...base, transitionDays: 40, retentionDays: 60 }]) {
-      const rules = lifecycleRules(settings);
-      const touchingFiles = rules.filter((r) => {
-        const prefix = (r.filter as { prefix?: string } | undefined)?.prefix;
-        return prefix === undefined || "prod/lancedb/files/x.lance".startsWith(prefix);
-      });
-      // Only the whole-bucket housekeeping rule and the transition rule apply to Lance files, and
-      // neither has an expiration in days.
-      expect(touchingFiles.map((r) => r.id).sort()).toEqual(
-        settings.transitionDays
-          ? [LIFECYCLE_RULE_IDS.housekeeping, LIFECYCLE_RULE_IDS.lanceFiles].sort()
-          : [LIFECYCLE_RULE_IDS.housekeeping],
-      );
-      for (const r of touchingFiles) {
-        expect((r.expiration as { days?: number } | undefined)?.days).toBeUndefined();
+  it("never expires a current object by age or date, whatever the settings: the newest backups outlive any outage", () => {
+    for (const settings of [
+      base,
+      { ...base, transitionDays: 40 },
+      { ...base, transitionDays: 5, transitionStorageClass: "GLACIER_IR", noncurrentVersionDays: 1 },
+    ]) {
+      for (const r of lifecycleRules(settings)) {
+        const expiration = r.expiration as { days?: number; date?: string } | undefined;
+        expect({ id: r.id, days: expiration?.days, date: expiration?.date }).toEqual({
+          id: r.id,
+          days: undefined,
+          date: undefined,
+        });
       }
     }
   });
 
   it("keeps noncurrent versions for the configured days, removes bare delete markers and aborts uploads after a day", () => {
-    const housekeeping = rule(
-      lifecycleRules({ ...base, noncurrentVersionDays: 45 }),
-      LIFECYCLE_RULE_IDS.housekeeping,
-    );
-    expect(housekeeping).toEqual({
-      id: LIFECYCLE_RULE_IDS.housekeeping,
-      status: "Enabled",
-      filter: {},
-      noncurrentVersionExpiration: { noncurrentDays: 45 },
-      expiration: { expiredObjectDeleteMarker: true },
-      abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
-    });
+    const rules = lifecycleRules({ ...base, noncurrentVersionDays: 45 });
+    expect(rules).toEqual([
+      {
+        id: LIFECYCLE_RULE_IDS.housekeeping,
+        status: "Enabled",
+        filter: {},
+        noncurrentVersionExpiration: { noncurrentDays: 45 },
+        expiration: { expiredObjectDeleteMarker: true },
+        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+      },
+    ]);
   });
 
-  it("moves backups and Lance files to the cheaper class only when transitionDays is set", () => {
-    const none = lifecycleRules(base);
-    expect(none.some((r) => r.transitions !== undefined)).toBe(false);
-    expect(none.map((r) => r.id)).not.toContain(LIFECYCLE_RULE_IDS.lanceFiles);
-
-    const moving = lifecycleRules({ ...base, retentionDays: 90, transitionDays: 30 });
+  it("moves Redis backups, snapshot records and Lance files to the cheaper class only when transitionDays is set, never the live dataset", () => {
+    const moving = lifecycleRules({ ...base, transitionDays: 30 });
     const expected = [{ days: 30, storageClass: "STANDARD_IA" }];
-    expect(rule(moving, LIFECYCLE_RULE_IDS.redis).transitions).toEqual(expected);
-    expect(rule(moving, LIFECYCLE_RULE_IDS.lanceSnapshots).transitions).toEqual(expected);
-    expect(rule(moving, LIFECYCLE_RULE_IDS.lanceFiles)).toEqual({
-      id: LIFECYCLE_RULE_IDS.lanceFiles,
-      status: "Enabled",
-      filter: { prefix: "prod/lancedb/files/" },
-      transitions: expected,
-    });
+    const prefixes = {
+      [LIFECYCLE_RULE_IDS.redis]: "prod/redis/",
+      [LIFECYCLE_RULE_IDS.lanceSnapshots]: "prod/lancedb/snapshots/",
+      [LIFECYCLE_RULE_IDS.lanceFiles]: "prod/lancedb/files/",
+    };
+    for (const [id, prefix] of Object.entries(prefixes))
+      expect(rule(moving, id)).toEqual({ id, status: "Enabled", filter: { prefix }, transitions: expected });
+    expect(
+      moving.some((r) => "prod/lancedb/live/x".startsWith((r.filter as { prefix?: string }).prefix ?? "\0")),
+    ).toBe(false);
   });
 
   it("refuses settings S3 would reject or that would make a restore wait", () => {
-    expect(() => lifecycleRules({ ...base, retentionDays: 0 })).toThrow(/retentionDays/);
+    expect(() => lifecycleRules({ ...base, noncurrentVersionDays: 0 })).toThrow(/noncurrentVersionDays/);
     expect(() => lifecycleRules({ ...base, noncurrentVersionDays: 1.5 })).toThrow(/noncurrentVersionDays/);
-    expect(() => lifecycleRules({ ...base, transitionDays: 10, retentionDays: 60 })).toThrow(
-      /STANDARD_IA after 30/,
+    expect(() => lifecycleRules({ ...base, transitionDays: 10 })).toThrow(/STANDARD_IA after 30/);
+    expect(() => lifecycleRules({ ...base, transitionDays: 40, transitionStorageClass: "GLACIER" })).toThrow(
+      /one of STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR/,
     );
     expect(() =>
-      lifecycleRules({
-        ...base,
-        transitionDays: 30,
-        retentionDays: 30,
-        transitionStorageClass: "GLACIER_IR",
-      }),
-    ).toThrow(/less than retentionDays/);
-    expect(() =>
-      lifecycleRules({ ...base, transitionDays: 40, retentionDays: 90, transitionStorageClass: "GLACIER" }),
-    ).toThrow(/one of STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR/);
-    expect(() =>
-      lifecycleRules({ ...base, transitionDays: 5, retentionDays: 30, transitionStorageClass: "GLACIER_IR" }),
+      lifecycleRules({ ...base, transitionDays: 5, transitionStorageClass: "GLACIER_IR" }),
     ).not.toThrow();
   });
 });

@@ -166,8 +166,24 @@ describe("backupRolePolicy", () => {
     expect(denied.Resource).toEqual(["arn:aws:s3:::backups", "arn:aws:s3:::backups/*"]);
   });
 
-  it("puts, gets and finishes or aborts its own uploads only under the stack's prefix", () => {
-    expect(allowedResources(doc, "s3:PutObject")).toEqual(["arn:aws:s3:::backups/prod/*"]);
+  it("creates objects only with If-None-Match (S3's create-only write), and uploads parts, under the stack's prefix", () => {
+    expect(statementsAllowing(doc, "s3:PutObject").map((st) => [st.Resource, st.Condition])).toEqual([
+      ["arn:aws:s3:::backups/prod/*", { Null: { "s3:if-none-match": "false" } }],
+      ["arn:aws:s3:::backups/prod/*", { Bool: { "s3:ObjectCreationOperation": "false" } }],
+    ]);
+  });
+
+  it("and denies creating an object without If-None-Match, so a policy attached later cannot allow overwriting a backup", () => {
+    expect(statementById(doc, "NeverOverwrite")).toEqual({
+      Sid: "NeverOverwrite",
+      Effect: "Deny",
+      Action: ["s3:PutObject"],
+      Resource: ["arn:aws:s3:::backups/*"],
+      Condition: { Null: { "s3:if-none-match": "true" }, Bool: { "s3:ObjectCreationOperation": "true" } },
+    });
+  });
+
+  it("gets and finishes or aborts its own uploads only under the stack's prefix", () => {
     expect(allowedResources(doc, "s3:GetObject")).toEqual(["arn:aws:s3:::backups/prod/*"]);
     expect(allowedResources(doc, "s3:AbortMultipartUpload")).toEqual(["arn:aws:s3:::backups/prod/*"]);
     expect(allowedResources(doc, "s3:ListMultipartUploadParts")).toEqual(["arn:aws:s3:::backups/prod/*"]);
@@ -192,6 +208,7 @@ describe("backupRolePolicy", () => {
     expect(allowedActions(doc).sort()).toEqual(
       [
         "s3:ListBucket",
+        "s3:PutObject",
         "s3:PutObject",
         "s3:GetObject",
         "s3:AbortMultipartUpload",

@@ -162,21 +162,40 @@ export function jobRoleTrustPolicy(
 }
 
 /**
- * The backup job: list, read and write objects under the stack's prefix (reading back what it wrote
- * verifies an upload; aborting its own multipart upload is not a delete of data) and nothing else.
- * Deletes, retention changes and bucket-configuration changes are denied outright.
+ * The backup job: list and read objects under the stack's prefix (reading back what it wrote verifies
+ * an upload; aborting its own multipart upload is not a delete of data) and create new ones — never
+ * replace one: a PutObject or CompleteMultipartUpload is allowed only with `If-None-Match` (S3's
+ * conditional write: it fails when the key exists), and denied without it whatever else is attached;
+ * the multipart steps that take no conditional header (CreateMultipartUpload, UploadPart) are allowed
+ * as S3's documentation shows (`s3:ObjectCreationOperation` false). Deletes, retention changes and
+ * bucket-configuration changes are denied outright.
  */
 export function backupRolePolicy(access: BucketAccess): PolicyDocument {
   const root = backupStoreLayout(access.prefix).root;
+  const objects = objectsArn(access, `${root}*`);
   return {
     Version: VERSION,
     Statement: [
       listUnderPrefix("ListStackBackups", access, ["s3:ListBucket"]),
       {
-        Sid: "WriteStackBackups",
+        Sid: "CreateStackBackups",
         Effect: "Allow",
-        Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-        Resource: objectsArn(access, `${root}*`),
+        Action: ["s3:PutObject"],
+        Resource: objects,
+        Condition: { Null: { "s3:if-none-match": "false" } },
+      },
+      {
+        Sid: "UploadParts",
+        Effect: "Allow",
+        Action: ["s3:PutObject"],
+        Resource: objects,
+        Condition: { Bool: { "s3:ObjectCreationOperation": "false" } },
+      },
+      {
+        Sid: "ReadStackBackups",
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+        Resource: objects,
       },
       {
         // Uploads need a data key; multipart completion and reads need Decrypt.
@@ -185,6 +204,14 @@ export function backupRolePolicy(access: BucketAccess): PolicyDocument {
         Action: ["kms:GenerateDataKey", "kms:Decrypt"],
         Resource: access.kmsKeyArn,
         Condition: viaS3(access),
+      },
+      {
+        // An object written without If-None-Match could replace a backup: refused, whatever is attached.
+        Sid: "NeverOverwrite",
+        Effect: "Deny",
+        Action: ["s3:PutObject"],
+        Resource: [`${access.bucketArn}/*`],
+        Condition: { Null: { "s3:if-none-match": "true" }, Bool: { "s3:ObjectCreationOperation": "true" } },
       },
       deny("NeverDelete", ["s3:Delete*", ...BUCKET_TAMPERING_ACTIONS], [access]),
     ],

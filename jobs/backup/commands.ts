@@ -10,8 +10,16 @@ import type { Command } from "../cli/command";
 import { UsageError } from "../cli/errors";
 import { log } from "../cli/log";
 import { PUSH_FLAGS, type PushTarget, pushTarget, reportOutcome } from "../metrics/report";
-import { backupTime, isBackupId, resolveBackupId } from "../store/backup-id";
-import type { BackupSummary, StoreLocation, StoreModule, VerifyReport } from "../store/catalog";
+import { backupTime, checkRequestedBackup, compareBackupIds } from "../store/backup-id";
+import {
+  type BackupSummary,
+  type Catalog,
+  type DamagedBackup,
+  latestOf,
+  type StoreLocation,
+  type StoreModule,
+  type VerifyReport,
+} from "../store/catalog";
 import { JSON_FLAG, LOCATION_FLAGS, RETENTION_FLAGS, retentionPolicy } from "./flags";
 import { formatBytes, formatDuration, formatTable } from "./format";
 import { describeLocation, openLocation } from "./location";
@@ -41,69 +49,111 @@ function print(flags: Flags, json: unknown, text: string): void {
   process.stdout.write(flags.json ? JSON.stringify(json, null, 2) + "\n" : text + "\n");
 }
 
-/** Every backup of the selected stores, newest first. */
-async function listAll(at: StoreLocation, stores: StoreModule[]): Promise<BackupSummary[]> {
-  const all = (await Promise.all(stores.map((s) => s.listBackups(at)))).flat();
-  return all.sort((a, b) => b.id.localeCompare(a.id) || a.store.localeCompare(b.store));
+/** The catalogue of each selected store, in the stores' order. */
+async function catalogs(at: StoreLocation, stores: StoreModule[]): Promise<Catalog[]> {
+  return Promise.all(stores.map((s) => s.catalog(at)));
 }
 
 function ageOf(id: string, now = Date.now()): number {
   return now - backupTime(id).getTime();
 }
 
+/** One line per damaged backup: what is wrong, and that nothing uses it. */
+function describeDamaged(damaged: DamagedBackup[]): string[] {
+  return damaged.map(
+    (d) =>
+      `${d.store} ${d.id} is DAMAGED: ${d.problem} (never restored, kept or counted as latest; inspect it, then remove it by hand)`,
+  );
+}
+
+type ListedBackup =
+  | (BackupSummary & { state: "committed"; ageSeconds: number })
+  | (DamagedBackup & { state: "damaged"; ageSeconds: number });
+
 const listCommand: Command = {
   words: ["list"],
-  summary: "list the committed backups: id, time, age, size, keys or rows, reason",
+  summary:
+    "list the backups: id, time, age, size, keys or rows, reason; damaged ones marked, with what is wrong",
   flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...JSON_FLAG },
   async run(flags) {
     const { stores } = selectStores(list(flags, "store"));
     const at = await openLocation(flags);
-    const backups = await listAll(at, stores);
-    const rows = backups.map((b) => [
-      b.store,
-      b.id,
-      b.completedAt.replace(/\.\d+Z$/, "Z"),
-      formatDuration(ageOf(b.id)),
-      formatBytes(b.sizeBytes),
-      b.items,
-      b.reason,
-    ]);
+    const found = await catalogs(at, stores);
+    const backups: ListedBackup[] = found
+      .flatMap((c): ListedBackup[] => [
+        ...c.committed.map((b) => ({ ...b, state: "committed" as const, ageSeconds: 0 })),
+        ...c.damaged.map((d) => ({ ...d, state: "damaged" as const, ageSeconds: 0 })),
+      ])
+      .map((b) => ({ ...b, ageSeconds: Math.round(ageOf(b.id) / 1000) }))
+      .sort((a, b) => compareBackupIds(b.id, a.id) || a.store.localeCompare(b.store));
+    const rows = backups.map((b) =>
+      b.state === "committed"
+        ? [
+            b.store,
+            b.id,
+            "ok",
+            b.completedAt.replace(/\.\d+Z$/, "Z"),
+            formatDuration(b.ageSeconds * 1000),
+            formatBytes(b.sizeBytes),
+            b.items,
+            b.reason,
+          ]
+        : [b.store, b.id, "DAMAGED", "-", formatDuration(b.ageSeconds * 1000), "-", "-", "-"],
+    );
+    const damaged = backups.filter((b): b is ListedBackup & { state: "damaged" } => b.state === "damaged");
     print(
       flags,
-      backups.map((b) => ({ ...b, ageSeconds: Math.round(ageOf(b.id) / 1000) })),
+      backups,
       backups.length === 0
         ? `no backups in ${describeLocation(at)}`
-        : formatTable(["STORE", "ID", "COMPLETED", "AGE", "SIZE", "KEYS/ROWS", "REASON"], rows),
+        : [
+            formatTable(["STORE", "ID", "STATE", "COMPLETED", "AGE", "SIZE", "KEYS/ROWS", "REASON"], rows),
+            ...(damaged.length > 0 ? ["", ...describeDamaged(damaged)] : []),
+          ].join("\n"),
     );
   },
 };
 
-/** The backups to verify: `--backup` in each store that has it, or each store's newest. */
-async function verificationTargets(
-  at: StoreLocation,
-  stores: StoreModule[],
+/** A verification that stops at the catalogue: the backup is damaged, nothing is downloaded. */
+function damagedReport(d: DamagedBackup): VerifyReport {
+  return {
+    store: d.store,
+    id: d.id,
+    ok: false,
+    checks: [{ name: "the backup is committed and intact", ok: false, detail: `damaged: ${d.problem}` }],
+    durationMs: 0,
+  };
+}
+
+/**
+ * What to verify: `--backup` in each store that has it, or each store's latest (its newest committed
+ * backup). A damaged backup asked for by id is a failed verification (exit 1), not an unknown one.
+ */
+function verificationTargets(
+  found: { store: StoreModule; catalog: Catalog }[],
   explicit: boolean,
   requested: string,
-): Promise<{ store: StoreModule; id: string }[]> {
-  if (requested !== "latest" && !isBackupId(requested))
-    throw new UsageError(`"${requested}" is not a backup id (expected the form 20260115T120000Z, or latest)`);
+  where: string,
+): { targets: { store: StoreModule; id: string }[]; damaged: VerifyReport[] } {
   const targets: { store: StoreModule; id: string }[] = [];
-  for (const store of stores) {
-    const ids = (await store.listBackups(at)).map((b) => b.id);
+  const damaged: VerifyReport[] = [];
+  for (const { store, catalog } of found) {
     if (requested === "latest") {
-      if (ids.length > 0) targets.push({ store, id: resolveBackupId("latest", ids, describeLocation(at)) });
-      else if (explicit) throw new UsageError(`there is no ${store.kind} backup in ${describeLocation(at)}`);
-    } else if (ids.includes(requested)) targets.push({ store, id: requested });
-    else if (explicit)
-      throw new UsageError(`no ${store.kind} backup ${requested} in ${describeLocation(at)}`);
+      const newest = latestOf(catalog);
+      if (newest) targets.push({ store, id: newest.id });
+      else if (explicit) throw new UsageError(`there is no ${store.kind} backup in ${where}`);
+      continue;
+    }
+    const bad = catalog.damaged.find((d) => d.id === requested);
+    if (catalog.committed.some((b) => b.id === requested)) targets.push({ store, id: requested });
+    else if (bad) damaged.push(damagedReport(bad));
+    else if (explicit) throw new UsageError(`no ${store.kind} backup ${requested} in ${where}`);
   }
-  if (targets.length === 0)
+  if (targets.length === 0 && damaged.length === 0)
     throw new UsageError(
-      requested === "latest"
-        ? `there is no backup in ${describeLocation(at)}`
-        : `no backup ${requested} in ${describeLocation(at)}`,
+      requested === "latest" ? `there is no backup in ${where}` : `no backup ${requested} in ${where}`,
     );
-  return targets;
+  return { targets, damaged };
 }
 
 /** Verifies each target in its own scratch folder, removed afterwards. */
@@ -147,7 +197,11 @@ const verifyCommand: Command = {
   summary:
     "check a backup end to end: integrity, then a full restore into a scratch folder, loaded and compared",
   flags: {
-    backup: { type: "string", default: "latest", help: "the backup id, or latest (each store's newest)" },
+    backup: {
+      type: "string",
+      default: "latest",
+      help: "the backup id, or latest (each store's newest committed, undamaged backup)",
+    },
     ...LOCATION_FLAGS,
     ...STORE_FLAG,
     ...VERIFY_FLAGS,
@@ -155,40 +209,43 @@ const verifyCommand: Command = {
   },
   async run(flags) {
     const { stores, explicit } = selectStores(list(flags, "store"));
-    const requested = str(flags, "backup").trim();
-    if (requested !== "latest" && !isBackupId(requested))
-      throw new UsageError(
-        `"${requested}" is not a backup id (expected the form 20260115T120000Z, or latest)`,
-      );
+    const requested = checkRequestedBackup(str(flags, "backup"));
     const at = await openLocation(flags);
-    const reports = await verifyAll(at, await verificationTargets(at, stores, explicit, requested), flags);
+    const found = (await catalogs(at, stores)).map((catalog, i) => ({ store: stores[i], catalog }));
+    const { targets, damaged } = verificationTargets(found, explicit, requested, describeLocation(at));
+    const reports = [...damaged, ...(await verifyAll(at, targets, flags))];
     print(flags, reports, describeReports(reports));
     return reports.every((r) => r.ok) ? 0 : 1;
   },
 };
 
-/** The newest backup of each store and whether it is recent enough. */
-async function freshness(
-  at: StoreLocation,
-  stores: StoreModule[],
-  explicit: boolean,
-  maxAgeMs: number,
-): Promise<{ store: string; newest?: BackupSummary; ageSeconds?: number; ok: boolean; problem?: string }[]> {
-  const out = [];
-  for (const store of stores) {
-    const backups = await store.listBackups(at);
-    const newest = backups.sort((a, b) => b.id.localeCompare(a.id))[0];
+/** A store's latest backup and whether it is recent enough, with the damaged backups it holds. */
+interface Freshness {
+  store: string;
+  newest?: BackupSummary;
+  ageSeconds?: number;
+  ok: boolean;
+  problem?: string;
+  damaged: DamagedBackup[];
+}
+
+/** The latest backup of each store and whether it is recent enough. */
+function freshness(found: Catalog[], explicit: boolean, maxAgeMs: number): Freshness[] {
+  const out: Freshness[] = [];
+  for (const catalog of found) {
+    const newest = latestOf(catalog);
     if (!newest) {
-      out.push({ store: store.kind, ok: !explicit, problem: "no backup" });
+      out.push({ store: catalog.store, ok: !explicit, problem: "no backup", damaged: catalog.damaged });
       continue;
     }
     const age = ageOf(newest.id);
     out.push({
-      store: store.kind,
+      store: catalog.store,
       newest,
       ageSeconds: Math.round(age / 1000),
       ok: age <= maxAgeMs,
       problem: age <= maxAgeMs ? undefined : `newest backup is older than ${formatDuration(maxAgeMs)}`,
+      damaged: catalog.damaged,
     });
   }
   // With every store selected, a store nobody backs up is skipped — unless none has any backup.
@@ -212,7 +269,7 @@ const statusCommand: Command = {
     const { stores, explicit } = selectStores(list(flags, "store"));
     const maxAge = durationMs(str(flags, "max-age"), "--max-age");
     const at = await openLocation(flags);
-    const states = await freshness(at, stores, explicit, maxAge);
+    const states = freshness(await catalogs(at, stores), explicit, maxAge);
     const rows = states.map((s) => [
       s.store,
       s.newest?.id ?? "-",
@@ -220,7 +277,15 @@ const statusCommand: Command = {
       s.newest ? formatBytes(s.newest.sizeBytes) : "-",
       s.ok ? "ok" : `STALE: ${s.problem}`,
     ]);
-    print(flags, states, formatTable(["STORE", "NEWEST", "AGE", "SIZE", "STATUS"], rows));
+    const damaged = states.flatMap((s) => s.damaged);
+    print(
+      flags,
+      states,
+      [
+        formatTable(["STORE", "NEWEST", "AGE", "SIZE", "STATUS"], rows),
+        ...(damaged.length > 0 ? ["", ...describeDamaged(damaged)] : []),
+      ].join("\n"),
+    );
     return states.every((s) => s.ok) ? 0 : 1;
   },
 };
@@ -246,9 +311,11 @@ const pruneCommand: Command = {
       .map((r) =>
         [
           `${r.store}: ${dryRun ? "would delete" : "deleted"} ${r.deleted.length} backup${r.deleted.length === 1 ? "" : "s"} ` +
-            `(${r.objectsDeleted} objects, ${formatBytes(r.bytesDeleted)}), kept ${r.kept.length}`,
+            `(${r.objectsDeleted} objects, ${formatBytes(r.bytesDeleted)}), kept ${r.kept.length}` +
+            (r.damaged.length > 0 ? ` and ${r.damaged.length} damaged` : ""),
           ...r.deleted.map((id) => `  ${dryRun ? "would delete" : "deleted"}  ${id}`),
           ...r.kept.map((k) => `  kept          ${k.id}  (${k.reasons.join(", ")})`),
+          ...r.damaged.map((d) => `  kept DAMAGED  ${d.id}  (${d.problem}; never pruned: inspect it)`),
         ].join("\n"),
       )
       .join("\n");
@@ -259,7 +326,7 @@ const pruneCommand: Command = {
 const drillCommand: Command = {
   words: ["drill"],
   summary:
-    "the monthly restore test: verify each store's newest backup and report, with its age and restore time",
+    "the monthly restore test: verify each store's latest backup (newest committed, undamaged) and report, with its age and restore time",
   flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...MAX_AGE_FLAG, ...VERIFY_FLAGS, ...PUSH_FLAGS, ...JSON_FLAG },
   async run(flags) {
     const { stores, explicit } = selectStores(list(flags, "store"));
@@ -267,7 +334,7 @@ const drillCommand: Command = {
     const push = pushTarget(flags);
     const at = await openLocation(flags);
     const started = Date.now();
-    const states = await freshness(at, stores, explicit, maxAge);
+    const states = freshness(await catalogs(at, stores), explicit, maxAge);
     const targets = states
       .filter((s) => s.newest)
       .map((s) => ({ store: stores.find((m) => m.kind === s.store)!, id: s.newest!.id }));
@@ -301,6 +368,7 @@ const drillCommand: Command = {
           (s.ok ? "" : ` — ${s.problem}`),
       ),
       describeReports(reports),
+      ...describeDamaged(states.flatMap((s) => s.damaged)),
     ]
       .filter(Boolean)
       .join("\n");

@@ -20,10 +20,9 @@ export const JSON_FLAG: FlagSpecs = {
 };
 
 /**
- * Retention defaults: seed 002 keeps 30 days of daily backups (BACKUP_RETENTION_DAYS). Prune keeps the
- * newest 7 whatever their age and the newest of each of the last 30 days; weekly and monthly backups
- * are off by default because the bucket's lifecycle rule expires every Redis backup after
- * backupRetentionDays (30) anyway — raise both together for a longer history.
+ * Retention defaults: 30 days of daily backups, as the old scripts kept (BACKUP_RETENTION_DAYS). Prune
+ * keeps the newest 7 whatever their age and the newest of each of the last 30 days; weekly and monthly
+ * backups are off by default. Prune is the only retention: the bucket expires no backup by age.
  */
 export const RETENTION_DEFAULTS: RetentionPolicy = {
   keepLast: 7,

@@ -9,7 +9,6 @@ import { log } from "../cli/log";
 import { Progress } from "../backup/progress";
 import { type Credentials, formatAddress, type NodeAddress } from "../redis/client";
 import { newBackupId } from "../store/backup-id";
-import { listPrefixes } from "../store/s3";
 import { discoverTopology, rankSources, type SourceCandidate, type SourcePreference } from "./discovery";
 import {
   holdfastVersion,
@@ -95,8 +94,8 @@ export async function backupRedis(o: ReplicationBackupOptions): Promise<RedisBac
       primary: formatAddress(topology.primary),
     });
 
-  const taken = new Set(await listPrefixes(o.client, o.bucket, o.layout.redis));
-  const id = newBackupId((x) => taken.has(x), startedAt);
+  // Unique without a listing (which cannot see a backup still uploading); every write is create-only.
+  const id = newBackupId(startedAt);
   const failures: FailedAttempt[] = [];
   for (const candidate of candidates.slice(0, Math.max(1, o.attempts))) {
     const where = formatAddress(candidate.address);
@@ -222,15 +221,26 @@ async function takeSnapshot(
   manifest.timings.commitMs = committed - transferred;
   manifest.timings.totalMs = committed - t0;
   manifest.completedAt = new Date(committed).toISOString();
+  await commitManifest(o, manifest);
+  return manifest;
+}
+
+/**
+ * Writes a backup's manifest (create-only), which commits it.
+ * @throws BackupFailedError naming the RDB left without a manifest.
+ */
+export async function commitManifest(
+  o: { client: S3Client; bucket: string; layout: BackupStoreLayout },
+  manifest: RedisBackupManifest,
+): Promise<void> {
   try {
     await writeManifest(o.client, o.bucket, o.layout, manifest);
   } catch (err) {
     throw new BackupFailedError(
-      `backup ${id} failed: writing its manifest failed (${(err as Error).message})`,
+      `backup ${manifest.id} failed: writing its manifest failed (${(err as Error).message})`,
       [],
-      id,
-      `s3://${o.bucket}/${key}`,
+      manifest.id,
+      `s3://${o.bucket}/${manifest.objects[RDB_OBJECT].key}`,
     );
   }
-  return manifest;
 }

@@ -12,7 +12,7 @@ import { formatBytes, formatDuration } from "../backup/format";
 import { openLocation } from "../backup/location";
 import { PUSH_FLAGS, pushTarget, withBackupOutcome } from "../metrics/report";
 import { credentialsFromEnv, parseAddresses } from "../redis/client";
-import { isBackupId } from "../store/backup-id";
+import { checkRequestedBackup, EXAMPLE_ID } from "../store/backup-id";
 import { DEFAULT_NAMES, type DatasetNames } from "./aof-layout";
 import { BackupFailedError, backupRedis, type FailedAttempt } from "./backup";
 import { DEFAULT_CONCURRENCY } from "./upload";
@@ -259,7 +259,11 @@ const restoreCommand: Command = {
   summary:
     "restore a backup into a Redis data directory (Redis stopped), verified by a throw-away redis-server",
   flags: {
-    backup: { type: "string", required: true, help: "the backup id (20260115T120000Z) or latest" },
+    backup: {
+      type: "string",
+      required: true,
+      help: `the backup id (${EXAMPLE_ID}) or latest (the newest committed, undamaged backup)`,
+    },
     "data-dir": {
       type: "string",
       required: true,
@@ -295,9 +299,7 @@ const restoreCommand: Command = {
     ...JSON_FLAG,
   },
   async run(flags) {
-    const backup = str(flags, "backup").trim();
-    if (backup !== "latest" && !isBackupId(backup))
-      throw new UsageError(`"${backup}" is not a backup id (expected the form 20260115T120000Z, or latest)`);
+    const backup = checkRequestedBackup(str(flags, "backup"));
     const dataDir = directory(str(flags, "data-dir"), "data-dir");
     const appendonly = str(flags, "appendonly");
     if (appendonly !== "yes" && appendonly !== "no")
@@ -334,12 +336,16 @@ const restoreCommand: Command = {
         : untouched;
       if (err instanceof ScratchServerError && /cannot run/.test(err.message))
         throw new UsageError(err.message);
+      // Before the dataset is moved aside nothing is left (`left` says the directory was not touched).
       if (err instanceof DamagedBackupError)
-        throw new OperationError(err.message, `${untouched} Restore another backup (holdfast list).`);
-      if (err instanceof RestoreVerificationError) throw new OperationError(err.message, untouched);
-      if (err instanceof ScratchServerError) throw new OperationError(err.message, untouched);
-      if (err instanceof ManifestError) throw new OperationError(err.message, untouched);
-      if (err instanceof UsageError) throw err;
+        throw new OperationError(
+          err.message,
+          state ? left : `${untouched} Restore another backup (holdfast list --store redis).`,
+        );
+      if (err instanceof RestoreVerificationError) throw new OperationError(err.message, left);
+      if (err instanceof ScratchServerError) throw new OperationError(err.message, left);
+      if (err instanceof ManifestError) throw new OperationError(err.message, left);
+      if (err instanceof UsageError || err instanceof OperationError) throw err;
       throw new OperationError(`the restore failed: ${(err as Error).message}`, left);
     }
     const m = outcome.manifest;

@@ -10,9 +10,8 @@ import { log } from "../cli/log";
 import { Progress } from "../backup/progress";
 import { connectNode, type Credentials, formatAddress, type NodeAddress, parseInfo } from "../redis/client";
 import { newBackupId } from "../store/backup-id";
-import { listPrefixes } from "../store/s3";
 import type { DatasetNames } from "./aof-layout";
-import { BackupFailedError } from "./backup";
+import { BackupFailedError, commitManifest } from "./backup";
 import { nodeInfo } from "./discovery";
 import {
   holdfastVersion,
@@ -21,7 +20,6 @@ import {
   objectKey,
   RDB_OBJECT,
   type RedisBackupManifest,
-  writeManifest,
 } from "./manifest";
 import { chunksOf, TransferError, transferFile, transferRdb } from "./transfer";
 import { partSizeFor } from "./upload";
@@ -133,8 +131,8 @@ export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBacku
   // Opened before reading anything: a later BGSAVE renames a new file over the name, this one stays.
   const rdbFd = fs.openSync(rdbFile, "r");
   const aof = openAof(o.dataDir, o.names);
-  const taken = new Set(await listPrefixes(o.client, o.bucket, o.layout.redis));
-  const id = newBackupId((x) => taken.has(x), startedAt);
+  // Unique without a listing (which cannot see a backup still uploading); every write is create-only.
+  const id = newBackupId(startedAt);
   const prepared = Date.now();
   const objects: Record<string, ManifestObject> = {};
   const target = (name: string, size = 0) => ({
@@ -231,6 +229,6 @@ export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBacku
     info: info.sections,
     holdfast: { version: holdfastVersion() },
   };
-  await writeManifest(o.client, o.bucket, o.layout, manifest);
+  await commitManifest(o, manifest);
   return manifest;
 }

@@ -10,11 +10,11 @@ import { buildAofDir, type DatasetNames } from "./aof-layout";
 import type { RedisBackupManifest } from "./manifest";
 import type { RdbScanner } from "./rdb-scanner";
 import type { StoreLocation } from "../store/catalog";
-import { downloadRdb } from "./download";
+import { DamagedBackupError, downloadRdb } from "./download";
 import { FakePrimary, FakePrimaryError } from "./fake-primary";
 import { failpoint } from "./failpoint";
 import type { RdbCheckResult } from "./rdb-check";
-import { killLeftoverServer, ScratchServer, ScratchServerError } from "./scratch-server";
+import { killLeftoverServer, LOG_FILE, ScratchServer, ScratchServerError } from "./scratch-server";
 
 /** One check and its outcome. */
 export interface Check {
@@ -115,6 +115,42 @@ export async function compareLoaded(
   return checks;
 }
 
+/** What Redis logs when the RDB it loads is damaged (rdb.c: rdbReportError and its callers). */
+const DAMAGED_RDB =
+  /Wrong RDB checksum|RDB checksum|Short read|Bad file format|Internal error in RDB|Unexpected EOF|corrupt/i;
+
+/**
+ * The real cause when a throw-away server dies while it loads: a damaged RDB (the backup is damaged) or
+ * whatever else its log says — instead of the client's `Connection is closed`.
+ */
+function loadFailure(
+  manifest: RedisBackupManifest,
+  viewDir: string,
+  server: ScratchServer | undefined,
+  err: unknown,
+): Error {
+  if (err instanceof DamagedBackupError) return err;
+  if (err instanceof ScratchServerError && /cannot run/.test(err.message)) return err;
+  let log = "";
+  try {
+    log = fs.readFileSync(path.join(viewDir, LOG_FILE), "utf8");
+  } catch {
+    // no log: say what the error says
+  }
+  const damaged = log.split("\n").find((l) => DAMAGED_RDB.test(l));
+  if (damaged)
+    return new DamagedBackupError(manifest.id, [
+      `a redis-server refuses to load its RDB: ${damaged.replace(/^\d+:\w \d+ \w+ \d+ [\d:.]+ [*#.-] /, "").trim()}`,
+    ]);
+  if (server && !server.alive) {
+    const tail = log.trim().split("\n").slice(-3).join(" | ");
+    return new ScratchServerError(
+      `the throw-away redis-server ${server.exitReason()} while loading the dataset${tail ? `: ${tail}` : ""}`,
+    );
+  }
+  return err as Error;
+}
+
 /** How to load a dataset for the check. */
 export interface LoadCheckOptions {
   appendonly: boolean;
@@ -141,13 +177,16 @@ export async function loadAndCompare(
   fs.mkdirSync(viewDir, { recursive: true });
   if (o.appendonly) buildAofDir(viewDir, rdbFile, o.names);
   fs.linkSync(rdbFile, path.join(viewDir, o.names.dbFilename));
-  const server = await ScratchServer.start({ dir: viewDir, ...o });
+  let server: ScratchServer | undefined;
   try {
+    server = await ScratchServer.start({ dir: viewDir, ...o });
     failpoint("restore-loaded");
     const checks = await compareLoaded(server.client, manifest, scanner, o.appendonly);
     return { checks, loadMs: server.loadedAt - server.loadStartedAt };
+  } catch (err) {
+    throw loadFailure(manifest, viewDir, server, err);
   } finally {
-    await server.stop();
+    await server?.stop();
     fs.rmSync(viewDir, { recursive: true, force: true });
   }
 }
@@ -183,8 +222,9 @@ export async function downloadAndLoad(
     const checks = await compareLoaded(server.client, manifest, scanner, undefined);
     return { result, scanner, checks, loadMs: loaded - started };
   } catch (err) {
-    if (err instanceof FakePrimaryError) throw new ScratchServerError(err.message);
-    throw err;
+    const cause = loadFailure(manifest, viewDir, server, err);
+    if (cause instanceof FakePrimaryError) throw new ScratchServerError(cause.message);
+    throw cause;
   } finally {
     await server?.stop();
     primary.close();

@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { backupStoreLayout } from "../../components/backup-bucket/layout";
 import { aofFiles, aofManifestText, buildAofDir, DEFAULT_NAMES } from "./aof-layout";
 import {
   checkManifest,
@@ -33,9 +34,11 @@ const manifest = (over: Partial<RedisBackupManifest> = {}): RedisBackupManifest 
     ...over,
   }) as RedisBackupManifest;
 
+const dev = backupStoreLayout("dev");
+
 describe("checkManifest", () => {
   it("accepts a manifest of this format naming its backup", () => {
-    expect(checkManifest(manifest(), "20260115T120000Z").id).toBe("20260115T120000Z");
+    expect(checkManifest(manifest(), "20260115T120000Z", dev).id).toBe("20260115T120000Z");
     expect(summarize(manifest())).toEqual({
       store: "redis",
       id: "20260115T120000Z",
@@ -48,13 +51,36 @@ describe("checkManifest", () => {
 
   it("refuses another format, another backup's manifest, or one without a valid RDB entry", () => {
     expect(() =>
-      checkManifest(manifest({ format: "v0" as typeof MANIFEST_FORMAT }), "20260115T120000Z"),
-    ).toThrow(/has format "v0"/);
-    expect(() => checkManifest(manifest(), "20260116T120000Z")).toThrow(/names backup "20260115T120000Z"/);
-    expect(() => checkManifest(manifest({ objects: {} }), "20260115T120000Z")).toThrow(
+      checkManifest(manifest({ format: "v0" as typeof MANIFEST_FORMAT }), "20260115T120000Z", dev),
+    ).toThrow(/has format "v0", which this version does not know/);
+    expect(() => checkManifest(manifest(), "20260116T120000Z", dev)).toThrow(
+      /names backup "20260115T120000Z"/,
+    );
+    expect(() => checkManifest(manifest({ objects: {} }), "20260115T120000Z", dev)).toThrow(
       /no valid dump.rdb entry/,
     );
-    expect(() => checkManifest(null, "20260115T120000Z")).toThrow(ManifestError);
+    expect(() => checkManifest(null, "20260115T120000Z", dev)).toThrow(ManifestError);
+  });
+
+  it("refuses objects outside the backup's own folder: another backup, another stack, a path that climbs out", () => {
+    const rdb = manifest().objects["dump.rdb"];
+    const at = (key: string, name = "dump.rdb") =>
+      checkManifest(
+        manifest({ objects: { "dump.rdb": rdb, [name]: { ...rdb, key } } }),
+        "20260115T120000Z",
+        dev,
+      );
+    expect(() => at("dev/redis/20260114T120000Z/dump.rdb")).toThrow(
+      /puts dump.rdb at "dev\/redis\/20260114T120000Z\/dump.rdb", outside its own backup \(dev\/redis\/20260115T120000Z\/dump.rdb\)/,
+    );
+    expect(() => at("prod/redis/20260115T120000Z/dump.rdb")).toThrow(/outside its own backup/);
+    expect(() => at("dev/redis/20260115T120000Z/../20260114T120000Z/dump.rdb")).toThrow(/outside/);
+    expect(() => at("dev/redis/20260115T120000Z/aof/../../x", "aof/../../x")).toThrow(
+      /lists an object named/,
+    );
+    expect(
+      at("dev/redis/20260115T120000Z/aof/appendonly.aof.1.base.rdb", "aof/appendonly.aof.1.base.rdb").id,
+    ).toBe("20260115T120000Z");
   });
 });
 

@@ -1,5 +1,5 @@
 // The manifest of a Redis backup: `<prefix>/redis/<id>/manifest.json`, written last as the commit marker
-// (a backup without it does not exist). It records what seed 002's backup_redis.sh recorded (INFO,
+// (a backup without it does not exist). It records what the old backup_redis.sh script recorded (INFO,
 // DBSIZE, the files) and what a restore needs to prove itself: keys per database and pattern counts of
 // exactly the RDB stored (read from the RDB, not counted on the live server at another moment), the
 // source node, Redis version, replication offset, size and hashes of every object, reason and timings.
@@ -116,14 +116,21 @@ export class ManifestError extends Error {
   }
 }
 
-/** Checks that `value` is a manifest of backup `id` this version can restore. */
-export function checkManifest(value: unknown, id: string): RedisBackupManifest {
+/**
+ * Checks that `value` is a manifest of backup `id` this version can restore: its format, the backup it
+ * names, and every object it lists lying inside that backup (`<prefix>/redis/<id>/<name>`), so a
+ * tampered manifest cannot steer a restore to another backup's or another stack's data.
+ */
+export function checkManifest(value: unknown, id: string, layout: BackupStoreLayout): RedisBackupManifest {
   const m = value as RedisBackupManifest;
   const fail = (what: string) => {
     throw new ManifestError(`the manifest of backup ${id} ${what}`);
   };
-  if (!m || typeof m !== "object") fail("is not a JSON object");
-  if (m.format !== MANIFEST_FORMAT) fail(`has format ${JSON.stringify(m.format)}, not ${MANIFEST_FORMAT}`);
+  if (!m || typeof m !== "object" || Array.isArray(m)) fail("is not a JSON object");
+  if (m.format !== MANIFEST_FORMAT)
+    fail(
+      `has format ${JSON.stringify(m.format)}, which this version does not know (it reads ${MANIFEST_FORMAT})`,
+    );
   if (m.id !== id || !isBackupId(m.id)) fail(`names backup ${JSON.stringify(m.id)}`);
   const rdb = m.objects?.[RDB_OBJECT];
   if (
@@ -133,12 +140,23 @@ export function checkManifest(value: unknown, id: string): RedisBackupManifest {
     !/^[0-9a-f]{64}$/.test(rdb.sha256)
   )
     fail(`has no valid ${RDB_OBJECT} entry`);
+  for (const [name, o] of Object.entries(m.objects)) {
+    const inside = objectKey(layout, id, name);
+    if (!/^(dump\.rdb|aof\/[^/]+)$/.test(name) || name.includes(".."))
+      fail(`lists an object named ${JSON.stringify(name)}`);
+    if (typeof o?.key !== "string" || o.key !== inside)
+      fail(`puts ${name} at ${JSON.stringify(o?.key)}, outside its own backup (${inside})`);
+    if (!Number.isSafeInteger(o.size) || o.size < 0) fail(`gives ${name} no valid size`);
+  }
   if (!m.dataset || typeof m.dataset.databases !== "object" || !Number.isInteger(m.dataset.keys))
     fail("has no dataset counts");
   return m;
 }
 
-/** Reads and checks a backup's manifest. */
+/**
+ * Reads and checks a backup's manifest.
+ * @throws ManifestError when it is not valid JSON or fails checkManifest; S3 errors as they come.
+ */
 export async function readManifest(
   client: S3Client,
   bucket: string,
@@ -152,10 +170,10 @@ export async function readManifest(
     if (err instanceof SyntaxError) throw new ManifestError(`the manifest of backup ${id} is not valid JSON`);
     throw err;
   }
-  return checkManifest(json, id);
+  return checkManifest(json, id, layout);
 }
 
-/** Writes the manifest: the commit of the backup. */
+/** Writes the manifest, create-only: the commit of the backup. */
 export async function writeManifest(
   client: S3Client,
   bucket: string,

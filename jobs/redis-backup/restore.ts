@@ -11,21 +11,21 @@
 //             holdfast-aside/<time>-pre-restore/ — moved, never deleted
 //   place     rename the AOF folder (RDB as base, empty incr, manifest) and link dump.rdb into place
 // Until `aside` the data directory is untouched: a damaged backup or a failed load leaves it as it was.
-// After it, a re-run finishes the restore, and never takes its own half-placed files for the user's.
+// After it, a re-run finishes the restore: it checks the staged RDB in full again first (SHA-256, CRC-64,
+// counts; downloaded again if a byte changed), and never takes its own half-placed files for the user's.
 import * as fs from "fs";
 import * as path from "path";
 import { UsageError } from "../cli/errors";
 import { log } from "../cli/log";
 import { ASIDE_DIR, compactTime, datasetEntries } from "../redis-pod/aside";
-import { resolveBackupId } from "../store/backup-id";
-import type { StoreLocation } from "../store/catalog";
+import { resolveBackup, skippedForLatest, type StoreLocation } from "../store/catalog";
 import { aofFiles, aofManifestText, buildAofDir, type DatasetNames, syncDir } from "./aof-layout";
-import { checkLocalRdb, downloadRdb } from "./download";
+import { checkLocalRdb, DamagedBackupError, downloadRdb } from "./download";
 import { failpoint } from "./failpoint";
 import { type Check, downloadAndLoad, loadAndCompare } from "./load-check";
 import { readManifest, type RedisBackupManifest } from "./manifest";
 import type { RdbScanner } from "./rdb-scanner";
-import { committedBackups } from "./store";
+import { scanRedisBackups } from "./store";
 
 /** The staging folder inside a data directory; only the restore writes and removes it. */
 export const STAGING_DIR = "holdfast-restore";
@@ -279,8 +279,8 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
   const prior = readRestoreState(o.dataDir);
   // From `aside` on, the data directory holds part of this restore: only finishing it is safe.
   const touched = prior !== undefined && ORDER.indexOf(prior.phase) >= ORDER.indexOf("aside");
-  const where = `s3://${o.at.bucket}/${o.at.layout.redis}`;
   let id: string;
+  let checked: RedisBackupManifest | undefined;
   if (touched && (o.backup === "latest" || o.backup === prior.id)) {
     id = prior.id;
   } else if (touched && prior.phase !== "done") {
@@ -289,9 +289,19 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
         `finish it first by re-running with --backup ${prior.id}`,
     );
   } else {
-    id = resolveBackupId(o.backup, await committedBackups(o.at), where);
+    const { catalog, manifests } = await scanRedisBackups(o.at);
+    const chosen = resolveBackup(catalog, o.backup);
+    id = chosen.id;
+    checked = manifests.get(id);
+    const skipped = o.backup === "latest" ? skippedForLatest(catalog, chosen) : [];
+    if (skipped.length > 0)
+      log.warn("latest skips damaged backups newer than the one restored", {
+        backup: id,
+        damaged: skipped.map((d) => `${d.id}: ${d.problem}`),
+      });
   }
-  const manifest = await readManifest(o.at.client, o.at.bucket, o.at.layout, id);
+  log.info("restoring", { backup: id, requested: o.backup });
+  const manifest = checked ?? (await readManifest(o.at.client, o.at.bucket, o.at.layout, id));
   const unlock = lock(o.dataDir);
   try {
     let state: RestoreState =
@@ -309,14 +319,7 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
     let scanner: RdbScanner | undefined;
     const tDownload = Date.now();
     const past = (phase: RestorePhase) => ORDER.indexOf(state.phase) > ORDER.indexOf(phase);
-    if (
-      past("verify") &&
-      state.phase !== "done" &&
-      fs.statSync(p.rdb, { throwIfNoEntry: false })?.size !== manifest.objects["dump.rdb"].size
-    )
-      throw new Error(
-        `the staged RDB ${p.rdb} is missing or incomplete; move ${p.staging} away and restore again`,
-      );
+    if (past("verify") && state.phase !== "done") await recheckStaged(o, manifest, p.rdb, p.partial);
     let checks: Check[] = [];
     let verifyMs = 0;
     if (state.phase === "download" || (!past("verify") && !fs.existsSync(p.rdb))) {
@@ -428,6 +431,38 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
   } finally {
     if (fs.existsSync(p.staging)) unlock();
   }
+}
+
+/**
+ * Before a resumed restore places the staged RDB (verified by the run that was stopped), checks all of
+ * it again — SHA-256, CRC-64 and key counts against the manifest — because a byte may have changed on
+ * disk since; when it is missing or no longer the backup, downloads it again, checked the same way.
+ * @throws DamagedBackupError when the stored backup itself does not match its manifest.
+ */
+async function recheckStaged(
+  o: RestoreOptions,
+  manifest: RedisBackupManifest,
+  rdb: string,
+  partial: string,
+): Promise<void> {
+  let problem = `${rdb} is missing`;
+  if (fs.existsSync(rdb)) {
+    try {
+      await checkLocalRdb(rdb, manifest);
+      return;
+    } catch (err) {
+      if (!(err instanceof DamagedBackupError)) throw err;
+      problem = err.problems.join("; ");
+    }
+  }
+  log.warn("the staged RDB is not the verified backup any more; downloading it again", {
+    backup: manifest.id,
+    problem,
+  });
+  fs.rmSync(partial, { force: true });
+  await downloadRdb(o.at, manifest, partial);
+  fs.renameSync(partial, rdb);
+  syncDir(path.dirname(rdb));
 }
 
 /** Checks that the data directory holds what was verified: the same RDB inode, the same AOF manifest. */

@@ -30,7 +30,8 @@ export interface ScratchServerOptions {
 export class ScratchServerError extends Error {}
 
 const PID_FILE = "holdfast-scratch-redis.pid";
-const LOG_FILE = "holdfast-scratch-redis.log";
+/** The server's log, in its folder. */
+export const LOG_FILE = "holdfast-scratch-redis.log";
 
 /** Kills a scratch server a killed run left in `dir`, if there is one. */
 export function killLeftoverServer(dir: string): void {

@@ -1,37 +1,33 @@
-// The Redis store as the generic commands see it (StoreModule): list committed backups from their
-// manifests, verify one end to end (download, integrity, a full load in a throw-away redis-server
-// compared with the manifest), and prune by retention — deleting a backup's manifest first, so an
-// interrupted prune leaves an uncommitted folder (removed by the next prune) and never a manifest
-// whose RDB is gone.
+// The Redis store as the generic commands see it (StoreModule): its catalogue read from the manifests
+// (catalog.ts says what committed and damaged mean), verify one backup end to end (download,
+// integrity, a full load in a throw-away redis-server compared with the manifest), and prune by
+// retention — deleting a backup's manifest first, so an interrupted prune leaves an uncommitted folder
+// (removed by the next prune) and never a manifest whose RDB is gone. Damaged backups are never
+// deleted: prune reports them for an operator to inspect.
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import * as fs from "fs";
 import * as path from "path";
 import { REDIS_MANIFEST } from "../../components/backup-bucket/layout";
 import { log } from "../cli/log";
 import { backupTime, isBackupId } from "../store/backup-id";
-import type { BackupSummary, PruneReport, StoreLocation, StoreModule, VerifyReport } from "../store/catalog";
-import { applyRetention, type RetentionPolicy } from "../store/retention";
-import { listObjects, type ListedObject } from "../store/s3";
+import {
+  type Catalog,
+  catalogOf,
+  type DamagedBackup,
+  type PruneReport,
+  retentionOf,
+  type StoreLocation,
+  type StoreModule,
+  type VerifyReport,
+} from "../store/catalog";
+import { mapLimit } from "../store/map-limit";
+import type { RetentionPolicy } from "../store/retention";
+import { errorCode, listObjects, type ListedObject } from "../store/s3";
 import { DEFAULT_NAMES } from "./aof-layout";
 import { DamagedBackupError, downloadRdb } from "./download";
 import { loadAndCompare } from "./load-check";
-import { manifestKey, readManifest, summarize } from "./manifest";
+import { manifestKey, ManifestError, readManifest, type RedisBackupManifest, summarize } from "./manifest";
 import { ScratchServerError } from "./scratch-server";
-
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
-}
 
 /** The objects under the Redis prefix, by backup id (names that are not backup ids are ignored). */
 async function objectsById(at: StoreLocation): Promise<Map<string, ListedObject[]>> {
@@ -44,13 +40,61 @@ async function objectsById(at: StoreLocation): Promise<Map<string, ListedObject[
   return byId;
 }
 
-/** Ids of the committed backups (those with a manifest), oldest first. */
+/** Where the Redis backups are, for messages. */
+export function redisBackupsUrl(at: StoreLocation): string {
+  return `s3://${at.bucket}/${at.layout.redis}`;
+}
+
+/** What the objects of a backup lack compared with its manifest, or undefined when all are there. */
+function missingObjects(m: RedisBackupManifest, objects: ListedObject[]): string | undefined {
+  const sizes = new Map(objects.map((o) => [o.key, o.size]));
+  for (const [name, o] of Object.entries(m.objects)) {
+    const size = sizes.get(o.key);
+    if (size === undefined) return `${name} is missing (${o.key})`;
+    if (size !== o.size) return `${name} is ${size} bytes, the manifest says ${o.size}`;
+  }
+  return undefined;
+}
+
+/** The Redis prefix read once: the catalogue, and what prune and restore need besides. */
+export interface RedisScan {
+  catalog: Catalog;
+  /** Every object under the prefix, by backup id (committed, damaged and absent backups). */
+  objects: Map<string, ListedObject[]>;
+  /** The checked manifest of every committed backup. */
+  manifests: Map<string, RedisBackupManifest>;
+}
+
+/** Reads the Redis prefix: every backup with a manifest, committed or damaged (see catalog.ts). */
+export async function scanRedisBackups(at: StoreLocation): Promise<RedisScan> {
+  const objects = await objectsById(at);
+  const withManifest = [...objects].filter(([id, list]) =>
+    list.some((o) => o.key === manifestKey(at.layout, id)),
+  );
+  const manifests = new Map<string, RedisBackupManifest>();
+  const damaged: DamagedBackup[] = [];
+  await mapLimit(withManifest, 8, async ([id, list]) => {
+    let m: RedisBackupManifest;
+    try {
+      m = await readManifest(at.client, at.bucket, at.layout, id);
+    } catch (err) {
+      // Deleted since the listing (a prune at the same time): it no longer exists.
+      if (errorCode(err) === "NoSuchKey") return;
+      if (!(err instanceof ManifestError)) throw err;
+      damaged.push({ store: "redis", id, problem: err.message });
+      return;
+    }
+    const missing = missingObjects(m, list);
+    if (missing) damaged.push({ store: "redis", id, problem: missing });
+    else manifests.set(id, m);
+  });
+  const catalog = catalogOf("redis", redisBackupsUrl(at), [...manifests.values()].map(summarize), damaged);
+  return { catalog, objects, manifests };
+}
+
+/** Ids of the committed (undamaged) backups, oldest first. */
 export async function committedBackups(at: StoreLocation): Promise<string[]> {
-  const byId = await objectsById(at);
-  return [...byId]
-    .filter(([id, objects]) => objects.some((o) => o.key === manifestKey(at.layout, id)))
-    .map(([id]) => id)
-    .sort();
+  return (await scanRedisBackups(at)).catalog.committed.map((b) => b.id).reverse();
 }
 
 /** How the Redis store verifies and prunes. */
@@ -126,7 +170,7 @@ async function verifyBackup(
     checks.push(...loaded);
     checks.push({ name: "load time of the restored dataset", ok: true, detail: `${loadMs} ms` });
   } catch (err) {
-    if (!(err instanceof ScratchServerError)) throw err;
+    if (!(err instanceof ScratchServerError || err instanceof DamagedBackupError)) throw err;
     checks.push({ name: "a redis-server loads the restored dataset", ok: false, detail: err.message });
   } finally {
     fs.rmSync(rdb, { force: true });
@@ -134,44 +178,44 @@ async function verifyBackup(
   return report();
 }
 
-/** Applies retention to the Redis backups. */
+/** Applies retention to the committed Redis backups; damaged ones are kept and reported. */
 async function pruneBackups(
   at: StoreLocation,
   policy: RetentionPolicy,
   dryRun: boolean,
   o: RedisStoreOptions,
 ): Promise<PruneReport> {
-  const byId = await objectsById(at);
-  const committed = [...byId.keys()].filter((id) =>
-    byId.get(id)!.some((x) => x.key === manifestKey(at.layout, id)),
-  );
-  const decision = applyRetention(
-    committed.map((id) => ({ id, at: backupTime(id) })),
-    policy,
-  );
-  const abandoned = [...byId.keys()].filter(
-    (id) => !committed.includes(id) && Date.now() - backupTime(id).getTime() > o.abandonedAfterMs,
+  const { catalog, objects } = await scanRedisBackups(at);
+  const decision = retentionOf(catalog, policy);
+  const known = new Set([...catalog.committed, ...catalog.damaged].map((b) => b.id));
+  const abandoned = [...objects.keys()].filter(
+    (id) => !known.has(id) && Date.now() - backupTime(id).getTime() > o.abandonedAfterMs,
   );
   const report: PruneReport = {
     store: "redis",
     kept: [...decision.keep].map(([id, reasons]) => ({ id, reasons })),
     deleted: [...decision.drop, ...abandoned].sort(),
+    damaged: catalog.damaged,
     objectsDeleted: 0,
     bytesDeleted: 0,
     dryRun,
   };
   if (abandoned.length > 0) log.info("uncommitted backup folders to remove", { ids: abandoned });
+  if (catalog.damaged.length > 0)
+    log.warn("damaged backups are kept for inspection, never pruned", {
+      damaged: catalog.damaged.map((d) => `${d.id}: ${d.problem}`),
+    });
   for (const id of report.deleted) {
-    const objects = byId.get(id)!;
-    report.objectsDeleted += objects.length;
-    report.bytesDeleted += objects.reduce((n, x) => n + x.size, 0);
+    const list = objects.get(id)!;
+    report.objectsDeleted += list.length;
+    report.bytesDeleted += list.reduce((n, x) => n + x.size, 0);
     if (dryRun) continue;
     const del = (key: string) => at.client.send(new DeleteObjectCommand({ Bucket: at.bucket, Key: key }));
     // The manifest first: from then on the backup no longer exists, whatever happens to the rest.
-    const manifest = objects.find((x) => x.key.endsWith(`/${REDIS_MANIFEST}`));
+    const manifest = list.find((x) => x.key.endsWith(`/${REDIS_MANIFEST}`));
     if (manifest) await del(manifest.key);
     await mapLimit(
-      objects.filter((x) => x !== manifest),
+      list.filter((x) => x !== manifest),
       8,
       (x) => del(x.key),
     );
@@ -183,18 +227,7 @@ async function pruneBackups(
 export function createRedisStore(o: RedisStoreOptions): StoreModule {
   return {
     kind: "redis",
-    async listBackups(at: StoreLocation): Promise<BackupSummary[]> {
-      const ids = await committedBackups(at);
-      const summaries = await mapLimit(ids, 8, async (id) => {
-        try {
-          return summarize(await readManifest(at.client, at.bucket, at.layout, id));
-        } catch (err) {
-          log.warn("a backup's manifest cannot be read", { id, error: (err as Error).message });
-          return undefined;
-        }
-      });
-      return summaries.filter((s): s is BackupSummary => s !== undefined);
-    },
+    catalog: async (at) => (await scanRedisBackups(at)).catalog,
     verify: (at, id, scratchDir) => verifyBackup(at, id, scratchDir, o),
     prune: (at, policy, dryRun) => pruneBackups(at, policy, dryRun, o),
   };

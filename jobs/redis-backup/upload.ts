@@ -2,7 +2,8 @@
 // buffers (concurrency + 1 of partSize), at most `concurrency` parts are in flight, and `write` waits
 // while every buffer is busy, so a slow S3 slows the source down instead of growing the heap. Each part
 // carries its CRC-32 so S3 refuses a part damaged on the way. Nothing is visible under the key until
-// `complete`; `abort` discards the parts (the commit of a backup is decided by the caller).
+// `complete`, which is create-only (`If-None-Match: *`): it never replaces an object already there;
+// `abort` discards the parts (the commit of a backup is decided by the caller).
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -12,6 +13,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import * as zlib from "zlib";
+import { isExistingObjectRefusal } from "../store/s3";
 
 /** S3's limits: parts of 5 MiB to 5 GiB (the last may be smaller), at most 10,000 of them. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -221,6 +223,7 @@ export class MultipartUpload {
           Key: key,
           UploadId: this.uploadId,
           MultipartUpload: { Parts: parts },
+          IfNoneMatch: "*",
         }),
       );
       this.finished = true;
@@ -238,6 +241,8 @@ export class MultipartUpload {
       };
     } catch (err) {
       if (err instanceof UploadError) throw err;
+      if (isExistingObjectRefusal(err))
+        throw new UploadError(`${key} already exists in the bucket; it was not overwritten`, this.uploadId);
       throw new UploadError(
         `completing the upload of ${key} failed: ${(err as Error).message}`,
         this.uploadId,

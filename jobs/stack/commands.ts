@@ -13,7 +13,7 @@ import { httpStatus, describeKubeError } from "../kube/client";
 import { lancedbStore } from "../lancedb/backup/store-module";
 import { credentialsFromEnv, parseAddresses } from "../redis/client";
 import { redisStore } from "../redis-backup/store";
-import { isBackupId } from "../store/backup-id";
+import { checkRequestedBackup, EXAMPLE_ID } from "../store/backup-id";
 import { TriggerError, triggerCronJob, waitForJob } from "../schedule/trigger";
 import { checkConfirmable, confirmStack } from "./confirm";
 import { durationFlag, openBackups, openStack, STACK_FLAGS, type StackDeps } from "./context";
@@ -43,7 +43,7 @@ const RESTORE_FLAGS: FlagSpecs = {
   backup: {
     type: "string",
     required: true,
-    help: "the backup id (20260115T120000Z), or latest (the newest not taken by a restore)",
+    help: `the backup id (${EXAMPLE_ID}), or latest (the newest committed, undamaged one not taken by a restore)`,
   },
   "dry-run": { type: "boolean", default: false, help: "print the plan and change nothing" },
   yes: { type: "boolean", default: false, help: "do not ask for the name of a protected stack" },
@@ -78,9 +78,7 @@ function commandLine(store: Store, flags: Flags, backup: string): string {
 }
 
 async function restore(store: Store, flags: Flags): Promise<number> {
-  const requested = str(flags, "backup").trim();
-  if (requested !== "latest" && !isBackupId(requested))
-    throw new UsageError(`"${requested}" is not a backup id (expected the form 20260115T120000Z, or latest)`);
+  const requested = checkRequestedBackup(str(flags, "backup"));
   const dryRun = Boolean(flags["dry-run"]);
   const yes = Boolean(flags.yes);
   const json = Boolean(flags.json);
@@ -102,12 +100,12 @@ async function restore(store: Store, flags: Flags): Promise<number> {
       const facts = await gatherRedisFacts(ctx, at, requested, safety);
       plan = planRedisRestore(facts, { safetyBackup: safety });
       record = facts.record;
-      listBackups = () => redisStore.listBackups(at);
+      listBackups = async () => (await redisStore.catalog(at)).committed;
     } else {
       const facts = await gatherLanceDbFacts(ctx, at, requested, safety);
       plan = planLanceDbRestore(facts, { safetyBackup: safety });
       record = facts.record;
-      listBackups = () => lancedbStore.listBackups(at);
+      listBackups = async () => (await lancedbStore.catalog(at)).committed;
     }
   } catch (err) {
     if (err instanceof KubeError) clusterError(err, ctx);

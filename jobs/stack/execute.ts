@@ -2,6 +2,7 @@
 // timed, with the progress record on the StatefulSet updated after each one that changed the cluster.
 // The first failure stops the run and is reported with the action it stopped at, so the command can say
 // what state the stack is in and how to go on.
+import { compareBackupIds } from "../store/backup-id";
 import type { BackupSummary } from "../store/catalog";
 import { log } from "../cli/log";
 import { triggerCronJob, waitForJob } from "../schedule/trigger";
@@ -180,7 +181,7 @@ export async function executePlan(o: ExecuteOptions): Promise<RunOutcome> {
         if (!r.succeeded) throw new Error(jobFailed(job.name, r.message, await o.kube.jobLog(job.name)));
         const fresh = (await o.listBackups())
           .filter((b) => !before.has(b.id) && b.reason === a.reason)
-          .sort((x, y) => y.id.localeCompare(x.id))[0];
+          .sort((x, y) => compareBackupIds(y.id, x.id))[0];
         if (!fresh)
           throw new Error(`Job ${job.name} succeeded but no new ${a.reason} backup is in the bucket`);
         outcome.safetyBackup = fresh.id;

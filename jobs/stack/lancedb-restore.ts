@@ -11,8 +11,7 @@
 import type * as KubeClient from "@kubernetes/client-node";
 import { formatBytes } from "../backup/format";
 import { UsageError } from "../cli/errors";
-import { listSnapshots } from "../lancedb/backup/store-module";
-import { loadRecord, snapshotsUrl } from "../lancedb/backup/records";
+import { scanSnapshots, snapshotsUrl } from "../lancedb/backup/records";
 import type { StoreLocation } from "../store/catalog";
 import { BACKUP_LABEL, jobName, OPERATION_LABEL, pinnedByDigest, stackJob } from "./jobs";
 import type { StackContext } from "./context";
@@ -202,10 +201,9 @@ export async function gatherLanceDbFacts(
   const record = readRecord(object.metadata?.annotations, app.name);
   if (record && record.store !== "lancedb")
     throw new UsageError(`statefulset ${app.name} records a ${record.store} restore, not a LanceDB one`);
-  const chosen = chooseBackup(requested, await listSnapshots(at), snapshotsUrl(at), record);
-  const snapshot = await loadRecord(at, chosen.id).catch((err) => {
-    throw new UsageError(`snapshot ${chosen.id} cannot be used: ${(err as Error).message}`);
-  });
+  const { catalog, records } = await scanSnapshots(at);
+  const chosen = chooseBackup(requested, catalog, record);
+  const snapshot = records.get(chosen.id)!;
   const claim = l.claimNames[0];
   if (!claim) throw new UsageError(`stack ${o.stack}'s lancedb output names no claim`);
   const claimExists = (await ctx.kube.readClaim(claim).catch((err) => clusterError(err, ctx))) !== undefined;

@@ -2,7 +2,7 @@
 // interrupted restore (same backup: done volumes skipped, no second safety backup; another backup: the
 // volumes again), lost claims, the Jobs it creates; `latest`; and what a stopped run tells the operator.
 import type { RedisBackupManifest } from "../redis-backup/manifest";
-import type { BackupSummary } from "../store/catalog";
+import { type BackupSummary, catalogOf } from "../store/catalog";
 import { RunFailed, type RunOutcome } from "./execute";
 import type { StackOutputs } from "./outputs";
 import { actionsOf, formatPlan, type Plan, type PlanAction } from "./plan";
@@ -323,20 +323,29 @@ test("latest is the newest backup a restore did not take, or the interrupted res
     sizeBytes: 1,
     items: 1,
   });
-  const list = [
-    b("20260101T000000Z", "scheduled"),
-    b("20260102T000000Z", "pre-training"),
-    b("20260103T000000Z", "pre-restore"),
-  ];
-  expect(chooseBackup("latest", list, "s3://b/p/").id).toBe("20260102T000000Z");
-  expect(chooseBackup("20260103T000000Z", list, "s3://b/p/").id).toBe("20260103T000000Z");
-  expect(chooseBackup("latest", list, "s3://b/p/", interrupted([], "20260101T000000Z")).id).toBe(
-    "20260101T000000Z",
+  const catalog = catalogOf(
+    "redis",
+    "s3://b/p/",
+    [
+      b("20260101T000000Z", "scheduled"),
+      b("20260102T000000Z", "pre-training"),
+      b("20260103T000000Z", "pre-restore"),
+    ],
+    [{ store: "redis", id: "20260104T000000.000Z-aaaaaa", problem: "the manifest is not valid JSON" }],
   );
-  expect(() => chooseBackup("20260104T000000Z", list, "s3://b/p/")).toThrow(
-    "no backup 20260104T000000Z in s3://b/p/",
+  expect(chooseBackup("latest", catalog).id).toBe("20260102T000000Z");
+  expect(chooseBackup("20260103T000000Z", catalog).id).toBe("20260103T000000Z");
+  expect(chooseBackup("latest", catalog, interrupted([], "20260101T000000Z")).id).toBe("20260101T000000Z");
+  expect(() => chooseBackup("20260105T000000Z", catalog)).toThrow("no backup 20260105T000000Z in s3://b/p/");
+  expect(() => chooseBackup("20260104T000000.000Z-aaaaaa", catalog)).toThrow(
+    "backup 20260104T000000.000Z-aaaaaa is damaged: the manifest is not valid JSON",
   );
-  expect(() => chooseBackup("latest", [list[2]], "s3://b/p/")).toThrow("there is no backup in s3://b/p/");
+  expect(() =>
+    chooseBackup("latest", {
+      ...catalog,
+      committed: catalog.committed.filter((x) => x.reason === "pre-restore"),
+    }),
+  ).toThrow("there is no backup in s3://b/p/");
 });
 
 describe("what a stopped run says", () => {

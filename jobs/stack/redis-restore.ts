@@ -4,11 +4,10 @@
 import type * as KubeClient from "@kubernetes/client-node";
 import { formatBytes } from "../backup/format";
 import { UsageError } from "../cli/errors";
-import { objectExists } from "../store/s3";
-import { isBackupId } from "../store/backup-id";
-import type { BackupSummary, StoreLocation } from "../store/catalog";
-import { ManifestError, readManifest, type RedisBackupManifest } from "../redis-backup/manifest";
-import { redisStore } from "../redis-backup/store";
+import { checkRequestedBackup } from "../store/backup-id";
+import { type BackupSummary, type Catalog, resolveBackup, type StoreLocation } from "../store/catalog";
+import type { RedisBackupManifest } from "../redis-backup/manifest";
+import { scanRedisBackups } from "../redis-backup/store";
 import { KubeError, type PodState, type StackKube } from "./kube";
 import type { PlannedBackup } from "./plan";
 import { readRecord, type RestoreRecord } from "./record";
@@ -27,32 +26,20 @@ export function clusterError(err: unknown, ctx: Pick<StackContext, "context" | "
   throw err;
 }
 
-/** Chooses the backup: `latest` is the newest one not taken by a restore (or the interrupted run's). */
-export function chooseBackup(
-  requested: string,
-  backups: BackupSummary[],
-  where: string,
-  record?: RestoreRecord,
-): BackupSummary {
-  if (requested !== "latest" && !isBackupId(requested))
-    throw new UsageError(`"${requested}" is not a backup id (expected the form 20260115T120000Z, or latest)`);
-  const byId = new Map(backups.map((b) => [b.id, b]));
-  if (requested === "latest" && record) {
-    const b = byId.get(record.backup);
-    if (!b)
-      throw new UsageError(`backup ${record.backup} of the interrupted restore is no longer in ${where}`);
-    return b;
+/**
+ * Chooses the backup in a store's catalogue: `latest` is the newest committed one not taken by a restore
+ * (or the interrupted run's); a damaged one is refused (exit 1), an unknown one is bad input.
+ */
+export function chooseBackup(requested: string, catalog: Catalog, record?: RestoreRecord): BackupSummary {
+  const r = checkRequestedBackup(requested);
+  if (r === "latest" && record) {
+    if (![...catalog.committed, ...catalog.damaged].some((b) => b.id === record.backup))
+      throw new UsageError(
+        `backup ${record.backup} of the interrupted restore is no longer in ${catalog.where}`,
+      );
+    return resolveBackup(catalog, record.backup);
   }
-  if (requested === "latest") {
-    const newest = backups
-      .filter((b) => b.reason !== SAFETY_REASON)
-      .sort((a, b) => b.id.localeCompare(a.id))[0];
-    if (!newest) throw new UsageError(`there is no backup in ${where}`);
-    return newest;
-  }
-  const b = byId.get(requested);
-  if (!b) throw new UsageError(`no backup ${requested} in ${where}`);
-  return b;
+  return resolveBackup(catalog, r, (b) => b.reason !== SAFETY_REASON);
 }
 
 /** A StatefulSet's facts, or a UsageError when the stack's namespace does not have it. */
@@ -100,18 +87,11 @@ export async function gatherRedisFacts(
   if (record && record.store !== "redis")
     throw new UsageError(`statefulset ${data.name} records a ${record.store} restore, not a Redis one`);
 
-  const where = `s3://${at.bucket}/${at.layout.redis}`;
-  const chosen = chooseBackup(requested, await redisStore.listBackups(at), where, record);
-  let manifest: RedisBackupManifest;
-  try {
-    manifest = await readManifest(at.client, at.bucket, at.layout, chosen.id);
-  } catch (err) {
-    if (err instanceof ManifestError) throw new UsageError(err.message);
-    throw err;
-  }
+  const { catalog, manifests } = await scanRedisBackups(at);
+  const where = catalog.where;
+  const chosen = chooseBackup(requested, catalog, record);
+  const manifest: RedisBackupManifest = manifests.get(chosen.id)!;
   const rdb = manifest.objects["dump.rdb"];
-  if (!(await objectExists(at.client, at.bucket, rdb.key)))
-    throw new UsageError(`backup ${chosen.id} has a manifest but no ${rdb.key}: it cannot be restored`);
 
   const checked: string[] = [
     `backup ${chosen.id} in ${where}: manifest valid, ${rdb.key.split("/").pop()} ${formatBytes(rdb.size)} ` +

@@ -1,6 +1,7 @@
 // Which backups a retention policy keeps: the newest N whatever their age, then the newest backup of
 // each of the last D days, W ISO weeks and M months (the grandfather-father-son scheme of backup tools).
 // Pure, so `holdfast prune --dry-run` and the prune itself decide the same way for both stores.
+import { compareBackupIds } from "./backup-id";
 
 /** How many backups of each kind to keep. */
 export interface RetentionPolicy {
@@ -46,9 +47,7 @@ const buckets: Record<Exclude<KeepReason, "last">, (d: Date) => string> = {
 
 /** Applies `policy` to `backups` (any order). A policy that keeps nothing keeps the newest anyway. */
 export function applyRetention(backups: Dated[], policy: RetentionPolicy): RetentionDecision {
-  const newestFirst = [...backups].sort(
-    (a, b) => b.at.getTime() - a.at.getTime() || b.id.localeCompare(a.id),
-  );
+  const newestFirst = [...backups].sort((a, b) => compareBackupIds(b.id, a.id));
   const keep = new Map<string, KeepReason[]>();
   const mark = (id: string, reason: KeepReason) => keep.set(id, [...(keep.get(id) ?? []), reason]);
   newestFirst.slice(0, Math.max(1, policy.keepLast)).forEach((b) => mark(b.id, "last"));

@@ -152,16 +152,44 @@ export async function getJson<T>(client: S3Client, bucket: string, key: string):
   return JSON.parse((await getBytes(client, bucket, key)).toString("utf8")) as T;
 }
 
-/** Writes a JSON object, with its SHA-256 so S3 refuses a corrupted upload. */
+/** S3 refused a create-only write: the key already holds an object, which was left as it was. */
+export class ObjectExistsError extends Error {
+  constructor(readonly key: string) {
+    super(`${key} already exists in the bucket; it was not overwritten`);
+    this.name = "ObjectExistsError";
+  }
+}
+
+/**
+ * Whether S3 refused a create-only write (`If-None-Match: *`) because the key exists (412), or because
+ * another write of the same key was under way (409 ConditionalRequestConflict).
+ */
+export function isExistingObjectRefusal(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const code = errorCode(err);
+  return status === 412 || code === "PreconditionFailed" || code === "ConditionalRequestConflict";
+}
+
+/**
+ * Writes a JSON object, create-only (`If-None-Match: *`: a backup never replaces an object), with its
+ * SHA-256 so S3 refuses a corrupted upload.
+ * @throws ObjectExistsError when the key already holds an object.
+ */
 export async function putJson(client: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
   const body = Buffer.from(JSON.stringify(value, null, 2) + "\n");
-  await client.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: body,
-      ContentType: "application/json",
-      ChecksumSHA256: createHash("sha256").update(body).digest("base64"),
-    }),
-  );
+  try {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: "application/json",
+        ChecksumSHA256: createHash("sha256").update(body).digest("base64"),
+        IfNoneMatch: "*",
+      }),
+    );
+  } catch (err) {
+    if (isExistingObjectRefusal(err)) throw new ObjectExistsError(key);
+    throw err;
+  }
 }

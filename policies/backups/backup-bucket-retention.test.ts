@@ -7,12 +7,9 @@ type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-e
 const rules = (f: ReturnType<typeof backupBucket>) => named(f, "backups-lifecycle").props.rules as Props[];
 
 describe("aws-s3-backup-bucket-retention", () => {
-  it("#1 passes rules at or above the minimums (35 and 90 days against 30 and 7)", async () => {
+  it("#1 passes rules that expire no current object by age and keep noncurrent versions long enough (90 days against 7)", async () => {
     expect((await checkStack(policy, backupBucket())).messages).toEqual([]);
-    expect(
-      (await checkStack(policy, backupBucket(), { minimumRetentionDays: 35, minimumNoncurrentDays: 90 }))
-        .messages,
-    ).toEqual([]);
+    expect((await checkStack(policy, backupBucket(), { minimumNoncurrentDays: 90 })).messages).toEqual([]);
   });
 
   it("#2 reports a backup bucket without lifecycle rules", async () => {
@@ -21,9 +18,24 @@ describe("aws-s3-backup-bucket-retention", () => {
     ]);
   });
 
-  it("#3 reports an expiration shorter than minimumRetentionDays", async () => {
-    expect((await checkStack(policy, backupBucket(), { minimumRetentionDays: 36 })).messages).toEqual([
-      "backup bucket backups-bucket (backups-bucket-7f3a), lifecycle rule expire-redis-backups expires objects after 35 days (minimum 36)",
+  it("#3 reports a rule that expires current backups by age: an outage that long would delete the newest", async () => {
+    const f = backupBucket();
+    rules(f)[0].expiration = { days: 35 };
+    expect((await checkStack(policy, f)).messages).toEqual([
+      "backup bucket backups-bucket (backups-bucket-7f3a), lifecycle rule transition-redis-backups expires current objects after 35 days however few backups are left: a backup outage that long deletes the newest too (leave age retention to the prune job)",
+    ]);
+  });
+
+  it("#7 with allowAgeExpiration, passes an expiration at the minimum and reports a shorter one", async () => {
+    const f = backupBucket();
+    rules(f)[0].expiration = { days: 35 };
+    expect(
+      (await checkStack(policy, f, { allowAgeExpiration: true, minimumRetentionDays: 35 })).messages,
+    ).toEqual([]);
+    expect(
+      (await checkStack(policy, f, { allowAgeExpiration: true, minimumRetentionDays: 36 })).messages,
+    ).toEqual([
+      "backup bucket backups-bucket (backups-bucket-7f3a), lifecycle rule transition-redis-backups expires objects after 35 days (minimum 36)",
     ]);
   });
 
@@ -51,7 +63,7 @@ describe("aws-s3-backup-bucket-retention", () => {
     const f = without(backupBucket(), "backups-lifecycle");
     named(f, "backups-bucket").props.lifecycleRules = [{ enabled: true, expiration: { days: 3 } }];
     expect((await checkStack(policy, f)).messages).toEqual([
-      expect.stringContaining("rule #1 expires objects after 3 days"),
+      expect.stringContaining("rule #1 expires current objects after 3 days"),
     ]);
   });
 });

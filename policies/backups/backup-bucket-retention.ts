@@ -1,13 +1,17 @@
-// aws-s3-backup-bucket-retention: a bucket of backups manages retention with lifecycle rules, and no rule
-// expires a backup, or the noncurrent version a delete or overwrite leaves, sooner than the platform's
-// minimum (seed 002 keeps backups 30 days).
+// aws-s3-backup-bucket-retention: a bucket of backups manages retention with lifecycle rules; no rule
+// expires current objects by age (an outage of the backups that long would let it delete every backup,
+// the newest included: age retention is the prune job's, which keeps the newest N) unless the config
+// allows it, and then not sooner than the platform's minimum; and no rule expires the noncurrent version
+// a delete or overwrite leaves sooner than its minimum.
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { BUCKET_SETTINGS, backupBucketsWith } from "../lib/buckets";
 import { configSchema, settings } from "../lib/config";
 import { PreviewGaps, asArray, asBoolean, asNumber, asString, at, tryKnown } from "../lib/props";
 
 const DEFAULTS = {
-  /** Days a backup is kept at least: no expiration rule may be shorter. */
+  /** Whether a rule may expire current objects by age at all (a bucket without a prune job). */
+  allowAgeExpiration: false,
+  /** With allowAgeExpiration, days a backup is kept at least: no expiration rule may be shorter. */
   minimumRetentionDays: 30,
   /** Days a deleted or overwritten version is kept at least. */
   minimumNoncurrentDays: 7,
@@ -37,17 +41,23 @@ function rulesOf(read: () => unknown, inline: boolean): Rule[] {
 export const backupBucketRetention: StackValidationPolicy = {
   name: "aws-s3-backup-bucket-retention",
   description:
-    "Buckets that hold backups have lifecycle rules, and none expires objects or noncurrent versions sooner than the configured minimums.",
+    "Buckets that hold backups have lifecycle rules; none expires current backups by age (unless allowed, then not sooner than the minimum) or noncurrent versions sooner than the minimum.",
   severity: "high",
   remediationSteps: [
-    "Add an `aws.s3.BucketLifecycleConfiguration` for the bucket whose expiration days are at least minimumRetentionDays and whose noncurrentVersionExpiration days are at least minimumNoncurrentDays.",
+    "Add an `aws.s3.BucketLifecycleConfiguration` for the bucket whose noncurrentVersionExpiration days are at least minimumNoncurrentDays.",
+    "Do not expire current backups by age: let the prune job apply retention (it keeps the newest backups whatever their age). Where no prune job runs, set allowAgeExpiration and keep expiration days at least minimumRetentionDays.",
     "Never expire by date: a date expires every matching backup at once.",
   ].join("\n"),
   configSchema: configSchema(DEFAULTS, {
+    allowAgeExpiration: {
+      type: "boolean",
+      description:
+        "Allow rules that expire current objects by age (off: an outage of the backups would let such a rule delete the newest).",
+    },
     minimumRetentionDays: {
       type: "integer",
       minimum: 1,
-      description: "Shortest expiration (days) a lifecycle rule may set.",
+      description: "With allowAgeExpiration, the shortest expiration (days) a lifecycle rule may set.",
     },
     minimumNoncurrentDays: {
       type: "integer",
@@ -87,7 +97,13 @@ export const backupBucketRetention: StackValidationPolicy = {
         }
         for (const rule of rules.value.filter((r) => r.enabled)) {
           const where = `backup bucket ${b.label}, lifecycle rule ${rule.id}`;
-          if (rule.expirationDays !== undefined && rule.expirationDays < s.minimumRetentionDays)
+          if (rule.expirationDays !== undefined && !s.allowAgeExpiration)
+            reportViolation(
+              `${where} expires current objects after ${rule.expirationDays} days however few backups are left: ` +
+                "a backup outage that long deletes the newest too (leave age retention to the prune job)",
+              b.bucket.urn,
+            );
+          else if (rule.expirationDays !== undefined && rule.expirationDays < s.minimumRetentionDays)
             reportViolation(
               `${where} expires objects after ${rule.expirationDays} days (minimum ${s.minimumRetentionDays})`,
               b.bucket.urn,

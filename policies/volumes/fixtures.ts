@@ -176,10 +176,10 @@ export function backupBucket(name = "backups", bucketName = "backups-bucket-7f3a
         bucket: bucketName,
         rules: [
           {
-            id: "expire-redis-backups",
+            id: "transition-redis-backups",
             status: "Enabled",
             filter: { prefix: "prod/redis/" },
-            expiration: { days: 35 },
+            transitions: [{ days: 30, storageClass: "STANDARD_IA" }],
           },
           {
             id: "noncurrent-versions-and-uploads",

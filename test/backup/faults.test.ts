@@ -6,7 +6,8 @@
 // - One byte of a stored RDB flipped: restore refuses and leaves the data directory untouched; verify
 //   reports it.
 // - A restore killed with SIGKILL at every step: re-running finishes, and the data the directory held
-//   before is kept aside, once, byte for byte.
+//   before is kept aside, once, byte for byte; a byte of the staged RDB changed in between is caught by
+//   the re-run, which downloads it again.
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -281,6 +282,36 @@ describe("restore faults", () => {
         expect(stat === "" || / Z /.test(stat)).toBe(true);
       }
       await expectRestored(dir, original);
+    },
+  );
+
+  it.each(["restore-aside", "restore-place"])(
+    "a byte of the staged RDB changed after a SIGKILL at %s: the re-run checks all of it, downloads it again, and Redis serves the backup",
+    async (point) => {
+      const dir = volume(`staged-flipped-${point}`);
+      const original = treeDigest(dir);
+      const args = ["restore", "redis", "--backup", id, "--data-dir", dir];
+      expect((await holdfast(args, env({ HOLDFAST_FAILPOINTS: point }))).signal).toBe("SIGKILL");
+      const staged = path.join(dir, "holdfast-restore", "backup.rdb");
+      const fd = fs.openSync(staged, "r+");
+      try {
+        const at = Math.floor(fs.fstatSync(fd).size / 2);
+        const byte = Buffer.alloc(1);
+        fs.readSync(fd, byte, 0, 1, at);
+        byte[0] ^= 0x01;
+        fs.writeSync(fd, byte, 0, 1, at);
+      } finally {
+        fs.closeSync(fd);
+      }
+      const again = await holdfast(args, env());
+      expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+      await expectRestored(dir, original);
+      expect(
+        logLines(again.stderr).find((l) => /staged RDB is not the verified backup/.test(String(l.msg))),
+      ).toMatchObject({
+        backup: id,
+        problem: expect.stringMatching(/sha256 [0-9a-f]{64}, the manifest says/),
+      });
     },
   );
 

@@ -453,7 +453,7 @@ describe("list, status, prune, verify and drill on a history of backups", () => 
     const text = await holdfast(["list"], cronEnv(set, s3.env, prefix));
     expect(text.code).toBe(0);
     const lines = text.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^STORE +ID +COMPLETED +AGE +SIZE +KEYS\/ROWS +REASON$/);
+    expect(lines[0]).toMatch(/^STORE +ID +STATE +COMPLETED +AGE +SIZE +KEYS\/ROWS +REASON$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[1])).toEqual(ids);
     const json = await holdfast(["list", "--json"], cronEnv(set, s3.env, prefix));
     const rows = JSON.parse(json.stdout);
@@ -461,6 +461,7 @@ describe("list, status, prune, verify and drill on a history of backups", () => 
     expect(rows[0]).toMatchObject({
       store: "redis",
       id: ids[0],
+      state: "committed",
       reason: "scheduled",
       items: expect.any(Number),
     });

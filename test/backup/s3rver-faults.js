@@ -4,7 +4,10 @@
 //   as S3 does, so a test can check a failed backup left no incomplete upload behind;
 // - a hold on part uploads: after POST /__faults/hold?afterBytes=N, part uploads past N bytes wait
 //   (their bodies unread, so the client's TCP backpressure stops the upload) until POST /__faults/release;
-//   with &rdbGets=1 downloads of *.rdb objects wait too. GET /__faults/state says how many requests wait.
+//   with &rdbGets=1 downloads of *.rdb objects wait too. GET /__faults/state says how many requests wait;
+// - conditional writes, which s3rver 3.7 ignores: a PutObject or CompleteMultipartUpload with
+//   `If-None-Match: *` on a key that holds an object is refused with 412 PreconditionFailed, as S3 does
+//   (since August 2024), one such write of a key at a time so two racing writers cannot both create it.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -19,6 +22,44 @@ let partBytes = 0;
 let waiting = 0;
 let release = null;
 let released = Promise.resolve();
+/** Conditional writes under way, by bucket/key: the next one of a key waits for the one before. */
+const creating = new Map();
+
+/** Reads and drops a request body S3 refuses without reading (so the client sees the answer, not a reset). */
+function drain(req) {
+  return new Promise((resolve) => {
+    if (req.complete) return resolve();
+    req.on("end", resolve);
+    req.on("error", resolve);
+    req.resume();
+  });
+}
+
+/** Runs a create-only write: 412 when the key holds an object, else the write, one per key at a time. */
+async function createOnly(ctx, bucket, key, next) {
+  const id = `${bucket}/${key}`;
+  const before = creating.get(id) || Promise.resolve();
+  let done;
+  const mine = new Promise((resolve) => (done = resolve));
+  const chain = before.then(() => mine);
+  creating.set(id, chain);
+  try {
+    await before;
+    if (await ctx.store.existsObject(bucket, key)) {
+      await drain(ctx.req);
+      ctx.status = 412;
+      ctx.type = "application/xml";
+      ctx.body =
+        "<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message>" +
+        "<Condition>If-None-Match</Condition></Error>";
+      return;
+    }
+    return await next();
+  } finally {
+    done();
+    if (creating.get(id) === chain) creating.delete(id);
+  }
+}
 
 server.middleware.unshift(async (ctx, next) => {
   if (ctx.path.startsWith("/__faults/")) {
@@ -50,6 +91,11 @@ server.middleware.unshift(async (ctx, next) => {
     ctx.status = 204;
     return;
   }
+  const conditional = ctx.get("if-none-match") === "*";
+  const isPut = ctx.method === "PUT" && !("partNumber" in ctx.query) && !ctx.get("x-amz-copy-source");
+  const isComplete = ctx.method === "POST" && "uploadId" in ctx.query;
+  if (conditional && key.length > 0 && (isPut || isComplete))
+    return createOnly(ctx, bucket, decodeURIComponent(key.join("/")), next);
   if (ctx.method === "GET" && holdRdbGets && ctx.path.endsWith(".rdb")) {
     waiting++;
     await released;

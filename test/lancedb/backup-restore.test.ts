@@ -83,6 +83,7 @@ describe("holdfast backup/restore lancedb", () => {
     for (const t of rec.tables) for (const f of t.files) expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
 
     const target = path.join(work, "restored");
+    fs.mkdirSync(target);
     const restore = await holdfast(s3, ["restore", "lancedb", "--backup", "latest", "--data-dir", target]);
     expect(restore.stderr).not.toMatch(/"level":"error"/);
     expect(restore.code).toBe(0);
@@ -170,6 +171,7 @@ describe("holdfast backup/restore lancedb", () => {
 
     const rec = await record(second.id);
     const target = path.join(work, "restored-second");
+    fs.mkdirSync(target);
     expect(
       (await holdfast(s3, ["restore", "lancedb", "--backup", second.id, "--data-dir", target])).code,
     ).toBe(0);
@@ -189,13 +191,14 @@ describe("holdfast backup/restore lancedb", () => {
     await s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: flipped }));
     try {
       const fresh = path.join(work, "flipped-new");
+      fs.mkdirSync(fresh);
       const r = await holdfast(s3, ["restore", "lancedb", "--backup", first.id, "--data-dir", fresh]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(
         new RegExp(`snapshot ${first.id} is damaged: .*${victim.key.replace(/\./g, "\\.")}`),
       );
       expect(r.stderr).toMatch(/nothing was written/);
-      expect(fs.existsSync(fresh)).toBe(false);
+      expect(fs.readdirSync(fresh)).toEqual([]);
 
       const occupied = path.join(work, "flipped-occupied");
       fs.mkdirSync(occupied);
@@ -226,13 +229,15 @@ describe("holdfast backup/restore lancedb", () => {
       );
       const target = path.join(work, "tampered", "data");
       const escapeTo = path.join(work, "tampered", "escaped");
+      fs.mkdirSync(target, { recursive: true });
       const r = await holdfast(s3, ["restore", "lancedb", "--backup", id, "--data-dir", target]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(
-        /snapshot 20200101T000000Z is not usable: .*(leaves the table directory|is not inside)/,
+        /snapshot 20200101T000000Z is damaged: .*(leaves the table directory|is not inside)/,
       );
-      expect(r.stderr).toMatch(/nothing was written/);
-      expect(fs.existsSync(path.join(work, "tampered"))).toBe(false);
+      expect(r.stderr).toMatch(/nothing was touched/);
+      expect(fs.readdirSync(path.join(work, "tampered"))).toEqual(["data"]);
+      expect(fs.readdirSync(target)).toEqual([]);
       expect(fs.existsSync(escapeTo)).toBe(false);
       return r;
     };

@@ -68,6 +68,7 @@ describe("LanceDB backup while the application writes", () => {
       const record = await loadRecord(at, id);
       expect(record.tables.map((t) => t.name)).toEqual(["ledger", "stream"]);
       const target = path.join(work, `restored-${id}`);
+      fs.mkdirSync(target);
       await restoreSnapshot({ at, backup: id, dataDir: target });
       for (const t of record.tables) {
         versionsSeen.add(`${t.name}@${t.version}`);
@@ -104,6 +105,7 @@ describe("LanceDB backup while the application writes", () => {
     expect(churn.attempts).toBeGreaterThanOrEqual(2);
     expect(churn.version).toBe(await t.version());
     const target = path.join(work, "churn-restored");
+    fs.mkdirSync(target);
     await restoreSnapshot({ at: location(s3), backup: outcome.id, dataDir: target });
     expect(await tableRows(target, "churn")).toEqual(expectedRows(range(500, 5000)));
     t.close();

@@ -132,6 +132,7 @@ describe("holdfast backup/restore lancedb under faults", () => {
     expect(summary.reused.files).toBe(whole);
     expect(summary.uploaded.files + summary.reused.files).toBe(18); // 16 data files, transaction, manifest
     const target = path.join(work, "restored");
+    fs.mkdirSync(target);
     expect(
       (await holdfast(s3, ["restore", "lancedb", "--backup", "latest", "--data-dir", target])).code,
     ).toBe(0);

@@ -61,7 +61,7 @@ describe("LanceDB StoreModule: list, verify, prune", () => {
         dataDir: source,
         reason: "test",
         graceMs: 3600_000,
-        idTime: new Date(id.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z")),
+        id,
       });
       contents[id] = { proposals: ids, fixed: range(0, 300) };
     };
@@ -82,9 +82,10 @@ describe("LanceDB StoreModule: list, verify, prune", () => {
   });
 
   it("lists each snapshot with its rows and bytes", async () => {
-    const list = await lancedbStore.listBackups(location(s3));
-    expect(list.map((b) => b.id)).toEqual([A, B, C]);
-    expect(list.map((b) => b.items)).toEqual([1300, 1400, 1500]);
+    const { committed: list, damaged } = await lancedbStore.catalog(location(s3));
+    expect(damaged).toEqual([]);
+    expect(list.map((b) => b.id)).toEqual([C, B, A]);
+    expect(list.map((b) => b.items)).toEqual([1500, 1400, 1300]);
     expect(list.every((b) => b.store === "lancedb" && b.sizeBytes > 0 && b.reason === "test")).toBe(true);
   });
 
@@ -216,6 +217,7 @@ describe("LanceDB StoreModule: list, verify, prune", () => {
 
     for (const id of [A, C]) {
       const target = path.join(work, `restored-${id}`);
+      fs.mkdirSync(target);
       const r = await holdfast(s3, ["restore", "lancedb", "--backup", id, "--data-dir", target]);
       expect(r.code).toBe(0);
       for (const [table, ids] of Object.entries(contents[id]))

@@ -139,7 +139,7 @@ export async function buildDatabase(dataDir: string, size = 3000): Promise<Recor
 }
 
 /** Where a test's backups are, for calling library functions directly. */
-export function location(s3: S3Server): StoreLocation {
+export function location(s3: Pick<S3Server, "client">): StoreLocation {
   const layout = backupStoreLayout(PREFIX);
   return { client: s3.client(), bucket: BUCKET, prefix: PREFIX, layout };
 }
@@ -152,7 +152,11 @@ export interface CliResult {
 }
 
 /** Runs `holdfast <args>` as a process against `s3`, with --bucket and --prefix from the environment. */
-export function holdfast(s3: S3Server, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function holdfast(
+  s3: Pick<S3Server, "env">,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return capture(process.execPath, [HOLDFAST_BIN, ...args], {
     env: {
       PATH: process.env.PATH,

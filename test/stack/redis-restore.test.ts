@@ -305,12 +305,14 @@ describe("partial loss (seed scenario 2), the restore Job killed half-way", () =
     const state = failed.stderr.slice(failed.stderr.indexOf(lines[1]));
     expect(state).toMatch(/Scaled down to 0: redis-sentinel \(was 3\), redis \(was 3\); nothing can write/);
     expect(state).toMatch(/data-redis-0: its Job stopped part-way/);
-    expect(state).toMatch(/The data from before the restore is in safety backup \d{8}T\d{6}Z/);
+    expect(state).toMatch(
+      /The data from before the restore is in safety backup \d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6};/,
+    );
     expect(state).toContain(
       `Re-run to continue (finished steps are skipped): holdfast stack restore redis --stack dev --backup ${backupId}`,
     );
     expect(state).toMatch(
-      /Or roll back to the data from before: holdfast stack restore redis --stack dev --backup \d{8}T\d{6}Z/,
+      /Or roll back to the data from before: holdfast stack restore redis --stack dev --backup \d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6} /,
     );
 
     // Scaled down, nothing running, the progress recorded.

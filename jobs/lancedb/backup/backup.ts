@@ -2,8 +2,12 @@
 // committed version's manifest (the exact files it needs), copy those immutable files that the store
 // does not hold yet, count the version's rows by opening it with @lancedb/lancedb, then copy the
 // manifest; when a file vanishes (compaction and cleanup by the writer) the table is captured again at
-// its new newest version, a bounded number of times. After every table, every key is checked to be in
-// the store, then the snapshot record is written: the commit point.
+// its new newest version, a bounded number of times. The table's tags (`_refs/tags/`) are copied too,
+// with the older versions they name (their manifests and files; tags keep Lance's cleanup off them), so
+// a restore gives them back and can make one of them current. After every table, every key is checked
+// to be in the store, then the snapshot record is written, create-only: the commit point. No write
+// replaces an object: a file whose key holds an object this backup may not rely on goes under its own
+// key (`<key>.<backup id>`).
 //
 // Reuse and the prune grace period G (see prune.ts): a file already in the store is not sent again when
 // the newest snapshot record references it (prune never deletes the newest snapshot's files), or when
@@ -18,11 +22,18 @@ import { OperationError, UsageError } from "../../cli/errors";
 import { log } from "../../cli/log";
 import { newBackupId } from "../../store/backup-id";
 import type { StoreLocation } from "../../store/catalog";
-import { listObjects, putJson, type ListedObject } from "../../store/s3";
-import { captureLatest, listTables, VanishedFileError, type CapturedVersion } from "./dataset";
-import { ManifestError } from "./manifest";
+import { listObjects, ObjectExistsError, putJson, type ListedObject } from "../../store/s3";
+import {
+  captureLatest,
+  captureVersion,
+  listTables,
+  readTags,
+  VanishedFileError,
+  type CapturedVersion,
+} from "./dataset";
+import { ManifestError, manifestName } from "./manifest";
 import { fileKey, RECORD_FORMAT, type SnapshotFile, type SnapshotRecord, type SnapshotTable } from "./record";
-import { listSnapshotIds, loadRecord } from "./records";
+import { recordKey, scanSnapshots } from "./records";
 import { lancedbVersion, loadLanceDb, rowsAtVersion, VersionGoneError } from "./tables";
 import {
   ChangedFileError,
@@ -45,8 +56,8 @@ export interface BackupOptions {
   transfer?: TransferSettings;
   /** Captures of one table before giving up on it (it kept losing files to cleanup). */
   maxAttempts?: number;
-  /** The time the backup id is taken from (tests); durations always use the real clock. */
-  idTime?: Date;
+  /** The backup id (tests build a history with it); default a new one (see backup-id.ts). */
+  id?: string;
   /** Called before each file of a table is copied (tests inject a writer's cleanup here). */
   beforeFile?: (table: string, filePath: string) => Promise<void>;
 }
@@ -56,6 +67,8 @@ export interface TableOutcome {
   name: string;
   version: number;
   rows: number;
+  /** Its tags (name → version), kept with the versions they name. */
+  tags: Record<string, number>;
   files: number;
   bytes: number;
   uploadedFiles: number;
@@ -88,6 +101,8 @@ class StoreState {
   readonly known = new Map<string, Known>();
   /** Keys the newest committed record references. */
   readonly referencedByNewest = new Set<string>();
+  /** The key the newest committed record stores each `<table>/<path>` under. */
+  readonly newestKeyOf = new Map<string, string>();
 }
 
 function isRetryable(err: unknown): boolean {
@@ -117,38 +132,24 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
   if (skipped.length > 0)
     log.warn("entries of the data directory that are not tables are not backed up", { skipped });
 
+  // Unique without a listing (which cannot see a backup still uploading); every write is create-only.
+  const id = opts.id ?? newBackupId(new Date(started));
   // The first S3 requests are sent, then the LanceDB native library loads while they are answered.
-  const listing = Promise.all([
-    listSnapshotIds(at),
-    (async () => {
-      const stored: ListedObject[] = [];
-      for await (const o of listObjects(at.client, at.bucket, at.layout.lanceFiles)) stored.push(o);
-      return stored;
-    })(),
-  ]);
-  listing.catch(() => undefined);
+  const scanning = scanSnapshots(at);
+  scanning.catch(() => undefined);
   await new Promise((resolve) => setImmediate(resolve));
   loadLanceDb();
-  const [ids, listed] = await listing;
-  const startedAt = opts.idTime ?? new Date(started);
+  const scan = await scanning;
   const state = new StoreState();
-  for (const o of listed) state.stored.set(o.key.slice(at.layout.lanceFiles.length), o);
-  const newest = [...ids].sort().pop();
-  if (newest) {
-    try {
-      const basis = await loadRecord(at, newest);
-      for (const t of basis.tables)
-        for (const f of t.files) {
-          state.known.set(f.key, { size: f.size, sha256: f.sha256 });
-          state.referencedByNewest.add(f.key);
-        }
-    } catch (err) {
-      log.warn("the newest snapshot record cannot be read; every file is checked again", {
-        snapshot: newest,
-        error: (err as Error).message,
-      });
-    }
-  }
+  for (const [key, o] of scan.files) state.stored.set(key, o);
+  const newest = scan.catalog.committed[0];
+  if (newest)
+    for (const t of scan.records.get(newest.id)!.tables)
+      for (const f of t.files) {
+        state.known.set(f.key, { size: f.size, sha256: f.sha256 });
+        state.referencedByNewest.add(f.key);
+        state.newestKeyOf.set(`${t.name}/${f.path}`, f.key);
+      }
 
   const uploader = new Uploader(at.client, at.bucket, transfer);
   const reuseNewerThan = started - opts.graceMs / 2;
@@ -165,7 +166,49 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
     return fresh ? "hash" : undefined;
   };
 
-  /** Makes sure `key` is in the store with the content of the local file; returns its sha256. */
+  /**
+   * Where this backup's own copy of an object goes when the plain key holds one it may not rely on
+   * (writes are create-only: nothing is ever replaced, not even by the same bytes).
+   */
+  const ownKey = (key: string) => `${key}.${id}`;
+
+  /** The stored object among `keys` this backup may rely on for `size` bytes, and how. */
+  const reusableOf = (keys: string[], size: number) => {
+    for (const key of keys) {
+      const how = reusable(key, size);
+      if (how) return { key, how };
+    }
+    return undefined;
+  };
+
+  /**
+   * Sends an object under `key`, or under its own key when `key` is taken, and records it as stored.
+   * @returns the key it went to and its sha256.
+   */
+  const send = async (
+    key: string,
+    size: number,
+    put: (fullKey: string) => Promise<string>,
+    counts: { files: number; bytes: number },
+  ): Promise<{ key: string; sha256: string }> => {
+    let target = state.stored.has(key) ? ownKey(key) : key;
+    let sha256: string;
+    try {
+      sha256 = await put(`${at.layout.lanceFiles}${target}`);
+    } catch (err) {
+      // Another backup sent the same file a moment ago: send this backup's own copy.
+      if (!(err instanceof ObjectExistsError) || target !== key) throw err;
+      target = ownKey(key);
+      sha256 = await put(`${at.layout.lanceFiles}${target}`);
+    }
+    counts.files++;
+    counts.bytes += size;
+    state.known.set(target, { size, sha256 });
+    state.stored.set(target, { key: `${at.layout.lanceFiles}${target}`, size, lastModified: new Date() });
+    return { key: target, sha256 };
+  };
+
+  /** Makes sure the local file is in the store; returns the key it is stored under and its sha256. */
   const storeFile = async (
     cap: CapturedVersion,
     rel: string,
@@ -174,9 +217,10 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
   ): Promise<Known & { key: string }> => {
     const key = fileKey(cap.table, rel);
     const local = path.join(cap.dir, ...rel.split("/"));
-    const reuse = reusable(key, size);
-    if (reuse === "known") return { key, ...state.known.get(key)! };
-    if (reuse === "hash") {
+    const newestKey = state.newestKeyOf.get(`${cap.table}/${rel}`);
+    const reuse = reusableOf([...(newestKey ? [newestKey] : []), key, ownKey(key)], size);
+    if (reuse?.how === "known") return { key: reuse.key, ...state.known.get(reuse.key)! };
+    if (reuse?.how === "hash") {
       // Uploaded recently by a backup that did not commit: hash the local copy instead of sending it.
       let hashed: { sha256: string; size: number };
       try {
@@ -186,21 +230,43 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
         throw err;
       }
       if (hashed.size !== size) throw new ChangedFileError(`${local} changed size while it was read`);
-      state.known.set(key, { size, sha256: hashed.sha256 });
-      return { key, size, sha256: hashed.sha256 };
+      state.known.set(reuse.key, { size, sha256: hashed.sha256 });
+      return { key: reuse.key, size, sha256: hashed.sha256 };
     }
-    let sha256: string;
     try {
-      sha256 = await uploader.putFile(local, `${at.layout.lanceFiles}${key}`, size);
+      const sent = await send(key, size, (full) => uploader.putFile(local, full, size), counts);
+      return { key: sent.key, size, sha256: sent.sha256 };
     } catch (err) {
       if (isMissing(err)) throw new VanishedFileError(cap.table, rel);
       throw err;
     }
-    counts.files++;
-    counts.bytes += size;
-    state.known.set(key, { size, sha256 });
-    state.stored.set(key, { key: `${at.layout.lanceFiles}${key}`, size, lastModified: new Date() });
-    return { key, size, sha256 };
+  };
+
+  /** Stores bytes held in memory (a manifest, a tag file) under a key that carries their hash. */
+  const storeBuffer = async (
+    table: string,
+    filePath: string,
+    content: Buffer,
+    counts: { files: number; bytes: number },
+  ): Promise<SnapshotFile> => {
+    const sha256 = createHash("sha256").update(content).digest("hex");
+    const plainKey = fileKey(table, filePath, sha256);
+    // The key holds the hash: a stored object of that key and size is this content.
+    const key =
+      reusableOf([plainKey, ownKey(plainKey)], content.length)?.key ??
+      (await send(plainKey, content.length, (full) => uploader.putBuffer(full, content), counts)).key;
+    return { path: filePath, key, size: content.length, sha256 };
+  };
+
+  /** The rows @lancedb/lancedb counts at a captured version, which must be those its manifest says. */
+  const rowsOf = async (cap: CapturedVersion): Promise<number> => {
+    const rows = await rowsAtVersion(opts.dataDir, cap.table, cap.version);
+    if (rows !== cap.manifestRows)
+      throw new OperationError(
+        `${cap.table} version ${cap.version}: @lancedb/lancedb counts ${rows} rows, its manifest ${cap.manifestRows}`,
+        "no snapshot was committed; this is a bug in reading Lance manifests, please report it",
+      );
+    return rows;
   };
 
   const backupTable = async (table: string): Promise<void> => {
@@ -214,39 +280,44 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
           });
           return;
         }
-        const files: SnapshotFile[] = [];
-        await forEachLimit(cap.files, transfer.concurrency, async (f) => {
-          await opts.beforeFile?.(table, f.path);
-          const s = await storeFile(cap, f.path, f.size, counts);
-          files.push({ path: f.path, key: s.key, size: s.size, sha256: s.sha256 });
+        // Tags, and the older versions they name: kept too, so a restore gives them back.
+        const tags = readTags(opts.dataDir, table).filter((t) => {
+          if (t.branch)
+            log.warn("a tag on a branch is not kept (branches are not backed up)", { table, tag: t.name });
+          else if (t.version > cap.version)
+            throw new ChangedFileError(
+              `${table}: tag ${t.name} names version ${t.version}, committed meanwhile`,
+            );
+          return !t.branch;
         });
-        const rows = await rowsAtVersion(opts.dataDir, table, cap.version);
-        if (rows !== cap.manifestRows)
-          throw new OperationError(
-            `${table} version ${cap.version}: @lancedb/lancedb counts ${rows} rows, its manifest ${cap.manifestRows}`,
-            "no snapshot was committed; this is a bug in reading Lance manifests, please report it",
+        const older = [...new Set(tags.map((t) => t.version))]
+          .filter((v) => v !== cap.version)
+          .sort((a, b) => a - b)
+          .map((version) =>
+            captureVersion(opts.dataDir, table, {
+              version,
+              scheme: cap.scheme,
+              name: manifestName(version, cap.scheme),
+            }),
           );
-        const manifestSha = createHash("sha256").update(cap.manifest).digest("hex");
-        const manifestKey = fileKey(table, cap.manifestPath, manifestSha);
-        // The key holds the hash: a stored object of that key and size is this manifest.
-        if (!reusable(manifestKey, cap.manifest.length)) {
-          await uploader.putBuffer(`${at.layout.lanceFiles}${manifestKey}`, cap.manifest);
-          counts.files++;
-          counts.bytes += cap.manifest.length;
-          state.known.set(manifestKey, { size: cap.manifest.length, sha256: manifestSha });
-          state.stored.set(manifestKey, {
-            key: manifestKey,
-            size: cap.manifest.length,
-            lastModified: new Date(),
-          });
-        }
-        files.push({
-          path: cap.manifestPath,
-          key: manifestKey,
-          size: cap.manifest.length,
-          sha256: manifestSha,
+        // Each path is one immutable file, whichever versions need it.
+        const needed = new Map<string, number>();
+        for (const c of [cap, ...older]) for (const f of c.files) needed.set(f.path, f.size);
+        const files: SnapshotFile[] = [];
+        await forEachLimit([...needed], transfer.concurrency, async ([filePath, size]) => {
+          await opts.beforeFile?.(table, filePath);
+          const s = await storeFile(cap, filePath, size, counts);
+          files.push({ path: filePath, key: s.key, size: s.size, sha256: s.sha256 });
         });
+        const rows = await rowsOf(cap);
+        const versions: NonNullable<SnapshotTable["versions"]> = [];
+        for (const c of older)
+          versions.push({ version: c.version, manifest: c.manifestPath, rows: await rowsOf(c) });
+        for (const c of [cap, ...older])
+          files.push(await storeBuffer(table, c.manifestPath, c.manifest, counts));
+        for (const t of tags) files.push(await storeBuffer(table, t.path, t.content, counts));
         files.sort((a, b) => a.path.localeCompare(b.path));
+        const tagged = Object.fromEntries(tags.map((t) => [t.name, t.version]));
         captured.push({
           name: table,
           version: cap.version,
@@ -254,12 +325,14 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
           rows,
           manifest: cap.manifestPath,
           latestManifestCopy: cap.latestManifestCopy,
+          ...(tags.length > 0 ? { versions, tags: tagged } : {}),
           files,
         });
         outcomes.push({
           name: table,
           version: cap.version,
           rows,
+          tags: tagged,
           files: files.length,
           bytes: files.reduce((n, f) => n + f.size, 0),
           uploadedFiles: counts.files,
@@ -270,6 +343,7 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
           table,
           version: cap.version,
           rows,
+          tags: tagged,
           files: files.length,
           uploadedBytes: counts.bytes,
         });
@@ -314,16 +388,10 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
       "no snapshot was committed; raise HOLDFAST_GC_GRACE (and the prune's) or the upload concurrency, and re-run",
     );
 
-  // Commit check: every referenced key is in the store now (a prune may have run meanwhile); and the
-  // ids taken meanwhile, for a unique id.
+  // Commit check: every referenced key is in the store now (a prune may have run meanwhile).
   const present = new Map<string, number>();
-  const [takenIds] = await Promise.all([
-    listSnapshotIds(at),
-    (async () => {
-      for await (const o of listObjects(at.client, at.bucket, at.layout.lanceFiles))
-        present.set(o.key.slice(at.layout.lanceFiles.length), o.size);
-    })(),
-  ]);
+  for await (const o of listObjects(at.client, at.bucket, at.layout.lanceFiles))
+    present.set(o.key.slice(at.layout.lanceFiles.length), o.size);
   const missing = captured.flatMap((t) =>
     t.files.filter((f) => present.get(f.key) !== f.size).map((f) => f.key),
   );
@@ -334,8 +402,6 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
     );
 
   captured.sort((a, b) => a.name.localeCompare(b.name));
-  const taken = new Set(takenIds);
-  const id = newBackupId((i) => taken.has(i), startedAt);
   const totals = {
     tables: captured.length,
     files: captured.reduce((n, t) => n + t.files.length, 0),
@@ -358,12 +424,19 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
     totals,
     uploaded,
   };
-  const recordKey = `${at.layout.lanceSnapshots}${id}.json`;
-  await putJson(at.client, at.bucket, recordKey, record);
+  const key = recordKey(at, id);
+  try {
+    await putJson(at.client, at.bucket, key, record);
+  } catch (err) {
+    throw new OperationError(
+      `writing the snapshot record ${key} failed: ${(err as Error).message}`,
+      "no snapshot was committed; files already uploaded are kept and not sent again; re-run the backup",
+    );
+  }
   outcomes.sort((a, b) => a.name.localeCompare(b.name));
   return {
     id,
-    recordKey,
+    recordKey: key,
     tables: outcomes,
     uploaded,
     reused: { files: totals.files - uploaded.files, bytes: totals.bytes - uploaded.bytes },

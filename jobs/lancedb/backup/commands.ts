@@ -2,11 +2,12 @@
 // takeSnapshot / restoreSnapshot, print a summary (JSON with --json).
 import * as path from "path";
 import { backupStoreLayout } from "../../../components/backup-bucket/layout";
-import { durationMs, str, type Flags } from "../../cli/args";
+import { durationMs, list, str, type Flags } from "../../cli/args";
 import type { Command } from "../../cli/command";
 import { UsageError } from "../../cli/errors";
 import { log } from "../../cli/log";
 import { PUSH_FLAGS, pushTarget, withBackupOutcome } from "../../metrics/report";
+import { EXAMPLE_ID } from "../../store/backup-id";
 import type { StoreLocation } from "../../store/catalog";
 import { checkBucket, s3FromEnv } from "../../store/s3";
 import { takeSnapshot } from "./backup";
@@ -53,6 +54,12 @@ function transferFrom(flags: Flags): TransferSettings {
 
 function mb(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+/** `  tags current=5, first=1` (each kept with the version it names), or nothing. */
+function describeTags(tags: Record<string, number> | undefined): string {
+  const entries = Object.entries(tags ?? {});
+  return entries.length === 0 ? "" : `  tags ${entries.map(([n, v]) => `${n}=${v}`).join(", ")}`;
 }
 
 const backupCommand: Command = {
@@ -108,7 +115,8 @@ const backupCommand: Command = {
     else {
       for (const t of outcome.tables)
         process.stdout.write(
-          `${t.name.padEnd(24)} version ${String(t.version).padEnd(6)} ${String(t.rows).padStart(10)} rows  ${String(t.files).padStart(5)} files  sent ${mb(t.uploadedBytes)}\n`,
+          `${t.name.padEnd(24)} version ${String(t.version).padEnd(6)} ${String(t.rows).padStart(10)} rows  ${String(t.files).padStart(5)} files  sent ${mb(t.uploadedBytes)}` +
+            `${describeTags(t.tags)}\n`,
         );
       process.stdout.write(
         `snapshot ${outcome.id}: sent ${outcome.uploaded.files} files (${mb(outcome.uploaded.bytes)}), reused ${outcome.reused.files} (${mb(outcome.reused.bytes)}) in ${(outcome.durationMs / 1000).toFixed(1)} s\n`,
@@ -121,11 +129,20 @@ const restoreCommand: Command = {
   words: ["restore", "lancedb"],
   summary: "restore a LanceDB snapshot into a data directory (previous content moved aside, never deleted)",
   flags: {
-    backup: { type: "string", required: true, help: "snapshot id (20260115T120000Z) or latest" },
+    backup: {
+      type: "string",
+      required: true,
+      help: `snapshot id (${EXAMPLE_ID}) or latest (the newest committed, undamaged snapshot)`,
+    },
     "data-dir": {
       type: "string",
       required: true,
-      help: "the LanceDB data directory; stop the application first",
+      help: "the LanceDB data directory, which must exist and be writable; stop the application first",
+    },
+    "table-version": {
+      type: "string",
+      multiple: true,
+      help: "TABLE=VERSION or TABLE=TAG: restore that table at an older version the snapshot keeps (one a tag names), made its current version; repeatable",
     },
     ...storeFlags,
   },
@@ -133,7 +150,13 @@ const restoreCommand: Command = {
     const dataDir = str(flags, "data-dir");
     const transfer = transferFrom(flags);
     const at = await storeLocation(flags);
-    const outcome = await restoreSnapshot({ at, backup: str(flags, "backup"), dataDir, transfer });
+    const outcome = await restoreSnapshot({
+      at,
+      backup: str(flags, "backup"),
+      dataDir,
+      transfer,
+      tableVersions: list(flags, "table-version"),
+    });
     log.info("snapshot restored", {
       snapshot: outcome.id,
       dataDir: outcome.dataDir,
@@ -143,7 +166,9 @@ const restoreCommand: Command = {
     else {
       for (const t of outcome.tables)
         process.stdout.write(
-          `${t.name.padEnd(24)} version ${String(t.found?.version).padEnd(6)} ${String(t.found?.rows).padStart(10)} rows  ok\n`,
+          `${t.name.padEnd(24)} version ${String(t.found?.version).padEnd(6)} ${String(t.found?.rows).padStart(10)} rows  ok` +
+            (t.madeCurrent ? `  (version ${t.madeCurrent} made current)` : "") +
+            `${describeTags(t.tags)}\n`,
         );
       process.stdout.write(
         `snapshot ${outcome.id} restored into ${outcome.dataDir}: ${outcome.files} files (${mb(outcome.bytes)}) checked` +

@@ -1,6 +1,7 @@
-// Pruning LanceDB snapshots, mark and sweep. First the records retention does not keep are deleted;
-// then every record that exists now is read (kept ones and any committed meanwhile) and marks the
-// files it references; then files under lancedb/files/ that no record marks are swept, but only those
+// Pruning LanceDB snapshots, mark and sweep. First the records of committed snapshots retention does not
+// keep are deleted (damaged snapshots are never deleted: an operator inspects them); then every record
+// that exists now is read (kept ones, damaged ones and any committed meanwhile) and marks the files it
+// references; then files under lancedb/files/ that no record marks are swept, but only those
 // older than the grace period G. Files younger than G may belong to a backup whose record is not
 // written yet (a backup commits within G/2 of its start or not at all, and reuses an unreferenced file
 // only when it is younger than G/2 — see backup.ts), so they wait for a later prune. A record that
@@ -8,12 +9,10 @@
 import { DeleteObjectsCommand } from "@aws-sdk/client-s3";
 import { OperationError } from "../../cli/errors";
 import { log } from "../../cli/log";
-import { backupTime } from "../../store/backup-id";
-import type { PruneReport, StoreLocation } from "../../store/catalog";
-import { applyRetention, type RetentionPolicy } from "../../store/retention";
+import { type PruneReport, retentionOf, type StoreLocation } from "../../store/catalog";
+import type { RetentionPolicy } from "../../store/retention";
 import { listObjects } from "../../store/s3";
-import type { SnapshotRecord } from "./record";
-import { listSnapshotIds, loadRecord, recordKey } from "./records";
+import { recordKey, scanSnapshots } from "./records";
 
 /** Default grace period: unreferenced files younger than this are never deleted. */
 export const DEFAULT_GC_GRACE_MS = 24 * 3600 * 1000;
@@ -25,23 +24,6 @@ export const GC_GRACE_ENV = "HOLDFAST_GC_GRACE";
 export interface PruneOptions {
   graceMs: number;
   now?: Date;
-}
-
-async function readAll(
-  at: StoreLocation,
-  ids: string[],
-): Promise<{ records: SnapshotRecord[]; unreadable: string[] }> {
-  const records: SnapshotRecord[] = [];
-  const unreadable: string[] = [];
-  for (const id of ids) {
-    try {
-      records.push(await loadRecord(at, id));
-    } catch (err) {
-      log.warn("snapshot record cannot be read", { snapshot: id, error: (err as Error).message });
-      unreadable.push(id);
-    }
-  }
-  return { records, unreadable };
 }
 
 async function deleteKeys(at: StoreLocation, keys: string[]): Promise<void> {
@@ -61,7 +43,10 @@ async function deleteKeys(at: StoreLocation, keys: string[]): Promise<void> {
   }
 }
 
-/** Applies `policy` to LanceDB snapshots and sweeps unreferenced files older than the grace period. */
+/**
+ * Applies `policy` to the committed LanceDB snapshots and sweeps unreferenced files older than the grace
+ * period. Damaged snapshots are never deleted; their files stay marked while their record can be read.
+ */
 export async function pruneSnapshots(
   at: StoreLocation,
   policy: RetentionPolicy,
@@ -69,20 +54,22 @@ export async function pruneSnapshots(
   opts: PruneOptions,
 ): Promise<PruneReport> {
   const now = opts.now ?? new Date();
-  const ids = await listSnapshotIds(at);
-  const decision = applyRetention(
-    ids.map((id) => ({ id, at: backupTime(id) })),
-    policy,
-  );
+  const first = await scanSnapshots(at);
+  const decision = retentionOf(first.catalog, policy);
   const report: PruneReport = {
     store: "lancedb",
     kept: [...decision.keep].map(([id, reasons]) => ({ id, reasons })),
     deleted: decision.drop,
+    damaged: first.catalog.damaged,
     objectsDeleted: 0,
     bytesDeleted: 0,
     dryRun,
   };
-  if (ids.length === 0) return report;
+  if (first.catalog.damaged.length > 0)
+    log.warn("damaged snapshots are kept for inspection, never pruned", {
+      damaged: first.catalog.damaged.map((d) => `${d.id}: ${d.problem}`),
+    });
+  if (first.records.size === 0 && first.unreadable.length === 0) return report;
 
   // 1. Records retention does not keep.
   const dropped = new Set(decision.drop);
@@ -98,25 +85,27 @@ export async function pruneSnapshots(
   report.objectsDeleted += decision.drop.length;
   report.bytesDeleted += recordBytes;
 
-  // 2. Mark: every record that exists now (in a dry run: those that would remain).
-  const remaining = await readAll(
-    at,
-    (await listSnapshotIds(at)).filter((id) => !dryRun || !dropped.has(id)),
-  );
-  const { records, unreadable } = remaining;
+  // 2. Mark: every record that exists now, committed or damaged (in a dry run: those that would remain).
+  const current = dryRun ? first : await scanSnapshots(at);
+  const unreadable = current.unreadable.filter((d) => !dryRun || !dropped.has(d.id));
   if (unreadable.length > 0) {
-    log.warn("no file is swept while a snapshot record cannot be read", { unreadable });
+    log.warn("no file is swept while a snapshot record cannot be read: fix or remove it", {
+      unreadable: unreadable.map((d) => `${recordKey(at, d.id)}: ${d.problem}`),
+    });
     return report;
   }
   const marked = new Set<string>();
-  for (const r of records) for (const t of r.tables) for (const f of t.files) marked.add(f.key);
+  for (const [id, r] of current.records) {
+    if (dryRun && dropped.has(id)) continue;
+    for (const t of r.tables) for (const f of t.files) marked.add(f.key);
+  }
 
   // 3. Sweep: unmarked files older than the grace period.
   const cutoff = now.getTime() - opts.graceMs;
   const sweep: string[] = [];
   let young = 0;
-  for await (const o of listObjects(at.client, at.bucket, at.layout.lanceFiles)) {
-    if (marked.has(o.key.slice(at.layout.lanceFiles.length))) continue;
+  for (const [key, o] of current.files) {
+    if (marked.has(key)) continue;
     if (o.lastModified === undefined || o.lastModified.getTime() >= cutoff) {
       young++;
       continue;

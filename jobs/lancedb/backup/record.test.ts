@@ -49,6 +49,12 @@ function sample(): SnapshotRecord {
   };
 }
 
+/** The record entry of a tag file `_refs/tags/<name>.json`. */
+function tagFile(name: string) {
+  const p = `_refs/tags/${name}.json`;
+  return { path: p, key: fileKey("docs", p, SHA), size: 0, sha256: SHA };
+}
+
 function tampered(change: (r: SnapshotRecord) => void): SnapshotRecord {
   const r = sample();
   change(r);
@@ -58,6 +64,24 @@ function tampered(change: (r: SnapshotRecord) => void): SnapshotRecord {
 describe("checkRecord", () => {
   it("accepts a complete record", () => {
     expect(checkRecord(sample(), "20260115T120000Z").tables[0].rows).toBe(42);
+  });
+
+  it("accepts tags with the older versions they name, their manifests and tag files among the files", () => {
+    const r = sample();
+    const t = r.tables[0];
+    const older = "_versions/18446744073709551614.manifest";
+    t.files.push(
+      { path: older, key: fileKey("docs", older, SHA), size: 0, sha256: SHA },
+      tagFile("first"),
+      tagFile("head"),
+    );
+    t.versions = [{ version: 1, manifest: older, rows: 7 }];
+    t.tags = { first: 1, head: 3 };
+    r.totals.files = 6;
+    expect(checkRecord(r, "20260115T120000Z").tables[0].tags).toEqual({ first: 1, head: 3 });
+    expect(fileKey("docs", "_refs/tags/first.json", SHA)).toBe(
+      `docs.lance/_refs/tags/first.json.sha256-${SHA}`,
+    );
   });
 
   it.each<[string, (r: SnapshotRecord) => void, RegExp]>([
@@ -86,7 +110,35 @@ describe("checkRecord", () => {
     [
       "a second manifest",
       (r) => r.tables[0].files.push({ ...r.tables[0].files[2], path: "_versions/1.manifest" }),
-      /second manifest/,
+      /a manifest _versions\/1.manifest of no version it holds/,
+    ],
+    [
+      "a tag naming a version it does not hold",
+      (r) => (r.tables[0].tags = { current: 2 }),
+      /tag current names version 2, which the record does not hold/,
+    ],
+    [
+      "a tag file of no tag",
+      (r) => r.tables[0].files.push(tagFile("stray")),
+      /_refs\/tags\/stray.json is not the file of one of its tags/,
+    ],
+    [
+      "a kept version newer than the table's",
+      (r) =>
+        (r.tables[0].versions = [
+          { version: 3, manifest: "_versions/18446744073709551612.manifest", rows: 1 },
+        ]),
+      /kept version 3 is not older than 3/,
+    ],
+    [
+      "a tag whose file is missing",
+      (r) => (r.tables[0].tags = { current: 3 }),
+      /_refs\/tags\/current.json is not among its files/,
+    ],
+    [
+      "a tag name that climbs out",
+      (r) => (r.tables[0].tags = { "../x": 3 }),
+      /tag name "..\/x" is not allowed/,
     ],
     ["totals that do not add up", (r) => (r.totals.rows = 41), /totals/],
     ["another id", (r) => (r.id = "20260115T120001Z"), /names backup/],

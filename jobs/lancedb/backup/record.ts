@@ -1,6 +1,6 @@
 // The snapshot record of a LanceDB backup (`<prefix>/lancedb/snapshots/<backup-id>.json`): every table
-// captured, at which version, with how many rows, and every file it needs with size and sha256 and the
-// key it is stored under in `<prefix>/lancedb/files/`. The record is written last; a snapshot without
+// captured, at which version, with how many rows, its tags and the older versions they name, and every
+// file it needs with size and sha256 and the key it is stored under in `<prefix>/lancedb/files/`. The record is written last; a snapshot without
 // one does not exist. A record read back is checked before anything is written from it, because a
 // tampered record could otherwise steer a restore outside its directory.
 import * as path from "path";
@@ -31,6 +31,14 @@ export interface SnapshotTable {
   manifest: string;
   /** Whether the source kept a legacy `_latest.manifest` copy (restored as a copy of `manifest`). */
   latestManifestCopy: boolean;
+  /**
+   * Older versions kept because a tag names them, each with its manifest (one of `files`) and its rows;
+   * a restore can make one of them the table's current version. Absent in records without tags.
+   */
+  versions?: { version: number; manifest: string; rows: number }[];
+  /** The table's tags: name → version (its file `_refs/tags/<name>.json` is one of `files`). */
+  tags?: Record<string, number>;
+  /** Every file the table's versions and tags need (the union, each path once). */
   files: SnapshotFile[];
 }
 
@@ -64,6 +72,11 @@ export function isTableName(name: string): boolean {
   return TABLE_NAME.test(name) && name.length <= 200 && !name.includes("..");
 }
 
+/** Whether `name` can be a tag file name `<name>.json` (Lance's tag names: letters, digits, `.-_`). */
+export function isTagName(name: string): boolean {
+  return /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$/.test(name) && !name.includes("..");
+}
+
 /**
  * Whether `p` is a safe relative path: forward slashes, no empty, `.` or `..` segment, not absolute,
  * no backslash or NUL, and it stays inside its base when joined.
@@ -76,10 +89,14 @@ export function isSafeRelativePath(p: string): boolean {
   return path.posix.normalize(p) === p;
 }
 
-/** The key of a file in the store: `<table>.lance/<path>`; manifests, which Lance may write again under the same name (a dropped and recreated table, a restored one), carry their hash. */
+/**
+ * The key of a file in the store: `<table>.lance/<path>`; manifests and tag files, which Lance may write
+ * again under the same name (a dropped and recreated table, a restored one, a tag moved), carry their
+ * hash.
+ */
 export function fileKey(table: string, filePath: string, sha256?: string): string {
-  if (filePath.startsWith("_versions/")) {
-    if (!sha256) throw new Error(`manifest ${filePath} needs its sha256 for its key`);
+  if (filePath.startsWith("_versions/") || filePath.startsWith("_refs/")) {
+    if (!sha256) throw new Error(`${filePath} needs its sha256 for its key`);
     return `${table}.lance/${filePath}.sha256-${sha256}`;
   }
   return `${table}.lance/${filePath}`;
@@ -123,6 +140,37 @@ export function checkRecord(value: unknown, id: string): SnapshotRecord {
     const expectedManifest = `_versions/${manifestName(t.version, t.scheme)}`;
     if (t.manifest !== expectedManifest)
       fail(`table ${t.name}: manifest ${JSON.stringify(t.manifest)} is not the one of version ${t.version}`);
+    const manifests = new Set([t.manifest]);
+    const versions = new Set([t.version]);
+    if (t.versions !== undefined && !Array.isArray(t.versions))
+      fail(`table ${t.name}: versions is not a list`);
+    for (const v of t.versions ?? []) {
+      if (
+        typeof v !== "object" ||
+        v === null ||
+        !isCount(v.version) ||
+        v.version < 1 ||
+        v.version >= t.version
+      )
+        fail(`table ${t.name}: kept version ${JSON.stringify(v?.version)} is not older than ${t.version}`);
+      if (versions.has(v.version)) fail(`table ${t.name}: version ${v.version} appears twice`);
+      if (v.manifest !== `_versions/${manifestName(v.version, t.scheme)}`)
+        fail(
+          `table ${t.name}: manifest ${JSON.stringify(v.manifest)} is not the one of version ${v.version}`,
+        );
+      if (!isCount(v.rows)) fail(`table ${t.name}: version ${v.version} row count ${JSON.stringify(v.rows)}`);
+      versions.add(v.version);
+      manifests.add(v.manifest);
+    }
+    const tagFiles = new Set<string>();
+    if (t.tags !== undefined && (typeof t.tags !== "object" || t.tags === null || Array.isArray(t.tags)))
+      fail(`table ${t.name}: tags is not an object`);
+    for (const [tag, v] of Object.entries(t.tags ?? {})) {
+      if (!isTagName(tag)) fail(`table ${t.name}: tag name ${JSON.stringify(tag)} is not allowed`);
+      if (!versions.has(v))
+        fail(`table ${t.name}: tag ${tag} names version ${v}, which the record does not hold`);
+      tagFiles.add(`_refs/tags/${tag}.json`);
+    }
     const paths = new Set<string>();
     for (const f of t.files) {
       if (typeof f !== "object" || f === null) fail(`table ${t.name}: a file entry is not an object`);
@@ -132,8 +180,10 @@ export function checkRecord(value: unknown, id: string): SnapshotRecord {
         );
       if (paths.has(f.path)) fail(`table ${t.name}: ${f.path} appears twice`);
       paths.add(f.path);
-      if (f.path.startsWith("_versions/") && f.path !== t.manifest)
-        fail(`table ${t.name}: a second manifest ${f.path}`);
+      if (f.path.startsWith("_versions/") && !manifests.has(f.path))
+        fail(`table ${t.name}: a manifest ${f.path} of no version it holds`);
+      if (f.path.startsWith("_refs/") && !tagFiles.has(f.path))
+        fail(`table ${t.name}: ${f.path} is not the file of one of its tags`);
       if (typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256))
         fail(`table ${t.name}: ${f.path} has no valid sha256`);
       if (!isCount(f.size)) fail(`table ${t.name}: ${f.path} has no valid size`);
@@ -142,7 +192,8 @@ export function checkRecord(value: unknown, id: string): SnapshotRecord {
       files++;
       bytes += f.size;
     }
-    if (!paths.has(t.manifest)) fail(`table ${t.name}: the manifest ${t.manifest} is not among its files`);
+    for (const m of [...manifests, ...tagFiles])
+      if (!paths.has(m)) fail(`table ${t.name}: ${m} is not among its files`);
     if (!parseManifestName(t.manifest.slice("_versions/".length))) fail(`table ${t.name}: bad manifest name`);
     rows += t.rows;
   }

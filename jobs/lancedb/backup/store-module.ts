@@ -2,12 +2,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { durationMs } from "../../cli/args";
-import { log } from "../../cli/log";
-import type { BackupSummary, StoreLocation, StoreModule, VerifyReport } from "../../store/catalog";
+import type { StoreLocation, StoreModule, VerifyReport } from "../../store/catalog";
 import type { RetentionPolicy } from "../../store/retention";
 import { DEFAULT_GC_GRACE_MS, GC_GRACE_ENV, pruneSnapshots } from "./prune";
 import type { SnapshotRecord } from "./record";
-import { listSnapshotIds, loadRecord } from "./records";
+import { loadRecord, scanSnapshots } from "./records";
 import { checkTables, downloadSnapshot, plannedPaths } from "./restore";
 import { IntegrityError } from "./transfer";
 
@@ -15,34 +14,6 @@ import { IntegrityError } from "./transfer";
 export function gcGraceFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const v = env[GC_GRACE_ENV];
   return v ? durationMs(v, GC_GRACE_ENV) : DEFAULT_GC_GRACE_MS;
-}
-
-function summary(r: SnapshotRecord): BackupSummary {
-  return {
-    store: "lancedb",
-    id: r.id,
-    completedAt: r.completedAt,
-    sizeBytes: r.totals.bytes,
-    items: r.totals.rows,
-    reason: r.reason,
-    database: r.source.dataDir,
-  };
-}
-
-/** Every committed LanceDB snapshot; a record that cannot be read is reported and left out. */
-export async function listSnapshots(at: StoreLocation): Promise<BackupSummary[]> {
-  const out: BackupSummary[] = [];
-  for (const id of await listSnapshotIds(at)) {
-    try {
-      out.push(summary(await loadRecord(at, id)));
-    } catch (err) {
-      log.warn("snapshot record cannot be read; it is not listed", {
-        snapshot: id,
-        error: (err as Error).message,
-      });
-    }
-  }
-  return out;
 }
 
 /**
@@ -112,7 +83,7 @@ export async function verifySnapshot(
 /** The LanceDB StoreModule; prune's grace period comes from HOLDFAST_GC_GRACE. */
 export const lancedbStore: StoreModule = {
   kind: "lancedb",
-  listBackups: listSnapshots,
+  catalog: async (at) => (await scanSnapshots(at)).catalog,
   verify: verifySnapshot,
   prune: (at: StoreLocation, policy: RetentionPolicy, dryRun: boolean) =>
     pruneSnapshots(at, policy, dryRun, { graceMs: gcGraceFromEnv() }),

@@ -1,6 +1,7 @@
 // What @lancedb/lancedb itself says about a table: the rows of a given version on the source (for the
-// record), and on a restored copy its current version, its row count and the rows a full scan reads
-// (every data and deletion file opened and decoded).
+// record), and on a restored copy its current version, its row count, the rows a full scan reads
+// (every data and deletion file opened and decoded) and its tags; and Lance's restore of an older
+// version, for a restore that chooses one.
 import type * as LanceDb from "@lancedb/lancedb";
 import * as fs from "fs";
 import * as path from "path";
@@ -107,4 +108,23 @@ export async function tableNames(dataDir: string): Promise<string[]> {
   } finally {
     db.close();
   }
+}
+
+/** The tags of a table as @lancedb/lancedb lists them: name → version. */
+export async function tagsOf(dataDir: string, table: string): Promise<Record<string, number>> {
+  return withTable(dataDir, table, async (t) => {
+    const listed = await (await t.tags()).list();
+    return Object.fromEntries(Object.entries(listed).map(([name, tag]) => [name, Number(tag.version)]));
+  });
+}
+
+/**
+ * Makes `version` the current version of a table, as Lance's own restore does: a new version (the
+ * newest + 1) holding that version's content; the history and the tags stay.
+ */
+export async function makeCurrent(dataDir: string, table: string, version: number): Promise<void> {
+  await withTable(dataDir, table, async (t) => {
+    await t.checkout(version);
+    await t.restore();
+  });
 }

@@ -1,6 +1,7 @@
 // Moving Lance files between a data directory and the store with a bounded number of requests in
-// flight. Every upload carries its sha256 for S3 to check what it received, and returns it for the
-// record: small files are read once into memory and hashed there; medium files are hashed in one
+// flight. Every upload is create-only (`If-None-Match: *`: an object already under the key is never
+// replaced; ObjectExistsError says so) and carries its sha256 for S3 to check what it received, and
+// returns it for the record: small files are read once into memory and hashed there; medium files are hashed in one
 // streaming pass and then streamed in a single PUT (no buffer, and no multipart upload, which S3
 // gateways such as s3rver assemble by copying); large files go up in parts, each part hashed on the
 // way. Downloads are hashed as they are written and refused when size or sha256 differ from the record.
@@ -17,6 +18,7 @@ import {
 import { createHash } from "crypto";
 import * as fs from "fs";
 import { Readable, Transform } from "stream";
+import { errorCode, isExistingObjectRefusal, ObjectExistsError } from "../../store/s3";
 
 /** How transfers are sized. */
 export interface TransferSettings {
@@ -96,6 +98,16 @@ export async function forEachLimit<T>(
 
 const sha256b64 = (b: Buffer) => createHash("sha256").update(b).digest("base64");
 
+/** Sends a create-only write of `key`; S3's refusal because the key exists becomes ObjectExistsError. */
+async function createOnly<T>(key: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (isExistingObjectRefusal(err)) throw new ObjectExistsError(key);
+    throw err;
+  }
+}
+
 /** Reads exactly `length` bytes at `position`, or throws ChangedFileError. */
 async function readExactly(
   fh: fs.promises.FileHandle,
@@ -128,13 +140,27 @@ export class Uploader {
     this.slots = new Semaphore(settings.concurrency);
   }
 
+  /** One create-only PUT of `body` to `key`, carrying its SHA-256 (base64) for S3 to check. */
+  private async putObject(key: string, body: Buffer | Readable, sha256: string, contentLength?: number) {
+    await createOnly(key, () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: contentLength,
+          ChecksumSHA256: sha256,
+          IfNoneMatch: "*",
+        }),
+      ),
+    );
+  }
+
   /** Uploads a small object held in memory (a manifest, a record part); returns its sha256 (hex). */
   async putBuffer(key: string, body: Buffer): Promise<string> {
     await this.slots.acquire();
     try {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ChecksumSHA256: sha256b64(body) }),
-      );
+      await this.putObject(key, body, sha256b64(body));
     } finally {
       this.slots.release();
     }
@@ -171,14 +197,7 @@ export class Uploader {
     try {
       const body = await readExactly(fh, size, 0, file);
       const digest = createHash("sha256").update(body).digest();
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: body,
-          ChecksumSHA256: digest.toString("base64"),
-        }),
-      );
+      await this.putObject(key, body, digest.toString("base64"));
       this.bytesSent += size;
       this.objectsSent++;
       return digest.toString("hex");
@@ -204,15 +223,7 @@ export class Uploader {
       });
       source.on("error", (err) => body.destroy(err));
       source.pipe(body);
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: body,
-          ContentLength: size,
-          ChecksumSHA256: Buffer.from(hashed.sha256, "hex").toString("base64"),
-        }),
-      );
+      await this.putObject(key, body, Buffer.from(hashed.sha256, "hex").toString("base64"), size);
       if (streamed !== size) throw new ChangedFileError(`${file} sent ${streamed} bytes, listed as ${size}`);
       this.bytesSent += size;
       this.objectsSent++;
@@ -273,13 +284,16 @@ export class Uploader {
         parts[parts.length - 1].catch((err) => (failed ??= { err }));
       }
       const done = await Promise.all(parts);
-      await this.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: key,
-          UploadId,
-          MultipartUpload: { Parts: done },
-        }),
+      await createOnly(key, () =>
+        this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId,
+            MultipartUpload: { Parts: done },
+            IfNoneMatch: "*",
+          }),
+        ),
       );
     } catch (err) {
       await Promise.allSettled(parts);
@@ -295,7 +309,7 @@ export class Uploader {
 
 /**
  * Downloads `key` to `file` (created, never overwritten), checking its size and sha256 as it is written.
- * @throws IntegrityError when the object is not what the record says (the partial file is removed).
+ * @throws IntegrityError when the object is missing or not what the record says (the partial file is removed).
  */
 export async function downloadFile(
   client: S3Client,
@@ -304,7 +318,13 @@ export async function downloadFile(
   file: string,
   expected: { size: number; sha256: string },
 ): Promise<void> {
-  const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  let r;
+  try {
+    r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (err) {
+    if (errorCode(err) === "NoSuchKey") throw new IntegrityError(`${key} is missing from the bucket`);
+    throw err;
+  }
   const hash = createHash("sha256");
   let size = 0;
   const source = r.Body as Readable;
