@@ -4,10 +4,13 @@
 //   as S3 does, so a test can check a failed backup left no incomplete upload behind;
 // - a hold on part uploads: after POST /__faults/hold?afterBytes=N, part uploads past N bytes wait
 //   (their bodies unread, so the client's TCP backpressure stops the upload) until POST /__faults/release;
-//   with &rdbGets=1 downloads of *.rdb objects wait too. GET /__faults/state says how many requests wait.
+//   with &rdbGets=1 downloads of *.rdb objects wait too. GET /__faults/state says how many requests wait;
+// - a throttle on downloads of *.rdb objects: after POST /__faults/throttle?bytesPerSecond=N their bodies
+//   flow at about N bytes a second (0 lifts it), so a test can stop the server in the middle of one.
 "use strict";
 const fs = require("fs");
 const path = require("path");
+const { Transform } = require("stream");
 const S3rver = require("s3rver");
 
 const [directory, port] = process.argv.slice(2);
@@ -15,6 +18,7 @@ const server = new S3rver({ directory, address: "127.0.0.1", port: Number(port),
 
 let holdAfter = Infinity;
 let holdRdbGets = false;
+let throttleBytesPerSecond = 0;
 let partBytes = 0;
 let waiting = 0;
 let release = null;
@@ -27,6 +31,8 @@ server.middleware.unshift(async (ctx, next) => {
       holdAfter = Number(ctx.query.afterBytes || 0);
       holdRdbGets = ctx.query.rdbGets === "1";
       released = new Promise((resolve) => (release = resolve));
+    } else if (what === "throttle") {
+      throttleBytesPerSecond = Number(ctx.query.bytesPerSecond || 0);
     } else if (what === "release") {
       holdAfter = Infinity;
       holdRdbGets = false;
@@ -63,8 +69,28 @@ server.middleware.unshift(async (ctx, next) => {
     }
     partBytes += Number(ctx.get("content-length") || 0);
   }
-  return next();
+  await next();
+  if (ctx.method === "GET" && throttleBytesPerSecond > 0 && ctx.path.endsWith(".rdb") && ctx.body?.pipe) {
+    const length = ctx.length;
+    ctx.body = ctx.body.pipe(throttled(throttleBytesPerSecond));
+    if (length !== undefined) ctx.length = length;
+  }
 });
+
+/** A pass-through that lets about `rate` bytes a second through, in pieces of a tenth of that. */
+function throttled(rate) {
+  const piece = Math.max(1, Math.floor(rate / 10));
+  return new Transform({
+    transform(chunk, _enc, done) {
+      const send = (offset) => {
+        if (offset >= chunk.length) return done();
+        this.push(chunk.subarray(offset, offset + piece));
+        setTimeout(() => send(offset + piece), 100);
+      };
+      send(0);
+    },
+  });
+}
 
 server.run((err) => {
   if (err) {
