@@ -2,7 +2,7 @@
 // with each stack's sizes, zones and scheduling; persistence and ACLs as the Redis safety model says;
 // data kept on delete.
 import { findObject, findResource, stackRun, OfflineRun, RenderedObject } from "../../test/support/stack";
-import { PERSISTENCE_LINES } from "./conf";
+import { busyReplyThresholdFor, PERSISTENCE_LINES } from "./conf";
 
 type Obj = RenderedObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -37,6 +37,14 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
     );
     expect(conf).toMatch(/^sentinel down-after-milliseconds holdfast 5000$/m);
     expect(conf).toMatch(/^sentinel (resolve|announce)-hostnames yes$/m);
+  });
+
+  it("answers BUSY to a script at half the sentinels' down-after time, so the sidecar kills it before they count the primary down", () => {
+    const redisConf = (findObject(run, "ConfigMap", "redis-config") as Obj).data["redis.conf"];
+    expect(redisConf).toMatch(/^busy-reply-threshold 2500$/m);
+    expect(busyReplyThresholdFor(5000)).toBe(2500);
+    expect(busyReplyThresholdFor(60_000)).toBe(5000);
+    expect(busyReplyThresholdFor(100)).toBe(100);
   });
 
   it("gives every pod a stable DNS name through headless services that publish pods before they are ready", () => {
@@ -144,13 +152,15 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
     expect(conf).toMatch(/^maxmemory-policy noeviction$/m);
   });
 
-  it("has no usable default user and keeps the flushes from the application user, with every password generated", () => {
+  it("has no usable default user and keeps the flushes and scripts that write from the application user, with every password generated", () => {
     const secret = findObject(run, "Secret", "redis-auth") as Obj;
     const acl = secret.stringData["users.acl"] as string;
     expect(acl).toMatch(/^user default off /m);
-    expect(acl).toMatch(/^user app on #[0-9a-f]{64} .*-flushall -flushdb/m);
     expect(acl).toMatch(
-      /^user backup on #[0-9a-f]{64} -@all \+sync \+psync \+replconf \+ping \+info \+role$/m,
+      /^user app on #[0-9a-f]{64} .*-@scripting \+eval_ro \+evalsha_ro \+fcall_ro .*-flushall -flushdb/m,
+    );
+    expect(acl).toMatch(
+      /^user backup on #[0-9a-f]{64} -@all \+psync\|\? \+replconf\|capa \+replconf\|rdb-only \+ping \+info \+role$/m,
     );
     expect(acl).not.toMatch(/>/); // no password in clear in the ACL file
     for (const role of ["app", "replication", "sentinel", "backup", "admin", "probe", "discovery"]) {

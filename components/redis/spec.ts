@@ -13,7 +13,7 @@ import {
   spreadPods,
   serviceHost,
 } from "../shared/k8s";
-import { maxmemoryFor, renderRedisConf, renderSentinelConf } from "./conf";
+import { busyReplyThresholdFor, maxmemoryFor, renderRedisConf, renderSentinelConf } from "./conf";
 
 /** Ports of the data nodes and sentinels inside the cluster. */
 export const REDIS_PORT = 6379;
@@ -158,6 +158,7 @@ export function clusterRedisConf(s: RedisSetSettings): string {
     maxmemoryBytes: maxmemoryFor(s.memoryLimit),
     minReplicasToWrite: s.minReplicasToWrite,
     minReplicasMaxLag: s.minReplicasMaxLag,
+    busyReplyThresholdMs: busyReplyThresholdFor(s.downAfterMilliseconds),
   });
 }
 
