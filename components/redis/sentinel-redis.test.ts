@@ -2,7 +2,9 @@
 // with each stack's sizes, zones and scheduling; persistence and ACLs as the Redis safety model says;
 // data kept on delete.
 import { findObject, findResource, stackRun, OfflineRun, RenderedObject } from "../../test/support/stack";
+import { admits, type NetworkPolicyObject, type PodAt } from "../../test/support/network-policy";
 import { busyReplyThresholdFor, PERSISTENCE_LINES } from "./conf";
+import { REDIS_CLIENT_LABEL } from "./spec";
 
 type Obj = RenderedObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -173,15 +175,29 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
     }
   });
 
-  it("admits connections only from the stack's namespace and the named ones", () => {
-    const np = findObject(run, "NetworkPolicy", "redis") as Obj;
-    expect(np.spec.policyTypes).toEqual(["Ingress"]);
-    expect(np.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values).toEqual([
-      expected.namespace,
-    ]);
-    expect(np.spec.ingress[0].ports.map((p: Obj) => p.port).sort((a: number, b: number) => a - b)).toEqual([
-      6379, 26379,
-    ]);
+  it("admits to 6379 and 26379 only its own pods and pods labelled as Redis clients, Holdfast's backup job among them", () => {
+    const np = findObject(run, "NetworkPolicy", "redis") as unknown as NetworkPolicyObject;
+    const ns = expected.namespace;
+    const pod = (o: Obj): PodAt => ({ namespace: ns, labels: o.spec.template.metadata.labels });
+    const dataPod = pod(data);
+    const sentinelPod = pod(sentinels);
+    const backupJob = findObject(run, "CronJob", "redis-backup") as Obj;
+    const backupPod = { namespace: ns, labels: backupJob.spec.jobTemplate.spec.template.metadata.labels };
+    const client = { namespace: ns, labels: { app: "kato", [REDIS_CLIENT_LABEL]: "true" } };
+    const others: PodAt[] = [
+      { namespace: ns, labels: { app: "kato" } },
+      { namespace: "elsewhere", labels: { [REDIS_CLIENT_LABEL]: "true" } },
+      { namespace: "monitoring", labels: { app: "prometheus" } },
+    ];
+    for (const target of [dataPod, sentinelPod])
+      for (const port of [6379, 26379]) {
+        for (const source of [dataPod, sentinelPod, backupPod, client])
+          expect(admits([np], source, target, port)).toBe(true);
+        for (const source of others) expect(admits([np], source, target, port)).toBe(false);
+      }
+    expect(admits([np], others[2], dataPod, 9121)).toBe(true);
+    expect(admits([np], others[1], dataPod, 9121)).toBe(false);
+    expect(REDIS_CLIENT_LABEL).toBe("holdfast.dev/redis-client");
   });
 
   it("never lets a voluntary disruption take more than one data pod or the sentinels' majority", () => {
@@ -208,12 +224,16 @@ describe("stack config reaches the Redis set", () => {
       "holdfast:redisReplicas": 5,
       "holdfast:storageClassName": "gp3-retain",
     });
-    const np = findObject(run, "NetworkPolicy", "redis") as Obj;
-    expect(np.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values).toEqual([
-      "holdfast-dev",
-      "apps",
-      "kato",
-    ]);
+    const np = findObject(run, "NetworkPolicy", "redis") as unknown as NetworkPolicyObject;
+    const target = {
+      namespace: "holdfast-dev",
+      labels: (findObject(run, "StatefulSet", "redis") as Obj).spec.template.metadata.labels,
+    };
+    for (const namespace of ["holdfast-dev", "apps", "kato"])
+      expect(admits([np], { namespace, labels: { [REDIS_CLIENT_LABEL]: "true" } }, target, 6379)).toBe(true);
+    expect(admits([np], { namespace: "other", labels: { [REDIS_CLIENT_LABEL]: "true" } }, target, 6379)).toBe(
+      false,
+    );
     const data = findObject(run, "StatefulSet", "redis") as Obj;
     expect(data.spec.replicas).toBe(5);
     expect(data.spec.volumeClaimTemplates[0].spec.storageClassName).toBe("gp3-retain");
