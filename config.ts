@@ -5,6 +5,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import { JOB_SERVICE_ACCOUNTS } from "./components/backup-bucket/policies";
+import { imageProblem } from "./components/shared/image-ref";
 
 /** One key of the `config:` block of Pulumi.yaml. */
 export interface ConfigKeySchema {
@@ -191,6 +193,24 @@ export function validateConfig(c: HoldfastConfig): void {
     fail(`runbookBaseUrl must be an absolute http(s) URL, got "${c.runbookBaseUrl}"`);
   if (c.pushgatewayUrl && !/^https?:\/\/[^/\s]+/.test(c.pushgatewayUrl))
     fail(`pushgatewayUrl must be an http(s) URL, got "${c.pushgatewayUrl}"`);
+  // The CronJobs' service accounts always carry IRSA role annotations: without the cluster's OIDC
+  // provider the roles trust only ECS tasks, and the jobs would fail at their first S3 request.
+  const accounts = Object.values(JOB_SERVICE_ACCOUNTS);
+  if (!c.oidcProviderArn)
+    fail(
+      `oidcProviderArn is empty, so the roles of the service accounts ${accounts.slice(0, -1).join(", ")} and ` +
+        `${accounts[accounts.length - 1]} would trust only ECS tasks and every scheduled job would fail with ` +
+        "AccessDenied; set holdfast:oidcProviderArn to the cluster's IAM OIDC provider " +
+        "(arn:aws:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID)",
+    );
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/\S+$/.test(c.oidcProviderArn))
+    fail(
+      `oidcProviderArn must be an IAM OIDC provider ARN (arn:aws:iam::ACCOUNT:oidc-provider/ISSUER), got "${c.oidcProviderArn}"`,
+    );
+  for (const key of ["redisImage", "jobsImage", "redisExporterImage", "lancedbAppImage"] as const) {
+    const problem = imageProblem(c[key]);
+    if (problem) fail(`${key} "${c[key]}" ${problem}`);
+  }
 }
 
 /**

@@ -196,6 +196,7 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       roleArn: config.lancedbRoleArn || undefined,
       zones: config.zones,
       strictScheduling: config.strictScheduling,
+      allowedNamespaces: config.allowedNamespaces,
     },
     { provider, dependsOn: [namespace] },
   );

@@ -20,6 +20,7 @@ import { dataResourcesProtected } from "./volumes/data-resources-protected";
 import { dataVolumesPersistent } from "./volumes/data-volumes-persistent";
 import { statefulSetRetainClaims } from "./volumes/statefulset-retain-claims";
 import { storageReclaimRetain } from "./volumes/storage-reclaim-retain";
+import { imagesPinnedByDigest } from "./workloads/images-pinned-by-digest";
 
 /** The pack's name, as `pulumi preview` prints it. */
 export const PACK_NAME = "holdfast";
@@ -54,4 +55,6 @@ export const policies: Policies = [
   backupBucketObjectLock,
   // LanceDB
   lancedbSingleWriter,
+  // Workloads
+  imagesPinnedByDigest,
 ];

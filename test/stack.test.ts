@@ -77,6 +77,37 @@ describe("stack config checks", () => {
     );
     await expect(stackRun("dev", { "holdfast:zones": "us-east-1a" })).rejects.toThrow(/zones must be array/);
   });
+
+  it("refuse a stack whose jobs' service accounts would carry IRSA roles no OIDC provider lets them assume", async () => {
+    await expect(stackRun("prod", { "holdfast:oidcProviderArn": "" })).rejects.toThrow(
+      "invalid stack config: oidcProviderArn is empty, so the roles of the service accounts holdfast-backup, " +
+        "holdfast-prune and holdfast-restore would trust only ECS tasks and every scheduled job would fail " +
+        "with AccessDenied; set holdfast:oidcProviderArn to the cluster's IAM OIDC provider " +
+        "(arn:aws:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID)",
+    );
+    await expect(
+      stackRun("dev", { "holdfast:oidcProviderArn": "oidc.eks.us-east-1.amazonaws.com/id/X" }),
+    ).rejects.toThrow(/oidcProviderArn must be an IAM OIDC provider ARN/);
+  });
+
+  it("take images pinned by tag or digest, and refuse one pinned by neither or with a malformed digest", async () => {
+    const digest = `sha256:${"a1".repeat(32)}`;
+    const run = await stackRun("dev", { "holdfast:redisImage": `redis:7.2.7-bookworm@${digest}` });
+    const images = kubernetesObjects(run)
+      .filter((o) => o.kind === "StatefulSet")
+      .flatMap((o) =>
+        (
+          o as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }
+        ).spec.template.spec.containers.map((c) => c.image),
+      );
+    expect(images).toContain(`redis:7.2.7-bookworm@${digest}`);
+    await expect(stackRun("dev", { "holdfast:redisImage": "redis" })).rejects.toThrow(
+      'invalid stack config: redisImage "redis" is pinned by neither a tag nor a digest (use repo:tag, or repo:tag@sha256:<64 hex digits>, preferred)',
+    );
+    await expect(
+      stackRun("dev", { "holdfast:redisExporterImage": "oliver006/redis_exporter@sha256:abc" }),
+    ).rejects.toThrow(/redisExporterImage "oliver006\/redis_exporter@sha256:abc" has a malformed digest/);
+  });
 });
 
 describe("npm run render", () => {

@@ -185,10 +185,13 @@ describe.each(["dev", "prod"])("the %s stack's backup bucket", (stack) => {
     }
   });
 
-  it("lets ECS tasks assume the job roles, and with no OIDC provider configured nothing else", () => {
+  it("lets ECS tasks and, through the stack file's OIDC provider, the jobs' service accounts assume the job roles, nothing else", () => {
     for (const role of ["backup", "prune", "restore"]) {
       const trust = doc(findResource(run, T.role, `backups-${role}-role`), "assumeRolePolicy");
-      expect(trust.Statement.map((st) => st.Principal)).toEqual([{ Service: "ecs-tasks.amazonaws.com" }]);
+      expect(trust.Statement.map((st) => st.Principal)).toEqual([
+        { Service: "ecs-tasks.amazonaws.com" },
+        { Federated: expect.stringMatching(/^arn:aws:iam::\d{12}:oidc-provider\/oidc\.eks\./) },
+      ]);
     }
   });
 

@@ -3,6 +3,7 @@
 // account of its role. Pure: BackupSchedule passes the result to the CronJob resource unchanged.
 import type { batch, core } from "@pulumi/kubernetes/types/input";
 import type { JobRole } from "../backup-bucket";
+import { REDIS_CLIENT_LABEL } from "../redis/spec";
 import { recommendedLabels, restrictedContainerSecurity, restrictedPodSecurity } from "../shared/k8s";
 import type { DeclaredJob, JobEnv } from "./jobs";
 
@@ -36,12 +37,13 @@ export function jobStore(job: DeclaredJob): string {
   return job.name === "redis-backup" ? "redis" : job.name === "lancedb-backup" ? "lancedb" : "all";
 }
 
-/** Labels of a job's CronJob and pods. */
+/** Labels of a job's CronJob and pods; a job that talks to Redis gets past the set's NetworkPolicy. */
 export function jobLabels(job: DeclaredJob): Record<string, string> {
   return {
     ...recommendedLabels(job.name, "holdfast-jobs", job.name),
     [JOB_LABEL]: job.name,
     [STORE_LABEL]: jobStore(job),
+    ...(job.connectsToRedis ? { [REDIS_CLIENT_LABEL]: "true" } : {}),
   };
 }
 

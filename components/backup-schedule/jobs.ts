@@ -31,6 +31,8 @@ export interface DeclaredJob {
   deadlineSeconds: number;
   /** Reads the LanceDB dataset, mounted read-only at the store's data path. */
   readsLanceDb: boolean;
+  /** Connects to Redis and the sentinels (its pods carry the Redis set's client label). */
+  connectsToRedis?: boolean;
   /** Scratch space it restores into (the drill); empty for none beyond /tmp. */
   scratchSize?: string;
   /** Memory request and limit: a drill loads a whole dataset into a throw-away Redis. */
@@ -111,6 +113,7 @@ export function declaredJobs(s: ScheduleSettings): DeclaredJob[] {
       ],
       deadlineSeconds: 3 * 3600,
       readsLanceDb: false,
+      connectsToRedis: true,
       memory: "256Mi",
     });
   }

@@ -6,7 +6,9 @@ import { OfflineRun, runOffline } from "../../tools/offline";
 import { isKubernetesObject, RenderedObject, toObject } from "../../tools/render";
 import { schemaProblems } from "../../test/support/k8s-schema";
 import { findResource, resourcesOfType, stackRun } from "../../test/support/stack";
+import { admits, type NetworkPolicyObject } from "../../test/support/network-policy";
 import { LanceDbMode, LanceDbStore, LanceDbStoreArgs, lanceDbSettings, liveDatasetKey } from ".";
+import { LANCEDB_CLIENT_LABEL } from "./spec";
 
 const T = {
   statefulSet: "kubernetes:apps/v1:StatefulSet",
@@ -29,6 +31,7 @@ const BASE: LanceDbStoreArgs = {
   s3: { bucket: "holdfast-backups", prefix: "prod", region: "us-east-1" },
   roleArn: "arn:aws:iam::123456789012:role/holdfast-lancedb",
   zones: ["us-east-1a", "us-east-1b"],
+  allowedNamespaces: ["apps"],
 };
 
 /** Creates just the component (and a Kubernetes provider) offline. */
@@ -163,6 +166,21 @@ describe.each(["ebs", "efs", "s3"] as const)("mode %s", (mode) => {
       publishNotReadyAddresses: true,
     });
     expect(run().outputs.service).toBe("lancedb.holdfast.svc.cluster.local:8000");
+  });
+
+  test("a NetworkPolicy admits to the application's port only pods labelled as its clients, in its namespace and the allowed ones", () => {
+    const np = object(run(), "NetworkPolicy", "lancedb") as unknown as NetworkPolicyObject;
+    const target = {
+      namespace: "holdfast",
+      labels: (object(run(), "StatefulSet", "lancedb").spec as Obj).template.metadata.labels,
+    };
+    const client = { [LANCEDB_CLIENT_LABEL]: "true" };
+    expect(admits([np], { namespace: "holdfast", labels: client }, target, 8000)).toBe(true);
+    expect(admits([np], { namespace: "apps", labels: client }, target, 8000)).toBe(true);
+    expect(admits([np], { namespace: "holdfast", labels: { app: "web" } }, target, 8000)).toBe(false);
+    expect(admits([np], { namespace: "elsewhere", labels: client }, target, 8000)).toBe(false);
+    expect(admits([np], { namespace: "holdfast", labels: client }, target, 8086)).toBe(false);
+    expect(LANCEDB_CLIENT_LABEL).toBe("holdfast.dev/lancedb-client");
   });
 
   if (mode === "ebs") {

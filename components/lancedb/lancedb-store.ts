@@ -26,6 +26,7 @@ import {
   isElected,
   lanceDbLabels,
   lanceDbNames,
+  networkPolicySpec,
   replicasFor,
   serviceEndpoint,
   serviceSpec,
@@ -101,6 +102,11 @@ export interface LanceDbStoreArgs {
   strictScheduling?: boolean;
   /** Seconds the application has to finish writes at shutdown. Default 30. */
   terminationGracePeriodSeconds?: number;
+  /**
+   * Namespaces, besides the store's own, whose pods labelled `holdfast.dev/lancedb-client: "true"` may
+   * connect to the application. Default none.
+   */
+  allowedNamespaces?: string[];
 }
 
 /** Applies the defaults of LanceDbStoreArgs and checks what the mode needs. */
@@ -150,6 +156,7 @@ export function lanceDbSettings(name: string, args: LanceDbStoreArgs): LanceDbSe
     zones: args.zones ?? ["us-east-1a"],
     strictScheduling: args.strictScheduling ?? false,
     terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? 30,
+    allowedNamespaces: args.allowedNamespaces ?? [],
   };
 }
 
@@ -280,6 +287,12 @@ export class LanceDbStore extends pulumi.ComponentResource {
     new k8s.policy.v1.PodDisruptionBudget(
       `${name}-budget`,
       { metadata: meta(n.budget), spec: disruptionBudgetSpec(s) },
+      child,
+    );
+
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-network`,
+      { metadata: meta(n.statefulSet), spec: networkPolicySpec(s) },
       child,
     );
 

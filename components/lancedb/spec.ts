@@ -3,7 +3,7 @@
 // election sidecar and readiness gate; Services, the disruption budget, the sidecar's RBAC, and the
 // static EFS volume and claim. LanceDbStore wires these into resources; the tests read the same output.
 import type * as pulumi from "@pulumi/pulumi";
-import type { apps, core, policy, rbac } from "@pulumi/kubernetes/types/input";
+import type { apps, core, networking, policy, rbac } from "@pulumi/kubernetes/types/input";
 import {
   recommendedLabels,
   restrictedContainerSecurity,
@@ -16,6 +16,12 @@ import {
 /** Where the dataset lives: a ReadWriteOnce EBS volume, a shared EFS file system, or S3 itself. */
 export type LanceDbMode = "ebs" | "efs" | "s3";
 export const LANCEDB_MODES: readonly LanceDbMode[] = ["ebs", "efs", "s3"];
+
+/**
+ * The label of the pods that may connect to the application (value `"true"`), in the store's namespace
+ * and the allowed ones.
+ */
+export const LANCEDB_CLIENT_LABEL = "holdfast.dev/lancedb-client";
 
 /** The pod condition the readiness gate of the elected modes waits for; the sidecar sets it. */
 export const LEADER_CONDITION_TYPE = "holdfast.dev/leader";
@@ -70,6 +76,8 @@ export interface LanceDbSettings {
   zones: string[];
   strictScheduling: boolean;
   terminationGracePeriodSeconds: number;
+  /** Namespaces, besides the store's own, whose labelled pods may connect to the application. */
+  allowedNamespaces: string[];
 }
 
 /** The names of the store's Kubernetes objects. */
@@ -341,6 +349,31 @@ export function headlessServiceSpec(s: LanceDbSettings): core.v1.ServiceSpec {
     publishNotReadyAddresses: true,
     selector: selectorLabels(lanceDbLabels(s)),
     ports: [{ name: "http", port: s.appPort, targetPort: "http" }],
+  };
+}
+
+/**
+ * The application's port takes connections only from pods labelled LANCEDB_CLIENT_LABEL in the store's
+ * namespace and the allowed ones. The election sidecar's port is for the kubelet's probes alone.
+ */
+export function networkPolicySpec(s: LanceDbSettings): networking.v1.NetworkPolicySpec {
+  const namespaces = [s.namespace, ...s.allowedNamespaces.filter((ns) => ns !== s.namespace)];
+  return {
+    podSelector: { matchLabels: selectorLabels(lanceDbLabels(s)) },
+    policyTypes: ["Ingress"],
+    ingress: [
+      {
+        from: [
+          {
+            namespaceSelector: {
+              matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: namespaces }],
+            },
+            podSelector: { matchLabels: { [LANCEDB_CLIENT_LABEL]: "true" } },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: s.appPort }],
+      },
+    ],
   };
 }
 

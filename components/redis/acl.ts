@@ -5,13 +5,16 @@ import { createHash } from "crypto";
 
 /** Passwords of the generated users, by role. */
 export interface RedisPasswords {
-  /** The application: every data command, never FLUSHALL, FLUSHDB or destructive admin commands. */
+  /**
+   * The application: every data command and read-only scripts; never FLUSHALL, FLUSHDB, destructive
+   * admin commands, scripts that write, or the FUNCTION and SCRIPT administration.
+   */
   app: string;
   /** Replicas authenticating to the primary. */
   replication: string;
   /** Sentinels monitoring and reconfiguring data nodes, and talking to each other. */
   sentinel: string;
-  /** Backup jobs: the replication stream and INFO only. */
+  /** Backup jobs: a full snapshot over the replication protocol, and INFO. */
   backup: string;
   /** Break-glass administration. */
   admin: string;
@@ -38,13 +41,22 @@ export const REDIS_USER_ROLES: (keyof RedisPasswords)[] = [
 /** The rights of each data-node user, in Redis ACL rule syntax (without the password). */
 export const DATA_NODE_RULES: Record<Exclude<keyof RedisPasswords, "discovery">, string> = {
   // Everything but the dangerous category; a few harmless commands of it are added back, and the
-  // flushes are named again so the intent survives a change of Redis's categories.
-  app: "~* &* +@all -@dangerous +info +role +keys +sort +sort_ro -flushall -flushdb -swapdb",
+  // flushes are named again so the intent survives a change of Redis's categories. Scripts are
+  // read-only: a script that has written cannot be killed, and one running past the sentinels'
+  // down-after time gets its primary failed over and its acknowledged writes discarded; a read-only
+  // one is killed by the pod's sidecar first (busy-watch.ts). Functions (part of the dataset a backup
+  // holds) are loaded, replaced and deleted by admin only, and only admin flushes the script cache.
+  app:
+    "~* &* +@all -@dangerous -@scripting +eval_ro +evalsha_ro +fcall_ro +script|load +script|exists +function|list " +
+    "+info +role +keys +sort +sort_ro -flushall -flushdb -swapdb",
   replication: "-@all +psync +replconf +ping",
   // The rights the Redis documentation lists for Sentinel.
   sentinel:
     "allchannels -@all +multi +exec +slaveof +replicaof +ping +subscribe +publish +config|rewrite +role +info +client|setname +client|kill +script|kill",
-  backup: "-@all +sync +psync +replconf +ping +info +role",
+  // A full snapshot only (`PSYNC ?`): no REPLCONF ACK and no partial resynchronisation, so a client
+  // with this password cannot stay a replica the primary counts toward min-replicas-to-write. Redis
+  // still counts one for min-replicas-max-lag seconds after each full resynchronisation it asks for.
+  backup: "-@all +psync|? +replconf|capa +replconf|rdb-only +ping +info +role",
   admin: "~* &* +@all",
   probe: "-@all +ping +info +role",
   // What redis_exporter reads, without CONFIG GET (it would reveal masterauth).

@@ -20,6 +20,17 @@ export interface RedisConfOptions {
   minReplicasToWrite: number;
   /** Seconds a replica may lag and still count. */
   minReplicasMaxLag: number;
+  /** Milliseconds a script may run before the node answers BUSY and the sidecar kills it. */
+  busyReplyThresholdMs: number;
+}
+
+/**
+ * The busy-reply-threshold for a set whose sentinels wait `downAfterMilliseconds`: half of it (at most
+ * Redis's own 5 s). The sidecar kills a script as soon as the node answers BUSY, so the script ends
+ * with at least half of down-after to spare and the sentinels never count the primary down for it.
+ */
+export function busyReplyThresholdFor(downAfterMilliseconds: number): number {
+  return Math.max(100, Math.min(5000, Math.floor(downAfterMilliseconds / 2)));
 }
 
 /** The persistence settings of seed 002, with the additions of the design. */
@@ -59,6 +70,10 @@ export function renderRedisConf(o: RedisConfOptions): string {
     "replica-serve-stale-data yes",
     "repl-diskless-sync yes",
     "repl-diskless-sync-delay 1",
+    "",
+    "# Scripts: one running this long gets BUSY answers, and the holdfast sidecar kills it (SCRIPT KILL,",
+    "# FUNCTION KILL) long before the sentinels' down-after-milliseconds.",
+    `busy-reply-threshold ${o.busyReplyThresholdMs}`,
     "",
     "# Memory: never evict, the data cannot be rebuilt.",
     `maxmemory ${o.maxmemoryBytes}`,

@@ -2,7 +2,9 @@
 // with each stack's sizes, zones and scheduling; persistence and ACLs as the Redis safety model says;
 // data kept on delete.
 import { findObject, findResource, stackRun, OfflineRun, RenderedObject } from "../../test/support/stack";
-import { PERSISTENCE_LINES } from "./conf";
+import { admits, type NetworkPolicyObject, type PodAt } from "../../test/support/network-policy";
+import { busyReplyThresholdFor, PERSISTENCE_LINES } from "./conf";
+import { REDIS_CLIENT_LABEL } from "./spec";
 
 type Obj = RenderedObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -37,6 +39,14 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
     );
     expect(conf).toMatch(/^sentinel down-after-milliseconds holdfast 5000$/m);
     expect(conf).toMatch(/^sentinel (resolve|announce)-hostnames yes$/m);
+  });
+
+  it("answers BUSY to a script at half the sentinels' down-after time, so the sidecar kills it before they count the primary down", () => {
+    const redisConf = (findObject(run, "ConfigMap", "redis-config") as Obj).data["redis.conf"];
+    expect(redisConf).toMatch(/^busy-reply-threshold 2500$/m);
+    expect(busyReplyThresholdFor(5000)).toBe(2500);
+    expect(busyReplyThresholdFor(60_000)).toBe(5000);
+    expect(busyReplyThresholdFor(100)).toBe(100);
   });
 
   it("gives every pod a stable DNS name through headless services that publish pods before they are ready", () => {
@@ -144,13 +154,15 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
     expect(conf).toMatch(/^maxmemory-policy noeviction$/m);
   });
 
-  it("has no usable default user and keeps the flushes from the application user, with every password generated", () => {
+  it("has no usable default user and keeps the flushes and scripts that write from the application user, with every password generated", () => {
     const secret = findObject(run, "Secret", "redis-auth") as Obj;
     const acl = secret.stringData["users.acl"] as string;
     expect(acl).toMatch(/^user default off /m);
-    expect(acl).toMatch(/^user app on #[0-9a-f]{64} .*-flushall -flushdb/m);
     expect(acl).toMatch(
-      /^user backup on #[0-9a-f]{64} -@all \+sync \+psync \+replconf \+ping \+info \+role$/m,
+      /^user app on #[0-9a-f]{64} .*-@scripting \+eval_ro \+evalsha_ro \+fcall_ro .*-flushall -flushdb/m,
+    );
+    expect(acl).toMatch(
+      /^user backup on #[0-9a-f]{64} -@all \+psync\|\? \+replconf\|capa \+replconf\|rdb-only \+ping \+info \+role$/m,
     );
     expect(acl).not.toMatch(/>/); // no password in clear in the ACL file
     for (const role of ["app", "replication", "sentinel", "backup", "admin", "probe", "discovery"]) {
@@ -163,15 +175,29 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
     }
   });
 
-  it("admits connections only from the stack's namespace and the named ones", () => {
-    const np = findObject(run, "NetworkPolicy", "redis") as Obj;
-    expect(np.spec.policyTypes).toEqual(["Ingress"]);
-    expect(np.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values).toEqual([
-      expected.namespace,
-    ]);
-    expect(np.spec.ingress[0].ports.map((p: Obj) => p.port).sort((a: number, b: number) => a - b)).toEqual([
-      6379, 26379,
-    ]);
+  it("admits to 6379 and 26379 only its own pods and pods labelled as Redis clients, Holdfast's backup job among them", () => {
+    const np = findObject(run, "NetworkPolicy", "redis") as unknown as NetworkPolicyObject;
+    const ns = expected.namespace;
+    const pod = (o: Obj): PodAt => ({ namespace: ns, labels: o.spec.template.metadata.labels });
+    const dataPod = pod(data);
+    const sentinelPod = pod(sentinels);
+    const backupJob = findObject(run, "CronJob", "redis-backup") as Obj;
+    const backupPod = { namespace: ns, labels: backupJob.spec.jobTemplate.spec.template.metadata.labels };
+    const client = { namespace: ns, labels: { app: "kato", [REDIS_CLIENT_LABEL]: "true" } };
+    const others: PodAt[] = [
+      { namespace: ns, labels: { app: "kato" } },
+      { namespace: "elsewhere", labels: { [REDIS_CLIENT_LABEL]: "true" } },
+      { namespace: "monitoring", labels: { app: "prometheus" } },
+    ];
+    for (const target of [dataPod, sentinelPod])
+      for (const port of [6379, 26379]) {
+        for (const source of [dataPod, sentinelPod, backupPod, client])
+          expect(admits([np], source, target, port)).toBe(true);
+        for (const source of others) expect(admits([np], source, target, port)).toBe(false);
+      }
+    expect(admits([np], others[2], dataPod, 9121)).toBe(true);
+    expect(admits([np], others[1], dataPod, 9121)).toBe(false);
+    expect(REDIS_CLIENT_LABEL).toBe("holdfast.dev/redis-client");
   });
 
   it("never lets a voluntary disruption take more than one data pod or the sentinels' majority", () => {
@@ -198,12 +224,16 @@ describe("stack config reaches the Redis set", () => {
       "holdfast:redisReplicas": 5,
       "holdfast:storageClassName": "gp3-retain",
     });
-    const np = findObject(run, "NetworkPolicy", "redis") as Obj;
-    expect(np.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values).toEqual([
-      "holdfast-dev",
-      "apps",
-      "kato",
-    ]);
+    const np = findObject(run, "NetworkPolicy", "redis") as unknown as NetworkPolicyObject;
+    const target = {
+      namespace: "holdfast-dev",
+      labels: (findObject(run, "StatefulSet", "redis") as Obj).spec.template.metadata.labels,
+    };
+    for (const namespace of ["holdfast-dev", "apps", "kato"])
+      expect(admits([np], { namespace, labels: { [REDIS_CLIENT_LABEL]: "true" } }, target, 6379)).toBe(true);
+    expect(admits([np], { namespace: "other", labels: { [REDIS_CLIENT_LABEL]: "true" } }, target, 6379)).toBe(
+      false,
+    );
     const data = findObject(run, "StatefulSet", "redis") as Obj;
     expect(data.spec.replicas).toBe(5);
     expect(data.spec.volumeClaimTemplates[0].spec.storageClassName).toBe("gp3-retain");

@@ -13,13 +13,19 @@ import {
   spreadPods,
   serviceHost,
 } from "../shared/k8s";
-import { maxmemoryFor, renderRedisConf, renderSentinelConf } from "./conf";
+import { busyReplyThresholdFor, maxmemoryFor, renderRedisConf, renderSentinelConf } from "./conf";
 
 /** Ports of the data nodes and sentinels inside the cluster. */
 export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
 /** Port of the redis_exporter sidecars (Prometheus scrapes it as `metrics`). */
 export const METRICS_PORT = 9121;
+
+/**
+ * The label of the pods that may connect to Redis and the sentinels (value `"true"`), in the set's
+ * namespace and the allowed ones: the application's pods, and Holdfast's own jobs that talk to Redis.
+ */
+export const REDIS_CLIENT_LABEL = "holdfast.dev/redis-client";
 
 /** UID of the `redis` user of the official Redis image; every container of the set runs as it. */
 export const REDIS_UID = 999;
@@ -158,6 +164,7 @@ export function clusterRedisConf(s: RedisSetSettings): string {
     maxmemoryBytes: maxmemoryFor(s.memoryLimit),
     minReplicasToWrite: s.minReplicasToWrite,
     minReplicasMaxLag: s.minReplicasMaxLag,
+    busyReplyThresholdMs: busyReplyThresholdFor(s.downAfterMilliseconds),
   });
 }
 
@@ -549,21 +556,27 @@ export function disruptionBudgets(s: RedisSetSettings): {
 }
 
 /**
- * Only pods of the set's namespace and of the named namespaces may reach Redis and the sentinels; only
+ * Redis and the sentinels take connections from the set's own pods (replication, the sentinels) and from
+ * pods labelled REDIS_CLIENT_LABEL in the set's namespace and the named namespaces, nothing else; only
  * the monitoring namespaces (and the set's own) may scrape the exporters.
  */
 export function networkPolicySpec(s: RedisSetSettings): networking.v1.NetworkPolicySpec {
   const namespaces = [s.namespace, ...s.allowedNamespaces.filter((ns) => ns !== s.namespace)];
+  const setPods = {
+    matchLabels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": s.name },
+  };
   return {
-    podSelector: { matchLabels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": s.name } },
+    podSelector: setPods,
     policyTypes: ["Ingress"],
     ingress: [
       {
         from: [
+          { podSelector: setPods },
           {
             namespaceSelector: {
               matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: namespaces }],
             },
+            podSelector: { matchLabels: { [REDIS_CLIENT_LABEL]: "true" } },
           },
         ],
         ports: [

@@ -1,8 +1,32 @@
 // The flags every backup command shares (where the backups are, --json, which stores, retention), and
 // the parsers of their values. Each has its HOLDFAST_<FLAG> environment twin.
-import type { FlagSpecs, Flags } from "../cli/args";
+import { durationMs, type FlagSpecs, type Flags } from "../cli/args";
 import { UsageError } from "../cli/errors";
 import type { RetentionPolicy } from "../store/retention";
+import { DEFAULT_S3_TIMEOUT_MS } from "../store/s3-timeout";
+
+/** How long an S3 request may stay silent. */
+export const S3_TIMEOUT_FLAG: FlagSpecs = {
+  "s3-timeout": {
+    type: "string",
+    default: `${DEFAULT_S3_TIMEOUT_MS / 1000}s`,
+    help:
+      `an S3 request that sends and receives nothing for this long fails (3 attempts), so a frozen S3 ` +
+      `ends the command; default ${DEFAULT_S3_TIMEOUT_MS / 1000}s`,
+  },
+};
+
+/**
+ * The S3 timeout the flags give (or HOLDFAST_S3_TIMEOUT, for callers without the flag), in ms.
+ * @throws UsageError when it is not a duration of at least a second.
+ */
+export function s3Timeout(flags: Flags, env: NodeJS.ProcessEnv = process.env): number {
+  const value = (typeof flags["s3-timeout"] === "string" && flags["s3-timeout"]) || env.HOLDFAST_S3_TIMEOUT;
+  if (!value) return DEFAULT_S3_TIMEOUT_MS;
+  const ms = durationMs(value, "--s3-timeout");
+  if (ms < 1000) throw new UsageError(`--s3-timeout must be at least 1s, got "${value}"`);
+  return ms;
+}
 
 /** Where a stack's backups are. */
 export const LOCATION_FLAGS: FlagSpecs = {
@@ -12,6 +36,7 @@ export const LOCATION_FLAGS: FlagSpecs = {
     required: true,
     help: "the stack's key prefix in the bucket (stack output backup.prefix; the stack name by default)",
   },
+  ...S3_TIMEOUT_FLAG,
 };
 
 /** Machine-readable output. */

@@ -1,11 +1,12 @@
-// Turns --bucket and --prefix into a checked StoreLocation: an S3 client from the AWS environment, the
-// bucket preflight (a missing bucket, wrong keys or an unreachable endpoint is one line and exit 2) and
-// the store layout under the prefix.
+// Turns --bucket, --prefix and --s3-timeout into a checked StoreLocation: an S3 client from the AWS
+// environment whose requests are bounded, the bucket preflight (a missing bucket, wrong keys or an
+// unreachable endpoint is one line and exit 2) and the store layout under the prefix.
 import { backupStoreLayout } from "../../components/backup-bucket/layout";
 import { type Flags, str } from "../cli/args";
 import { UsageError } from "../cli/errors";
 import type { StoreLocation } from "../store/catalog";
 import { checkBucket, s3FromEnv } from "../store/s3";
+import { s3Timeout } from "./flags";
 
 /** `s3://bucket/prefix/`, for messages. */
 export function describeLocation(at: Pick<StoreLocation, "bucket" | "layout">): string {
@@ -30,7 +31,7 @@ export async function openLocation(
   if (!bucket) throw new UsageError("--bucket must not be empty");
   const prefix = str(flags, "prefix");
   const layout = layoutOf(prefix);
-  const client = s3FromEnv(env);
+  const client = s3FromEnv(env, s3Timeout(flags, env));
   await checkBucket(client, bucket);
   return { client, bucket, prefix: layout.root.replace(/\/$/, ""), layout };
 }

@@ -18,7 +18,7 @@ import { BackupFailedError, backupRedis, type FailedAttempt } from "./backup";
 import { DEFAULT_CONCURRENCY } from "./upload";
 import { backupDataDir, BgsaveDeniedError } from "./data-dir-backup";
 import { DiscoveryError, type SourcePreference } from "./discovery";
-import { DamagedBackupError } from "./download";
+import { DamagedBackupError, DownloadStalledError } from "./download";
 import { ManifestError, type RedisBackupManifest, summarize } from "./manifest";
 import { ReplicationAuthError } from "./replication";
 import { readRestoreState, restoreRedis, RestoreVerificationError, STAGING_DIR } from "./restore";
@@ -341,6 +341,11 @@ const restoreCommand: Command = {
         throw new OperationError(
           err.message,
           state ? left : `${untouched} Restore another backup (holdfast list --store redis).`,
+        );
+      if (err instanceof DownloadStalledError)
+        throw new OperationError(
+          `the restore of backup ${err.id} stopped: ${err.reason}, while downloading its RDB`,
+          state ? left : `${untouched} Re-run the same command once S3 answers again.`,
         );
       if (err instanceof RestoreVerificationError) throw new OperationError(err.message, left);
       if (err instanceof ScratchServerError) throw new OperationError(err.message, left);

@@ -7,6 +7,7 @@ import { Transform } from "stream";
 import { pipeline } from "stream/promises";
 import { Progress } from "../backup/progress";
 import type { StoreLocation } from "../store/catalog";
+import { describeS3Error, isS3Stall } from "../store/s3-timeout";
 import { RDB_OBJECT, type RedisBackupManifest } from "./manifest";
 import { RdbCheck, RdbChecksumError, type RdbCheckResult } from "./rdb-check";
 import { RdbFormatError, type RdbScanner } from "./rdb-scanner";
@@ -19,6 +20,18 @@ export class DamagedBackupError extends Error {
   ) {
     super(`backup ${id} is damaged: ${problems.join("; ")}`);
     this.name = "DamagedBackupError";
+  }
+}
+
+/** S3 stopped answering while the RDB of backup `id` was downloading; nothing was placed. */
+export class DownloadStalledError extends Error {
+  constructor(
+    readonly id: string,
+    /** How S3 failed to answer. */
+    readonly reason: string,
+  ) {
+    super(`${reason} while downloading the RDB of backup ${id}`);
+    this.name = "DownloadStalledError";
   }
 }
 
@@ -124,7 +137,15 @@ export async function downloadRdb(
   const rdb = manifest.objects[RDB_OBJECT];
   const check = newCheck(manifest, computeCrc);
   const progress = new Progress(`s3://${at.bucket}/${rdb.key} -> ${file}`, rdb.size);
-  const r = await at.client.send(new GetObjectCommand({ Bucket: at.bucket, Key: rdb.key }));
+  const stalled = (err: unknown) =>
+    isS3Stall(err) ? new DownloadStalledError(manifest.id, describeS3Error(err, at.client)) : err;
+  let r;
+  try {
+    r = await at.client.send(new GetObjectCommand({ Bucket: at.bucket, Key: rdb.key }));
+  } catch (err) {
+    progress.done();
+    throw stalled(err);
+  }
   const body = r.Body as NodeJS.ReadableStream;
   const fd = fs.openSync(file, "w");
   const out = fs.createWriteStream("", { fd });
@@ -177,7 +198,7 @@ export async function downloadRdb(
     fs.rmSync(file, { force: true });
     if (err instanceof RdbChecksumError || err instanceof RdbFormatError)
       throw new DamagedBackupError(manifest.id, [(err as Error).message]);
-    throw err;
+    throw stalled(err);
   } finally {
     progress.done();
   }

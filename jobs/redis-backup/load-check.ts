@@ -15,6 +15,7 @@ import { FakePrimary, FakePrimaryError } from "./fake-primary";
 import { failpoint } from "./failpoint";
 import type { RdbCheckResult } from "./rdb-check";
 import { killLeftoverServer, LOG_FILE, ScratchServer, ScratchServerError } from "./scratch-server";
+import { s3TimeoutMs } from "../store/s3-timeout";
 
 /** One check and its outcome. */
 export interface Check {
@@ -210,7 +211,9 @@ export async function downloadAndLoad(
   const primary = await FakePrimary.listen();
   let server: ScratchServer | undefined;
   try {
-    server = await ScratchServer.start({ dir: viewDir, ...o, replicaOf: primary.port });
+    // The download may go silent for up to the S3 timeout before it fails; the replica waits that long.
+    const replicaTimeoutS = Math.max(60, Math.ceil(s3TimeoutMs(at.client) / 1000) + 30);
+    server = await ScratchServer.start({ dir: viewDir, ...o, replicaOf: primary.port, replicaTimeoutS });
     const s = server;
     await primary.connected(60_000, () => s.alive);
     const started = Date.now();

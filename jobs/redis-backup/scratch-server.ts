@@ -1,8 +1,10 @@
 // A throw-away redis-server that loads a restored dataset so a restore can prove itself: started on a
 // folder laid out exactly as the data directory will be (or as a replica of FakePrimary, loading the
 // RDB while it downloads), listening only on a unix socket (no port to clash with), persisting nothing,
-// and killed afterwards. Its pid is kept in the folder so a re-run after the restore itself was killed
-// can end a server left running.
+// and killed afterwards. It never outlives the process that started it: it runs under a small shell
+// that kills it as soon as a pipe from this process closes, which the kernel does when this process
+// ends in any way, SIGKILL included. Its pid is also kept in the folder, so a re-run can end a server
+// left running should that shell itself have been killed.
 import { type ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -24,6 +26,11 @@ export interface ScratchServerOptions {
   loadTimeoutMs?: number;
   /** Start as a replica of this loopback port (a FakePrimary) instead of loading from `dir`. */
   replicaOf?: number;
+  /**
+   * As a replica: seconds the primary may send nothing before the server drops the link (Redis's
+   * repl-timeout). Default 60.
+   */
+  replicaTimeoutS?: number;
 }
 
 /** The server could not start or load the dataset. */
@@ -32,6 +39,36 @@ export class ScratchServerError extends Error {}
 const PID_FILE = "holdfast-scratch-redis.pid";
 /** The server's log, in its folder. */
 export const LOG_FILE = "holdfast-scratch-redis.log";
+
+/**
+ * The shell the server runs under (`sh -c TIED_TO_PARENT holdfast-scratch-redis redis-server ARGS...`).
+ * Its stdin is a pipe from this process: when that pipe closes (this process stopped the server, or
+ * exited, or was killed), the background reader sees end-of-file and kills the server. The shell prints
+ * the server's pid, waits for it and exits with its status (128 + N when signal N ended it).
+ */
+const TIED_TO_PARENT = [
+  "exec 3<&0",
+  '"$@" </dev/null >/dev/null 3<&- &',
+  "server=$!",
+  'echo "$server"',
+  '{ while read -r _ <&3; do :; done; kill -9 "$server" 2>/dev/null; } </dev/null >/dev/null 2>&1 &',
+  "reader=$!",
+  "exec 3<&-",
+  'wait "$server"',
+  "status=$?",
+  'kill "$reader" 2>/dev/null',
+  'exit "$status"',
+].join("\n");
+
+/** Exit statuses of the shell that mean it could not run the server binary at all. */
+const NOT_RUNNABLE = [126, 127];
+
+/** Why the shell ended, in words: the server's exit code or the signal that killed it. */
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return `was killed by ${signal}`;
+  const byNumber = Object.entries(os.constants.signals).find(([, n]) => n === (code ?? 0) - 128)?.[0];
+  return code !== null && code > 128 && byNumber ? `was killed by ${byNumber}` : `exited with code ${code}`;
+}
 
 /** Kills a scratch server a killed run left in `dir`, if there is one. */
 export function killLeftoverServer(dir: string): void {
@@ -93,7 +130,7 @@ export class ScratchServer {
             "--repl-diskless-load",
             "on-empty-db",
             "--repl-timeout",
-            "3600",
+            String(o.replicaTimeoutS ?? 60),
           ]
         : []),
       "--appendfilename",
@@ -118,29 +155,33 @@ export class ScratchServer {
       ...(o.modules ?? []).flatMap((m) => ["--loadmodule", m]),
     ];
     const loadStartedAt = Date.now();
-    const child = spawn(o.redisServer, args, { stdio: "ignore" });
-    let exit: string | undefined;
-    const spawned = new Promise<void>((resolve, reject) => {
-      child.once("spawn", () => resolve());
-      child.once("error", (err) =>
-        reject(
-          new ScratchServerError(
-            `cannot run ${o.redisServer} (${(err as Error).message}); set --redis-server`,
-          ),
-        ),
-      );
+    const child = spawn("sh", ["-c", TIED_TO_PARENT, "holdfast-scratch-redis", o.redisServer, ...args], {
+      stdio: ["pipe", "pipe", "ignore"],
     });
-    child.once(
-      "exit",
-      (code, signal) => (exit = signal ? `was killed by ${signal}` : `exited with code ${code}`),
-    );
+    let exit: string | undefined;
+    const cannotRun = (why: string) =>
+      new ScratchServerError(`cannot run ${o.redisServer} (${why}); set --redis-server`);
+    const started = new Promise<number>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d) => {
+        out += d;
+        if (out.includes("\n")) resolve(Number(out.split("\n")[0]));
+      });
+      child.once("error", (err) => reject(cannotRun((err as Error).message)));
+      child.once("exit", (code) => reject(cannotRun(`the shell starting it exited with code ${code}`)));
+    });
+    child.stdin!.on("error", () => undefined); // EPIPE once the shell is gone: nothing to tell it
+    child.once("exit", (code, signal) => {
+      exit = NOT_RUNNABLE.includes(code ?? -1) ? "could not be run" : describeExit(code, signal);
+    });
+    let pid: number;
     try {
-      await spawned;
+      pid = await started;
     } catch (err) {
       fs.rmSync(socketDir, { recursive: true, force: true });
       throw err;
     }
-    fs.writeFileSync(path.join(o.dir, PID_FILE), JSON.stringify({ pid: child.pid, socketDir }));
+    fs.writeFileSync(path.join(o.dir, PID_FILE), JSON.stringify({ pid, socketDir }));
     const client = new Redis({
       path: socket,
       lazyConnect: true,
@@ -152,7 +193,11 @@ export class ScratchServer {
     client.on("error", () => undefined);
     const deadline = Date.now() + (o.loadTimeoutMs ?? 3600_000);
     const fail = (why: string) => {
-      child.kill("SIGKILL");
+      if (exit === "could not be run") {
+        fs.rmSync(socketDir, { recursive: true, force: true });
+        return cannotRun("not found or not executable");
+      }
+      child.stdin!.end();
       client.disconnect();
       fs.rmSync(socketDir, { recursive: true, force: true });
       const log = fs.existsSync(path.join(o.dir, LOG_FILE))
@@ -219,7 +264,8 @@ export class ScratchServer {
     this.client.disconnect();
     if (this.child.exitCode === null && this.child.signalCode === null) {
       const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
-      this.child.kill("SIGKILL");
+      // Closing the pipe is what kills the server (see TIED_TO_PARENT); the shell then exits.
+      this.child.stdin!.end();
       await exited;
     }
     fs.rmSync(this.socketDir, { recursive: true, force: true });

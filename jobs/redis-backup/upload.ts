@@ -14,6 +14,7 @@ import {
 } from "@aws-sdk/client-s3";
 import * as zlib from "zlib";
 import { isExistingObjectRefusal } from "../store/s3";
+import { describeS3Error, s3TimeoutMs } from "../store/s3-timeout";
 
 /** S3's limits: parts of 5 MiB to 5 GiB (the last may be smaller), at most 10,000 of them. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -244,7 +245,7 @@ export class MultipartUpload {
       if (isExistingObjectRefusal(err))
         throw new UploadError(`${key} already exists in the bucket; it was not overwritten`, this.uploadId);
       throw new UploadError(
-        `completing the upload of ${key} failed: ${(err as Error).message}`,
+        `completing the upload of ${key} failed: ${describeS3Error(err, client)}`,
         this.uploadId,
       );
     } finally {
@@ -253,15 +254,17 @@ export class MultipartUpload {
   }
 
   /**
-   * Discards the upload and its parts. Tries a few times (S3 may be back a moment later); resolves
-   * false when the upload could not be aborted (S3's lifecycle rule for incomplete uploads removes it).
+   * Discards the upload and its parts. Tries a few times (S3 may be back a moment later), within the
+   * client's S3 timeout in all (a frozen S3 must not hold the failure back); resolves false when the
+   * upload could not be aborted (S3's lifecycle rule for incomplete uploads removes it).
    */
   async abort(attempts = 3): Promise<boolean> {
     if (this.finished) return false;
     this.finished = true;
     await Promise.allSettled([...this.inFlight]);
     this.release();
-    for (let i = 0; i < attempts; i++) {
+    const budget = AbortSignal.timeout(s3TimeoutMs(this.target.client));
+    for (let i = 0; i < attempts && !budget.aborted; i++) {
       try {
         await this.target.client.send(
           new AbortMultipartUploadCommand({
@@ -269,12 +272,13 @@ export class MultipartUpload {
             Key: this.target.key,
             UploadId: this.uploadId,
           }),
+          { abortSignal: budget },
         );
         return true;
       } catch (err) {
         const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         if (status === 404) return true;
-        if (i < attempts - 1) await new Promise((r) => setTimeout(r, 500 * 2 ** i));
+        if (i < attempts - 1 && !budget.aborted) await new Promise((r) => setTimeout(r, 500 * 2 ** i));
       }
     }
     return false;
@@ -337,7 +341,7 @@ export class MultipartUpload {
       })
       .catch((err: Error) => {
         this.failure ??= new UploadError(
-          `uploading part ${partNumber} of ${key} failed: ${err.message || err.name}`,
+          `uploading part ${partNumber} of ${key} failed: ${describeS3Error(err, client)}`,
           this.uploadId,
         );
       })

@@ -1,6 +1,7 @@
 // `holdfast redis agent`, the sidecar of a data pod: it records the node's role in the data directory as
 // it changes (so a former primary's data is kept aside when it later rejoins as a replica) and stays
-// up so that its preStop hook can run the hand-over. It exits on SIGTERM.
+// up so that its preStop hook can run the hand-over; beside it the command runs the busy-script watch
+// (busy-watch.ts). It exits on SIGTERM.
 import { Credentials, NodeAddress, parseInfo, withNode } from "../redis/client";
 import { readRoleRecord, writeRoleRecord } from "./redis-init";
 

@@ -10,6 +10,7 @@ import { log } from "../cli/log";
 import { credentialsFromEnv, formatAddress, parseAddresses, sameAddress } from "../redis/client";
 import { AofRepairError } from "./aof-repair";
 import { runAgent } from "./agent";
+import { watchBusyScripts } from "./busy-watch";
 import { handOver } from "./handover";
 import { RoleUndecidedError, redisInit } from "./redis-init";
 import { setAsideDataset, setAsideSentinelState, type SetAsideOutcome } from "./set-aside";
@@ -199,7 +200,8 @@ const handoverCommand: Command = {
 
 const agentCommand: Command = {
   words: ["redis", "agent"],
-  summary: "record this data pod's role as it changes and stay up for the hand-over (sidecar)",
+  summary:
+    "record this data pod's role as it changes, kill scripts that keep Redis busy, and stay up for the hand-over (sidecar)",
   flags: {
     port: { type: "string", default: "6379", help: "port of the local Redis" },
     "data-dir": { type: "string", required: true, help: "the Redis data directory" },
@@ -209,16 +211,21 @@ const agentCommand: Command = {
     const controller = new AbortController();
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort());
     log.info("agent started");
-    await runAgent(
-      {
-        local: { host: "127.0.0.1", port: port(str(flags, "port")) },
-        credentials: credentialsFromEnv("REDIS"),
-        dataDir: str(flags, "data-dir"),
-        intervalMs: durationMs(str(flags, "interval"), "--interval"),
-        log: log.info,
-      },
-      controller.signal,
-    );
+    const local = { host: "127.0.0.1", port: port(str(flags, "port")) };
+    const credentials = credentialsFromEnv("REDIS");
+    await Promise.all([
+      runAgent(
+        {
+          local,
+          credentials,
+          dataDir: str(flags, "data-dir"),
+          intervalMs: durationMs(str(flags, "interval"), "--interval"),
+          log: log.info,
+        },
+        controller.signal,
+      ),
+      watchBusyScripts({ local, credentials, log: log.info, warn: log.warn }, controller.signal),
+    ]);
   },
 };
 

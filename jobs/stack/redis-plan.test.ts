@@ -1,6 +1,7 @@
 // The Redis restore plan from facts (pure): a fresh restore, --no-safety-backup, a re-run of an
 // interrupted restore (same backup: done volumes skipped, no second safety backup; another backup: the
 // volumes again), lost claims, the Jobs it creates; `latest`; and what a stopped run tells the operator.
+import { REDIS_CLIENT_LABEL } from "../../components/redis/spec";
 import type { RedisBackupManifest } from "../redis-backup/manifest";
 import { type BackupSummary, catalogOf } from "../store/catalog";
 import { RunFailed, type RunOutcome } from "./execute";
@@ -172,6 +173,12 @@ test("a fresh restore: every step, in the order that brings pod 0 back as primar
     expiring: { "0": 3, "1": 0 },
   });
   expect(action(plan, "record")).toMatchObject({ replicas: { redis: 3, "redis-sentinel": 3 } });
+  // The Jobs that ask Redis carry the label the set's NetworkPolicy admits; the volume Jobs do not.
+  for (const key of ["preflight", "verify"])
+    expect(action(plan, key).job.spec.template.metadata.labels).toMatchObject({
+      [REDIS_CLIENT_LABEL]: "true",
+    });
+  expect(restore.job.spec.template.metadata.labels[REDIS_CLIENT_LABEL]).toBeUndefined();
   for (const { action: a } of actionsOf(plan))
     if ("job" in a) expect(a.job.metadata!.name!.length).toBeLessThanOrEqual(63);
   expect(formatPlan(plan)).toMatch(

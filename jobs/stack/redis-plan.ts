@@ -13,7 +13,7 @@
 // On a re-run, actions the progress record lists as done for the same backup are skipped, the safety
 // backup is never taken again, and `latest` means the backup the interrupted run restored.
 import type * as KubeClient from "@kubernetes/client-node";
-import { PATHS, REDIS_PORT, REDIS_UID, redisSetNames } from "../../components/redis/spec";
+import { PATHS, REDIS_CLIENT_LABEL, REDIS_PORT, REDIS_UID, redisSetNames } from "../../components/redis/spec";
 import { serviceHost } from "../../components/shared/k8s";
 import type { RedisBackupManifest } from "../redis-backup/manifest";
 import {
@@ -141,7 +141,13 @@ function inspectJob(f: RedisFacts, suffix: string, extra: string[]): KubeClient.
     runAsUser: REDIS_UID,
     deadlineSeconds: DEADLINES.inspect,
     memory: "256Mi",
-    labels: { [OPERATION_LABEL]: "restore", [BACKUP_LABEL]: f.backup.id, "holdfast.dev/store": "redis" },
+    labels: {
+      [OPERATION_LABEL]: "restore",
+      [BACKUP_LABEL]: f.backup.id,
+      "holdfast.dev/store": "redis",
+      // It asks the sentinels and data nodes: the set's NetworkPolicy admits only labelled clients.
+      [REDIS_CLIENT_LABEL]: "true",
+    },
   });
 }
 

@@ -13,19 +13,25 @@ import {
 } from "@aws-sdk/client-s3";
 import { createHash } from "crypto";
 import { UsageError } from "../cli/errors";
+import { boundedRequests, DEFAULT_S3_TIMEOUT_MS, rememberTimeout, S3_ATTEMPTS } from "./s3-timeout";
 
 /**
  * An S3 client from the environment: AWS_REGION (default us-east-1), credentials by the SDK's chain,
  * AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for an S3-compatible endpoint.
+ * @param timeoutMs how long a request may send and receive nothing before it fails (see s3-timeout.ts).
  */
-export function s3FromEnv(env: NodeJS.ProcessEnv = process.env): S3Client {
+export function s3FromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs: number = DEFAULT_S3_TIMEOUT_MS,
+): S3Client {
   const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
   const keys = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY;
-  return new S3Client({
+  const client = new S3Client({
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1",
     endpoint,
     forcePathStyle: endpoint !== undefined,
-    maxAttempts: 3,
+    maxAttempts: S3_ATTEMPTS,
+    requestHandler: boundedRequests(timeoutMs),
     // Keys given in `env` win; otherwise the SDK's chain (environment, IRSA web identity, ECS task role).
     credentials: keys
       ? {
@@ -35,6 +41,7 @@ export function s3FromEnv(env: NodeJS.ProcessEnv = process.env): S3Client {
         }
       : undefined,
   });
+  return rememberTimeout(client, timeoutMs);
 }
 
 /** The error's S3 code or Node network code, for messages and decisions. */

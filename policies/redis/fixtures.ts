@@ -5,8 +5,9 @@ import { secret } from "../evaluate/harness";
 
 export const USERS_ACL = [
   "user default off resetpass -@all",
-  "user app on #0a0b ~* &* +@all -@dangerous +info +role +keys +sort +sort_ro -flushall -flushdb -swapdb",
+  "user app on #0a0b ~* &* +@all -@dangerous -@scripting +eval_ro +evalsha_ro +fcall_ro +script|load +script|exists +function|list +info +role +keys +sort +sort_ro -flushall -flushdb -swapdb",
   "user replication on #0a0c -@all +psync +replconf +ping",
+  "user backup on #0a0f -@all +psync|? +replconf|capa +replconf|rdb-only +ping +info +role",
   "user admin on #0a0d ~* &* +@all",
   "",
 ].join("\n");

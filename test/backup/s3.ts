@@ -109,6 +109,24 @@ export class FaultyS3 {
     return this.control("release");
   }
 
+  /** Downloads of *.rdb objects flow at about `bytesPerSecond` from now on (0: full speed). */
+  throttle(bytesPerSecond: number): Promise<HoldState> {
+    return this.control(`throttle?bytesPerSecond=${bytesPerSecond}`);
+  }
+
+  /**
+   * Freezes the server (SIGSTOP): connections stay open and the kernel still accepts new ones, but
+   * nothing answers, as with a hung endpoint or a network path that drops everything.
+   */
+  freeze(): void {
+    this.process?.kill("SIGSTOP");
+  }
+
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void {
+    this.process?.kill("SIGCONT");
+  }
+
   async state(): Promise<HoldState> {
     return JSON.parse((await request(this.port, "GET", "/__faults/state")).body) as HoldState;
   }
@@ -119,13 +137,15 @@ export class FaultyS3 {
     return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
   }
 
-  /** Kills the server at once. */
+  /** Kills the server at once (a frozen one too). */
   async kill(): Promise<void> {
+    this.thaw();
     if (this.process) await this.processes.stop(this.process, "SIGKILL");
     this.process = undefined;
   }
 
   async cleanup(): Promise<void> {
+    this.thaw();
     await this.processes.killAll();
     if (!process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(this.dir, { recursive: true, force: true });
   }

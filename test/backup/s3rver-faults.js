@@ -8,9 +8,12 @@
 // - conditional writes, which s3rver 3.7 ignores: a PutObject or CompleteMultipartUpload with
 //   `If-None-Match: *` on a key that holds an object is refused with 412 PreconditionFailed, as S3 does
 //   (since August 2024), one such write of a key at a time so two racing writers cannot both create it.
+// - a throttle on downloads of *.rdb objects: after POST /__faults/throttle?bytesPerSecond=N their bodies
+//   flow at about N bytes a second (0 lifts it), so a test can stop the server in the middle of one.
 "use strict";
 const fs = require("fs");
 const path = require("path");
+const { Transform } = require("stream");
 const S3rver = require("s3rver");
 
 const [directory, port] = process.argv.slice(2);
@@ -18,6 +21,7 @@ const server = new S3rver({ directory, address: "127.0.0.1", port: Number(port),
 
 let holdAfter = Infinity;
 let holdRdbGets = false;
+let throttleBytesPerSecond = 0;
 let partBytes = 0;
 let waiting = 0;
 let release = null;
@@ -68,6 +72,8 @@ server.middleware.unshift(async (ctx, next) => {
       holdAfter = Number(ctx.query.afterBytes || 0);
       holdRdbGets = ctx.query.rdbGets === "1";
       released = new Promise((resolve) => (release = resolve));
+    } else if (what === "throttle") {
+      throttleBytesPerSecond = Number(ctx.query.bytesPerSecond || 0);
     } else if (what === "release") {
       holdAfter = Infinity;
       holdRdbGets = false;
@@ -109,8 +115,28 @@ server.middleware.unshift(async (ctx, next) => {
     }
     partBytes += Number(ctx.get("content-length") || 0);
   }
-  return next();
+  await next();
+  if (ctx.method === "GET" && throttleBytesPerSecond > 0 && ctx.path.endsWith(".rdb") && ctx.body?.pipe) {
+    const length = ctx.length;
+    ctx.body = ctx.body.pipe(throttled(throttleBytesPerSecond));
+    if (length !== undefined) ctx.length = length;
+  }
 });
+
+/** A pass-through that lets about `rate` bytes a second through, in pieces of a tenth of that. */
+function throttled(rate) {
+  const piece = Math.max(1, Math.floor(rate / 10));
+  return new Transform({
+    transform(chunk, _enc, done) {
+      const send = (offset) => {
+        if (offset >= chunk.length) return done();
+        this.push(chunk.subarray(offset, offset + piece));
+        setTimeout(() => send(offset + piece), 100);
+      };
+      send(0);
+    },
+  });
+}
 
 server.run((err) => {
   if (err) {

@@ -38,6 +38,9 @@ const RULE_LISTS = [
   "(~* +flushall)",
   "-@all +multi +exec +slaveof +replicaof +ping +config|rewrite +role +info",
   "~* &* +@all -@dangerous +info +role +keys +sort +sort_ro -flushall -flushdb -swapdb",
+  "~* &* +@all -@dangerous -@scripting +eval_ro +evalsha_ro +fcall_ro +script|load +script|exists +function|list +info +role +keys +sort +sort_ro -flushall -flushdb -swapdb",
+  "-@all +psync|? +replconf|capa +replconf|rdb-only +ping +info +role",
+  "+@all -@scripting",
 ];
 
 describe("ACL evaluator against redis-server (ACL DRYRUN)", () => {

@@ -6,6 +6,7 @@ import { DATA_NODE_RULES } from "../../components/redis/acl";
 import * as stores from "../../policies/lib/stores";
 import { lancedbSingleWriter } from "../../policies/lancedb/single-writer";
 import { redisNoFlushForClients } from "../../policies/redis/no-flush-for-clients";
+import { USERS_ACL } from "../../policies/redis/fixtures";
 
 const schemaDefault = (policy: { configSchema?: { properties: Record<string, unknown> } }, key: string) =>
   (policy.configSchema!.properties[key] as { default: unknown }).default;
@@ -26,5 +27,12 @@ describe("the pack's names for Holdfast's shapes", () => {
   it("the break-glass Redis user is the one admin the flush policy allows by default", () => {
     expect(Object.keys(DATA_NODE_RULES)).toContain("admin");
     expect(schemaDefault(redisNoFlushForClients, "adminUsers")).toEqual(["admin"]);
+  });
+
+  it("the Redis policies' Holdfast-shaped ACL file gives the users the rules Holdfast renders", () => {
+    for (const role of ["app", "replication", "backup", "admin"] as const)
+      expect(USERS_ACL).toMatch(
+        new RegExp(`^user ${role} on #[0-9a-f]+ ${DATA_NODE_RULES[role].replace(/[|+?*]/g, "\\$&")}$`, "m"),
+      );
   });
 });

@@ -101,14 +101,21 @@ afterAll(() => {
 });
 
 describe("policies/index.ts served as the analyzer the Pulumi CLI talks to", () => {
-  it("lists every policy of pack.ts, named holdfast at the pack's version, mandatory by default", async () => {
+  it("lists every policy of pack.ts, named holdfast at the pack's version, mandatory unless its definition says advisory", async () => {
     const info = await call<Empty, analyzer.AnalyzerInfo>("getAnalyzerInfo", new Empty());
     expect(info.getName()).toBe("holdfast");
     expect(info.getVersion()).toBe(require(path.join(PACK_DIR, "package.json")).version); // eslint-disable-line @typescript-eslint/no-require-imports
     expect(info.getPoliciesList().map((p) => p.getName())).toEqual(policies.map((p) => p.name));
-    expect(new Set(info.getPoliciesList().map((p) => p.getEnforcementlevel()))).toEqual(
-      new Set([analyzer.EnforcementLevel.MANDATORY]),
+    const level = {
+      advisory: analyzer.EnforcementLevel.ADVISORY,
+      mandatory: analyzer.EnforcementLevel.MANDATORY,
+    };
+    expect(info.getPoliciesList().map((p) => p.getEnforcementlevel())).toEqual(
+      policies.map((p) => level[p.enforcementLevel === "advisory" ? "advisory" : "mandatory"]),
     );
+    expect(policies.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name)).toEqual([
+      "kubernetes-images-pinned-by-digest",
+    ]);
     const retention = info.getPoliciesList().find((p) => p.getName() === "aws-s3-backup-bucket-retention")!;
     expect(retention.getConfigschema()!.getProperties()!.toJavaScript()).toMatchObject({
       minimumRetentionDays: { type: "integer", default: 30 },

@@ -10,6 +10,7 @@ import { PUSH_FLAGS, pushTarget, withBackupOutcome } from "../../metrics/report"
 import { EXAMPLE_ID } from "../../store/backup-id";
 import type { StoreLocation } from "../../store/catalog";
 import { checkBucket, s3FromEnv } from "../../store/s3";
+import { S3_TIMEOUT_FLAG, s3Timeout } from "../../backup/flags";
 import { takeSnapshot } from "./backup";
 import { DEFAULT_GC_GRACE_MS, GC_GRACE_ENV } from "./prune";
 import { restoreSnapshot } from "./restore";
@@ -28,6 +29,7 @@ const storeFlags = {
     help: "S3 requests in flight",
   },
   json: { type: "boolean", help: "print the summary as JSON on stdout" },
+  ...S3_TIMEOUT_FLAG,
 } as const;
 
 /** Where the backups are, from --bucket and --prefix, after checking the bucket can be used. */
@@ -40,7 +42,7 @@ export async function storeLocation(flags: Flags): Promise<StoreLocation> {
   } catch (err) {
     throw new UsageError(`--prefix: ${(err as Error).message}`);
   }
-  const client = s3FromEnv();
+  const client = s3FromEnv(process.env, s3Timeout(flags));
   await checkBucket(client, bucket);
   return { client, bucket, prefix: layout.root.replace(/\/$/, ""), layout };
 }
