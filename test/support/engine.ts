@@ -39,14 +39,14 @@ export function testEngine(name = process.env.HOLDFAST_TEST_ENGINE || "redis7"):
         name,
         kind: "redis",
         binDir: path.join(engineRoot(), "bin", name),
-        config: { redisEngine: "redis", redisImage: "redis:8.0.2-bookworm" },
+        config: { "holdfast:redisEngine": "redis", "holdfast:redisImage": "redis:8.0.2-bookworm" },
       };
     case "valkey8":
       return {
         name,
         kind: "valkey",
         binDir: path.join(engineRoot(), "bin", name),
-        config: { redisEngine: "valkey", redisImage: "valkey/valkey:8.1.1-bookworm" },
+        config: { "holdfast:redisEngine": "valkey", "holdfast:redisImage": "valkey/valkey:8.1.1-bookworm" },
       };
     default:
       throw new Error(`HOLDFAST_TEST_ENGINE=${name}: use one of ${TEST_ENGINES.join(", ")}`);
