@@ -63,10 +63,16 @@ describe("a Valkey stack", () => {
       "holdfast:redisImage": "valkey/valkey:8.1.1-bookworm",
     });
     const sets = objects.filter((o) => o.kind === "StatefulSet" && /^redis/.test(o.metadata.name));
+    type Container = {
+      name: string;
+      image: string;
+      command: string[];
+      readinessProbe: { exec: { command: string[] } };
+    };
     const containers = sets.flatMap(
       (s) =>
-        (s as unknown as { spec: { template: { spec: { containers: Record<string, any>[] } } } }).spec
-          .template.spec.containers,
+        (s as unknown as { spec: { template: { spec: { containers: Container[] } } } }).spec.template.spec
+          .containers,
     );
     const engine = containers.filter((c) => c.name === "redis" || c.name === "sentinel");
     expect(engine.map((c) => [c.name, c.image, c.command[0]]).sort()).toEqual([

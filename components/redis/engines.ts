@@ -84,7 +84,7 @@ export function supportedPhrase(): string {
 export function readableRdbVersion(e: EngineVersion): number | undefined {
   const r = supportedRelease(e);
   if (r) return r.rdbVersion;
-  const [major, minor] = e.version.split(".").map(Number);
+  const major = Number(e.version.split(".")[0]);
   if (e.engine === "redis" && major < 7) return major >= 5 ? 9 : undefined;
   return undefined;
 }

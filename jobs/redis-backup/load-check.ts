@@ -11,6 +11,7 @@ import type { RedisBackupManifest } from "./manifest";
 import type { RdbScanner } from "./rdb-scanner";
 import type { StoreLocation } from "../store/catalog";
 import { downloadRdb } from "./download";
+import { checkCanLoad } from "./engine-check";
 import { FakePrimary, FakePrimaryError } from "./fake-primary";
 import { failpoint } from "./failpoint";
 import type { RdbCheckResult } from "./rdb-check";
@@ -136,6 +137,7 @@ export async function loadAndCompare(
   scanner: RdbScanner,
   o: LoadCheckOptions,
 ): Promise<{ checks: Check[]; loadMs: number }> {
+  checkCanLoad(o.redisServer, manifest);
   killLeftoverServer(viewDir);
   fs.rmSync(viewDir, { recursive: true, force: true });
   fs.mkdirSync(viewDir, { recursive: true });
@@ -165,6 +167,7 @@ export async function downloadAndLoad(
   viewDir: string,
   o: LoadCheckOptions,
 ): Promise<{ result: RdbCheckResult; scanner: RdbScanner; checks: Check[]; loadMs: number }> {
+  checkCanLoad(o.redisServer, manifest);
   killLeftoverServer(viewDir);
   fs.rmSync(viewDir, { recursive: true, force: true });
   fs.mkdirSync(viewDir, { recursive: true });

@@ -259,7 +259,7 @@ export function redisServerIn(dir: string): number | undefined {
     try {
       if (fs.readlinkSync(`/proc/${pid}/cwd`) !== target) continue;
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (/(^|\/)redis-server/.test(cmd.split("\0")[0])) return Number(pid);
+      if (/(^|\/)(redis|valkey)-server/.test(cmd.split("\0")[0])) return Number(pid);
     } catch {
       // gone, or not ours to look at
     }

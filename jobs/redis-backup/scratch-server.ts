@@ -45,7 +45,7 @@ export function killLeftoverServer(dir: string): void {
   try {
     const cmdline = fs.readFileSync(`/proc/${recorded.pid}/cmdline`, "utf8");
     // Only a redis-server started on this folder: a recycled pid belongs to something else.
-    if (cmdline.includes("redis-server") && cmdline.includes(dir)) process.kill(recorded.pid!, "SIGKILL");
+    if (/(redis|valkey)-server/.test(cmdline) && cmdline.includes(dir)) process.kill(recorded.pid!, "SIGKILL");
   } catch {
     // gone already, or no /proc: nothing to end
   }
