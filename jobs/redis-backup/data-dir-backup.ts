@@ -23,6 +23,7 @@ import {
   type RedisBackupManifest,
   writeManifest,
 } from "./manifest";
+import { countUnreadByLoad, rdbFacts } from "./rdb-facts";
 import { chunksOf, TransferError, transferFile, transferRdb } from "./transfer";
 import { partSizeFor } from "./upload";
 
@@ -195,7 +196,6 @@ export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBacku
     for (const f of aof) fs.closeSync(f.fd);
   }
   const transferred = Date.now();
-  const s = summary.summary;
   const manifest: RedisBackupManifest = {
     format: MANIFEST_FORMAT,
     store: "redis",
@@ -218,19 +218,12 @@ export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBacku
       transfer: "file",
       dataDir: o.dataDir,
     },
-    redis: { version: s.aux["redis-ver"] ?? info.flat.redis_version ?? "unknown", rdbVersion: s.rdbVersion },
+    ...rdbFacts(summary, info.flat),
     objects,
-    dataset: {
-      keys: s.keys,
-      databases: s.databases,
-      patterns: s.patterns,
-      functions: s.functions,
-      modules: s.modules,
-      aux: s.aux,
-    },
     info: info.sections,
     holdfast: { version: holdfastVersion() },
   };
+  await countUnreadByLoad(o, manifest, o.patterns);
   await writeManifest(o.client, o.bucket, o.layout, manifest);
   return manifest;
 }

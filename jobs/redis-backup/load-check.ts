@@ -8,7 +8,7 @@ import * as path from "path";
 import type Redis from "ioredis";
 import { buildAofDir, type DatasetNames } from "./aof-layout";
 import type { RedisBackupManifest } from "./manifest";
-import type { RdbScanner } from "./rdb-scanner";
+import type { DatabaseSummary, RdbScanner } from "./rdb-scanner";
 import type { StoreLocation } from "../store/catalog";
 import { downloadRdb } from "./download";
 import { checkCanLoad } from "./engine-check";
@@ -154,6 +154,28 @@ export async function loadAndCompare(
   }
 }
 
+/** What a loaded server holds: keys and expires per database, pattern counts per database. */
+export async function countLoaded(
+  c: Redis,
+  patterns: string[],
+): Promise<{ databases: Record<string, DatabaseSummary>; keys: number; patterns: Record<string, number> }> {
+  const info = String(await c.info("keyspace"));
+  const databases: Record<string, DatabaseSummary> = {};
+  const total: Record<string, number> = Object.fromEntries(patterns.map((p) => [p, 0]));
+  let keys = 0;
+  for (const m of info.matchAll(/^db(\d+):keys=(\d+),expires=(\d+)/gm)) {
+    const d: DatabaseSummary = { keys: Number(m[2]), expires: Number(m[3]), types: {}, patterns: {} };
+    for (const p of patterns) {
+      d.patterns[p] = await scanCount(c, m[1], p);
+      total[p] += d.patterns[p];
+    }
+    databases[m[1]] = d;
+    keys += d.keys;
+  }
+  await c.select(0);
+  return { databases, keys, patterns: total };
+}
+
 /**
  * Downloads the RDB to `file` and, at the same time, loads it into a throw-away redis-server started as
  * a replica of an in-process primary that forwards the download (so loading costs no time after the
@@ -166,6 +188,9 @@ export async function downloadAndLoad(
   file: string,
   viewDir: string,
   o: LoadCheckOptions,
+  /** What to do with the loaded server; default: compare it with the manifest. */
+  inspect: (c: Redis, scanner: RdbScanner) => Promise<Check[]> = (c, scanner) =>
+    compareLoaded(c, manifest, scanner, undefined),
 ): Promise<{ result: RdbCheckResult; scanner: RdbScanner; checks: Check[]; loadMs: number }> {
   checkCanLoad(o.redisServer, manifest);
   killLeftoverServer(viewDir);
@@ -183,7 +208,7 @@ export async function downloadAndLoad(
     primary.end();
     const loaded = await server.waitSynced(() => primary.error, o.loadTimeoutMs);
     failpoint("restore-loaded");
-    const checks = await compareLoaded(server.client, manifest, scanner, undefined);
+    const checks = await inspect(server.client, scanner);
     return { result, scanner, checks, loadMs: loaded - started };
   } catch (err) {
     if (err instanceof FakePrimaryError) throw new ScratchServerError(err.message);

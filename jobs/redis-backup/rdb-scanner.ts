@@ -32,11 +32,14 @@ export interface DatabaseSummary {
   keys: number;
   /** Keys with an expire time. */
   expires: number;
-  /** Hashes with fields that have their own TTL (HEXPIRE): they vanish once every field expired. */
+  /**
+   * Hashes stored in an encoding of fields with their own TTL (HEXPIRE was used on them): such a hash
+   * vanishes once every field has expired, so a later count may be lower.
+   */
   fieldExpires?: number;
   /** Empty keys Redis drops when it loads the RDB (not counted in `keys`, types or patterns). */
   empty?: number;
-  /** Keys by type: string, list, set, zset, hash, stream, module. */
+  /** Keys by type: string, list, set, zset, hash, stream, or a module type's name (vectorset). */
   types: Record<string, number>;
   /** Keys matching each pattern. */
   patterns: Record<string, number>;
@@ -295,7 +298,16 @@ export class RdbScanner {
   private readonly modules = new Set<string>();
   private readonly windows = new Map<string, ExpiryWindow>();
   /** How often some opcodes and encodings were met (for tests that the fixtures cover them). */
-  readonly stats = { freq: 0, idle: 0, expireSeconds: 0, moduleAux: 0, lzfKeys: 0, slotInfo: 0 };
+  readonly stats = {
+    freq: 0,
+    idle: 0,
+    expireSeconds: 0,
+    moduleAux: 0,
+    lzfKeys: 0,
+    slotInfo: 0,
+    /** Keys by RDB type id (the encodings the file holds). */
+    typeIds: {} as Record<number, number>,
+  };
   // Results of the last len / strHeader / readString (fields rather than objects: no allocation per key).
   private lv = 0;
   private lhi = 0;
@@ -682,6 +694,7 @@ export class RdbScanner {
         const afterKey = this.readString(p + 1);
         if (afterKey < 0) return false;
         if (this.sLzf >= 0) this.stats.lzfKeys++;
+        this.stats.typeIds[op] = (this.stats.typeIds[op] ?? 0) + 1;
         const matched: number[] = [];
         for (let i = 0; i < this.matchers.length; i++) if (this.matchers[i].match(this.sValue)) matched.push(i);
         const key: PendingKey = {
@@ -853,7 +866,10 @@ export class RdbScanner {
       case MODID: {
         const next = this.len(p);
         if (next < 0) return false;
-        this.modules.add(moduleName(this.lhi, this.llo));
+        const name = moduleName(this.lhi, this.llo);
+        this.modules.add(name);
+        // A module value's type is its module type's name, as TYPE answers (vectorset, ReJSON-RL...).
+        if (this.pendingKey?.typeName === "module") this.pendingKey.typeName = name;
         this.pos = next;
         f.pc++;
         return true;

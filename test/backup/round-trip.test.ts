@@ -23,6 +23,9 @@ import {
 } from "./dataset";
 import { FaultyS3 } from "./s3";
 import { StandaloneRedis } from "./standalone-redis";
+import { testEngine } from "../support/engine";
+
+const engine = testEngine();
 
 jest.setTimeout(300_000);
 
@@ -118,12 +121,22 @@ describe("a dataset with every Redis type", () => {
       Object.fromEntries(Object.entries(m.dataset.databases).map(([db, d]) => [db, d.patterns])),
     ).toEqual(live.patterns);
     expect(m.dataset.keys).toBe(expected.size);
-    expect(m.dataset.patterns).toEqual({ "*:emotives:*": 4, "*:metadata:*": 51 });
+    const total = (p: string) => Object.values(live.patterns).reduce((n, d) => n + d[p], 0);
+    expect(m.dataset.patterns).toEqual({
+      "*:emotives:*": total("*:emotives:*"),
+      "*:metadata:*": total("*:metadata:*"),
+    });
     expect(m).toMatchObject({
       reason: "pre-training",
       method: "replication",
-      redis: { version: "7.0.15", rdbVersion: 10 },
+      redis: { engine: engine.writes.engine, rdbVersion: engine.writes.rdbVersion },
     });
+    expect(m.redis.version).toMatch(engine.writes.version);
+    expect(m.checks).toEqual([
+      `sha256: ${m.objects["dump.rdb"].sha256}`,
+      `crc64: ok (${m.objects["dump.rdb"].crc64})`,
+      `scan: ok (RDB ${engine.writes.rdbVersion}, ${expected.size} keys)`,
+    ]);
     expect(m.info.persistence.aof_enabled).toBe("1");
     expect(Object.keys(m.info)).toEqual(
       expect.arrayContaining(["server", "replication", "persistence", "memory", "keyspace"]),

@@ -20,6 +20,8 @@ export interface TestEngine {
   binDir?: string;
   /** The stack configuration that runs this engine (redisEngine, redisImage). */
   config: Record<string, string>;
+  /** What its RDBs say: the engine, the start of its version, the RDB version it writes. */
+  writes: { engine: "redis" | "valkey"; version: RegExp; rdbVersion: number };
 }
 
 const root = path.join(__dirname, "..", "..");
@@ -33,13 +35,19 @@ export function engineRoot(): string {
 export function testEngine(name = process.env.HOLDFAST_TEST_ENGINE || "redis7"): TestEngine {
   switch (name) {
     case "redis7":
-      return { name, kind: "redis", config: {} };
+      return {
+        name,
+        kind: "redis",
+        config: {},
+        writes: { engine: "redis", version: /^7\.0\./, rdbVersion: 10 },
+      };
     case "redis8":
       return {
         name,
         kind: "redis",
         binDir: path.join(engineRoot(), "bin", name),
         config: { "holdfast:redisEngine": "redis", "holdfast:redisImage": "redis:8.0.2-bookworm" },
+        writes: { engine: "redis", version: /^8\.0\./, rdbVersion: 12 },
       };
     case "valkey8":
       return {
@@ -47,6 +55,7 @@ export function testEngine(name = process.env.HOLDFAST_TEST_ENGINE || "redis7"):
         kind: "valkey",
         binDir: path.join(engineRoot(), "bin", name),
         config: { "holdfast:redisEngine": "valkey", "holdfast:redisImage": "valkey/valkey:8.1.1-bookworm" },
+        writes: { engine: "valkey", version: /^8\.1\./, rdbVersion: 11 },
       };
     default:
       throw new Error(`HOLDFAST_TEST_ENGINE=${name}: use one of ${TEST_ENGINES.join(", ")}`);
