@@ -196,7 +196,11 @@ export function setLabels(s: RedisSetSettings): Record<string, string> {
  * - data liveness: it answers PING, or is busy loading its dataset (not a reason to restart it);
  * - sentinel readiness and liveness: it answers PING as the discovery user.
  */
-export function engineProbes(engine: EngineKind): { data: string[]; dataLiveness: string[]; sentinel: string[] } {
+export function engineProbes(engine: EngineKind): {
+  data: string[];
+  dataLiveness: string[];
+  sentinel: string[];
+} {
   const cli = engineBinaries(engine).cli;
   return {
     data: [
@@ -480,7 +484,11 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
               requests: { cpu: "20m", memory: s.sentinelMemoryLimit },
               limits: { cpu: "250m", memory: s.sentinelMemoryLimit },
             },
-            readinessProbe: { exec: { command: engineProbes(s.engine).sentinel }, periodSeconds: 5, timeoutSeconds: 3 },
+            readinessProbe: {
+              exec: { command: engineProbes(s.engine).sentinel },
+              periodSeconds: 5,
+              timeoutSeconds: 3,
+            },
             livenessProbe: {
               exec: { command: engineProbes(s.engine).sentinel },
               initialDelaySeconds: 15,

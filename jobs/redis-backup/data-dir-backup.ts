@@ -50,6 +50,21 @@ export interface DataDirBackupOptions {
 /** The node refused BGSAVE or LASTSAVE to this user. */
 export class BgsaveDeniedError extends Error {}
 
+/** The node of --redis does not answer: bad input (the address), not a failed backup. */
+export class NodeUnreachableError extends Error {}
+
+/**
+ * Closes a file descriptor a read stream may have closed already (it does when it is destroyed by a
+ * failure): a second close must not replace the failure's own message with EBADF.
+ */
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EBADF") throw err;
+  }
+}
+
 /** Runs BGSAVE and waits until a new snapshot is on disk. */
 export async function takeSnapshotOnDisk(
   address: NodeAddress,
@@ -125,7 +140,16 @@ function openAof(dataDir: string, names: DatasetNames): OpenedFile[] {
 export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBackupManifest> {
   const startedAt = new Date();
   const t0 = Date.now();
-  const info = await nodeInfo(o.redis, o.credentials, 10_000);
+  let info;
+  try {
+    info = await nodeInfo(o.redis, o.credentials, 10_000);
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (/NOPERM|WRONGPASS|NOAUTH/.test(msg)) throw err;
+    throw new NodeUnreachableError(
+      `cannot reach the Redis of --redis ${formatAddress(o.redis)} (${msg}); the data-directory backup needs the node whose directory it reads`,
+    );
+  }
   if (o.bgsave) {
     log.info("BGSAVE", { node: formatAddress(o.redis) });
     await takeSnapshotOnDisk(o.redis, o.credentials, o.bgsaveTimeoutMs ?? 3600_000);
@@ -192,8 +216,8 @@ export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBacku
       id,
     );
   } finally {
-    fs.closeSync(rdbFd);
-    for (const f of aof) fs.closeSync(f.fd);
+    closeQuietly(rdbFd);
+    for (const f of aof) closeQuietly(f.fd);
   }
   const transferred = Date.now();
   const manifest: RedisBackupManifest = {

@@ -116,6 +116,14 @@ export async function compareLoaded(
   return checks;
 }
 
+/**
+ * The databases a server needs to load the backup: 16 (Redis's default), or one more than the highest
+ * database holding keys (a source run with `databases 64` and keys in db 40 needs 41).
+ */
+export function databasesFor(manifest: RedisBackupManifest): number {
+  return Math.max(16, ...Object.keys(manifest.dataset.databases).map((db) => Number(db) + 1));
+}
+
 /** How to load a dataset for the check. */
 export interface LoadCheckOptions {
   appendonly: boolean;
@@ -143,7 +151,7 @@ export async function loadAndCompare(
   fs.mkdirSync(viewDir, { recursive: true });
   if (o.appendonly) buildAofDir(viewDir, rdbFile, o.names);
   fs.linkSync(rdbFile, path.join(viewDir, o.names.dbFilename));
-  const server = await ScratchServer.start({ dir: viewDir, ...o });
+  const server = await ScratchServer.start({ dir: viewDir, ...o, databases: databasesFor(manifest) });
   try {
     failpoint("restore-loaded");
     const checks = await compareLoaded(server.client, manifest, scanner, o.appendonly);
@@ -199,7 +207,12 @@ export async function downloadAndLoad(
   const primary = await FakePrimary.listen();
   let server: ScratchServer | undefined;
   try {
-    server = await ScratchServer.start({ dir: viewDir, ...o, replicaOf: primary.port });
+    server = await ScratchServer.start({
+      dir: viewDir,
+      ...o,
+      replicaOf: primary.port,
+      databases: databasesFor(manifest),
+    });
     const s = server;
     await primary.connected(60_000, () => s.alive);
     const started = Date.now();

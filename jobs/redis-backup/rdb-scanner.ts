@@ -696,7 +696,8 @@ export class RdbScanner {
         if (this.sLzf >= 0) this.stats.lzfKeys++;
         this.stats.typeIds[op] = (this.stats.typeIds[op] ?? 0) + 1;
         const matched: number[] = [];
-        for (let i = 0; i < this.matchers.length; i++) if (this.matchers[i].match(this.sValue)) matched.push(i);
+        for (let i = 0; i < this.matchers.length; i++)
+          if (this.matchers[i].match(this.sValue)) matched.push(i);
         const key: PendingKey = {
           typeName: type.name,
           elements: type.elements,
@@ -768,7 +769,8 @@ export class RdbScanner {
     if (start < 0) return false;
     const k = this.pendingKey;
     if (k && !k.filled) {
-      if (kind === LISTPACK && this.container === 1) k.filled = true; // a plain quicklist element
+      if (kind === LISTPACK && this.container === 1)
+        k.filled = true; // a plain quicklist element
       else if (this.sInt > 0) k.filled = true;
       else {
         const head = BLOB_HEADS[kind];

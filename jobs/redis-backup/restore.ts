@@ -22,7 +22,7 @@ import type { StoreLocation } from "../store/catalog";
 import { aofFiles, aofManifestText, buildAofDir, type DatasetNames, syncDir } from "./aof-layout";
 import { checkLocalRdb, downloadRdb } from "./download";
 import { failpoint } from "./failpoint";
-import { type Check, downloadAndLoad, loadAndCompare } from "./load-check";
+import { type Check, databasesFor, downloadAndLoad, loadAndCompare } from "./load-check";
 import { readManifest, type RedisBackupManifest } from "./manifest";
 import type { RdbScanner } from "./rdb-scanner";
 import { committedBackups } from "./store";
@@ -319,6 +319,11 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
       );
     let checks: Check[] = [];
     let verifyMs = 0;
+    const databases = databasesFor(manifest);
+    if (databases > 16 && !resumed)
+      log.warn(
+        `backup ${id} holds keys in db${databases - 1}: the Redis that serves ${o.dataDir} needs databases ${databases} or more in its configuration, or it refuses to load it`,
+      );
     if (state.phase === "download" || (!past("verify") && !fs.existsSync(p.rdb))) {
       step("download");
       fs.rmSync(p.rdb, { force: true });

@@ -1,0 +1,155 @@
+// RDBs that real servers write or still load and that the backup got wrong, each through the CLI on a
+// standalone server of the engine under test and s3rver: a server with more than 16 databases, an RDB
+// the backup cannot use, empty keys Redis drops on load, an unreachable --redis.
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { getJson } from "../../jobs/store/s3";
+import type { RedisBackupManifest } from "../../jobs/redis-backup/manifest";
+import { BUCKET, holdfast } from "./cli";
+import { compareSnapshots, snapshotDataset } from "./dataset";
+import { len, RdbWriter, str } from "./rdb-writer";
+import { FaultyS3 } from "./s3";
+import { StandaloneRedis } from "./standalone-redis";
+
+jest.setTimeout(180_000);
+
+let s3: FaultyS3;
+let work: string;
+const servers: StandaloneRedis[] = [];
+
+beforeAll(async () => {
+  s3 = await FaultyS3.start();
+  await s3.createBucket(BUCKET);
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-rdb-defects-"));
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.cleanup()));
+  await s3?.cleanup();
+  if (work && !process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(work, { recursive: true, force: true });
+});
+
+async function server(config: string[] = [], dir?: string): Promise<StandaloneRedis> {
+  const r = await StandaloneRedis.start(config, dir);
+  servers.push(r);
+  return r;
+}
+
+/** The environment of a sidecar's backup of `r`'s directory (the default user may BGSAVE). */
+function env(prefix: string): Record<string, string> {
+  return {
+    ...s3.env,
+    HOLDFAST_BUCKET: BUCKET,
+    HOLDFAST_PREFIX: prefix,
+    HOLDFAST_SENTINEL: "",
+    REDIS_USERNAME: "",
+  };
+}
+
+function backupArgs(r: StandaloneRedis, ...extra: string[]): string[] {
+  return ["backup", "redis", "--data-dir", r.dataDir, "--redis", `127.0.0.1:${r.port}`, "--json", ...extra];
+}
+
+async function manifest(prefix: string, id: string): Promise<RedisBackupManifest> {
+  return getJson<RedisBackupManifest>(s3.client(), BUCKET, `${prefix}/redis/${id}/manifest.json`);
+}
+
+it("a server with databases 64 and keys in db 40 is verified and restored (the throw-away server gets 41 databases)", async () => {
+  const r = await server(["databases 64"]);
+  const c = r.client();
+  await c.select(40);
+  await c.set("db40:emotives:a", "1");
+  await c.hset("db40:metadata:a", { f: "v" });
+  await c.select(0);
+  await c.set("db0:key", "0");
+  const expected = await snapshotDataset(c, [0, 40]);
+  const b = await holdfast(backupArgs(r), env("dbs"));
+  expect(b.code).toBe(0);
+  const id = JSON.parse(b.stdout).id;
+  expect(Object.keys((await manifest("dbs", id)).dataset.databases)).toEqual(["0", "40"]);
+  const v = await holdfast(["verify", "--store", "redis", "--backup", id], env("dbs"));
+  expect(v.stdout).toMatch(/ok {4}DBSIZE of db40: 2 \(backup: 2\)/);
+  expect(v.code).toBe(0);
+  const target = path.join(work, "dbs");
+  fs.mkdirSync(path.join(target, "data"), { recursive: true });
+  const restore = await holdfast(
+    ["restore", "redis", "--backup", id, "--data-dir", path.join(target, "data")],
+    env("dbs"),
+  );
+  expect(restore.stderr).toMatch(/holds keys in db40: the Redis that serves .* needs databases 41 or more/);
+  expect(restore.code).toBe(0);
+  const served = await server(["databases 64", "appendonly yes"], target);
+  expect(compareSnapshots(expected, await snapshotDataset(served.client(), [0, 40]), 60_000)).toEqual([]);
+});
+
+it("a dump.rdb the backup cannot use ends with its reason, not EBADF, and leaves no backup", async () => {
+  const r = await server();
+  // A value of 4 MiB, then a byte no RDB type has: the scanner stops in the middle of the file.
+  const rdb = new RdbWriter(10)
+    .select(0)
+    .key(0, "big", str(randomBytes(4 << 20)))
+    .raw(Buffer.from([30]))
+    .finish();
+  fs.writeFileSync(path.join(r.dataDir, "dump.rdb"), rdb);
+  const b = await holdfast(backupArgs(r, "--skip-bgsave"), env("bad"));
+  expect(b.stderr).not.toMatch(/EBADF|unexpected failure/);
+  expect(b.stderr).toMatch(/unknown RDB type or opcode 30 \(at byte 41943\d\d of the RDB\)/);
+  expect(b.code).toBe(1);
+  const list = await holdfast(["list", "--store", "redis", "--json"], env("bad"));
+  expect(JSON.parse(list.stdout)).toEqual([]);
+});
+
+it("an S3 outage mid-transfer says so, not EBADF", async () => {
+  const r = await server();
+  await r.client().set("big", randomBytes(12 << 20));
+  await r.save();
+  const held = await s3.hold(1024);
+  const run = holdfast(backupArgs(r, "--skip-bgsave", "--part-size", "5MiB"), {
+    ...env("outage"),
+    HOLDFAST_S3_TIMEOUT: "2s",
+  });
+  await new Promise((res) => setTimeout(res, 1500));
+  await s3.kill();
+  const b = await run;
+  expect(held.holding).toBe(true);
+  expect(b.stderr).toMatch(/S3/);
+  expect(b.stderr).not.toMatch(/EBADF|unexpected failure/);
+  expect(b.code).toBe(1);
+  await s3.resume();
+});
+
+it("empty keys Redis drops on load are not counted, and the backup says so", async () => {
+  const dir = path.join(work, "empty");
+  fs.mkdirSync(path.join(dir, "data"), { recursive: true });
+  // An RDB of a server that kept empty collections (a bug of old releases): Redis 7+ drops them on load.
+  const rdb = new RdbWriter(9)
+    .select(0)
+    .key(0, "kept", str("v"))
+    .key(1, "empty:list", len(0))
+    .key(2, "empty:set", len(0))
+    .key(4, "kb1:metadata:empty", len(0))
+    .key(4, "kb1:metadata:full", len(1), str("f"), str("v"))
+    .finish();
+  fs.writeFileSync(path.join(dir, "data", "dump.rdb"), rdb);
+  const r = await server([], dir);
+  expect(await r.client().dbsize()).toBe(2);
+  const b = await holdfast(backupArgs(r, "--skip-bgsave", "--pattern", "*:metadata:*"), env("empty"));
+  expect(b.stderr).not.toMatch(/holdfast:/);
+  expect(b.code).toBe(0);
+  expect(b.stderr).toMatch(/the RDB holds empty keys; Redis drops them when it loads it/);
+  const m = await manifest("empty", JSON.parse(b.stdout).id);
+  expect(m.dataset.databases["0"]).toMatchObject({ keys: 2, empty: 3, patterns: { "*:metadata:*": 1 } });
+  expect(m.checks).toContain("scan: ok (RDB 9, 2 keys, 3 empty keys a load drops)");
+  const v = await holdfast(["verify", "--store", "redis", "--backup", m.id], env("empty"));
+  expect(v.code).toBe(0);
+});
+
+it("--data-dir with --redis unreachable is bad input: exit 2, naming the address", async () => {
+  const dir = path.join(work, "nobody");
+  fs.mkdirSync(dir, { recursive: true });
+  const b = await holdfast(["backup", "redis", "--data-dir", dir, "--redis", "127.0.0.1:1"], env("nobody"));
+  expect(b.stderr.trim().split("\n")).toHaveLength(1);
+  expect(b.stderr).toMatch(/cannot reach the Redis of --redis 127\.0\.0\.1:1/);
+  expect(b.code).toBe(2);
+});
