@@ -20,6 +20,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do engines+=("$1"); shift; done
 files=(
   jobs/redis-backup/rdb-scanner.test.ts
   test/backup/round-trip.test.ts
+  test/backup/rdb-defects.test.ts
   test/redis/failover.test.ts
   test/redis/handover.test.ts
   jobs/redis-pod/aof-repair.test.ts

@@ -26,6 +26,15 @@ export class RdbFormatError extends Error {
 /** The newest RDB version the scanner knows (Redis 7.4 to 8.0). */
 export const MAX_RDB_VERSION = 12;
 
+/**
+ * The newest version this scanner reads: MAX_RDB_VERSION, or lower with HOLDFAST_RDB_SCANNER_MAX (to
+ * see the rule for unknown formats at work on an engine of today: it pretends this Holdfast is older).
+ */
+function readableVersion(): number {
+  const lower = Number(process.env.HOLDFAST_RDB_SCANNER_MAX);
+  return lower > 0 && lower < MAX_RDB_VERSION ? lower : MAX_RDB_VERSION;
+}
+
 /** Counts of one database. */
 export interface DatabaseSummary {
   /** Keys in the RDB (DBSIZE of a server that loads it, before expired keys are dropped). */
@@ -567,11 +576,11 @@ export class RdbScanner {
     this.summary.rdbVersion = this.version;
     this.summary.magic = m[1] ? "REDIS" : "VALKEY";
     this.pos += 9;
-    if (m[1] && this.version >= 1 && this.version <= MAX_RDB_VERSION) {
+    if (m[1] && this.version >= 1 && this.version <= readableVersion()) {
       this.state = State.Top;
       return true;
     }
-    this.summary.unread = `RDB version ${this.version}${m[2] ? " (Valkey's numbering)" : ""} unknown to this Holdfast (it reads 1 to ${MAX_RDB_VERSION})`;
+    this.summary.unread = `RDB version ${this.version}${m[2] ? " (Valkey's numbering)" : ""} unknown to this Holdfast (it reads 1 to ${readableVersion()})`;
     this.state = State.Unread;
     this.pos = this.buf.length;
     return false;
