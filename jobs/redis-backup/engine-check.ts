@@ -28,8 +28,17 @@ export function backupEngine(m: RedisBackupManifest): EngineVersion {
  * versions only), naming both engines and what to do. A binary that does not say what it is, or an
  * engine whose limits are not known, is let through: the load decides.
  */
-export function checkCanLoad(redisServer: string, m: RedisBackupManifest): void {
+export function checkCanLoad(redisServer: string, m: RedisBackupManifest, modules: string[] = []): void {
   const scratch = binaryEngine(redisServer);
+  // Module types the server has built in (Redis 8's vector sets); others need their module loaded.
+  const builtIn =
+    scratch?.engine === "redis" && Number(scratch.version.split(".")[0]) >= 8 ? ["vectorset"] : [];
+  const foreignModules = (m.dataset.modules ?? []).filter((t) => !builtIn.includes(t));
+  if (foreignModules.length > 0 && modules.length === 0)
+    throw new ScratchServerError(
+      `the backup holds values of module type${foreignModules.length > 1 ? "s" : ""} ${foreignModules.join(", ")}, ` +
+        `which the throw-away server ${redisServer} cannot load without the module: give it with --load-module PATH`,
+    );
   if (!scratch) return;
   const readable = readableRdbVersion(scratch);
   const source = backupEngine(m);

@@ -145,7 +145,7 @@ export async function loadAndCompare(
   scanner: RdbScanner,
   o: LoadCheckOptions,
 ): Promise<{ checks: Check[]; loadMs: number }> {
-  checkCanLoad(o.redisServer, manifest);
+  checkCanLoad(o.redisServer, manifest, o.modules);
   killLeftoverServer(viewDir);
   fs.rmSync(viewDir, { recursive: true, force: true });
   fs.mkdirSync(viewDir, { recursive: true });
@@ -200,7 +200,7 @@ export async function downloadAndLoad(
   inspect: (c: Redis, scanner: RdbScanner) => Promise<Check[]> = (c, scanner) =>
     compareLoaded(c, manifest, scanner, undefined),
 ): Promise<{ result: RdbCheckResult; scanner: RdbScanner; checks: Check[]; loadMs: number }> {
-  checkCanLoad(o.redisServer, manifest);
+  checkCanLoad(o.redisServer, manifest, o.modules);
   killLeftoverServer(viewDir);
   fs.rmSync(viewDir, { recursive: true, force: true });
   fs.mkdirSync(viewDir, { recursive: true });

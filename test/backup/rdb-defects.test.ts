@@ -10,7 +10,7 @@ import type { RedisBackupManifest } from "../../jobs/redis-backup/manifest";
 import { BUCKET, holdfast } from "./cli";
 import { Crc64 } from "../../jobs/redis-backup/crc64";
 import { compareSnapshots, fillEveryType, liveCounts, snapshotDataset } from "./dataset";
-import { len, RdbWriter, str } from "./rdb-writer";
+import { len, len64, RdbWriter, str } from "./rdb-writer";
 import { FaultyS3 } from "./s3";
 import { waitFor } from "../harness/processes";
 import { StandaloneRedis } from "./standalone-redis";
@@ -250,3 +250,29 @@ function olderReader(): string | undefined {
     expect(v.code).toBe(1);
   },
 );
+
+it("a backup holding values of a module type the throw-away server lacks is refused clearly, naming the type", async () => {
+  const r = await server();
+  // A module value (type 7) of module type "holdfastM": its name in 9 characters of 6 bits, then a
+  // 10-bit encoding version; one string and the module EOF.
+  const charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  let id = 0n;
+  for (const ch of "holdfastM") id = (id << 6n) | BigInt(charset.indexOf(ch));
+  id = (id << 10n) | 1n;
+  const rdb = new RdbWriter(10)
+    .select(0)
+    .key(0, "plain", str("v"))
+    .key(7, "mod:key", len64(Number(id >> 32n), Number(id & 0xffffffffn)), len(5), str("module data"), len(0))
+    .finish();
+  fs.writeFileSync(path.join(r.dataDir, "dump.rdb"), rdb);
+  const b = await holdfast(backupArgs(r, "--skip-bgsave"), env("module"));
+  expect(b.code).toBe(0);
+  const m = await manifest("module", JSON.parse(b.stdout).id);
+  expect(m.dataset.modules).toEqual(["holdfastM"]);
+  expect(m.dataset.databases["0"].types).toEqual({ string: 1, holdfastM: 1 });
+  const v = await holdfast(["verify", "--store", "redis", "--backup", m.id], env("module"));
+  expect(v.stdout).toMatch(
+    /the backup holds values of module type holdfastM, which the throw-away server redis-server cannot load without the module: give it with --load-module PATH/,
+  );
+  expect(v.code).toBe(1);
+});
