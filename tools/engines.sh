@@ -58,6 +58,15 @@ case "${1:-}" in
   *) die "usage: tools/engines.sh [--print | --bin redis8|valkey8 | --remove]" ;;
 esac
 
+want="${packages[*]} layout=$layout"
+ready() {
+  [ "$(cat "$chroot_dir/.holdfast-packages" 2>/dev/null || true)" = "$want" ] &&
+    [ -f "$(bin_dir redis8)/.holdfast-ready" ] && [ -f "$(bin_dir valkey8)/.holdfast-ready" ]
+}
+if ready; then
+  print_engines
+  exit 0
+fi
 [ "$(id -u)" -eq 0 ] || die "building the engine root needs root (debootstrap, chroot); run it once with sudo"
 command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install debootstrap"
 mkdir -p "$root_dir"
@@ -77,7 +86,6 @@ if [ ! -f "$chroot_dir/.holdfast-debootstrap" ]; then
 fi
 
 # 2. The packages, installed inside it (no service is started: policy-rc.d refuses).
-want="${packages[*]} layout=$layout"
 if [ "$(cat "$chroot_dir/.holdfast-packages" 2>/dev/null || true)" != "$want" ]; then
   say "apt-get install ${packages[*]} in the $suite root"
   printf '#!/bin/sh\nexit 101\n' >"$chroot_dir/usr/sbin/policy-rc.d"
