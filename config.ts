@@ -76,6 +76,10 @@ export interface HoldfastConfig {
   monitoringNamespaces: string[];
   prometheusRules: boolean;
   prometheusRuleLabels: string[];
+  grafanaDashboard: boolean;
+  grafanaDatasource: string;
+  grafanaDashboardNamespace: string;
+  runbookBaseUrl: string;
   pushgatewayUrl: string;
   redisBackupSchedule: string;
   lancedbBackupSchedule: string;
@@ -192,6 +196,8 @@ export function validateConfig(c: HoldfastConfig): void {
   if (c.backupMaxAgeHours < 1) fail("backupMaxAgeHours must be at least 1");
   if (c.fargateBackups && (c.fargateSubnetIds.length === 0 || c.fargateSecurityGroupIds.length === 0))
     fail("fargateBackups needs fargateSubnetIds and fargateSecurityGroupIds");
+  if (!/^https?:\/\/[^/\s]+/.test(c.runbookBaseUrl))
+    fail(`runbookBaseUrl must be an absolute http(s) URL, got "${c.runbookBaseUrl}"`);
   if (c.pushgatewayUrl && !/^https?:\/\/[^/\s]+/.test(c.pushgatewayUrl))
     fail(`pushgatewayUrl must be an http(s) URL, got "${c.pushgatewayUrl}"`);
 }

@@ -10,7 +10,7 @@ import { BackupBucket, type JobRole, type ObjectLockMode } from "./components/ba
 import { JobsImage } from "./components/jobs-image";
 import { LanceDbStore, lanceDbLabels, type LanceDbMode } from "./components/lancedb";
 import { BackupSchedule } from "./components/backup-schedule";
-import { BackupAlerts } from "./components/monitoring";
+import { BackupAlerts, BackupDashboard, type WatchedStack } from "./components/monitoring";
 import { selectorLabels } from "./components/shared/k8s";
 
 /** What operators and the holdfast stack commands read from a stack (`pulumi stack output --json`). */
@@ -273,26 +273,38 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     { provider, dependsOn: [namespace] },
   );
 
+  // What the alerts and the dashboard watch.
+  const watched: WatchedStack = {
+    stack: config.stack,
+    namespace: config.namespace,
+    redis: {
+      statefulSet: redis.statefulSetName,
+      sentinelStatefulSet: redis.sentinelStatefulSetName,
+      masterName: redis.masterName,
+      quorum: config.sentinelQuorum,
+    },
+    stores: lancedbOnVolume ? ["redis", "lancedb"] : ["redis"],
+    backupMaxAgeHours: config.backupMaxAgeHours,
+    drillMaxAgeDays: 35,
+  };
   if (config.prometheusRules) {
     new BackupAlerts(
       "holdfast",
       {
-        alerts: {
-          stack: config.stack,
-          namespace: config.namespace,
-          redis: {
-            statefulSet: redis.statefulSetName,
-            sentinelStatefulSet: redis.sentinelStatefulSetName,
-            masterName: redis.masterName,
-            quorum: config.sentinelQuorum,
-          },
-          stores: lancedbOnVolume ? ["redis", "lancedb"] : ["redis"],
-          backupMaxAgeHours: config.backupMaxAgeHours,
-          drillMaxAgeDays: 35,
-        },
+        alerts: { ...watched, runbookBaseUrl: config.runbookBaseUrl },
         labels: Object.fromEntries(
           config.prometheusRuleLabels.map((l) => l.split("=", 2) as [string, string]),
         ),
+      },
+      { provider, dependsOn: [namespace] },
+    );
+  }
+  if (config.grafanaDashboard) {
+    new BackupDashboard(
+      "holdfast",
+      {
+        dashboard: { ...watched, datasource: config.grafanaDatasource },
+        namespace: config.grafanaDashboardNamespace || undefined,
       },
       { provider, dependsOn: [namespace] },
     );

@@ -125,6 +125,13 @@ describe("npm run render", () => {
         parent: "holdfast:redis:SentinelRedis::redis",
         protect: true,
       });
+      // The alerts of the PrometheusRule, as the rule file promtool reads.
+      const rules = parse(fs.readFileSync(path.join(out, "rules", "holdfast-holdfast.rules.yaml"), "utf8"));
+      expect(rules.groups.map((g: { name: string }) => g.name)).toEqual([
+        "holdfast-backups",
+        "holdfast-redis",
+      ]);
+      expect(fs.readdirSync(path.join(out, "rules"))).toEqual(["holdfast-holdfast.rules.yaml"]);
       expect(files.length).toBe(
         resources.filter(
           (x: { type: string }) => x.type.startsWith("kubernetes:") && !x.type.startsWith("pulumi:"),

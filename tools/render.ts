@@ -1,6 +1,7 @@
 // `npm run render -- --stack dev|prod --out DIR`: runs the stack program offline under Pulumi mocks and
 // writes every Kubernetes object as YAML under DIR/manifests/ and every resource to DIR/resources.json,
-// like `helm template` for a Holdfast stack.
+// like `helm template` for a Holdfast stack; the alerts of each PrometheusRule also go to DIR/rules/ as
+// Prometheus rule files, the form `promtool check rules` and `promtool test rules` read.
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
@@ -38,6 +39,23 @@ export function manifestFileName(o: RenderedObject): string {
   return `${[o.kind, o.metadata.namespace, o.metadata.name].filter(Boolean).join("-").toLowerCase()}.yaml`;
 }
 
+/** A Prometheus rule file: what a PrometheusRule's spec holds, under its file name. */
+export interface RuleFile {
+  /** `<namespace>-<name>.rules.yaml` of the PrometheusRule. */
+  name: string;
+  content: string;
+}
+
+/** The rule files of every PrometheusRule among `objects`, as the Prometheus Operator hands them over. */
+export function ruleFiles(objects: RenderedObject[]): RuleFile[] {
+  return objects
+    .filter((o) => o.kind === "PrometheusRule")
+    .map((o) => ({
+      name: `${[o.metadata.namespace, o.metadata.name].filter(Boolean).join("-")}.rules.yaml`,
+      content: stringify(o.spec, { lineWidth: 0 }),
+    }));
+}
+
 /**
  * Renders a stack into `outDir`.
  * @returns the objects written and the number of resources recorded.
@@ -53,6 +71,12 @@ export async function renderStack(
   const objects = run.resources.filter(isKubernetesObject).map(toObject);
   for (const o of objects) {
     fs.writeFileSync(path.join(manifests, manifestFileName(o)), stringify(o, { lineWidth: 0 }));
+  }
+  const rules = path.join(outDir, "rules");
+  fs.rmSync(rules, { recursive: true, force: true });
+  for (const file of ruleFiles(objects)) {
+    fs.mkdirSync(rules, { recursive: true });
+    fs.writeFileSync(path.join(rules, file.name), file.content);
   }
   const resources = run.resources.map((r) => ({
     type: r.type,
@@ -91,9 +115,12 @@ async function main(): Promise<number> {
   }
   try {
     const { objects, resources } = await renderStack(values.stack, values.out);
+    const rules = ruleFiles(objects).length;
     process.stdout.write(
       `rendered stack ${values.stack}: ${objects.length} Kubernetes objects in ${path.join(values.out, "manifests")}, ` +
-        `${resources} resources in ${path.join(values.out, "resources.json")}\n`,
+        `${resources} resources in ${path.join(values.out, "resources.json")}` +
+        (rules > 0 ? `, ${rules} rule file(s) in ${path.join(values.out, "rules")}` : "") +
+        "\n",
     );
     return 0;
   } catch (err) {

@@ -1,24 +1,12 @@
 // The alerts as prod renders them: every expression parses as PromQL and names only metrics something in
 // the stack exports (the jobs' pushes, the redis_exporter sidecars), and the seed's four alerts plus
 // Holdfast's own are all there with their severities.
-import { parser } from "@prometheus-io/lezer-promql";
+import * as fs from "fs";
+import * as path from "path";
+import { metricNames } from "../../test/support/promql";
 import { findObject, stackRun } from "../../test/support/stack";
 import type { AlertRule } from "./alerts";
 import { EXPORTED_METRICS } from "./metrics";
-
-/** Parses `expr`; returns the metric names it selects, or throws on a syntax error. */
-function metricNames(expr: string): string[] {
-  const cursor = parser.parse(expr).cursor();
-  const names: string[] = [];
-  do {
-    if (cursor.type.isError) throw new Error(`PromQL syntax error at ${cursor.from} in: ${expr}`);
-    if (cursor.name === "VectorSelector") {
-      const id = cursor.node.getChild("Identifier");
-      if (id) names.push(expr.slice(id.from, id.to));
-    }
-  } while (cursor.next());
-  return names;
-}
 
 let rules: AlertRule[];
 beforeAll(async () => {
@@ -62,7 +50,39 @@ it("carries the seed's alerts and Holdfast's own, with their severities", () => 
   expect(rules.find((r) => r.alert === "HoldfastSentinelQuorumLost")!.expr).toMatch(
     /master_name="holdfast"\}\) < 2/,
   );
-  expect(severity("HoldfastBackupNeverSucceeded")).toEqual(["critical", "critical"]);
+  // One rule for every store (promtool's lint refuses two rules with one name and the same labels).
+  expect(severity("HoldfastBackupNeverSucceeded")).toEqual(["critical"]);
+});
+
+it("gives every alert a summary, a description and its own runbook page in docs/runbooks", () => {
+  const base = "https://github.com/holdfast-dev/holdfast/blob/main/docs/runbooks/";
+  const runbooks = path.join(__dirname, "..", "..", "docs", "runbooks");
+  const urls = rules.map((r) => r.annotations.runbook_url);
+  expect(new Set(urls).size).toBe(rules.length);
+  for (const r of rules) {
+    expect(r.annotations.summary.length).toBeGreaterThan(10);
+    expect(r.annotations.description.length).toBeGreaterThan(10);
+    expect(r.annotations.runbook_url.startsWith(base)).toBe(true);
+    const page = r.annotations.runbook_url.slice(base.length);
+    expect(page).toMatch(/^[a-z0-9-]+\.md$/);
+    expect(fs.existsSync(path.join(runbooks, page))).toBe(true);
+  }
+  // And no page that no alert links (the folder's README is its index).
+  const pages = fs.readdirSync(runbooks).filter((f) => f !== "README.md");
+  expect(pages.sort()).toEqual(urls.map((u) => u.slice(base.length)).sort());
+});
+
+it("builds the runbook links from runbookBaseUrl", async () => {
+  const run = await stackRun("prod", { "holdfast:runbookBaseUrl": "https://wiki.example.com/ops/holdfast/" });
+  const rule = findObject(run, "PrometheusRule", "holdfast") as unknown as {
+    spec: { groups: { rules: AlertRule[] }[] };
+  };
+  const urls = rule.spec.groups.flatMap((g) => g.rules).map((r) => r.annotations.runbook_url);
+  expect(urls).toContain("https://wiki.example.com/ops/holdfast/backup-too-old.md");
+  expect(urls.every((u) => u.startsWith("https://wiki.example.com/ops/holdfast/"))).toBe(true);
+  await expect(stackRun("prod", { "holdfast:runbookBaseUrl": "docs/runbooks" })).rejects.toThrow(
+    'invalid stack config: runbookBaseUrl must be an absolute http(s) URL, got "docs/runbooks"',
+  );
 });
 
 it("watches the stack's own pods and jobs only", () => {

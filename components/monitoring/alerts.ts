@@ -1,41 +1,49 @@
-// The seed's alerts ("no backup in 24 hours", "key count drops >10%", "AOF rewrite failures", "memory
-// above 90%") and Holdfast's own (a failed restore drill, no replica online, sentinel quorum lost) as a
-// PrometheusRule, and the PodMonitor that scrapes the exporters. Pure; BackupAlerts wires them.
+// The alerts an operator of protected stores asks for ("no backup in 24 hours", "key count drops >10%",
+// "AOF rewrite failures", "memory above 90%") and Holdfast's own (a failed restore drill, no replica
+// online, sentinel quorum lost) as a PrometheusRule, each linking its own runbook page, and the PodMonitor
+// that scrapes the exporters. Pure; BackupAlerts wires them.
 import { EXPORTER_METRICS as X, JOB_METRICS as J } from "./metrics";
+import { selectors, type WatchedStack } from "./selectors";
 
 /** One alerting rule, as a PrometheusRule carries it. */
 export interface AlertRule {
   alert: string;
   expr: string;
   for?: string;
-  labels: { severity: "critical" | "warning" };
-  annotations: { summary: string; description: string; runbook: string };
+  /** The stack is on every alert, so one Alertmanager can route the alerts of several stacks. */
+  labels: { severity: "critical" | "warning"; stack: string };
+  annotations: { summary: string; description: string; runbook_url: string };
 }
 
 /** What the alerts watch. */
-export interface AlertSettings {
-  stack: string;
-  namespace: string;
-  /** The Redis set: StatefulSet names, master name, sentinel quorum. */
-  redis: { statefulSet: string; sentinelStatefulSet: string; masterName: string; quorum: number };
-  /** Stores that have a scheduled backup. */
-  stores: ("redis" | "lancedb")[];
-  /** The newest good backup may be this old. */
-  backupMaxAgeHours: number;
-  /** The newest good drill may be this old. */
-  drillMaxAgeDays: number;
+export interface AlertSettings extends WatchedStack {
+  /**
+   * Absolute URL of the folder of runbook pages; each alert links `<runbookBaseUrl>/<page>.md`, the page
+   * runbookPage names (docs/runbooks/ in this repository).
+   */
+  runbookBaseUrl: string;
+}
+
+/** The runbook page of an alert: `HoldfastRedisKeysDropped` -> `redis-keys-dropped.md`. */
+export function runbookPage(alert: string): string {
+  const words = alert.replace(/^Holdfast/, "").replace(/([a-z0-9])([A-Z])/g, "$1-$2");
+  return `${words.toLowerCase()}.md`;
 }
 
 const by = "stack, store, database";
 
+/** A rule before its runbook link is added. */
+type Rule = Omit<AlertRule, "labels" | "annotations"> & {
+  labels: Omit<AlertRule["labels"], "stack">;
+  annotations: Omit<AlertRule["annotations"], "runbook_url">;
+};
+
 /** The alert groups of a stack. */
 export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[] }[] {
-  const stack = `stack="${s.stack}"`;
-  const data = `namespace="${s.namespace}", pod=~"${s.redis.statefulSet}-[0-9]+"`;
-  const sentinels = `namespace="${s.namespace}", pod=~"${s.redis.sentinelStatefulSet}-[0-9]+"`;
+  const { jobs: stack, data, sentinels } = selectors(s);
+  const base = s.runbookBaseUrl.replace(/\/+$/, "");
   const maxAge = s.backupMaxAgeHours * 3600;
-  const runbook = "README.md#runbooks";
-  const backups: AlertRule[] = [
+  const backups: Rule[] = [
     {
       alert: "HoldfastBackupTooOld",
       expr: `time() - max by (${by}) (${J.backupLastSuccess}{${stack}}) > ${maxAge}`,
@@ -45,21 +53,22 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
         summary: `No successful {{ $labels.store }} backup of stack ${s.stack} in ${s.backupMaxAgeHours} hours`,
         description:
           "The newest good {{ $labels.store }} backup of {{ $labels.database }} is {{ $value | humanizeDuration }} old. " +
-          "Check the backup CronJob's last runs; take one now with `holdfast trigger --cronjob <store>-backup`.",
-        runbook,
+          `Check the backup CronJob's last runs; take one now with \`holdfast stack backup {{ $labels.store }} --stack ${s.stack} --reason manual --wait\`.`,
       },
     },
-    ...s.stores.map((store): AlertRule => ({
+    {
+      // One rule for every store: two rules with one name and the same labels are a duplicate to promtool.
       alert: "HoldfastBackupNeverSucceeded",
-      expr: `absent(${J.backupLastSuccess}{${stack}, store="${store}"})`,
+      expr: s.stores
+        .map((store) => `absent(${J.backupLastSuccess}{${stack}, store="${store}"})`)
+        .join(" or "),
       for: `${s.backupMaxAgeHours}h`,
       labels: { severity: "critical" },
       annotations: {
-        summary: `No ${store} backup of stack ${s.stack} has ever reported success`,
-        description: `No job pushed ${J.backupLastSuccess} for ${store}: the backups fail, or the Pushgateway is not configured.`,
-        runbook,
+        summary: `No {{ $labels.store }} backup of stack ${s.stack} has ever reported success`,
+        description: `No job pushed ${J.backupLastSuccess} for {{ $labels.store }} in ${s.backupMaxAgeHours} hours: the backups fail, or the Pushgateway is not configured.`,
       },
-    })),
+    },
     {
       alert: "HoldfastDrillFailed",
       expr:
@@ -70,7 +79,6 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
         summary: "The last restore drill of {{ $labels.store }} failed",
         description:
           "The newest backup could not be restored and verified: it may not be a backup. Run `holdfast verify --backup latest`.",
-        runbook,
       },
     },
     {
@@ -81,12 +89,11 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
       annotations: {
         summary: `No successful restore drill in ${s.drillMaxAgeDays} days`,
         description:
-          "The seed tests restores monthly; the drill CronJob has not succeeded since {{ $value | humanizeDuration }}.",
-        runbook,
+          "A backup is known to restore once a drill has restored it: the restore-drill CronJob last succeeded {{ $value | humanizeDuration }} ago.",
       },
     },
   ];
-  const redis: AlertRule[] = [
+  const redis: Rule[] = [
     {
       alert: "HoldfastRedisKeysDropped",
       expr: `sum(max by (db) (${X.dbKeys}{${data}})) < 0.9 * sum(max by (db) (${X.dbKeys}{${data}} offset 1h))`,
@@ -94,9 +101,7 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
       labels: { severity: "warning" },
       annotations: {
         summary: "Redis lost more than 10% of its keys within an hour",
-        description:
-          "A flush, a mass delete or a bad restore? Compare with the newest backup's manifest (`holdfast list`).",
-        runbook,
+        description: `A flush, a mass delete or a bad restore? Compare with the newest backups' key counts: \`holdfast stack list --stack ${s.stack} --store redis\`.`,
       },
     },
     {
@@ -108,7 +113,6 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
         summary: "The last AOF rewrite of {{ $labels.pod }} failed",
         description:
           "Check the pod's log and its volume's free space; the AOF keeps growing until a rewrite succeeds.",
-        runbook,
       },
     },
     {
@@ -119,7 +123,6 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
       annotations: {
         summary: "{{ $labels.pod }} cannot write its AOF",
         description: "Redis refuses writes while it cannot persist them. Check the volume (full, read-only).",
-        runbook,
       },
     },
     {
@@ -131,7 +134,6 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
         summary: "{{ $labels.pod }} uses more than 90% of maxmemory",
         description:
           "With noeviction Redis will refuse writes at 100%. Raise redisMemoryLimit or remove data.",
-        runbook,
       },
     },
     {
@@ -143,7 +145,6 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
         summary: "The Redis primary has no replica online",
         description:
           "A failure of the primary now loses data, and with min-replicas-to-write it refuses writes.",
-        runbook,
       },
     },
     {
@@ -155,26 +156,31 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
         summary: "No Redis pod serves as primary",
         description:
           "Look at the data pods' init logs: a pod waits for a sentinel majority or for a replica to be promoted.",
-        runbook,
       },
     },
     {
       alert: "HoldfastSentinelQuorumLost",
       expr:
         `max(${X.sentinelOkSentinels}{${sentinels}, master_name="${s.redis.masterName}"}) < ${s.redis.quorum}` +
-        ` or count(${X.up}{${sentinels}} == 1) < ${s.redis.quorum}`,
+        ` or count(${X.up}{${sentinels}} == 1) < ${s.redis.quorum}` +
+        // count() of nothing is nothing: with every sentinel gone, only absent() still answers.
+        ` or absent(${X.up}{${sentinels}} == 1)`,
       for: "1m",
       labels: { severity: "critical" },
       annotations: {
         summary: "Fewer sentinels than the quorum are up",
         description: "The set cannot fail over, and restarting data pods wait instead of starting.",
-        runbook,
       },
     },
   ];
+  const complete = (r: Rule): AlertRule => ({
+    ...r,
+    labels: { ...r.labels, stack: s.stack },
+    annotations: { ...r.annotations, runbook_url: `${base}/${runbookPage(r.alert)}` },
+  });
   return [
-    { name: "holdfast-backups", rules: backups },
-    { name: "holdfast-redis", rules: redis },
+    { name: "holdfast-backups", rules: backups.map(complete) },
+    { name: "holdfast-redis", rules: redis.map(complete) },
   ];
 }
 

@@ -2,7 +2,8 @@
 // the method, the grouping key in the path, the metric names, labels and values.
 import * as http from "http";
 import type { AddressInfo } from "net";
-import { pushOutcome } from "./pushgateway";
+import { describeWithPromtool, promtool } from "../../test/support/promtool";
+import { exposition, type JobOutcome, pushOutcome } from "./pushgateway";
 
 interface Received {
   method: string;
@@ -40,14 +41,13 @@ beforeEach(() => {
   status = 200;
 });
 
-/** The samples of a text-format body: name -> value. */
+/** The samples of a text-format body: series (name and labels, as written) -> value. */
 const samples = (body: string) =>
   Object.fromEntries(
     body
       .split("\n")
       .filter((l) => l && !l.startsWith("#"))
-      .map((l) => l.split(" "))
-      .map(([name, value]) => [name, Number(value)]),
+      .map((l) => [l.slice(0, l.lastIndexOf(" ")), Number(l.slice(l.lastIndexOf(" ") + 1))]),
   );
 
 it("pushes a successful backup's time, duration, size and keys, grouped by stack, store and database", async () => {
@@ -76,6 +76,34 @@ it("pushes a successful backup's time, duration, size and keys, grouped by stack
     holdfast_backup_keys: 42000,
   });
   expect(r.body).toMatch(/^# TYPE holdfast_backup_last_success_timestamp_seconds gauge$/m);
+});
+
+it("pushes what a LanceDB backup sent and the version of each table, labelled by table", async () => {
+  const at = new Date("2026-11-22T02:30:00Z");
+  await pushOutcome(url, {
+    kind: "backup",
+    stack: "prod",
+    store: "lancedb",
+    database: "/app/lancedb_data",
+    ok: true,
+    at,
+    durationSeconds: 3,
+    sizeBytes: 5000,
+    uploadedBytes: 1200,
+    items: 200,
+    tableVersions: { proposals: 12, 'odd"name\\': 3 },
+  });
+  expect(samples(received[0].body)).toEqual({
+    holdfast_backup_last_success_timestamp_seconds: at.getTime() / 1000,
+    holdfast_backup_duration_seconds: 3,
+    holdfast_backup_size_bytes: 5000,
+    holdfast_backup_uploaded_bytes: 1200,
+    holdfast_backup_keys: 200,
+    'holdfast_lancedb_table_version{table="proposals"}': 12,
+    'holdfast_lancedb_table_version{table="odd\\"name\\\\"}': 3,
+  });
+  // One TYPE line per metric, before its first sample.
+  expect(received[0].body.match(/^# TYPE holdfast_lancedb_table_version gauge$/gm)).toHaveLength(1);
 });
 
 it("pushes only the failure time of a failed backup, so the last success stays for the alert", async () => {
@@ -147,4 +175,30 @@ it("reports, never throws, when the Pushgateway refuses or is away", async () =>
     at: new Date(),
   });
   expect(away).toMatch(/^cannot push to http:\/\/127\.0\.0\.1:1/);
+});
+
+describeWithPromtool("the pushed text, read by promtool", () => {
+  it("passes promtool check metrics: valid, every metric typed and described, labels escaped", () => {
+    const base = { stack: "prod", store: "lancedb" as const, database: "/app/lancedb_data", at: new Date(0) };
+    const outcomes: JobOutcome[] = [
+      {
+        ...base,
+        kind: "backup",
+        ok: true,
+        durationSeconds: 3,
+        sizeBytes: 5000,
+        uploadedBytes: 1200,
+        items: 200,
+        tableVersions: { proposals: 12, 'odd"name\\': 3 },
+      },
+      { ...base, kind: "backup", ok: false },
+      { ...base, kind: "drill", ok: true },
+      { ...base, kind: "drill", ok: false },
+    ];
+    for (const o of outcomes) {
+      const r = promtool(["check", "metrics"], exposition(o));
+      expect(r.output).toBe("");
+      expect(r.code).toBe(0);
+    }
+  });
 });

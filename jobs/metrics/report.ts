@@ -58,13 +58,18 @@ export async function reportOutcome(
 /** What a successful backup reports besides its time. */
 export interface BackupMeasures {
   sizeBytes: number;
+  /** What it sent to the bucket. */
+  uploadedBytes: number;
   /** Keys (Redis) or rows (LanceDB). */
   items: number;
+  /** LanceDB: the version of each table in the snapshot. */
+  tableVersions?: Record<string, number>;
 }
 
 /**
- * Runs a backup and pushes its outcome: on success its time, duration, size and keys or rows; on any
- * failure (the error is thrown on unchanged) the time of the failure.
+ * Runs a backup and pushes its outcome: on success its time, duration, size, bytes sent, keys or rows
+ * (and LanceDB's table versions); on any failure (the error is thrown on unchanged) the time of the
+ * failure.
  */
 export async function withBackupOutcome<T>(
   target: PushTarget | undefined,
@@ -80,7 +85,6 @@ export async function withBackupOutcome<T>(
     await reportOutcome(target, { kind: "backup", ...labels, ok: false, at: new Date() });
     throw err;
   }
-  const { sizeBytes, items } = measure(result);
   const at = new Date();
   await reportOutcome(target, {
     kind: "backup",
@@ -88,8 +92,7 @@ export async function withBackupOutcome<T>(
     ok: true,
     at,
     durationSeconds: (at.getTime() - started) / 1000,
-    sizeBytes,
-    items,
+    ...measure(result),
   });
   return result;
 }

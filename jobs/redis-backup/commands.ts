@@ -185,7 +185,11 @@ const backupCommand: Command = {
       target,
       { store: "redis", database },
       () => takeBackup(),
-      (m) => ({ sizeBytes: summarize(m).sizeBytes, items: m.dataset.keys }),
+      (m) => {
+        // A Redis backup sends every object it holds.
+        const { sizeBytes } = summarize(m);
+        return { sizeBytes, uploadedBytes: sizeBytes, items: m.dataset.keys };
+      },
     );
     log.info("backup committed", {
       backup: manifest.id,

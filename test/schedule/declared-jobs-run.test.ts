@@ -153,7 +153,8 @@ function expectAlertShape(p: Push): void {
   expect(p.method).toBe("POST");
   expect(Object.keys(p.group).sort()).toEqual(["job", ...JOB_METRIC_LABELS].sort());
   expect(p.group).toMatchObject({ job: "holdfast", stack: "dev" });
-  for (const name of Object.keys(p.metrics)) {
+  for (const series of Object.keys(p.metrics)) {
+    const name = series.replace(/\{.*$/, "");
     expect(Object.values(JOB_METRICS)).toContain(name);
     expect(p.types[name]).toBe("gauge");
   }
@@ -191,6 +192,7 @@ test("redis-backup commits a backup of every key and pushes its success", async 
       JOB_METRICS.backupLastSuccess,
       JOB_METRICS.backupDuration,
       JOB_METRICS.backupSize,
+      JOB_METRICS.backupUploaded,
       JOB_METRICS.backupKeys,
     ].sort(),
   );
@@ -199,6 +201,8 @@ test("redis-backup commits a backup of every key and pushes its success", async 
   expect(p.metrics[JOB_METRICS.backupDuration]).toBeLessThanOrEqual((p.receivedAt - t0) / 1000);
   expect(p.metrics[JOB_METRICS.backupSize]).toBe(m.objects["dump.rdb"].size);
   expect(p.metrics[JOB_METRICS.backupKeys]).toBe(total);
+  // A Redis backup sends its whole RDB.
+  expect(p.metrics[JOB_METRICS.backupUploaded]).toBe(m.objects["dump.rdb"].size);
 });
 
 test("lancedb-backup commits a snapshot of the application's claim and pushes its success", async () => {
@@ -221,6 +225,10 @@ test("lancedb-backup commits a snapshot of the application's claim and pushes it
   expect(p.metrics[JOB_METRICS.backupSize]).toBe(record.totals.bytes);
   expect(p.metrics[JOB_METRICS.backupKeys]).toBe(200);
   expect(p.metrics[JOB_METRICS.backupLastFailure]).toBeUndefined();
+  // What it sent (the first snapshot: every file) and the version of each table it holds.
+  expect(p.metrics[JOB_METRICS.backupUploaded]).toBe(record.uploaded.bytes);
+  expect(record.uploaded.bytes).toBeGreaterThan(0);
+  expect(p.metrics[`${JOB_METRICS.lancedbTableVersion}{table="proposals"}`]).toBe(record.tables[0].version);
 });
 
 /** Ids of backups taken at 03:00 UTC `days` days ago, and one at 01:00 ten days ago (its day's older). */

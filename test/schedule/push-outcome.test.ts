@@ -119,12 +119,13 @@ test("a Pushgateway that is down or refuses leaves a good backup good, with a wa
   expect(logLines(refused.stderr).find((l) => l.level === "warn")?.error).toBe(
     "the Pushgateway answered 400 refused by the test",
   );
-  // What it tried to push: a success with duration, size and rows (an empty snapshot: 0 and 0).
+  // What it tried to push: a success with duration, size, bytes sent and rows (an empty snapshot: 0).
   expect(receiver.pushes).toHaveLength(1);
   expect(receiver.pushes[0].metrics).toEqual({
     [JOB_METRICS.backupLastSuccess]: expect.any(Number),
     [JOB_METRICS.backupDuration]: expect.any(Number),
     [JOB_METRICS.backupSize]: 0,
+    [JOB_METRICS.backupUploaded]: 0,
     [JOB_METRICS.backupKeys]: 0,
   });
 });

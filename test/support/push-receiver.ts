@@ -10,7 +10,7 @@ export interface Push {
   contentType: string;
   /** The grouping key: job and the labels. */
   group: Record<string, string>;
-  /** Samples of the body: metric name -> value. */
+  /** Samples of the body: series (the metric name, with its labels when it has any) -> value. */
   metrics: Record<string, number>;
   /** Metric name -> its `# TYPE` declaration. */
   types: Record<string, string>;
@@ -53,8 +53,7 @@ export class PushReceiver {
         metrics: Object.fromEntries(
           lines
             .filter((l) => !l.startsWith("#"))
-            .map((l) => l.split(" "))
-            .map(([name, value]) => [name, Number(value)]),
+            .map((l) => [l.slice(0, l.lastIndexOf(" ")), Number(l.slice(l.lastIndexOf(" ") + 1))]),
         ),
         types: Object.fromEntries(
           lines

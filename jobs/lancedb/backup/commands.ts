@@ -98,7 +98,9 @@ const backupCommand: Command = {
         }),
       (o) => ({
         sizeBytes: o.tables.reduce((n, t) => n + t.bytes, 0),
+        uploadedBytes: o.uploaded.bytes,
         items: o.tables.reduce((n, t) => n + t.rows, 0),
+        tableVersions: Object.fromEntries(o.tables.map((t) => [t.name, t.version])),
       }),
     );
     log.info("snapshot committed", { snapshot: outcome.id, record: outcome.recordKey });

@@ -1,0 +1,31 @@
+// What the alerts and the dashboard watch, and the PromQL label matchers that pick a stack's own series out
+// of a shared Prometheus: the jobs' pushes by their stack label, the exporters' scrapes by namespace and pod.
+
+/** Which series belong to a stack. */
+export interface StackSeries {
+  stack: string;
+  namespace: string;
+  /** The StatefulSets of the Redis data pods and of the sentinels. */
+  redis: { statefulSet: string; sentinelStatefulSet: string };
+}
+
+/** The matchers (without braces) of a stack's pushed job metrics, data pods and sentinels. */
+export function selectors(s: StackSeries): { jobs: string; data: string; sentinels: string } {
+  return {
+    jobs: `stack="${s.stack}"`,
+    data: `namespace="${s.namespace}", pod=~"${s.redis.statefulSet}-[0-9]+"`,
+    sentinels: `namespace="${s.namespace}", pod=~"${s.redis.sentinelStatefulSet}-[0-9]+"`,
+  };
+}
+
+/** What the alerts and the dashboard watch: a stack's series, its Redis set, its stores' promises. */
+export interface WatchedStack extends StackSeries {
+  /** The Redis set: StatefulSet names, master name, sentinel quorum. */
+  redis: StackSeries["redis"] & { masterName: string; quorum: number };
+  /** Stores that have a scheduled backup. */
+  stores: ("redis" | "lancedb")[];
+  /** The newest good backup may be this old. */
+  backupMaxAgeHours: number;
+  /** The newest good drill may be this old. */
+  drillMaxAgeDays: number;
+}
