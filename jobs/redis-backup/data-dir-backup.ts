@@ -73,6 +73,9 @@ export async function takeSnapshotOnDisk(
 ): Promise<void> {
   const c = await connectNode(address, credentials, 10_000);
   try {
+    // Snapshots taken so far (rdb_saves, Redis 7+): LASTSAVE counts in seconds and does not move when
+    // the BGSAVE ends in the same second as the save before it (a server just started, a save rule).
+    const savesBefore = Number(parseInfo(String(await c.info("persistence"))).rdb_saves ?? NaN);
     const before = Number(await c.call("LASTSAVE"));
     try {
       await c.call("BGSAVE");
@@ -87,7 +90,8 @@ export async function takeSnapshotOnDisk(
     for (;;) {
       const info = parseInfo(String(await c.info("persistence")));
       const last = Number(await c.call("LASTSAVE"));
-      if (info.rdb_bgsave_in_progress === "0" && last > before) {
+      const saved = Number.isNaN(savesBefore) ? last > before : Number(info.rdb_saves) > savesBefore;
+      if (info.rdb_bgsave_in_progress === "0" && saved) {
         if (info.rdb_last_bgsave_status !== "ok")
           throw new Error(
             `BGSAVE on ${formatAddress(address)} failed (rdb_last_bgsave_status:${info.rdb_last_bgsave_status})`,

@@ -9,6 +9,7 @@ import { getJson } from "../../jobs/store/s3";
 import type { RedisBackupManifest } from "../../jobs/redis-backup/manifest";
 import { BUCKET, holdfast } from "./cli";
 import { Crc64 } from "../../jobs/redis-backup/crc64";
+import { takeSnapshotOnDisk } from "../../jobs/redis-backup/data-dir-backup";
 import { compareSnapshots, fillEveryType, liveCounts, snapshotDataset } from "./dataset";
 import { len, len64, RdbWriter, str } from "./rdb-writer";
 import { FaultyS3 } from "./s3";
@@ -275,4 +276,15 @@ it("a backup holding values of a module type the throw-away server lacks is refu
     /the backup holds values of module type holdfastM, which the throw-away server redis-server cannot load without the module: give it with --load-module PATH/,
   );
   expect(v.code).toBe(1);
+});
+
+it("a BGSAVE that ends in the same second as the save before it is seen done (LASTSAVE counts whole seconds)", async () => {
+  const r = await server();
+  await r.client().set("k", "v");
+  // Just after a second starts: SAVE, then the BGSAVE, both done well within that second.
+  await new Promise((res) => setTimeout(res, 1000 - (Date.now() % 1000) + 20));
+  await r.client().save();
+  const started = Date.now();
+  await takeSnapshotOnDisk({ host: "127.0.0.1", port: r.port }, {}, 5000);
+  expect(Date.now() - started).toBeLessThan(2000);
 });
