@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { JOB_SERVICE_ACCOUNTS } from "./components/backup-bucket/policies";
 import { imageProblem } from "./components/shared/image-ref";
+import { checkEngineImage } from "./components/redis/engines";
 
 /** One key of the `config:` block of Pulumi.yaml. */
 export interface ConfigKeySchema {
@@ -28,6 +29,7 @@ export interface HoldfastConfig {
   strictScheduling: boolean;
   allowedNamespaces: string[];
   storageClassName: string;
+  redisEngine: string;
   redisImage: string;
   jobsImage: string;
   redisMasterName: string;
@@ -148,6 +150,11 @@ export function validateConfig(c: HoldfastConfig): void {
   const fail = (msg: string) => {
     throw new Error(`invalid stack config: ${msg}`);
   };
+  try {
+    checkEngineImage(c.redisEngine, c.redisImage);
+  } catch (err) {
+    fail((err as Error).message);
+  }
   if (c.redisReplicas < 2) fail("redisReplicas must be at least 2 (a primary and a replica)");
   if (c.sentinelReplicas < 3 || c.sentinelReplicas % 2 === 0) fail("sentinelReplicas must be odd and >= 3");
   if (c.sentinelQuorum < Math.floor(c.sentinelReplicas / 2) + 1 || c.sentinelQuorum > c.sentinelReplicas)

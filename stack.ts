@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { projectDir, type HoldfastConfig } from "./config";
 import { SentinelRedis } from "./components/redis";
+import type { EngineKind } from "./components/redis/engines";
 import { redisSetNames } from "./components/redis/spec";
 import { BackupBucket, type JobRole, type ObjectLockMode } from "./components/backup-bucket";
 import { JobsImage } from "./components/jobs-image";
@@ -127,6 +128,7 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     ? new JobsImage("jobs", {
         context: projectDir,
         redisImage: config.redisImage,
+        engine: config.redisEngine as EngineKind,
         keepImages: config.jobsImageKeep,
         repositoryName: `holdfast/${config.stack.toLowerCase()}/jobs`,
         tags: { "app.kubernetes.io/part-of": "holdfast", "holdfast.dev/stack": config.stack },
@@ -138,6 +140,7 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     {
       namespace: config.namespace,
       redisImage: config.redisImage,
+      engine: config.redisEngine as EngineKind,
       jobsImage,
       masterName: config.redisMasterName,
       replicas: config.redisReplicas,

@@ -2,7 +2,7 @@
 // redis-server and redis-sentinel processes from the rendered configuration, s3rver as the bucket, a
 // LanceDB writer), loads seed-shaped data, walks through the seed's disasters with the real commands,
 // prints a table of verdicts, stops every process it started and leaves its folder for inspection.
-//   npm run sandbox -- [--short] [--step N] [--keep-running] [--json] [--dir DIR]
+//   npm run sandbox -- [--short] [--step N] [--keep-running] [--json] [--dir DIR] [--engine redis8]
 // Exit codes: 0 every verdict passed, 1 a verdict failed or the sandbox could not start, 2 bad input
 // (or Redis is not installed).
 import { spawnSync } from "child_process";
@@ -12,6 +12,7 @@ import * as path from "path";
 import { resultTable, seconds, type StepResult } from "./report";
 import { Sandbox, type SandboxSize, type Say } from "./sandbox";
 import { loadRedisSample } from "./sample-data";
+import { TEST_ENGINES, testEngine, type TestEngineName, useTestEngine } from "../test/support/engine";
 import { STEPS, StepFailure, type SandboxState, type Step } from "./steps";
 
 /** What a run is asked to do. */
@@ -26,9 +27,12 @@ export interface SandboxOptions {
   json: boolean;
   /** The sandbox's folder. */
   dir: string;
+  /** The engine the Redis pods run: redis7 (Redis on PATH), redis8 or valkey8 (tools/engines.sh). */
+  engine: TestEngineName;
 }
 
-const USAGE = "usage: npm run sandbox -- [--short] [--step 1-7] [--keep-running] [--json] [--dir DIR]";
+const USAGE =
+  "usage: npm run sandbox -- [--short] [--step 1-7] [--keep-running] [--json] [--dir DIR] [--engine redis7|redis8|valkey8]";
 
 /** Parses the command line; throws a one-line message on bad input. */
 export function parseArgs(argv: string[], now = new Date()): SandboxOptions {
@@ -36,6 +40,7 @@ export function parseArgs(argv: string[], now = new Date()): SandboxOptions {
     short: false,
     keepRunning: false,
     json: false,
+    engine: "redis7",
     dir: path.join(os.tmpdir(), `holdfast-sandbox-${now.toISOString().replace(/[-:]|\.\d+/g, "")}`),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -49,7 +54,12 @@ export function parseArgs(argv: string[], now = new Date()): SandboxOptions {
     else if (a === "--keep-running") o.keepRunning = true;
     else if (a === "--json") o.json = true;
     else if (a === "--dir") o.dir = path.resolve(value());
-    else if (a === "--step") {
+    else if (a === "--engine") {
+      const v = value();
+      if (!(TEST_ENGINES as readonly string[]).includes(v))
+        throw new Error(`--engine takes ${TEST_ENGINES.join(", ")}, not ${v}`);
+      o.engine = v as TestEngineName;
+    } else if (a === "--step") {
       const v = value();
       if (!/^[1-7]$/.test(v)) throw new Error(`--step takes a step number from 1 to 7, not ${v}`);
       o.step = Number(v);
@@ -59,6 +69,20 @@ export function parseArgs(argv: string[], now = new Date()): SandboxOptions {
   if (fs.existsSync(o.dir) && fs.readdirSync(o.dir).length > 0)
     throw new Error(`--dir ${o.dir} is not empty: give a new or empty folder`);
   return o;
+}
+
+/**
+ * Puts the chosen engine's binaries first on PATH (HOLDFAST_TEST_ENGINE for the harness); a one-line
+ * message when its folder is missing.
+ */
+export function chooseEngine(engine: TestEngineName): string | undefined {
+  process.env.HOLDFAST_TEST_ENGINE = engine;
+  try {
+    useTestEngine(testEngine(engine));
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return undefined;
 }
 
 /** What is missing for the sandbox to run, as one line with how to install it; undefined when nothing is. */
@@ -91,7 +115,9 @@ export async function runSandbox(o: SandboxOptions, say: Say): Promise<StepResul
   const size: SandboxSize = o.short
     ? { patternsPerBase: 400, initialRows: 1000 }
     : { patternsPerBase: 2500, initialRows: 5000 };
-  say(`holdfast sandbox: the dev stack on this machine, under ${o.dir}`);
+  say(
+    `holdfast sandbox: the dev stack on this machine (${o.engine}: ${spawnSync("redis-server", ["--version"], { encoding: "utf8" }).stdout.split(" sha=")[0]}), under ${o.dir}`,
+  );
   const t0 = Date.now();
   const sandbox = await Sandbox.start(o.dir, size, say);
   const stop = async () => {
@@ -202,7 +228,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`holdfast sandbox: ${(err as Error).message}\n`);
     return 2;
   }
-  const missing = missingRedis();
+  const missing = chooseEngine(o.engine) ?? missingRedis();
   if (missing) {
     process.stderr.write(`holdfast sandbox: ${missing}\n`);
     return 2;

@@ -58,10 +58,25 @@ test("without redis-server and redis-sentinel it says how to install them, exit 
   expect(r.code).toBe(2);
 });
 
+test("--engine redis8 without the engines' root says how to build it, exit 2", async () => {
+  const r = await sandbox(["--short", "--engine", "redis8"], {
+    HOME: process.env.HOME,
+    PATH: process.env.PATH,
+    HOLDFAST_ENGINE_ROOT: "/nonexistent/engines",
+  });
+  expect(r.stderr.trim().split("\n")).toEqual([
+    expect.stringMatching(
+      /needs \/nonexistent\/engines\/bin\/redis8: build it once with `npm run engines` \(as root\)/,
+    ),
+  ]);
+  expect(r.code).toBe(2);
+});
+
 test.each([
   [["--step", "9"], /--step takes a step number from 1 to 7, not 9/],
   [["--fast"], /unknown argument --fast/],
   [["--dir"], /--dir needs a value/],
+  [["--engine", "redis9"], /--engine takes redis7, redis8, valkey8, not redis9/],
 ])("bad input %j: one line, exit 2", async (args, message) => {
   const r = await sandbox(args);
   expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(message)]);

@@ -108,6 +108,21 @@ describe("stack config checks", () => {
       stackRun("dev", { "holdfast:redisExporterImage": "oliver006/redis_exporter@sha256:abc" }),
     ).rejects.toThrow(/redisExporterImage "oliver006\/redis_exporter@sha256:abc" has a malformed digest/);
   });
+
+  it("refuse an engine or release Holdfast does not support, naming the supported ones", async () => {
+    await expect(stackRun("dev", { "holdfast:redisImage": "redis:8.4.0-bookworm" })).rejects.toThrow(
+      "invalid stack config: redisImage redis:8.4.0-bookworm: Redis 8.4.0 is not supported by this Holdfast (supported: Redis 7.0, 7.2, 7.4, 8.0; Valkey 7.2, 8.0, 8.1)",
+    );
+    await expect(stackRun("dev", { "holdfast:redisImage": "valkey/valkey:8.1.1-bookworm" })).rejects.toThrow(
+      "invalid stack config: redisImage valkey/valkey:8.1.1-bookworm runs Valkey, but redisEngine is redis: set both to the same engine",
+    );
+    await expect(stackRun("dev", { "holdfast:redisImage": "redis:latest" })).rejects.toThrow(
+      /redisImage redis:latest: its tag must name the version/,
+    );
+    await expect(stackRun("dev", { "holdfast:redisEngine": "keydb" })).rejects.toThrow(
+      'invalid stack config: redisEngine "keydb": use redis or valkey',
+    );
+  });
 });
 
 describe("npm run render", () => {

@@ -19,6 +19,7 @@ import {
   shellCommands,
   stageNamed,
   stageUser,
+  substituteArgs,
   words,
 } from "./dockerfile";
 
@@ -146,10 +147,20 @@ describe("jobs/Dockerfile", () => {
     const fromRedis = instructionsOf(runtime, "COPY")
       .map(copySpec)
       .filter((c) => c.from === "redis");
-    expect(fromRedis.flatMap((c) => c.sources)).toContain("/usr/local/bin/redis-server");
+    // The engine's own binaries (REDIS_ENGINE: redis or valkey), and the redis-* names for Valkey.
+    expect(file.globalArgs.REDIS_ENGINE).toBe("redis");
+    for (const engine of ["redis", "valkey"])
+      expect(
+        fromRedis.flatMap((c) => c.sources).map((x) => substituteArgs(x, { REDIS_ENGINE: engine })),
+      ).toEqual([`/usr/local/bin/${engine}-server`, `/usr/local/bin/${engine}-cli`]);
     const commands = runCommands(runtime);
-    expect(commands).toContain("ln -s redis-server /usr/local/bin/redis-check-aof");
-    expect(commands).toContain("ln -s redis-server /usr/local/bin/redis-check-rdb");
+    const joined = commands.join("; ");
+    expect(joined).toContain(
+      "for n in check-aof check-rdb sentinel; do ln -s ${REDIS_ENGINE}-server /usr/local/bin/${REDIS_ENGINE}-$n; done",
+    );
+    expect(joined).toContain(
+      "for n in server check-aof check-rdb sentinel; do ln -s ${REDIS_ENGINE}-server /usr/local/bin/redis-$n; done",
+    );
     // The build fails if a library redis-server needs is missing.
     expect(commands).toContain("redis-server --version");
     expect(aptPackages(runtime)).toContain("libssl3");

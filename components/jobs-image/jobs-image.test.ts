@@ -66,12 +66,12 @@ describe("the prod stack's jobs image", () => {
     const dataImages = redisContainers(run)
       .filter((c) => c.name === "redis" || c.name === "sentinel")
       .map((c) => c.image);
-    expect(new Set(dataImages)).toEqual(new Set(["redis:7.2.7-bookworm"]));
+    expect(new Set(dataImages)).toEqual(new Set(["redis:8.0.2-bookworm"]));
     expect(image.inputs.build).toEqual({
       context: projectDir,
       dockerfile: path.join(projectDir, "jobs", "Dockerfile"),
       platform: "linux/amd64",
-      args: { REDIS_IMAGE: dataImages[0] },
+      args: { REDIS_IMAGE: dataImages[0], REDIS_ENGINE: "redis" },
       builderVersion: "BuilderBuildKit",
     });
     const repositoryUrl = "123456789012.dkr.ecr.us-east-1.amazonaws.com/holdfast/prod/jobs";

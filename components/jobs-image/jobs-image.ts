@@ -5,7 +5,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
-import { DEFAULT_REDIS_IMAGE } from "../redis/sentinel-redis";
+import { checkEngineImage, DEFAULT_REDIS_IMAGE, type EngineKind } from "../redis/engines";
 import { jobsImageTag } from "./build-context";
 import { keepNewestImagesPolicy } from "./ecr-lifecycle";
 
@@ -18,9 +18,11 @@ export interface JobsImageArgs {
   /**
    * The Redis image whose redis-server, redis-check-aof and redis-check-rdb the jobs carry: the image
    * the data pods run, so a restore is verified by the same Redis version that wrote the backup. A
-   * Debian variant (the jobs image is glibc based). Default: the official Redis 7 image, pinned.
+   * Debian variant (the jobs image is glibc based). Default: DEFAULT_REDIS_IMAGE.
    */
   redisImage?: string;
+  /** The engine redisImage runs (redis, valkey): which binaries the image copies. Default redis. */
+  engine?: EngineKind;
   /** Images the repository's lifecycle policy keeps. Default 20. */
   keepImages?: number;
   /** Platform the image is built for. Default `linux/amd64`. */
@@ -53,9 +55,9 @@ export class JobsImage extends pulumi.ComponentResource {
     const context = path.resolve(args.context ?? path.join(__dirname, "..", ".."));
     const dockerfile = args.dockerfile ?? "jobs/Dockerfile";
     const redisImage = args.redisImage ?? DEFAULT_REDIS_IMAGE;
-    if (/alpine/i.test(redisImage))
-      throw new Error(`redisImage ${redisImage}: the jobs image needs a Debian (glibc) Redis image`);
-    const buildArgs = { REDIS_IMAGE: redisImage };
+    const engine = args.engine ?? "redis";
+    checkEngineImage(engine, redisImage);
+    const buildArgs = { REDIS_IMAGE: redisImage, REDIS_ENGINE: engine };
 
     const repository = new aws.ecr.Repository(
       `${name}-repository`,

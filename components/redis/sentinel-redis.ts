@@ -1,6 +1,7 @@
 // SentinelRedis: a Sentinel-replicated Redis set with RDB+AOF persistence on Retain volumes, ACL users
 // with generated passwords, and start-up logic that never lets a pod holding data elect itself.
 // The objects are rendered by ./spec and ./conf; this component only wires them into resources.
+import { DEFAULT_REDIS_IMAGE, type EngineKind } from "./engines";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
@@ -37,6 +38,8 @@ export interface SentinelRedisArgs {
   namespace: string;
   /** Image of the Redis and sentinel containers. Default: the official Redis 7 image, pinned. */
   redisImage?: pulumi.Input<string>;
+  /** The engine redisImage runs: it names the binaries the containers start. Default redis. */
+  engine?: EngineKind;
   /** Image with the holdfast CLI, run by the init and hand-over containers. */
   jobsImage: pulumi.Input<string>;
   /** Name the sentinels monitor the primary under. Default `holdfast`. */
@@ -86,8 +89,8 @@ export interface SentinelRedisArgs {
   monitoringNamespaces?: string[];
 }
 
-/** The default Redis image: the official Redis 7 image, pinned by version. */
-export const DEFAULT_REDIS_IMAGE = "redis:7.2.7-bookworm";
+/** The default Redis image (components/redis/engines.ts says why). */
+export { DEFAULT_REDIS_IMAGE } from "./engines";
 
 /** The default exporter image, pinned by version. */
 export const DEFAULT_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.67.0";
@@ -99,6 +102,7 @@ export function redisSetSettings(name: string, args: SentinelRedisArgs): RedisSe
     name,
     namespace: args.namespace,
     redisImage: args.redisImage ?? DEFAULT_REDIS_IMAGE,
+    engine: args.engine ?? "redis",
     jobsImage: args.jobsImage,
     masterName: args.masterName ?? "holdfast",
     replicas: args.replicas ?? 3,

@@ -1,6 +1,7 @@
 // Pure renderers of every Kubernetes object of a Sentinel-replicated Redis set: names, the files in the
 // ConfigMap, the StatefulSets with their init logic and hand-over hook, services, budgets and the
 // network policy. SentinelRedis wires these into resources; the tests read the same output.
+import { engineBinaries, type EngineKind } from "./engines";
 import type * as pulumi from "@pulumi/pulumi";
 import type { apps, core, networking, policy } from "@pulumi/kubernetes/types/input";
 import {
@@ -46,6 +47,8 @@ export interface RedisSetSettings {
   namespace: string;
   /** Image of the data and sentinel containers. */
   redisImage: pulumi.Input<string>;
+  /** The engine redisImage runs (its binary names). */
+  engine: EngineKind;
   /** Image with the holdfast CLI: start-up role logic, AOF repair, hand-over. */
   jobsImage: pulumi.Input<string>;
   /** Name the sentinels monitor the primary under. */
@@ -194,31 +197,44 @@ export function setLabels(s: RedisSetSettings): Record<string, string> {
 }
 
 /**
- * Readiness of a data pod: a primary, or a replica whose link to its primary is up (a replica still
- * syncing does not count toward the disruption budget). Authenticates as the probe user.
+ * The probes of an engine's pods, run with its own cli (redis-cli, valkey-cli; both read REDISCLI_AUTH):
+ * - data readiness: a primary, or a replica whose link to its primary is up (a replica still syncing
+ *   does not count toward the disruption budget), as the probe user;
+ * - data liveness: it answers PING, or is busy loading its dataset (not a reason to restart it);
+ * - sentinel readiness and liveness: it answers PING as the discovery user.
  */
-export const DATA_READINESS = [
-  "sh",
-  "-c",
-  `out=$(redis-cli --no-auth-warning --user probe -h 127.0.0.1 -p ${REDIS_PORT} INFO replication) || exit 1; ` +
-    'case "$out" in *role:master*|*master_link_status:up*) exit 0;; esac; echo "replica not in sync"; exit 1',
-];
+export function engineProbes(engine: EngineKind): {
+  data: string[];
+  dataLiveness: string[];
+  sentinel: string[];
+} {
+  const cli = engineBinaries(engine).cli;
+  return {
+    data: [
+      "sh",
+      "-c",
+      `out=$(${cli} --no-auth-warning --user probe -h 127.0.0.1 -p ${REDIS_PORT} INFO replication) || exit 1; ` +
+        'case "$out" in *role:master*|*master_link_status:up*) exit 0;; esac; echo "replica not in sync"; exit 1',
+    ],
+    dataLiveness: [
+      "sh",
+      "-c",
+      `r=$(${cli} --no-auth-warning --user probe -h 127.0.0.1 -p ${REDIS_PORT} PING) || exit 1; ` +
+        'case "$r" in PONG|LOADING*) exit 0;; esac; echo "$r"; exit 1',
+    ],
+    sentinel: [
+      "sh",
+      "-c",
+      `r=$(${cli} --no-auth-warning --user discovery -h 127.0.0.1 -p ${SENTINEL_PORT} PING) || exit 1; ` +
+        '[ "$r" = PONG ] || { echo "$r"; exit 1; }',
+    ],
+  };
+}
 
-/** Liveness of a data pod: it answers PING, or is busy loading its dataset (not a reason to restart it). */
-export const DATA_LIVENESS = [
-  "sh",
-  "-c",
-  `r=$(redis-cli --no-auth-warning --user probe -h 127.0.0.1 -p ${REDIS_PORT} PING) || exit 1; ` +
-    'case "$r" in PONG|LOADING*) exit 0;; esac; echo "$r"; exit 1',
-];
-
-/** Readiness and liveness of a sentinel: it answers PING as the discovery user. */
-export const SENTINEL_PROBE = [
-  "sh",
-  "-c",
-  `r=$(redis-cli --no-auth-warning --user discovery -h 127.0.0.1 -p ${SENTINEL_PORT} PING) || exit 1; ` +
-    '[ "$r" = PONG ] || { echo "$r"; exit 1; }',
-];
+/** The Redis engine's probes (see engineProbes). */
+export const DATA_READINESS = engineProbes("redis").data;
+export const DATA_LIVENESS = engineProbes("redis").dataLiveness;
+export const SENTINEL_PROBE = engineProbes("redis").sentinel;
 
 /**
  * The redis container's preStop: it waits until the holdfast sidecar's hand-over has finished (the
@@ -323,7 +339,7 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
           {
             name: "redis",
             image: s.redisImage,
-            command: ["redis-server", `${PATHS.run}/redis.conf`],
+            command: [engineBinaries(s.engine).server, `${PATHS.run}/redis.conf`],
             ports: [{ name: "redis", containerPort: REDIS_PORT }],
             env: [secretEnv("REDISCLI_AUTH", n.secret, "probe-password")],
             volumeMounts: [mounts.data, mounts.auth, mounts.run, mounts.tmp],
@@ -333,13 +349,13 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
               limits: { cpu: s.cpuLimit, memory: s.memoryLimit },
             },
             readinessProbe: {
-              exec: { command: DATA_READINESS },
+              exec: { command: engineProbes(s.engine).data },
               periodSeconds: 5,
               timeoutSeconds: 3,
               failureThreshold: 2,
             },
             livenessProbe: {
-              exec: { command: DATA_LIVENESS },
+              exec: { command: engineProbes(s.engine).dataLiveness },
               initialDelaySeconds: 30,
               periodSeconds: 10,
               timeoutSeconds: 5,
@@ -466,7 +482,7 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
           {
             name: "sentinel",
             image: s.redisImage,
-            command: ["redis-server", `${PATHS.data}/sentinel.conf`, "--sentinel"],
+            command: [engineBinaries(s.engine).server, `${PATHS.data}/sentinel.conf`, "--sentinel"],
             ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
             env: [secretEnv("REDISCLI_AUTH", n.secret, "discovery-password")],
             volumeMounts: [state, run, tmp],
@@ -475,9 +491,13 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
               requests: { cpu: "20m", memory: s.sentinelMemoryLimit },
               limits: { cpu: "250m", memory: s.sentinelMemoryLimit },
             },
-            readinessProbe: { exec: { command: SENTINEL_PROBE }, periodSeconds: 5, timeoutSeconds: 3 },
+            readinessProbe: {
+              exec: { command: engineProbes(s.engine).sentinel },
+              periodSeconds: 5,
+              timeoutSeconds: 3,
+            },
             livenessProbe: {
-              exec: { command: SENTINEL_PROBE },
+              exec: { command: engineProbes(s.engine).sentinel },
               initialDelaySeconds: 15,
               periodSeconds: 10,
               timeoutSeconds: 5,

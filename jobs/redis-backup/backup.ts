@@ -19,6 +19,7 @@ import {
   writeManifest,
 } from "./manifest";
 import { RdbChecksumError } from "./rdb-check";
+import { countUnreadByLoad, rdbFacts } from "./rdb-facts";
 import { ReplicationAuthError, ReplicationStream, ReplicationStreamError } from "./replication";
 import { TransferError, transferRdb } from "./transfer";
 import { partSizeFor } from "./upload";
@@ -175,7 +176,6 @@ async function takeSnapshot(
   }
   const transferred = Date.now();
   const { check, object } = result;
-  const s = check.summary;
   const manifest: RedisBackupManifest = {
     format: MANIFEST_FORMAT,
     store: "redis",
@@ -195,20 +195,9 @@ async function takeSnapshot(
       replicationOffset: stream.snapshot.replicationOffset,
       transfer: stream.snapshot.transfer,
     },
-    redis: {
-      version: s.aux["redis-ver"] ?? candidate.info.redis_version ?? "unknown",
-      rdbVersion: s.rdbVersion,
-    },
+    ...rdbFacts(check, candidate.info),
     objects: {
       [RDB_OBJECT]: { key, size: check.bytes, sha256: check.sha256, crc64: check.crc64, etag: object.etag },
-    },
-    dataset: {
-      keys: s.keys,
-      databases: s.databases,
-      patterns: s.patterns,
-      functions: s.functions,
-      modules: s.modules,
-      aux: s.aux,
     },
     info: candidate.infoSections,
     holdfast: { version: holdfastVersion() },
@@ -217,6 +206,7 @@ async function takeSnapshot(
     log.warn("the RDB carries no checksum (rdbchecksum no on the source); only its SHA-256 protects it", {
       backup: id,
     });
+  await countUnreadByLoad(o, manifest, o.patterns);
   const committed = Date.now();
   manifest.timings.commitMs = committed - transferred;
   manifest.timings.totalMs = committed - t0;

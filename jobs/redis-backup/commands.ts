@@ -16,7 +16,7 @@ import { checkRequestedBackup, EXAMPLE_ID } from "../store/backup-id";
 import { DEFAULT_NAMES, type DatasetNames } from "./aof-layout";
 import { BackupFailedError, backupRedis, type FailedAttempt } from "./backup";
 import { DEFAULT_CONCURRENCY } from "./upload";
-import { backupDataDir, BgsaveDeniedError } from "./data-dir-backup";
+import { backupDataDir, BgsaveDeniedError, NodeUnreachableError } from "./data-dir-backup";
 import { DiscoveryError, type SourcePreference } from "./discovery";
 import { DamagedBackupError, DownloadStalledError } from "./download";
 import { ManifestError, type RedisBackupManifest, summarize } from "./manifest";
@@ -237,7 +237,8 @@ const backupCommand: Command = {
         if (
           err instanceof DiscoveryError ||
           err instanceof ReplicationAuthError ||
-          err instanceof BgsaveDeniedError
+          err instanceof BgsaveDeniedError ||
+          err instanceof NodeUnreachableError
         )
           throw new UsageError(err.message);
         if (err instanceof BackupFailedError)

@@ -21,6 +21,7 @@ import {
   RDB_OBJECT,
   type RedisBackupManifest,
 } from "./manifest";
+import { countUnreadByLoad, rdbFacts } from "./rdb-facts";
 import { chunksOf, TransferError, transferFile, transferRdb } from "./transfer";
 import { partSizeFor } from "./upload";
 
@@ -47,6 +48,21 @@ export interface DataDirBackupOptions {
 /** The node refused BGSAVE or LASTSAVE to this user. */
 export class BgsaveDeniedError extends Error {}
 
+/** The node of --redis does not answer: bad input (the address), not a failed backup. */
+export class NodeUnreachableError extends Error {}
+
+/**
+ * Closes a file descriptor a read stream may have closed already (it does when it is destroyed by a
+ * failure): a second close must not replace the failure's own message with EBADF.
+ */
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EBADF") throw err;
+  }
+}
+
 /** Runs BGSAVE and waits until a new snapshot is on disk. */
 export async function takeSnapshotOnDisk(
   address: NodeAddress,
@@ -55,6 +71,9 @@ export async function takeSnapshotOnDisk(
 ): Promise<void> {
   const c = await connectNode(address, credentials, 10_000);
   try {
+    // Snapshots taken so far (rdb_saves, Redis 7+): LASTSAVE counts in seconds and does not move when
+    // the BGSAVE ends in the same second as the save before it (a server just started, a save rule).
+    const savesBefore = Number(parseInfo(String(await c.info("persistence"))).rdb_saves ?? NaN);
     const before = Number(await c.call("LASTSAVE"));
     try {
       await c.call("BGSAVE");
@@ -69,7 +88,8 @@ export async function takeSnapshotOnDisk(
     for (;;) {
       const info = parseInfo(String(await c.info("persistence")));
       const last = Number(await c.call("LASTSAVE"));
-      if (info.rdb_bgsave_in_progress === "0" && last > before) {
+      const saved = Number.isNaN(savesBefore) ? last > before : Number(info.rdb_saves) > savesBefore;
+      if (info.rdb_bgsave_in_progress === "0" && saved) {
         if (info.rdb_last_bgsave_status !== "ok")
           throw new Error(
             `BGSAVE on ${formatAddress(address)} failed (rdb_last_bgsave_status:${info.rdb_last_bgsave_status})`,
@@ -122,7 +142,16 @@ function openAof(dataDir: string, names: DatasetNames): OpenedFile[] {
 export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBackupManifest> {
   const startedAt = new Date();
   const t0 = Date.now();
-  const info = await nodeInfo(o.redis, o.credentials, 10_000);
+  let info;
+  try {
+    info = await nodeInfo(o.redis, o.credentials, 10_000);
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (/NOPERM|WRONGPASS|NOAUTH/.test(msg)) throw err;
+    throw new NodeUnreachableError(
+      `cannot reach the Redis of --redis ${formatAddress(o.redis)} (${msg}); the data-directory backup needs the node whose directory it reads`,
+    );
+  }
   if (o.bgsave) {
     log.info("BGSAVE", { node: formatAddress(o.redis) });
     await takeSnapshotOnDisk(o.redis, o.credentials, o.bgsaveTimeoutMs ?? 3600_000);
@@ -189,11 +218,10 @@ export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBacku
       id,
     );
   } finally {
-    fs.closeSync(rdbFd);
-    for (const f of aof) fs.closeSync(f.fd);
+    closeQuietly(rdbFd);
+    for (const f of aof) closeQuietly(f.fd);
   }
   const transferred = Date.now();
-  const s = summary.summary;
   const manifest: RedisBackupManifest = {
     format: MANIFEST_FORMAT,
     store: "redis",
@@ -216,19 +244,12 @@ export async function backupDataDir(o: DataDirBackupOptions): Promise<RedisBacku
       transfer: "file",
       dataDir: o.dataDir,
     },
-    redis: { version: s.aux["redis-ver"] ?? info.flat.redis_version ?? "unknown", rdbVersion: s.rdbVersion },
+    ...rdbFacts(summary, info.flat),
     objects,
-    dataset: {
-      keys: s.keys,
-      databases: s.databases,
-      patterns: s.patterns,
-      functions: s.functions,
-      modules: s.modules,
-      aux: s.aux,
-    },
     info: info.sections,
     holdfast: { version: holdfastVersion() },
   };
+  await countUnreadByLoad(o, manifest, o.patterns);
   await commitManifest(o, manifest);
   return manifest;
 }

@@ -8,9 +8,10 @@ import * as path from "path";
 import type Redis from "ioredis";
 import { buildAofDir, type DatasetNames } from "./aof-layout";
 import type { RedisBackupManifest } from "./manifest";
-import type { RdbScanner } from "./rdb-scanner";
+import type { DatabaseSummary, RdbScanner } from "./rdb-scanner";
 import type { StoreLocation } from "../store/catalog";
 import { DamagedBackupError, downloadRdb } from "./download";
+import { checkCanLoad } from "./engine-check";
 import { FakePrimary, FakePrimaryError } from "./fake-primary";
 import { failpoint } from "./failpoint";
 import type { RdbCheckResult } from "./rdb-check";
@@ -152,6 +153,14 @@ function loadFailure(
   return err as Error;
 }
 
+/**
+ * The databases a server needs to load the backup: 16 (Redis's default), or one more than the highest
+ * database holding keys (a source run with `databases 64` and keys in db 40 needs 41).
+ */
+export function databasesFor(manifest: RedisBackupManifest): number {
+  return Math.max(16, ...Object.keys(manifest.dataset.databases).map((db) => Number(db) + 1));
+}
+
 /** How to load a dataset for the check. */
 export interface LoadCheckOptions {
   appendonly: boolean;
@@ -173,6 +182,7 @@ export async function loadAndCompare(
   scanner: RdbScanner,
   o: LoadCheckOptions,
 ): Promise<{ checks: Check[]; loadMs: number }> {
+  checkCanLoad(o.redisServer, manifest, o.modules);
   killLeftoverServer(viewDir);
   fs.rmSync(viewDir, { recursive: true, force: true });
   fs.mkdirSync(viewDir, { recursive: true });
@@ -180,7 +190,7 @@ export async function loadAndCompare(
   fs.linkSync(rdbFile, path.join(viewDir, o.names.dbFilename));
   let server: ScratchServer | undefined;
   try {
-    server = await ScratchServer.start({ dir: viewDir, ...o });
+    server = await ScratchServer.start({ dir: viewDir, ...o, databases: databasesFor(manifest) });
     failpoint("restore-loaded");
     const checks = await compareLoaded(server.client, manifest, scanner, o.appendonly);
     return { checks, loadMs: server.loadedAt - server.loadStartedAt };
@@ -190,6 +200,28 @@ export async function loadAndCompare(
     await server?.stop();
     fs.rmSync(viewDir, { recursive: true, force: true });
   }
+}
+
+/** What a loaded server holds: keys and expires per database, pattern counts per database. */
+export async function countLoaded(
+  c: Redis,
+  patterns: string[],
+): Promise<{ databases: Record<string, DatabaseSummary>; keys: number; patterns: Record<string, number> }> {
+  const info = String(await c.info("keyspace"));
+  const databases: Record<string, DatabaseSummary> = {};
+  const total: Record<string, number> = Object.fromEntries(patterns.map((p) => [p, 0]));
+  let keys = 0;
+  for (const m of info.matchAll(/^db(\d+):keys=(\d+),expires=(\d+)/gm)) {
+    const d: DatabaseSummary = { keys: Number(m[2]), expires: Number(m[3]), types: {}, patterns: {} };
+    for (const p of patterns) {
+      d.patterns[p] = await scanCount(c, m[1], p);
+      total[p] += d.patterns[p];
+    }
+    databases[m[1]] = d;
+    keys += d.keys;
+  }
+  await c.select(0);
+  return { databases, keys, patterns: total };
 }
 
 /**
@@ -204,7 +236,11 @@ export async function downloadAndLoad(
   file: string,
   viewDir: string,
   o: LoadCheckOptions,
+  /** What to do with the loaded server; default: compare it with the manifest. */
+  inspect: (c: Redis, scanner: RdbScanner) => Promise<Check[]> = (c, scanner) =>
+    compareLoaded(c, manifest, scanner, undefined),
 ): Promise<{ result: RdbCheckResult; scanner: RdbScanner; checks: Check[]; loadMs: number }> {
+  checkCanLoad(o.redisServer, manifest, o.modules);
   killLeftoverServer(viewDir);
   fs.rmSync(viewDir, { recursive: true, force: true });
   fs.mkdirSync(viewDir, { recursive: true });
@@ -213,7 +249,13 @@ export async function downloadAndLoad(
   try {
     // The download may go silent for up to the S3 timeout before it fails; the replica waits that long.
     const replicaTimeoutS = Math.max(60, Math.ceil(s3TimeoutMs(at.client) / 1000) + 30);
-    server = await ScratchServer.start({ dir: viewDir, ...o, replicaOf: primary.port, replicaTimeoutS });
+    server = await ScratchServer.start({
+      dir: viewDir,
+      ...o,
+      replicaOf: primary.port,
+      replicaTimeoutS,
+      databases: databasesFor(manifest),
+    });
     const s = server;
     await primary.connected(60_000, () => s.alive);
     const started = Date.now();
@@ -222,7 +264,7 @@ export async function downloadAndLoad(
     primary.end();
     const loaded = await server.waitSynced(() => primary.error, o.loadTimeoutMs);
     failpoint("restore-loaded");
-    const checks = await compareLoaded(server.client, manifest, scanner, undefined);
+    const checks = await inspect(server.client, scanner);
     return { result, scanner, checks, loadMs: loaded - started };
   } catch (err) {
     const cause = loadFailure(manifest, viewDir, server, err);

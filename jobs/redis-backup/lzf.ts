@@ -39,3 +39,29 @@ export function lzfDecompress(input: Uint8Array, length: number): Buffer {
   if (op !== length) throw new LzfError(`LZF data decodes to ${op} bytes, ${length} expected`);
   return out;
 }
+
+/**
+ * The first `want` bytes `input` (the start of an LZF stream, possibly cut anywhere) decodes to, or
+ * fewer when it ends before: for peeking at the header of a compressed value without its whole data.
+ */
+export function lzfPrefix(input: Uint8Array, want: number): Buffer {
+  const out: number[] = [];
+  let ip = 0;
+  while (ip < input.length && out.length < want) {
+    const ctrl = input[ip++];
+    if (ctrl < 32) {
+      for (let k = 0; k <= ctrl && ip < input.length; k++) out.push(input[ip++]);
+    } else {
+      let len = ctrl >> 5;
+      if (len === 7) {
+        if (ip >= input.length) break;
+        len += input[ip++];
+      }
+      if (ip >= input.length) break;
+      const ref = out.length - ((ctrl & 0x1f) << 8) - 1 - input[ip++];
+      if (ref < 0) break;
+      for (let k = 0; k < len + 2; k++) out.push(out[ref + k]);
+    }
+  }
+  return Buffer.from(out.slice(0, want));
+}

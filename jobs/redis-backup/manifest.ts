@@ -10,6 +10,7 @@ import { REDIS_MANIFEST, type BackupStoreLayout } from "../../components/backup-
 import { isBackupId } from "../store/backup-id";
 import type { BackupSummary } from "../store/catalog";
 import { getJson, putJson } from "../store/s3";
+import type { EngineKind } from "../../components/redis/engines";
 import type { InfoSections } from "./discovery";
 import type { DatabaseSummary } from "./rdb-scanner";
 
@@ -58,7 +59,13 @@ export interface RedisBackupManifest {
     /** Data directory read (data-dir method). */
     dataDir?: string;
   };
-  redis: { version: string; rdbVersion: number };
+  /** The engine that wrote the RDB (absent in manifests of older Holdfast: redis), its version and format. */
+  redis: { engine?: EngineKind; version: string; rdbVersion: number };
+  /**
+   * Which checks ran on the RDB when it was taken (sha256, crc64, scan, load), one line each, e.g.
+   * `scan: skipped (RDB version 13 unknown to this Holdfast)`. Absent in manifests of older Holdfast.
+   */
+  checks?: string[];
   /** Every stored object by name: `dump.rdb`, and for the data-dir method `aof/<file>`. */
   objects: Record<string, ManifestObject>;
   dataset: {

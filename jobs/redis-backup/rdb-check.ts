@@ -23,8 +23,13 @@ export interface RdbCheckResult {
   sha256: string;
   /** CRC-64 as stored in the RDB (16 hex digits); "0000000000000000" when Redis wrote none. */
   crc64: string;
-  /** False when the RDB carries no checksum (`rdbchecksum no` on the server). */
+  /** False when the RDB carries no checksum (`rdbchecksum no` on the server, or an RDB before version 5). */
   crcPresent: boolean;
+  /**
+   * ok: the trailer is the CRC-64 of the rest; none: Redis wrote no checksum; unrecognised: a format
+   * the scanner does not read whose last 8 bytes are not a CRC-64 of the rest (so not checked).
+   */
+  crc: "ok" | "none" | "unrecognised";
   summary: RdbSummary;
 }
 
@@ -83,11 +88,18 @@ export class RdbCheck {
   finish(): RdbCheckResult {
     this.digest ??= this.hash.digest("hex");
     const summary = this.scanner.end();
-    const stored = storedCrcHex(this.tail);
+    const none = "0000000000000000";
+    // RDB 5 added the trailer; an older file's last 8 bytes are data.
+    const stored = summary.rdbVersion < 5 && !summary.unread ? none : storedCrcHex(this.tail);
     const computed = this.crc.hex();
-    const crcPresent = stored !== "0000000000000000";
-    if (this.computeCrc && crcPresent && stored !== computed) throw new RdbChecksumError(stored, computed);
-    return { bytes: this.bytes, sha256: this.digest, crc64: stored, crcPresent, summary };
+    const crcPresent = stored !== none;
+    let crc: RdbCheckResult["crc"] = crcPresent ? "ok" : "none";
+    if (this.computeCrc && crcPresent && stored !== computed) {
+      // In a format the scanner does not read, the trailer may not be what it was: the load decides.
+      if (!summary.unread) throw new RdbChecksumError(stored, computed);
+      crc = "unrecognised";
+    }
+    return { bytes: this.bytes, sha256: this.digest, crc64: stored, crcPresent, crc, summary };
   }
 
   /** SHA-256 of all bytes checked (after `finish`, even when it threw). */

@@ -2,10 +2,14 @@
 // records what a backup manifest needs about the dataset — keys per database and type, keys with an
 // expire time, key counts for glob patterns, aux fields (Redis version, replication offset), functions
 // and module types. It reads each entry's opcode, type and key and skips the value, for every type and
-// encoding Redis 7.0–7.2 writes (RDB versions up to 11) and the older ones they still load. Anything it
-// cannot parse is an error: a manifest must describe exactly the RDB stored, or not be written.
+// encoding Redis 2.0–8.0 and Valkey 7.2–8.1 write (RDB versions 1 to 12: hash field TTLs included). A
+// key Redis would drop on load (an empty list, set, sorted set or hash) is counted apart, not as a key.
+// Anything it cannot parse in a version it knows is an error: a manifest must describe exactly the RDB
+// stored, or not be written. An RDB of a version it does not know (a newer Redis, Valkey's own VALKEY0NN
+// numbering) is not parsed at all: the scanner only records its version and `unread`, and the caller
+// falls back to what it can check without reading the content (see README, "RDB formats").
 import { keyMatcher } from "./glob";
-import { lzfDecompress } from "./lzf";
+import { lzfDecompress, lzfPrefix } from "./lzf";
 
 /** Thrown for an RDB the scanner cannot read: corrupt, truncated, or of a version or type it does not know. */
 export class RdbFormatError extends Error {
@@ -19,8 +23,17 @@ export class RdbFormatError extends Error {
   }
 }
 
-/** The newest RDB version the scanner knows (Redis 7.2). */
-export const MAX_RDB_VERSION = 11;
+/** The newest RDB version the scanner knows (Redis 7.4 to 8.0). */
+export const MAX_RDB_VERSION = 12;
+
+/**
+ * The newest version this scanner reads: MAX_RDB_VERSION, or lower with HOLDFAST_RDB_SCANNER_MAX (to
+ * see the rule for unknown formats at work on an engine of today: it pretends this Holdfast is older).
+ */
+function readableVersion(): number {
+  const lower = Number(process.env.HOLDFAST_RDB_SCANNER_MAX);
+  return lower > 0 && lower < MAX_RDB_VERSION ? lower : MAX_RDB_VERSION;
+}
 
 /** Counts of one database. */
 export interface DatabaseSummary {
@@ -28,7 +41,14 @@ export interface DatabaseSummary {
   keys: number;
   /** Keys with an expire time. */
   expires: number;
-  /** Keys by type: string, list, set, zset, hash, stream, module. */
+  /**
+   * Hashes stored in an encoding of fields with their own TTL (HEXPIRE was used on them): such a hash
+   * vanishes once every field has expired, so a later count may be lower.
+   */
+  fieldExpires?: number;
+  /** Empty keys Redis drops when it loads the RDB (not counted in `keys`, types or patterns). */
+  empty?: number;
+  /** Keys by type: string, list, set, zset, hash, stream, or a module type's name (vectorset). */
   types: Record<string, number>;
   /** Keys matching each pattern. */
   patterns: Record<string, number>;
@@ -37,6 +57,13 @@ export interface DatabaseSummary {
 /** What the scanner learned about an RDB. */
 export interface RdbSummary {
   rdbVersion: number;
+  /** The header's magic: REDIS, or VALKEY (Valkey 9 and later). */
+  magic: "REDIS" | "VALKEY";
+  /**
+   * Set when the scanner did not read the content (a format newer than it knows): why. The counts are
+   * then zero and mean nothing.
+   */
+  unread?: string;
   /** Aux fields (redis-ver, redis-bits, ctime, used-mem, repl-id, repl-offset, aof-base, ...). */
   aux: Record<string, string>;
   /** Per database index ("0", "1", ...), only databases with keys. */
@@ -51,6 +78,8 @@ export interface RdbSummary {
   modules: string[];
   /** Bytes of the RDB, checksum included. */
   bytes: number;
+  /** Empty keys in all databases (dropped by a load; see DatabaseSummary.empty). */
+  emptyKeys: number;
 }
 
 /** Keys whose expire time falls in a window, by second, so a later check knows how many a load drops. */
@@ -102,6 +131,7 @@ export interface ScanOptions {
 }
 
 // RDB opcodes.
+const OP_SLOT_INFO = 0xf4;
 const OP_FUNCTION_PRE_GA = 0xf6;
 const OP_FUNCTION2 = 0xf5;
 const OP_MODULE_AUX = 0xf7;
@@ -123,34 +153,47 @@ const DSTR = 5; // an old-style double: a length byte (253..255 for nan/inf) and
 const MODID = 6; // a module type id (recorded)
 const MODOPS = 7; // module values, each after its opcode, until the EOF opcode
 const RAW4 = 8; // 4 raw bytes (a binary float)
+// Encoded blobs whose element count the scanner peeks at, to know an empty key: a listpack, a
+// ziplist, an intset, a zipmap. Skipped like STR.
+const LISTPACK = 9;
+const ZIPLIST = 10;
+const INTSET = 11;
+const ZIPMAP = 12;
+const HASH_TTL = 13; // a hash field's TTL (a length), 0 for none: marks the key as having field TTLs
+const FIELD_TTLS = 14; // no bytes: the hash is of an encoding that holds field TTLs
+const CONTAINER = 15; // a quicklist 2 node's container: 1 a plain element, 2 a listpack
 type Step = number | Step[]; // an array is a repetition: read a length N, run the inner steps N times
 
 const STREAM_CONSUMER_V1: Step[] = [STR, RAW8, [RAW16]];
 const STREAM_CONSUMER_V3: Step[] = [STR, RAW8, RAW8, [RAW16]];
 const STREAM_PEL: Step[] = [RAW16, RAW8, LEN];
 
-/** How to skip the value of each RDB type, and the type's name. */
-const TYPES: Record<number, { name: string; steps: Step[] }> = {
+/**
+ * How to skip the value of each RDB type, and the type's name. `elements` says how an empty value shows:
+ * a first repetition of 0 (`count`), encoded blobs all of 0 elements (`blobs`); never for the others.
+ */
+const TYPES: Record<number, { name: string; steps: Step[]; elements?: "count" | "blobs" }> = {
   0: { name: "string", steps: [STR] },
-  1: { name: "list", steps: [[STR]] },
-  2: { name: "set", steps: [[STR]] },
-  3: { name: "zset", steps: [[STR, DSTR]] },
-  4: { name: "hash", steps: [[STR, STR]] },
-  5: { name: "zset", steps: [[STR, RAW8]] },
+  1: { name: "list", steps: [[STR]], elements: "count" },
+  2: { name: "set", steps: [[STR]], elements: "count" },
+  3: { name: "zset", steps: [[STR, DSTR]], elements: "count" },
+  4: { name: "hash", steps: [[STR, STR]], elements: "count" },
+  5: { name: "zset", steps: [[STR, RAW8]], elements: "count" },
   7: { name: "module", steps: [MODID, MODOPS] },
-  9: { name: "hash", steps: [STR] }, // zipmap
-  10: { name: "list", steps: [STR] }, // ziplist
-  11: { name: "set", steps: [STR] }, // intset
-  12: { name: "zset", steps: [STR] }, // ziplist
-  13: { name: "hash", steps: [STR] }, // ziplist
-  14: { name: "list", steps: [[STR]] }, // quicklist of ziplists
+  9: { name: "hash", steps: [ZIPMAP], elements: "blobs" },
+  10: { name: "list", steps: [ZIPLIST], elements: "blobs" },
+  11: { name: "set", steps: [INTSET], elements: "blobs" },
+  12: { name: "zset", steps: [ZIPLIST], elements: "blobs" },
+  13: { name: "hash", steps: [ZIPLIST], elements: "blobs" },
+  14: { name: "list", steps: [[ZIPLIST]], elements: "blobs" }, // quicklist of ziplists
   15: {
     name: "stream",
     steps: [[STR, STR], LEN, LEN, LEN, [STR, LEN, LEN, [...STREAM_PEL], [...STREAM_CONSUMER_V1]]],
   },
-  16: { name: "hash", steps: [STR] }, // listpack
-  17: { name: "zset", steps: [STR] }, // listpack
-  18: { name: "list", steps: [[LEN, STR]] }, // quicklist 2: container kind and node
+  16: { name: "hash", steps: [LISTPACK], elements: "blobs" },
+  17: { name: "zset", steps: [LISTPACK], elements: "blobs" },
+  // Quicklist 2: per node its container (1 a plain element, 2 a listpack) and the node.
+  18: { name: "list", steps: [[CONTAINER, LISTPACK]], elements: "blobs" },
   19: {
     name: "stream",
     steps: [
@@ -159,7 +202,7 @@ const TYPES: Record<number, { name: string; steps: Step[] }> = {
       [STR, LEN, LEN, LEN, [...STREAM_PEL], [...STREAM_CONSUMER_V1]],
     ],
   },
-  20: { name: "set", steps: [STR] }, // listpack
+  20: { name: "set", steps: [LISTPACK], elements: "blobs" },
   21: {
     name: "stream",
     steps: [
@@ -168,6 +211,12 @@ const TYPES: Record<number, { name: string; steps: Step[] }> = {
       [STR, LEN, LEN, LEN, [...STREAM_PEL], [...STREAM_CONSUMER_V3]],
     ],
   },
+  // Hashes with field TTLs (Redis 7.4+): per field its TTL, the field and the value; the GA formats
+  // start with the hash's smallest field expire time. The listpack forms hold field, value, TTL triplets.
+  22: { name: "hash", steps: [[HASH_TTL, STR, STR]], elements: "count" },
+  23: { name: "hash", steps: [FIELD_TTLS, LISTPACK], elements: "blobs" },
+  24: { name: "hash", steps: [RAW8, [HASH_TTL, STR, STR]], elements: "count" },
+  25: { name: "hash", steps: [FIELD_TTLS, RAW8, LISTPACK], elements: "blobs" },
 };
 
 /** The 64 characters of module type names, 6 bits each (moduleTypeNameByID in module.c). */
@@ -198,6 +247,35 @@ const enum State {
   Value,
   Trailer,
   Done,
+  /** A format the scanner does not know: every byte is passed over unread. */
+  Unread,
+}
+
+/** The bytes of an encoded blob's header that hold its element count, and where the count is. */
+const BLOB_HEADS: Record<number, { bytes: number; count: (head: Buffer) => number | undefined }> = {
+  // total bytes (4), elements (2; 65535 when there are more)
+  [LISTPACK]: { bytes: 6, count: (h) => (h.readUInt16LE(4) === 0xffff ? undefined : h.readUInt16LE(4)) },
+  // total bytes (4), offset of the tail (4), entries (2; 65535 when there are more)
+  [ZIPLIST]: { bytes: 10, count: (h) => (h.readUInt16LE(8) === 0xffff ? undefined : h.readUInt16LE(8)) },
+  // encoding (4), entries (4)
+  [INTSET]: { bytes: 8, count: (h) => h.readUInt32LE(4) },
+  // pairs (1; 254 and above when there are more)
+  [ZIPMAP]: { bytes: 1, count: (h) => (h[0] >= 254 ? undefined : h[0]) },
+};
+
+/** The key whose value is being read: counted once the value shows whether Redis keeps it. */
+interface PendingKey {
+  typeName: string;
+  elements?: "count" | "blobs";
+  expireAt?: number;
+  /** Indexes of the patterns the key matches. */
+  matched: number[];
+  /** The value holds at least one element. */
+  filled: boolean;
+  /** The first repetition of the value was read. */
+  counted: boolean;
+  /** A hash with field TTLs. */
+  fieldTtls: boolean;
 }
 
 /**
@@ -220,13 +298,25 @@ export class RdbScanner {
   private frames: Frame[] = [];
   private version = 0;
   private db = 0;
+  private pendingKey: PendingKey | undefined;
+  /** The container of the quicklist node being read (1 plain, 2 a listpack). */
+  private container = 2;
   private expireAt: number | undefined;
   private readonly matchers: { pattern: string; match: (key: Uint8Array) => boolean }[];
   private readonly summary: RdbSummary;
   private readonly modules = new Set<string>();
   private readonly windows = new Map<string, ExpiryWindow>();
   /** How often some opcodes and encodings were met (for tests that the fixtures cover them). */
-  readonly stats = { freq: 0, idle: 0, expireSeconds: 0, moduleAux: 0, lzfKeys: 0 };
+  readonly stats = {
+    freq: 0,
+    idle: 0,
+    expireSeconds: 0,
+    moduleAux: 0,
+    lzfKeys: 0,
+    slotInfo: 0,
+    /** Keys by RDB type id (the encodings the file holds). */
+    typeIds: {} as Record<number, number>,
+  };
   // Results of the last len / strHeader / readString (fields rather than objects: no allocation per key).
   private lv = 0;
   private lhi = 0;
@@ -240,6 +330,7 @@ export class RdbScanner {
     this.matchers = (options.patterns ?? []).map((pattern) => ({ pattern, match: keyMatcher(pattern) }));
     this.summary = {
       rdbVersion: 0,
+      magic: "REDIS",
       aux: {},
       databases: {},
       keys: 0,
@@ -247,6 +338,7 @@ export class RdbScanner {
       functions: 0,
       modules: [],
       bytes: 0,
+      emptyKeys: 0,
     };
   }
 
@@ -255,6 +347,7 @@ export class RdbScanner {
     if (chunk.length === 0) return;
     this.summary.bytes += chunk.length;
     if (this.state === State.Done) throw this.error("data after the end of the RDB", 0);
+    if (this.state === State.Unread) return;
     const left = this.buf.length - this.pos;
     if (left === 0 && this.pendingBytes === 0) {
       this.base += this.buf.length;
@@ -282,7 +375,7 @@ export class RdbScanner {
 
   /** Ends the scan. @throws RdbFormatError when the RDB is incomplete. */
   end(): RdbSummary {
-    if (this.state !== State.Done)
+    if (this.state !== State.Done && this.state !== State.Unread)
       throw this.error(
         this.summary.bytes === 0 ? "the RDB is empty" : "the RDB ends early (truncated)",
         this.buf.length + this.pendingBytes,
@@ -294,6 +387,16 @@ export class RdbScanner {
   /** Whether the scanner has read the RDB to its end (the EOF opcode and checksum). */
   get done(): boolean {
     return this.state === State.Done;
+  }
+
+  /** The RDB version of the header, once read (0 before). */
+  get rdbVersion(): number {
+    return this.version;
+  }
+
+  /** Whether the content is passed over unread (a format the scanner does not know). */
+  get unread(): boolean {
+    return this.state === State.Unread;
   }
 
   /**
@@ -432,7 +535,16 @@ export class RdbScanner {
         case State.Value:
           progressed = this.value();
           break;
+        case State.Unread:
+          this.pos = this.buf.length;
+          return;
         case State.Trailer:
+          // RDB 5 added the CRC-64 trailer; older files end at the EOF opcode.
+          if (this.version < 5) {
+            this.state = State.Done;
+            if (this.avail > 0) throw this.error("data after the end of the RDB");
+            return;
+          }
           if (this.avail < 8) {
             this.need = 8;
             return;
@@ -456,18 +568,22 @@ export class RdbScanner {
       this.need = 9;
       return false;
     }
-    const magic = this.buf.toString("latin1", this.pos, this.pos + 5);
-    const digits = this.buf.toString("latin1", this.pos + 5, this.pos + 9);
-    if (magic !== "REDIS" || !/^\d{4}$/.test(digits)) throw this.error("not an RDB file (no REDIS header)");
-    this.version = Number(digits);
-    if (this.version < 5 || this.version > MAX_RDB_VERSION)
-      throw this.error(
-        `RDB version ${this.version} is not supported (versions 5 to ${MAX_RDB_VERSION}: Redis 2.6 to 7.2)`,
-      );
+    // REDIS and 4 digits; Valkey 9 and later write VALKEY and 3 digits (version 80 on).
+    const head = this.buf.toString("latin1", this.pos, this.pos + 9);
+    const m = /^(?:REDIS(\d{4})|VALKEY(\d{3}))$/.exec(head);
+    if (!m) throw this.error("not an RDB file (no REDIS or VALKEY header)");
+    this.version = Number(m[1] ?? m[2]);
     this.summary.rdbVersion = this.version;
+    this.summary.magic = m[1] ? "REDIS" : "VALKEY";
     this.pos += 9;
-    this.state = State.Top;
-    return true;
+    if (m[1] && this.version >= 1 && this.version <= readableVersion()) {
+      this.state = State.Top;
+      return true;
+    }
+    this.summary.unread = `RDB version ${this.version}${m[2] ? " (Valkey's numbering)" : ""} unknown to this Holdfast (it reads 1 to ${readableVersion()})`;
+    this.state = State.Unread;
+    this.pos = this.buf.length;
+    return false;
   }
 
   private database(): DatabaseSummary {
@@ -508,6 +624,16 @@ export class RdbScanner {
         const next = this.len(p + 1);
         if (next < 0) return false;
         this.db = this.lv;
+        this.pos = next;
+        return true;
+      }
+      case OP_SLOT_INFO: {
+        // Cluster mode: slot id, keys and expires in the slot.
+        const a = this.len(p + 1);
+        const b = a < 0 ? -1 : this.len(a);
+        const next = b < 0 ? -1 : this.len(b);
+        if (next < 0) return false;
+        this.stats.slotInfo++;
         this.pos = next;
         return true;
       }
@@ -577,41 +703,63 @@ export class RdbScanner {
         const afterKey = this.readString(p + 1);
         if (afterKey < 0) return false;
         if (this.sLzf >= 0) this.stats.lzfKeys++;
-        this.countKey(type.name, this.sValue);
+        this.stats.typeIds[op] = (this.stats.typeIds[op] ?? 0) + 1;
+        const matched: number[] = [];
+        for (let i = 0; i < this.matchers.length; i++)
+          if (this.matchers[i].match(this.sValue)) matched.push(i);
+        const key: PendingKey = {
+          typeName: type.name,
+          elements: type.elements,
+          expireAt: this.expireAt,
+          matched,
+          filled: false,
+          counted: false,
+          fieldTtls: false,
+        };
+        this.expireAt = undefined;
         this.pos = afterKey;
         if (type.steps.length === 1 && type.steps[0] === STR) {
-          // Fast path for the types stored as one string (strings and every compact encoding).
+          // Fast path for strings: never empty, counted at once.
+          this.countKey(key);
           const start = this.strHeader(afterKey);
           if (start >= 0) {
             this.pos = start;
             this.skip = this.sPayload;
             return true;
           }
+          this.push(type.steps);
+          return true;
         }
+        this.pendingKey = key;
         this.push(type.steps);
         return true;
       }
     }
   }
 
-  private countKey(typeName: string, key: Buffer): void {
+  /** Counts a key whose value was read: as a key, or as an empty key Redis drops on load. */
+  private countKey(k: PendingKey): void {
     const d = this.database();
+    if (k.elements && !k.filled) {
+      d.empty = (d.empty ?? 0) + 1;
+      this.summary.emptyKeys++;
+      return;
+    }
     d.keys++;
     this.summary.keys++;
-    d.types[typeName] = (d.types[typeName] ?? 0) + 1;
-    const expireAt = this.expireAt;
-    this.expireAt = undefined;
+    d.types[k.typeName] = (d.types[k.typeName] ?? 0) + 1;
+    if (k.fieldTtls) d.fieldExpires = (d.fieldExpires ?? 0) + 1;
     const tracking = this.options.expiryFrom !== undefined;
     const db = String(this.db);
-    if (expireAt !== undefined) {
+    if (k.expireAt !== undefined) {
       d.expires++;
-      if (tracking) this.window(db).add(expireAt);
+      if (tracking) this.window(db).add(k.expireAt);
     }
-    for (const m of this.matchers) {
-      if (!m.match(key)) continue;
-      d.patterns[m.pattern]++;
-      this.summary.patterns[m.pattern]++;
-      if (tracking && expireAt !== undefined) this.window(`${db}\u0000${m.pattern}`).add(expireAt);
+    for (const i of k.matched) {
+      const pattern = this.matchers[i].pattern;
+      d.patterns[pattern]++;
+      this.summary.patterns[pattern]++;
+      if (tracking && k.expireAt !== undefined) this.window(`${db}\u0000${pattern}`).add(k.expireAt);
     }
   }
 
@@ -620,10 +768,46 @@ export class RdbScanner {
     this.state = State.Value;
   }
 
+  /**
+   * An encoded blob: its element count is peeked at (the first bytes, decompressed when LZF) to know
+   * whether the key is empty, then it is skipped like any string.
+   */
+  private blob(kind: number, f: Frame): boolean {
+    const p = this.pos;
+    const start = this.strHeader(p);
+    if (start < 0) return false;
+    const k = this.pendingKey;
+    if (k && !k.filled) {
+      if (kind === LISTPACK && this.container === 1)
+        k.filled = true; // a plain quicklist element
+      else if (this.sInt > 0) k.filled = true;
+      else {
+        const head = BLOB_HEADS[kind];
+        // LZF needs a few more compressed bytes than it yields; 64 cover any header.
+        const n = Math.min(this.sPayload, this.sLzf >= 0 ? 64 : head.bytes);
+        if (start + n > this.buf.length) {
+          this.need = start + n - this.pos;
+          return false;
+        }
+        const raw = this.buf.subarray(start, start + n);
+        const bytes = this.sLzf >= 0 ? lzfPrefix(raw, head.bytes) : raw;
+        const count = bytes.length >= head.bytes ? head.count(bytes) : undefined;
+        if (count !== 0) k.filled = true;
+      }
+    }
+    this.container = 2;
+    this.pos = start;
+    this.skip = this.sPayload;
+    f.pc++;
+    return true;
+  }
+
   /** One step of the value being skipped. */
   private value(): boolean {
     const f = this.frames[this.frames.length - 1];
     if (!f) {
+      if (this.pendingKey) this.countKey(this.pendingKey);
+      this.pendingKey = undefined;
       this.state = State.Top;
       return true;
     }
@@ -639,6 +823,11 @@ export class RdbScanner {
       if (next < 0) return false;
       this.pos = next;
       f.pc++;
+      const k = this.pendingKey;
+      if (k && !k.counted) {
+        k.counted = true;
+        if (k.elements === "count" && this.lv > 0) k.filled = true;
+      }
       if (this.lv > 0) this.frames.push({ steps: step, pc: 0, left: this.lv });
       return true;
     }
@@ -651,13 +840,26 @@ export class RdbScanner {
         f.pc++;
         return true;
       }
-      case LEN: {
+      case LEN:
+      case HASH_TTL:
+      case CONTAINER: {
         const next = this.len(p);
         if (next < 0) return false;
         this.pos = next;
+        if (step === HASH_TTL && this.lv !== 0 && this.pendingKey) this.pendingKey.fieldTtls = true;
+        if (step === CONTAINER) this.container = this.lv;
         f.pc++;
         return true;
       }
+      case FIELD_TTLS:
+        if (this.pendingKey) this.pendingKey.fieldTtls = true;
+        f.pc++;
+        return true;
+      case LISTPACK:
+      case ZIPLIST:
+      case INTSET:
+      case ZIPMAP:
+        return this.blob(step, f);
       case RAW4:
       case RAW8:
       case RAW16:
@@ -675,7 +877,10 @@ export class RdbScanner {
       case MODID: {
         const next = this.len(p);
         if (next < 0) return false;
-        this.modules.add(moduleName(this.lhi, this.llo));
+        const name = moduleName(this.lhi, this.llo);
+        this.modules.add(name);
+        // A module value's type is its module type's name, as TYPE answers (vectorset, ReJSON-RL...).
+        if (this.pendingKey?.typeName === "module") this.pendingKey.typeName = name;
         this.pos = next;
         f.pc++;
         return true;

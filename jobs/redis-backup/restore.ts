@@ -22,7 +22,7 @@ import { resolveBackup, skippedForLatest, type StoreLocation } from "../store/ca
 import { aofFiles, aofManifestText, buildAofDir, type DatasetNames, syncDir } from "./aof-layout";
 import { checkLocalRdb, DamagedBackupError, downloadRdb } from "./download";
 import { failpoint } from "./failpoint";
-import { type Check, downloadAndLoad, loadAndCompare } from "./load-check";
+import { type Check, databasesFor, downloadAndLoad, loadAndCompare } from "./load-check";
 import { readManifest, type RedisBackupManifest } from "./manifest";
 import type { RdbScanner } from "./rdb-scanner";
 import { scanRedisBackups } from "./store";
@@ -259,7 +259,7 @@ export function redisServerIn(dir: string): number | undefined {
     try {
       if (fs.readlinkSync(`/proc/${pid}/cwd`) !== target) continue;
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (/(^|\/)redis-server/.test(cmd.split("\0")[0])) return Number(pid);
+      if (/(^|\/)(redis|valkey)-server/.test(cmd.split("\0")[0])) return Number(pid);
     } catch {
       // gone, or not ours to look at
     }
@@ -322,6 +322,11 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
     if (past("verify") && state.phase !== "done") await recheckStaged(o, manifest, p.rdb, p.partial);
     let checks: Check[] = [];
     let verifyMs = 0;
+    const databases = databasesFor(manifest);
+    if (databases > 16 && !resumed)
+      log.warn(
+        `backup ${id} holds keys in db${databases - 1}: the Redis that serves ${o.dataDir} needs databases ${databases} or more in its configuration, or it refuses to load it`,
+      );
     if (state.phase === "download" || (!past("verify") && !fs.existsSync(p.rdb))) {
       step("download");
       fs.rmSync(p.rdb, { force: true });

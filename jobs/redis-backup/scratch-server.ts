@@ -31,6 +31,8 @@ export interface ScratchServerOptions {
    * repl-timeout). Default 60.
    */
   replicaTimeoutS?: number;
+  /** Databases the server has (`databases`); an RDB with keys in db N needs more than N. Default 16. */
+  databases?: number;
 }
 
 /** The server could not start or load the dataset. */
@@ -83,7 +85,8 @@ export function killLeftoverServer(dir: string): void {
   try {
     const cmdline = fs.readFileSync(`/proc/${recorded.pid}/cmdline`, "utf8");
     // Only a redis-server started on this folder: a recycled pid belongs to something else.
-    if (cmdline.includes("redis-server") && cmdline.includes(dir)) process.kill(recorded.pid!, "SIGKILL");
+    if (/(redis|valkey)-server/.test(cmdline) && cmdline.includes(dir))
+      process.kill(recorded.pid!, "SIGKILL");
   } catch {
     // gone already, or no /proc: nothing to end
   }
@@ -143,6 +146,8 @@ export class ScratchServer {
       "no",
       "--save",
       "",
+      "--databases",
+      String(o.databases ?? 16),
       "--daemonize",
       "no",
       "--protected-mode",

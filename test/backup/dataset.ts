@@ -84,6 +84,32 @@ export async function fillEveryType(c: Redis, scale = 1): Promise<Record<number,
   await c.hset("kb1:emotives:p1", { joy: "0.9", anger: "0.05" });
   count(0, 5);
 
+  // Hash fields with their own TTL (Redis 7.4+): a listpack-ex hash, a hashtable hash with field TTLs,
+  // and one whose TTLs were all removed again.
+  if (await supports(c, "hpexpire")) {
+    await c.hset("hfe:small", { a: "1", b: "2", c: "3" });
+    await c.call("HPEXPIRE", "hfe:small", "5000000", "FIELDS", "2", "a", "c");
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 600; i++) many[`f${i}`] = `v${i}`;
+    await c.hset("kb1:metadata:hfe", many);
+    await c.call("HEXPIRE", "kb1:metadata:hfe", "7200", "FIELDS", "3", "f1", "f2", "f3");
+    await c.hset("hfe:persisted", { x: "1" });
+    await c.call("HEXPIRE", "hfe:persisted", "600", "FIELDS", "1", "x");
+    await c.call("HPERSIST", "hfe:persisted", "FIELDS", "1", "x");
+    count(0, 3);
+  }
+
+  // Vector sets (Redis 8): a module type built into the server.
+  if (await supports(c, "vadd")) {
+    for (const [name, vec] of [
+      ["p1", [0.1, 0.2, 0.3]],
+      ["p2", [-1, 0.5, 2]],
+      ["p3", [4, 4, 4]],
+    ] as const)
+      await c.call("VADD", "vset:points", "VALUES", "3", ...vec.map(String), name);
+    count(0, 1);
+  }
+
   // Streams: several listpack nodes, deletions, groups with pending entries and consumers.
   for (let i = 0; i < 300; i++) await c.xadd("stream:events", "*", "n", String(i), "payload", `p${i % 7}`);
   const ids = (await c.xrange("stream:events", "-", "+", "COUNT", 10)).map(([id]) => id);
@@ -132,6 +158,12 @@ export async function fillEveryType(c: Redis, scale = 1): Promise<Record<number,
   return counts;
 }
 
+/** Whether the server has `command` (HPEXPIRE since Redis 7.4, VADD since Redis 8.0; none in Valkey 8). */
+export async function supports(c: Redis, command: string): Promise<boolean> {
+  const info = (await c.call("COMMAND", "INFO", command)) as unknown[];
+  return Array.isArray(info[0]);
+}
+
 /** One key as a snapshot records it. */
 export interface KeySnapshot {
   type: string;
@@ -142,6 +174,13 @@ export interface KeySnapshot {
 }
 
 const b64 = (b: Buffer) => b.toString("base64");
+
+const fieldTtlSupport = new WeakMap<Redis, Promise<boolean>>();
+function fieldTtls(c: Redis): Promise<boolean> {
+  let p = fieldTtlSupport.get(c);
+  if (!p) fieldTtlSupport.set(c, (p = supports(c, "hpexpiretime")));
+  return p;
+}
 
 async function valueOf(c: Redis, key: Buffer, type: string): Promise<unknown> {
   switch (type) {
@@ -156,8 +195,21 @@ async function valueOf(c: Redis, key: Buffer, type: string): Promise<unknown> {
     case "hash": {
       const flat = (await c.callBuffer("HGETALL", key)) as Buffer[];
       const pairs: string[] = [];
-      for (let i = 0; i < flat.length; i += 2) pairs.push(`${b64(flat[i])}=${b64(flat[i + 1])}`);
+      // Field TTLs as absolute times (they do not move on): -1 for a field without one.
+      const fields = flat.filter((_, i) => i % 2 === 0);
+      const ttls =
+        fields.length > 0 && (await fieldTtls(c))
+          ? ((await c.call("HPEXPIRETIME", key, "FIELDS", String(fields.length), ...fields)) as number[])
+          : [];
+      for (let i = 0; i < flat.length; i += 2)
+        pairs.push(`${b64(flat[i])}=${b64(flat[i + 1])}${ttls.length ? `@${ttls[i / 2]}` : ""}`);
       return pairs.sort();
+    }
+    case "vectorset": {
+      const members = ((await c.call("VRANDMEMBER", key, "1000")) as string[]).sort();
+      const vectors = [];
+      for (const m of members) vectors.push([m, ((await c.call("VEMB", key, m)) as string[]).map(String)]);
+      return { card: await c.call("VCARD", key), vectors };
     }
     case "stream": {
       const entries = await c.xrange(key, "-", "+");

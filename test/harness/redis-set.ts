@@ -13,6 +13,7 @@ import { PATHS, redisSetNames, REDIS_PORT, SENTINEL_PORT } from "../../component
 import { containerEnv, EnvVar, Localization, localizeConf, localizeText } from "./localize";
 import { freePort, ProcessGroup, waitFor, Completed } from "./processes";
 import { objectNamed, renderedObjects } from "./rendered";
+import { testEngine } from "../support/engine";
 
 const root = path.join(__dirname, "..", "..");
 /** The holdfast CLI as the job image runs it (through tsx in a checkout). */
@@ -81,7 +82,8 @@ export class RedisSet {
   /** Lays out the pods of `stack`'s rendering on loopback without starting them. */
   static async prepare(options: RedisSetOptions = {}): Promise<RedisSet> {
     const o = { stack: "dev", agents: true, dir: "", ...options };
-    const objects = await renderedObjects(o.stack);
+    // The stack as it would run the engine the tests run (HOLDFAST_TEST_ENGINE): its image and binaries.
+    const objects = await renderedObjects(o.stack, testEngine().config);
     const stsName = objects.find(
       (x) =>
         x.kind === "StatefulSet" &&

@@ -78,8 +78,11 @@ export async function renderedObjects(
 }
 
 /** The outputs of `stack`, rendered offline (cached across test workers). */
-export async function renderedOutputs(stack: string): Promise<Record<string, unknown>> {
-  return (await rendering(stack, {})).outputs;
+export async function renderedOutputs(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
+  return (await rendering(stack, overrides)).outputs;
 }
 
 /** The object of `kind` named `name` among `objects`. */

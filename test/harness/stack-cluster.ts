@@ -14,6 +14,7 @@ import { Kubelet, type KubeletOptions, type PodRuntime } from "./kubelet";
 import { HOLDFAST_BIN, RedisSet } from "./redis-set";
 import { waitFor } from "./processes";
 import { renderedObjects, renderedOutputs } from "./rendered";
+import { testEngine } from "../support/engine";
 import { S3Server } from "./s3";
 
 /** Options of a stack cluster. */
@@ -70,8 +71,8 @@ export class StackCluster {
     const [set, s3, outputs, rendering] = await Promise.all([
       o.redis === false ? undefined : RedisSet.prepare({ stack, dir: under("redis") }),
       S3Server.start(under("s3")),
-      renderedOutputs(stack) as Promise<Record<string, unknown> & Outputs>,
-      renderedObjects(stack),
+      renderedOutputs(stack, testEngine().config) as Promise<Record<string, unknown> & Outputs>,
+      renderedObjects(stack, testEngine().config),
     ]);
     const server = new KubeApiServer();
     await server.start();
