@@ -92,7 +92,7 @@ describe("stack config checks", () => {
 
   it("take images pinned by tag or digest, and refuse one pinned by neither or with a malformed digest", async () => {
     const digest = `sha256:${"a1".repeat(32)}`;
-    const run = await stackRun("dev", { "holdfast:redisImage": `redis:7.2.7-bookworm@${digest}` });
+    const run = await stackRun("dev", { "holdfast:redisImage": `redis:8.0.2-bookworm@${digest}` });
     const images = kubernetesObjects(run)
       .filter((o) => o.kind === "StatefulSet")
       .flatMap((o) =>
@@ -100,7 +100,7 @@ describe("stack config checks", () => {
           o as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }
         ).spec.template.spec.containers.map((c) => c.image),
       );
-    expect(images).toContain(`redis:7.2.7-bookworm@${digest}`);
+    expect(images).toContain(`redis:8.0.2-bookworm@${digest}`);
     await expect(stackRun("dev", { "holdfast:redisImage": "redis" })).rejects.toThrow(
       'invalid stack config: redisImage "redis" is pinned by neither a tag nor a digest (use repo:tag, or repo:tag@sha256:<64 hex digits>, preferred)',
     );

@@ -310,21 +310,26 @@ describe("the data directory of a restore", () => {
     });
     expect(fs.existsSync(mistyped)).toBe(false);
 
-    // Not writable by the user the restore runs as (nobody, when the tests run as root).
+    // Not writable by the user the restore runs as. Root writes anywhere, so as root the restore runs
+    // without the capabilities that bypass file permissions (setpriv): still uid 0, so it reads the
+    // checkout wherever it is (a 0700 temporary folder too), but is refused the 0555 directory.
     fs.chmodSync(work, 0o755);
     const locked = newDir("locked");
     fs.writeFileSync(path.join(locked, "kept.txt"), "before\n");
     const before = treeDigest(locked);
-    const asRoot = process.getuid?.() === 0;
-    if (!asRoot) fs.chmodSync(locked, 0o555);
+    fs.chmodSync(locked, 0o555);
+    const dropped = "-dac_override,-dac_read_search";
+    const command =
+      process.getuid?.() === 0
+        ? ["setpriv", "--bounding-set", dropped, "--inh-caps", dropped, "--", process.execPath]
+        : [process.execPath];
     try {
       const run = spawnSync(
-        process.execPath,
-        [HOLDFAST_BIN, "restore", "lancedb", "--backup", "latest", "--data-dir", locked],
+        command[0],
+        [...command.slice(1), HOLDFAST_BIN, "restore", "lancedb", "--backup", "latest", "--data-dir", locked],
         {
           env: { PATH: process.env.PATH, HOME: "/tmp", ...s3.env, HOLDFAST_BUCKET: BUCKET, ...e },
           encoding: "utf8",
-          ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
         },
       );
       expect({ code: run.status, stderr: run.stderr.trim() }).toEqual({
@@ -334,7 +339,7 @@ describe("the data directory of a restore", () => {
         ),
       });
     } finally {
-      if (!asRoot) fs.chmodSync(locked, 0o755);
+      fs.chmodSync(locked, 0o755);
     }
     expect(treeDigest(locked)).toEqual(before);
   });
