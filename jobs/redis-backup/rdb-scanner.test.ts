@@ -7,7 +7,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DATASET_DBS, DATASET_PATTERNS, fillEveryType, liveCounts } from "../../test/backup/dataset";
+import { DATASET_DBS, DATASET_PATTERNS, fillEveryType, liveCounts } from "../../harness/redis-dataset";
 import {
   intset,
   intStr,
@@ -19,8 +19,8 @@ import {
   ziplist,
   zipmap,
 } from "../../test/backup/rdb-writer";
-import { StandaloneRedis } from "../../test/backup/standalone-redis";
-import { testEngine } from "../../test/support/engine";
+import { StandaloneRedis } from "../../harness/standalone-redis";
+import { testEngine } from "../../harness/engine";
 import { Crc64, crc64, storedCrcHex } from "./crc64";
 import { globMatch, keyMatcher } from "./glob";
 import { RdbCheck, RdbChecksumError } from "./rdb-check";

@@ -3,8 +3,8 @@
 // the snapshot, refused credentials and rights, a node that cannot sync, a node that dies or stalls
 // mid-stream.
 import { DATA_NODE_RULES } from "../../components/redis/acl";
-import { DATASET_PATTERNS, fillEveryType, liveCounts } from "../../test/backup/dataset";
-import { StandaloneRedis } from "../../test/backup/standalone-redis";
+import { DATASET_PATTERNS, fillEveryType, liveCounts } from "../../harness/redis-dataset";
+import { StandaloneRedis } from "../../harness/standalone-redis";
 import { RdbCheck } from "./rdb-check";
 import {
   READ_BUFFER_BYTES,
@@ -12,7 +12,7 @@ import {
   ReplicationStream,
   ReplicationStreamError,
 } from "./replication";
-import { waitFor } from "../../test/harness/processes";
+import { waitFor } from "../../harness/processes";
 
 jest.setTimeout(120_000);
 

@@ -1,23 +1,23 @@
 // The bounded-memory multipart upload against s3rver (with AbortMultipartUpload and a hold on parts,
-// see test/backup/s3rver-faults.js): content arrives whole, memory stays at the part buffers, a slow S3
+// see harness/s3rver.js): content arrives whole, memory stays at the part buffers, a slow S3
 // stops the writer, an abort leaves no parts behind, and S3 going away fails the upload; a part's bytes
 // are in its signature over HTTP and left to TLS and its CRC-32 over HTTPS.
 import { createHash, randomBytes } from "crypto";
 import { Readable } from "stream";
 import { S3Client, UploadPartCommand } from "@aws-sdk/client-s3";
 import { objectExists, getBytes } from "../store/s3";
-import { FaultyS3 } from "../../test/backup/s3";
+import { S3Server } from "../../harness/s3";
 import { MultipartUpload, UploadError, unsignedPayloadOverHttps } from "./upload";
-import { waitFor } from "../../test/harness/processes";
+import { waitFor } from "../../harness/processes";
 
 jest.setTimeout(60_000);
 
 const BUCKET = "holdfast-upload-test";
 const MiB = 1024 * 1024;
 
-let s3: FaultyS3;
+let s3: S3Server;
 beforeEach(async () => {
-  s3 = await FaultyS3.start();
+  s3 = await S3Server.start();
   await s3.createBucket(BUCKET);
 });
 afterEach(() => s3.cleanup());

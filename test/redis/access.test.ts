@@ -6,9 +6,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type Redis from "ioredis";
-import { RedisSet } from "../harness/redis-set";
-import { waitFor } from "../harness/processes";
-import { StandaloneRedis } from "../backup/standalone-redis";
+import { RedisSet } from "../../harness/redis-set";
+import { waitFor } from "../../harness/processes";
+import { StandaloneRedis } from "../../harness/standalone-redis";
 import { ReplicationStream } from "../../jobs/redis-backup/replication";
 import { DATA_LIVENESS, DATA_READINESS, REDIS_PORT } from "../../components/redis/spec";
 

@@ -22,9 +22,9 @@ import { committedBackups } from "../../jobs/redis-backup/store";
 import { manifestKey, objectKey, readManifest, writeManifest } from "../../jobs/redis-backup/manifest";
 import { listSnapshotIds, recordKey } from "../../jobs/lancedb/backup/records";
 import type { SnapshotRecord } from "../../jobs/lancedb/backup/record";
-import type { KubeObject } from "../harness/kube-api";
-import { renderedObjects } from "../harness/rendered";
-import { StackCluster } from "../harness/stack-cluster";
+import type { KubeObject } from "../../harness/kube-api";
+import { renderedObjects } from "../../harness/rendered";
+import { StackCluster } from "../../harness/stack-cluster";
 import { range, rowsFor } from "../lancedb/support";
 import { type Push, PushReceiver } from "../support/push-receiver";
 

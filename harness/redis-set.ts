@@ -7,15 +7,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Redis, { RedisOptions } from "ioredis";
-import type { RenderedObject } from "../../tools/render";
-import { NodeAddress, parseInfo } from "../../jobs/redis/client";
-import { PATHS, redisSetNames, REDIS_PORT, SENTINEL_PORT } from "../../components/redis/spec";
+import type { RenderedObject } from "../tools/render";
+import { NodeAddress, parseInfo } from "../jobs/redis/client";
+import { PATHS, redisSetNames, REDIS_PORT, SENTINEL_PORT } from "../components/redis/spec";
 import { containerEnv, EnvVar, Localization, localizeConf, localizeText } from "./localize";
 import { freePort, ProcessGroup, waitFor, Completed } from "./processes";
 import { objectNamed, renderedObjects } from "./rendered";
-import { testEngine } from "../support/engine";
+import { testEngine } from "./engine";
 
-const root = path.join(__dirname, "..", "..");
+const root = path.join(__dirname, "..");
 /** The holdfast CLI as the job image runs it (through tsx in a checkout). */
 export const HOLDFAST_BIN = path.join(root, "jobs", "bin", "holdfast.js");
 

@@ -1,15 +1,20 @@
-// An S3-compatible server for the backup fault tests: the harness's s3rver (its own process on loopback,
-// killed and resumed on the same data), started through s3rver-faults.js, which adds AbortMultipartUpload
-// and a hold on part uploads so a test can stop an upload in the middle deterministically. Also tells
+// An S3-compatible server for tests, the sandbox and the benchmarks: s3rver as its own process on
+// loopback (so a test can kill it in the middle of an upload and start it again on the same data),
+// started through s3rver.js, which adds what s3rver 3.7 lacks (AbortMultipartUpload, create-only
+// writes) and fault hooks (hold part uploads, throttle or hold downloads, freeze the process). Gives
+// the environment the holdfast CLI and the AWS CLI read, an SDK client for checking what landed, and
 // which incomplete multipart uploads are left.
 import type { ChildProcess } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { s3FromEnv } from "../../jobs/store/s3";
-import * as http from "http";
-import { freePort, ProcessGroup, waitFor } from "../harness/processes";
+import { s3FromEnv } from "../jobs/store/s3";
+import { freePort, ProcessGroup, waitFor } from "./processes";
+
+const ROOT = path.join(__dirname, "..");
+const SCRIPT = path.join(__dirname, "s3rver.js");
 
 /** One HTTP request without keep-alive (a pooled socket would keep Jest waiting after the tests). */
 function request(port: number, method: string, urlPath: string): Promise<{ status: number; body: string }> {
@@ -24,8 +29,6 @@ function request(port: number, method: string, urlPath: string): Promise<{ statu
   });
 }
 
-const SCRIPT = path.join(__dirname, "s3rver-faults.js");
-
 /** What the fault hooks report. */
 export interface HoldState {
   waiting: number;
@@ -33,8 +36,8 @@ export interface HoldState {
   holding: boolean;
 }
 
-/** A running (or stopped) s3rver with fault hooks. */
-export class FaultyS3 {
+/** A running (or stopped) s3rver. */
+export class S3Server {
   private process?: ChildProcess;
   readonly processes: ProcessGroup;
 
@@ -45,11 +48,22 @@ export class FaultyS3 {
     this.processes = new ProcessGroup(path.join(dir, "logs"));
   }
 
-  static async start(): Promise<FaultyS3> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-s3faults-"));
-    const s = new FaultyS3(dir, await freePort());
-    await s.resume();
-    return s;
+  /** The data folder is this server's to remove. */
+  private owned = true;
+
+  /**
+   * Starts a server with an empty data folder; create buckets with `createBucket`.
+   * @param dir the folder (created; the caller's to keep: cleanup leaves it). Default a new temporary one.
+   */
+  static async start(dir?: string): Promise<S3Server> {
+    if (dir) fs.mkdirSync(dir, { recursive: true });
+    const server = new S3Server(
+      dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-s3-")),
+      await freePort(),
+    );
+    server.owned = !dir;
+    await server.resume();
+    return server;
   }
 
   /** The data folder s3rver keeps buckets in. */
@@ -57,10 +71,11 @@ export class FaultyS3 {
     return path.join(this.dir, "data");
   }
 
-  /** The environment the holdfast CLI reads to reach this server. */
+  /** The environment the holdfast CLI and the AWS CLI read to reach this server. */
   get env(): Record<string, string> {
     return {
       AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${this.port}`,
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${this.port}`,
       AWS_ACCESS_KEY_ID: "S3RVER",
       AWS_SECRET_ACCESS_KEY: "S3RVER",
       AWS_REGION: "us-east-1",
@@ -68,6 +83,7 @@ export class FaultyS3 {
     };
   }
 
+  /** An SDK client for this server. */
   client(): S3Client {
     return s3FromEnv(this.env);
   }
@@ -76,6 +92,7 @@ export class FaultyS3 {
     await this.client().send(new CreateBucketCommand({ Bucket: name }));
   }
 
+  /** Starts the server (again, on the same data after `kill`). */
   async resume(): Promise<void> {
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.process = this.processes.start(
@@ -83,8 +100,8 @@ export class FaultyS3 {
       process.execPath,
       [SCRIPT, this.dataDir, String(this.port)],
       {
-        env: { PATH: process.env.PATH, NODE_PATH: path.join(__dirname, "..", "..", "node_modules") },
-        cwd: path.join(__dirname, "..", ".."),
+        env: { PATH: process.env.PATH, NODE_PATH: path.join(ROOT, "node_modules") },
+        cwd: ROOT,
       },
     );
     await waitFor(`s3rver on port ${this.port}`, async () => {
@@ -137,16 +154,18 @@ export class FaultyS3 {
     return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
   }
 
-  /** Kills the server at once (a frozen one too). */
+  /** Kills the server at once (S3 going away in the middle of something; a frozen one too). */
   async kill(): Promise<void> {
     this.thaw();
     if (this.process) await this.processes.stop(this.process, "SIGKILL");
     this.process = undefined;
   }
 
+  /** Stops the server and removes its data (unless the caller gave the folder). */
   async cleanup(): Promise<void> {
     this.thaw();
     await this.processes.killAll();
-    if (!process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.HOLDFAST_KEEP_TEST_DIRS && this.owned)
+      fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

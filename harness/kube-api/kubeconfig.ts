@@ -4,7 +4,7 @@ import * as fs from "fs";
 import { stringify } from "yaml";
 import type * as KubeClient from "@kubernetes/client-node";
 import type { KubeApiServer, KubeconfigOptions } from "./server";
-import { loadKubeClient } from "../../../jobs/kube/client";
+import { loadKubeClient } from "../../jobs/kube/client";
 
 export { loadKubeClient };
 

@@ -5,6 +5,7 @@
 // snapshot of a server's data to compare two servers by type, value and TTL.
 import { randomBytes } from "crypto";
 import type Redis from "ioredis";
+import { prng } from "./prng";
 
 /** Databases the dataset writes to. */
 export const DATASET_DBS = [0, 1, 5, 15];
@@ -12,21 +13,12 @@ export const DATASET_DBS = [0, 1, 5, 15];
 /** Patterns the seed's verification counts, plus one that matches keys in several types. */
 export const DATASET_PATTERNS = ["*:emotives:*", "*:metadata:*", "kb1:*"];
 
-/** A deterministic pseudo-random generator, so a dataset can be rebuilt identically. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 /**
  * Writes the dataset through `c` (a user that may run every data command; DEBUG is used when allowed,
  * to get plain quicklist nodes). Returns the number of keys written per database.
  */
 export async function fillEveryType(c: Redis, scale = 1): Promise<Record<number, number>> {
-  const rnd = seeded(42);
+  const rnd = prng(42);
   const counts: Record<number, number> = {};
   const count = (db: number, n = 1) => (counts[db] = (counts[db] ?? 0) + n);
   await c.call("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "200").catch(() => undefined);

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import Redis, { type RedisOptions } from "ioredis";
 import type { ChildProcess } from "child_process";
-import { freePort, ProcessGroup, waitFor } from "../harness/processes";
+import { freePort, ProcessGroup, waitFor } from "./processes";
 
 /** A running redis-server. */
 export class StandaloneRedis {

@@ -14,7 +14,7 @@ import { Kubelet, type KubeletOptions, type PodRuntime } from "./kubelet";
 import { HOLDFAST_BIN, RedisSet } from "./redis-set";
 import { waitFor } from "./processes";
 import { renderedObjects, renderedOutputs } from "./rendered";
-import { testEngine } from "../support/engine";
+import { testEngine } from "./engine";
 import { S3Server } from "./s3";
 
 /** Options of a stack cluster. */

@@ -24,7 +24,7 @@ export interface TestEngine {
   writes: { engine: "redis" | "valkey"; version: RegExp; rdbVersion: number };
 }
 
-const root = path.join(__dirname, "..", "..");
+const root = path.join(__dirname, "..");
 
 /** Where tools/engines.sh keeps the trixie root and the engines' bin folders. */
 export function engineRoot(): string {

@@ -5,10 +5,10 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { runHoldfastStack } from "../../tools/offline";
-import { isKubernetesObject, RenderedObject, toObject } from "../../tools/render";
+import { runHoldfastStack } from "../tools/offline";
+import { isKubernetesObject, RenderedObject, toObject } from "../tools/render";
 
-const root = path.join(__dirname, "..", "..");
+const root = path.join(__dirname, "..");
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -1,4 +1,4 @@
-// s3rver for the backup fault tests, started as its own process: `node s3rver-faults.js DIR PORT`.
+// s3rver for Holdfast's tests, sandbox and benchmarks, started as its own process: `node s3rver.js DIR PORT`.
 // Adds what s3rver 3.7 lacks and the tests need:
 // - AbortMultipartUpload (DELETE ?uploadId), which s3rver answers with 405: it removes the upload's parts
 //   as S3 does, so a test can check a failed backup left no incomplete upload behind;
