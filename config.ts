@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { JOB_SERVICE_ACCOUNTS } from "./components/backup-bucket/policies";
 import { imageProblem } from "./components/shared/image-ref";
-import { checkEngineImage } from "./components/redis/engines";
+import { checkEngineImage } from "./core/engines";
 
 /** One key of the `config:` block of Pulumi.yaml. */
 export interface ConfigKeySchema {

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { projectDir, type HoldfastConfig } from "./config";
 import { SentinelRedis } from "./components/redis";
-import type { EngineKind } from "./components/redis/engines";
+import type { EngineKind } from "./core/engines";
 import { redisSetNames } from "./components/redis/spec";
 import { BackupBucket, type JobRole, type ObjectLockMode } from "./components/backup-bucket";
 import { JobsImage } from "./components/jobs-image";

@@ -2,7 +2,7 @@
 // (Kubernetes service accounts through IRSA, ECS tasks), what each job role may do (backup writes and
 // never deletes, prune deletes and never writes, restore only reads), and the replication role.
 // Pure functions of ARNs and names, so tests read exactly what the component attaches.
-import { backupStoreLayout } from "./layout";
+import { backupStoreLayout } from "../../core/store-layout";
 import type { PolicyDocument, Statement } from "./policy-document";
 
 /** The job roles, and the Kubernetes service accounts (in the stack's namespace) that assume them. */

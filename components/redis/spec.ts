@@ -1,7 +1,7 @@
 // Pure renderers of every Kubernetes object of a Sentinel-replicated Redis set: names, the files in the
 // ConfigMap, the StatefulSets with their init logic and hand-over hook, services, budgets and the
 // network policy. SentinelRedis wires these into resources; the tests read the same output.
-import { engineBinaries, type EngineKind } from "./engines";
+import { engineBinaries, type EngineKind } from "../../core/engines";
 import type * as pulumi from "@pulumi/pulumi";
 import type { apps, core, networking, policy } from "@pulumi/kubernetes/types/input";
 import {

@@ -1,7 +1,7 @@
 // Turns --bucket, --prefix and --s3-timeout into a checked StoreLocation: an S3 client from the AWS
 // environment whose requests are bounded, the bucket preflight (a missing bucket, wrong keys or an
 // unreachable endpoint is one line and exit 2) and the store layout under the prefix.
-import { backupStoreLayout } from "../../components/backup-bucket/layout";
+import { backupStoreLayout } from "../../core/store-layout";
 import { type Flags, str } from "../cli/args";
 import { UsageError } from "../cli/errors";
 import type { StoreLocation } from "../store/catalog";

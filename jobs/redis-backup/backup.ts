@@ -4,7 +4,7 @@
 // then write the manifest last. If the node dies mid-stream the upload is aborted and the next node is
 // tried; a backup either commits completely or leaves nothing a restore could mistake for one.
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { BackupStoreLayout } from "../../components/backup-bucket/layout";
+import type { BackupStoreLayout } from "../../core/store-layout";
 import { log } from "../cli/log";
 import { Progress } from "../backup/progress";
 import { type Credentials, formatAddress, type NodeAddress } from "../redis/client";

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { BackupStoreLayout } from "../../components/backup-bucket/layout";
+import type { BackupStoreLayout } from "../../core/store-layout";
 import { log } from "../cli/log";
 import { Progress } from "../backup/progress";
 import { connectNode, type Credentials, formatAddress, type NodeAddress, parseInfo } from "../redis/client";

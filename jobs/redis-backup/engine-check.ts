@@ -7,7 +7,7 @@ import {
   engineOfVersionLine,
   type EngineVersion,
   readableRdbVersion,
-} from "../../components/redis/engines";
+} from "../../core/engines";
 import type { RedisBackupManifest } from "./manifest";
 import { ScratchServerError } from "./scratch-server";
 

@@ -6,11 +6,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { REDIS_MANIFEST, type BackupStoreLayout } from "../../components/backup-bucket/layout";
+import { REDIS_MANIFEST, type BackupStoreLayout } from "../../core/store-layout";
 import { isBackupId } from "../store/backup-id";
 import type { BackupSummary } from "../store/catalog";
 import { getJson, putJson } from "../store/s3";
-import type { EngineKind } from "../../components/redis/engines";
+import type { EngineKind } from "../../core/engines";
 import type { InfoSections } from "./discovery";
 import type { DatabaseSummary } from "./rdb-scanner";
 

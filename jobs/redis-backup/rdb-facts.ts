@@ -8,12 +8,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  describeEngine,
-  engineOfInfo,
-  engineOfRdb,
-  type EngineVersion,
-} from "../../components/redis/engines";
+import { describeEngine, engineOfInfo, engineOfRdb, type EngineVersion } from "../../core/engines";
 import { log } from "../cli/log";
 import type { StoreLocation } from "../store/catalog";
 import { DEFAULT_NAMES } from "./aof-layout";

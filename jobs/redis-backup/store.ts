@@ -7,7 +7,7 @@
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import * as fs from "fs";
 import * as path from "path";
-import { REDIS_MANIFEST } from "../../components/backup-bucket/layout";
+import { REDIS_MANIFEST } from "../../core/store-layout";
 import { log } from "../cli/log";
 import { backupTime, isBackupId } from "../store/backup-id";
 import {

@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type Redis from "ioredis";
-import { backupStoreLayout } from "../../components/backup-bucket/layout";
+import { backupStoreLayout } from "../../core/store-layout";
 import { objectKey, type RedisBackupManifest, writeManifest } from "../../jobs/redis-backup/manifest";
 import { MultipartUpload } from "../../jobs/redis-backup/upload";
 import { getBytes, getJson, listObjects, ObjectExistsError } from "../../jobs/store/s3";

@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as lancedb from "@lancedb/lancedb";
 import * as path from "path";
 import { loadRecord } from "../../jobs/lancedb/backup/records";
-import { backupStoreLayout } from "../../components/backup-bucket/layout";
+import { backupStoreLayout } from "../../core/store-layout";
 import { getJson, listObjects } from "../../jobs/store/s3";
 import type { SnapshotRecord } from "../../jobs/lancedb/backup/record";
 import { S3Server } from "../../harness/s3";

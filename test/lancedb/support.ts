@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { createHash } from "crypto";
-import { backupStoreLayout } from "../../components/backup-bucket/layout";
+import { backupStoreLayout } from "../../core/store-layout";
 import type { StoreLocation } from "../../jobs/store/catalog";
 import { capture } from "../../harness/processes";
 import { prng } from "../../harness/prng";

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { JOB_METRICS } from "../../components/monitoring/metrics";
+import { JOB_METRICS } from "../../core/metrics";
 import { holdfast, logLines } from "../backup/cli";
 import { freePort } from "../../harness/processes";
 import { S3Server } from "../../harness/s3";

@@ -1,7 +1,7 @@
 // `holdfast backup lancedb` and `holdfast restore lancedb`: parse flags, check the bucket, run
 // takeSnapshot / restoreSnapshot, print a summary (JSON with --json).
 import * as path from "path";
-import { backupStoreLayout } from "../../../components/backup-bucket/layout";
+import { backupStoreLayout } from "../../../core/store-layout";
 import { durationMs, list, str, type Flags } from "../../cli/args";
 import type { Command } from "../../cli/command";
 import { UsageError } from "../../cli/errors";

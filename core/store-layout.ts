@@ -1,5 +1,7 @@
 // Where a stack's backups live in its bucket. The lifecycle rules, the IAM policies and the jobs all
-// address the same key prefixes, so they are named once here (see shared/DESIGN.md, backup store layout).
+// address the same key prefixes, so they are named once here: everything of a stack under
+// `<prefix>/`, Redis backups as one folder each (RDB, manifest written last), LanceDB as shared
+// immutable files plus one snapshot record per backup.
 
 /** The key prefixes of one stack's backup store, each ending in `/`. */
 export interface BackupStoreLayout {

@@ -1,6 +1,6 @@
 // The engines Holdfast supports: reading an image's engine and version, the check the stack runs when it
 // renders, and what a Valkey stack renders (its own binaries in every container and probe).
-import { renderedObjects } from "../../harness/rendered";
+import { renderedObjects } from "../harness/rendered";
 import {
   checkEngineImage,
   engineOfInfo,
