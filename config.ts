@@ -150,6 +150,11 @@ export function validateConfig(c: HoldfastConfig): void {
   const fail = (msg: string) => {
     throw new Error(`invalid stack config: ${msg}`);
   };
+  // An image pinned by neither tag nor digest is named as such before its engine is looked for.
+  for (const key of ["redisImage", "jobsImage", "redisExporterImage", "lancedbAppImage"] as const) {
+    const problem = imageProblem(c[key]);
+    if (problem) fail(`${key} "${c[key]}" ${problem}`);
+  }
   try {
     checkEngineImage(c.redisEngine, c.redisImage);
   } catch (err) {
@@ -214,10 +219,6 @@ export function validateConfig(c: HoldfastConfig): void {
     fail(
       `oidcProviderArn must be an IAM OIDC provider ARN (arn:aws:iam::ACCOUNT:oidc-provider/ISSUER), got "${c.oidcProviderArn}"`,
     );
-  for (const key of ["redisImage", "jobsImage", "redisExporterImage", "lancedbAppImage"] as const) {
-    const problem = imageProblem(c[key]);
-    if (problem) fail(`${key} "${c[key]}" ${problem}`);
-  }
 }
 
 /**

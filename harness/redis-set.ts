@@ -9,7 +9,7 @@ import * as path from "path";
 import Redis, { RedisOptions } from "ioredis";
 import type { RenderedObject } from "../tools/render";
 import { NodeAddress, parseInfo } from "../jobs/redis/client";
-import { PATHS, redisSetNames, REDIS_PORT, SENTINEL_PORT } from "../components/redis/spec";
+import { PATHS, REDIS_PORT, redisSetNames, SENTINEL_PORT } from "../core/redis-set";
 import { containerEnv, EnvVar, Localization, localizeConf, localizeText } from "./localize";
 import { freePort, ProcessGroup, waitFor, Completed } from "./processes";
 import { objectNamed, renderedObjects } from "./rendered";

@@ -24,13 +24,12 @@ import {
   headlessServiceSpec,
   networkPolicySpec,
   redisLabels,
-  redisSetNames,
   sentinelAddresses,
   sentinelServiceSpec,
   sentinelStatefulSetSpec,
   setLabels,
-  SENTINEL_PORT,
 } from "./spec";
+import { redisSetNames, SENTINEL_PORT } from "../../core/redis-set";
 
 /** Arguments of a SentinelRedis set. */
 export interface SentinelRedisArgs {

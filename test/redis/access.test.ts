@@ -10,7 +10,8 @@ import { RedisSet } from "../../harness/redis-set";
 import { waitFor } from "../../harness/processes";
 import { StandaloneRedis } from "../../harness/standalone-redis";
 import { ReplicationStream } from "../../jobs/redis-backup/replication";
-import { DATA_LIVENESS, DATA_READINESS, REDIS_PORT } from "../../components/redis/spec";
+import { DATA_LIVENESS, DATA_READINESS } from "../../components/redis/spec";
+import { REDIS_PORT } from "../../core/redis-set";
 
 jest.setTimeout(90_000);
 
