@@ -11,8 +11,8 @@ import { isBackupId } from "../store/backup-id";
 import type { BackupSummary } from "../store/catalog";
 import { getJson, putJson } from "../store/s3";
 import type { EngineKind } from "../../core/engines";
-import type { InfoSections } from "./discovery";
-import type { DatabaseSummary } from "./rdb-scanner";
+import type { InfoSections } from "./backup/discovery";
+import type { DatabaseSummary } from "./rdb/scanner";
 
 /** The format tag of manifests this version writes and reads. */
 export const MANIFEST_FORMAT = "holdfast.redis-backup/1";

@@ -16,7 +16,7 @@ import * as path from "path";
 import type Redis from "ioredis";
 import { backupStoreLayout } from "../../core/store-layout";
 import { objectKey, type RedisBackupManifest, writeManifest } from "../../jobs/redis-backup/manifest";
-import { MultipartUpload } from "../../jobs/redis-backup/upload";
+import { MultipartUpload } from "../../jobs/redis-backup/transfer/upload";
 import { getBytes, getJson, listObjects, ObjectExistsError } from "../../jobs/store/s3";
 import { RedisSet } from "../../harness/redis-set";
 import { S3Server } from "../../harness/s3";

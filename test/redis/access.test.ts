@@ -9,7 +9,7 @@ import type Redis from "ioredis";
 import { RedisSet } from "../../harness/redis-set";
 import { waitFor } from "../../harness/processes";
 import { StandaloneRedis } from "../../harness/standalone-redis";
-import { ReplicationStream } from "../../jobs/redis-backup/replication";
+import { ReplicationStream } from "../../jobs/redis-backup/replication/stream";
 import { DATA_LIVENESS, DATA_READINESS } from "../../components/redis/spec";
 import { REDIS_PORT } from "../../core/redis-set";
 

@@ -15,17 +15,17 @@
 // counts; downloaded again if a byte changed), and never takes its own half-placed files for the user's.
 import * as fs from "fs";
 import * as path from "path";
-import { UsageError } from "../cli/errors";
-import { log } from "../cli/log";
-import { ASIDE_DIR, compactTime, datasetEntries } from "../redis-pod/aside";
-import { resolveBackup, skippedForLatest, type StoreLocation } from "../store/catalog";
-import { aofFiles, aofManifestText, buildAofDir, type DatasetNames, syncDir } from "./aof-layout";
-import { checkLocalRdb, DamagedBackupError, downloadRdb } from "./download";
-import { failpoint } from "./failpoint";
-import { type Check, databasesFor, downloadAndLoad, loadAndCompare } from "./load-check";
-import { readManifest, type RedisBackupManifest } from "./manifest";
-import type { RdbScanner } from "./rdb-scanner";
-import { scanRedisBackups } from "./store";
+import { UsageError } from "../../cli/errors";
+import { log } from "../../cli/log";
+import { ASIDE_DIR, compactTime, datasetEntries } from "../../redis-pod/aside";
+import { resolveBackup, skippedForLatest, type StoreLocation } from "../../store/catalog";
+import { aofFiles, aofManifestText, buildAofDir, type DatasetNames, syncDir } from "../aof-layout";
+import { checkLocalRdb, DamagedBackupError, downloadRdb } from "../transfer/download";
+import { failpoint } from "../failpoint";
+import { type Check, databasesFor, downloadAndLoad, loadAndCompare } from "../scratch/load-check";
+import { readManifest, type RedisBackupManifest } from "../manifest";
+import type { RdbScanner } from "../rdb/scanner";
+import { scanRedisBackups } from "../store";
 
 /** The staging folder inside a data directory; only the restore writes and removes it. */
 export const STAGING_DIR = "holdfast-restore";

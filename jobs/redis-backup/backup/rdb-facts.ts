@@ -8,14 +8,14 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { describeEngine, engineOfInfo, engineOfRdb, type EngineVersion } from "../../core/engines";
-import { log } from "../cli/log";
-import type { StoreLocation } from "../store/catalog";
-import { DEFAULT_NAMES } from "./aof-layout";
-import { countLoaded, downloadAndLoad } from "./load-check";
-import type { RedisBackupManifest } from "./manifest";
-import type { RdbCheckResult } from "./rdb-check";
-import { ScratchServerError } from "./scratch-server";
+import { describeEngine, engineOfInfo, engineOfRdb, type EngineVersion } from "../../../core/engines";
+import { log } from "../../cli/log";
+import type { StoreLocation } from "../../store/catalog";
+import { DEFAULT_NAMES } from "../aof-layout";
+import { countLoaded, downloadAndLoad } from "../scratch/load-check";
+import type { RedisBackupManifest } from "../manifest";
+import type { RdbCheckResult } from "../rdb/check";
+import { ScratchServerError } from "../scratch/server";
 
 /** The engine that wrote an RDB: its aux fields, else the source's INFO. */
 export function rdbEngine(check: RdbCheckResult, info: Record<string, string | undefined>): EngineVersion {

@@ -11,7 +11,7 @@ import {
   type NodeAddress,
   parseInfo,
   sameAddress,
-} from "../redis/client";
+} from "../../redis/client";
 
 /** Bad input found while asking the sentinels: unknown master name, refused credentials, no sentinel. */
 export class DiscoveryError extends Error {

@@ -4,11 +4,11 @@
 // then write the manifest last. If the node dies mid-stream the upload is aborted and the next node is
 // tried; a backup either commits completely or leaves nothing a restore could mistake for one.
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { BackupStoreLayout } from "../../core/store-layout";
-import { log } from "../cli/log";
-import { Progress } from "../backup/progress";
-import { type Credentials, formatAddress, type NodeAddress } from "../redis/client";
-import { newBackupId } from "../store/backup-id";
+import type { BackupStoreLayout } from "../../../core/store-layout";
+import { log } from "../../cli/log";
+import { Progress } from "../transfer/progress";
+import { type Credentials, formatAddress, type NodeAddress } from "../../redis/client";
+import { newBackupId } from "../../store/backup-id";
 import { discoverTopology, rankSources, type SourceCandidate, type SourcePreference } from "./discovery";
 import {
   holdfastVersion,
@@ -17,12 +17,12 @@ import {
   RDB_OBJECT,
   type RedisBackupManifest,
   writeManifest,
-} from "./manifest";
-import { RdbChecksumError } from "./rdb-check";
+} from "../manifest";
+import { RdbChecksumError } from "../rdb/check";
 import { countUnreadByLoad, rdbFacts } from "./rdb-facts";
-import { ReplicationAuthError, ReplicationStream, ReplicationStreamError } from "./replication";
-import { TransferError, transferRdb } from "./transfer";
-import { partSizeFor } from "./upload";
+import { ReplicationAuthError, ReplicationStream, ReplicationStreamError } from "../replication/stream";
+import { TransferError, transferRdb } from "../transfer/checked-upload";
+import { partSizeFor } from "../transfer/upload";
 
 /** Everything a replication backup needs. */
 export interface ReplicationBackupOptions {

@@ -13,8 +13,8 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import * as zlib from "zlib";
-import { isExistingObjectRefusal } from "../store/s3";
-import { describeS3Error, s3TimeoutMs } from "../store/s3-timeout";
+import { isExistingObjectRefusal } from "../../store/s3";
+import { describeS3Error, s3TimeoutMs } from "../../store/s3-timeout";
 
 /** S3's limits: parts of 5 MiB to 5 GiB (the last may be smaller), at most 10,000 of them. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;

@@ -5,13 +5,19 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { BackupStoreLayout } from "../../core/store-layout";
-import { log } from "../cli/log";
-import { Progress } from "../backup/progress";
-import { connectNode, type Credentials, formatAddress, type NodeAddress, parseInfo } from "../redis/client";
-import { newBackupId } from "../store/backup-id";
-import type { DatasetNames } from "./aof-layout";
-import { BackupFailedError, commitManifest } from "./backup";
+import type { BackupStoreLayout } from "../../../core/store-layout";
+import { log } from "../../cli/log";
+import { Progress } from "../transfer/progress";
+import {
+  connectNode,
+  type Credentials,
+  formatAddress,
+  type NodeAddress,
+  parseInfo,
+} from "../../redis/client";
+import { newBackupId } from "../../store/backup-id";
+import type { DatasetNames } from "../aof-layout";
+import { BackupFailedError, commitManifest } from "./replication-backup";
 import { nodeInfo } from "./discovery";
 import {
   holdfastVersion,
@@ -20,10 +26,10 @@ import {
   objectKey,
   RDB_OBJECT,
   type RedisBackupManifest,
-} from "./manifest";
+} from "../manifest";
 import { countUnreadByLoad, rdbFacts } from "./rdb-facts";
-import { chunksOf, TransferError, transferFile, transferRdb } from "./transfer";
-import { partSizeFor } from "./upload";
+import { chunksOf, TransferError, transferFile, transferRdb } from "../transfer/checked-upload";
+import { partSizeFor } from "../transfer/upload";
 
 /** Everything a data-directory backup needs. */
 export interface DataDirBackupOptions {

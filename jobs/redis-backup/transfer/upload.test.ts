@@ -5,10 +5,10 @@
 import { createHash, randomBytes } from "crypto";
 import { Readable } from "stream";
 import { S3Client, UploadPartCommand } from "@aws-sdk/client-s3";
-import { objectExists, getBytes } from "../store/s3";
-import { S3Server } from "../../harness/s3";
+import { objectExists, getBytes } from "../../store/s3";
+import { S3Server } from "../../../harness/s3";
 import { MultipartUpload, UploadError, unsignedPayloadOverHttps } from "./upload";
-import { waitFor } from "../../harness/processes";
+import { waitFor } from "../../../harness/processes";
 
 jest.setTimeout(60_000);
 

@@ -4,7 +4,7 @@
 // structure and keys. Nothing is buffered beyond the last 8 bytes.
 import { createHash, Hash } from "crypto";
 import { Crc64, storedCrcHex } from "./crc64";
-import { RdbScanner, RdbSummary, ScanOptions } from "./rdb-scanner";
+import { RdbScanner, RdbSummary, ScanOptions } from "./scanner";
 
 /** Thrown when an RDB's bytes do not match its own checksum. */
 export class RdbChecksumError extends Error {

@@ -8,10 +8,10 @@ import { randomBytes } from "crypto";
 import * as net from "net";
 
 /** The replica did not connect, or broke off the transfer. */
-export class FakePrimaryError extends Error {}
+export class RdbPrimaryError extends Error {}
 
 /** The primary end of one full resynchronisation. */
-export class FakePrimary {
+export class RdbPrimary {
   private server?: net.Server;
   private replica?: net.Socket;
   private readonly mark = randomBytes(20).toString("hex");
@@ -24,8 +24,8 @@ export class FakePrimary {
   readonly replicationId = randomBytes(20).toString("hex");
 
   /** Listens on a free loopback port. */
-  static async listen(): Promise<FakePrimary> {
-    const p = new FakePrimary();
+  static async listen(): Promise<RdbPrimary> {
+    const p = new RdbPrimary();
     await new Promise<void>((resolve, reject) => {
       p.server = net.createServer((socket) => p.accept(socket));
       p.server.once("error", reject);
@@ -70,7 +70,7 @@ export class FakePrimary {
           this.syncs++;
           if (this.syncs > 1) {
             // The replica is asking again: it could not load what it was sent.
-            this.failure ??= new FakePrimaryError(
+            this.failure ??= new RdbPrimaryError(
               "the throw-away redis-server failed to load the RDB and asked again",
             );
             socket.destroy();
@@ -84,9 +84,7 @@ export class FakePrimary {
           socket.on("drain", () => this.wake());
           socket.on("close", () => {
             if (this.sending)
-              this.failure ??= new FakePrimaryError(
-                "the throw-away redis-server closed the replication link",
-              );
+              this.failure ??= new RdbPrimaryError("the throw-away redis-server closed the replication link");
             this.wake();
           });
           this.wake();
@@ -104,9 +102,9 @@ export class FakePrimary {
     while (!this.replica) {
       if (this.failure) throw this.failure;
       if (!alive())
-        throw new FakePrimaryError("the throw-away redis-server exited before asking for the data");
+        throw new RdbPrimaryError("the throw-away redis-server exited before asking for the data");
       if (Date.now() > deadline)
-        throw new FakePrimaryError("the throw-away redis-server did not connect in time");
+        throw new RdbPrimaryError("the throw-away redis-server did not connect in time");
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 50);
         this.waiters.push(() => {
@@ -130,7 +128,7 @@ export class FakePrimary {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     if (this.failure) throw this.failure;
     if (this.replica!.destroyed)
-      throw new FakePrimaryError("the throw-away redis-server closed the replication link");
+      throw new RdbPrimaryError("the throw-away redis-server closed the replication link");
   }
 
   /** Ends the payload with its mark; the replica then finishes loading. */

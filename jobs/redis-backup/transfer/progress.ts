@@ -1,7 +1,7 @@
 // Progress of a long transfer: a line redrawn in place on a terminal, a JSON log line every so often
 // off one (what a CronJob's log wants), and nothing at all for short transfers.
-import { log } from "../cli/log";
-import { formatBytes } from "./format";
+import { log } from "../../cli/log";
+import { formatBytes } from "../../cli/format";
 
 /** Reports the bytes of one transfer as they move. */
 export class Progress {

@@ -7,7 +7,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DATASET_DBS, DATASET_PATTERNS, fillEveryType, liveCounts } from "../../harness/redis-dataset";
+import { DATASET_DBS, DATASET_PATTERNS, fillEveryType, liveCounts } from "../../../harness/redis-dataset";
 import {
   intset,
   intStr,
@@ -18,13 +18,13 @@ import {
   str,
   ziplist,
   zipmap,
-} from "../../test/backup/rdb-writer";
-import { StandaloneRedis } from "../../harness/standalone-redis";
-import { testEngine } from "../../harness/engine";
+} from "../../../test/backup/rdb-writer";
+import { StandaloneRedis } from "../../../harness/standalone-redis";
+import { testEngine } from "../../../harness/engine";
 import { Crc64, crc64, storedCrcHex } from "./crc64";
 import { globMatch, keyMatcher } from "./glob";
-import { RdbCheck, RdbChecksumError } from "./rdb-check";
-import { RdbFormatError, RdbScanner, type RdbSummary } from "./rdb-scanner";
+import { RdbCheck, RdbChecksumError } from "./check";
+import { RdbFormatError, RdbScanner, type RdbSummary } from "./scanner";
 
 jest.setTimeout(120_000);
 

@@ -5,12 +5,12 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import * as fs from "fs";
 import { Transform } from "stream";
 import { pipeline } from "stream/promises";
-import { Progress } from "../backup/progress";
-import type { StoreLocation } from "../store/catalog";
-import { describeS3Error, isS3Stall } from "../store/s3-timeout";
-import { RDB_OBJECT, type RedisBackupManifest } from "./manifest";
-import { RdbCheck, RdbChecksumError, type RdbCheckResult } from "./rdb-check";
-import { RdbFormatError, type RdbScanner } from "./rdb-scanner";
+import { Progress } from "./progress";
+import type { StoreLocation } from "../../store/catalog";
+import { describeS3Error, isS3Stall } from "../../store/s3-timeout";
+import { RDB_OBJECT, type RedisBackupManifest } from "../manifest";
+import { RdbCheck, RdbChecksumError, type RdbCheckResult } from "../rdb/check";
+import { RdbFormatError, type RdbScanner } from "../rdb/scanner";
 
 /** The stored RDB is not what the manifest describes (damaged, truncated, replaced). */
 export class DamagedBackupError extends Error {

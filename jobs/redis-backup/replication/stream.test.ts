@@ -2,17 +2,12 @@
 // (ACL `-@all +sync +psync +replconf +ping +info +role`): both payload forms, what the node says about
 // the snapshot, refused credentials and rights, a node that cannot sync, a node that dies or stalls
 // mid-stream.
-import { DATA_NODE_RULES } from "../../components/redis/acl";
-import { DATASET_PATTERNS, fillEveryType, liveCounts } from "../../harness/redis-dataset";
-import { StandaloneRedis } from "../../harness/standalone-redis";
-import { RdbCheck } from "./rdb-check";
-import {
-  READ_BUFFER_BYTES,
-  ReplicationAuthError,
-  ReplicationStream,
-  ReplicationStreamError,
-} from "./replication";
-import { waitFor } from "../../harness/processes";
+import { DATA_NODE_RULES } from "../../../components/redis/acl";
+import { DATASET_PATTERNS, fillEveryType, liveCounts } from "../../../harness/redis-dataset";
+import { StandaloneRedis } from "../../../harness/standalone-redis";
+import { RdbCheck } from "../rdb/check";
+import { READ_BUFFER_BYTES, ReplicationAuthError, ReplicationStream, ReplicationStreamError } from "./stream";
+import { waitFor } from "../../../harness/processes";
 
 jest.setTimeout(120_000);
 

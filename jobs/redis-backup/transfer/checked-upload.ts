@@ -4,10 +4,10 @@
 // on any failure it is aborted, so nothing is left under the key.
 import type { S3Client } from "@aws-sdk/client-s3";
 import { createHash } from "crypto";
-import { Progress } from "../backup/progress";
-import { RdbCheck, type RdbCheckResult } from "./rdb-check";
-import type { ScanOptions } from "./rdb-scanner";
-import { type PayloadSink, READ_BUFFER_BYTES } from "./replication";
+import { Progress } from "./progress";
+import { RdbCheck, type RdbCheckResult } from "../rdb/check";
+import type { ScanOptions } from "../rdb/scanner";
+import { type PayloadSink, READ_BUFFER_BYTES } from "../replication/stream";
 import { MultipartUpload, type UploadedObject } from "./upload";
 
 /** How to upload. */

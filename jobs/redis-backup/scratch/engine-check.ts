@@ -7,9 +7,9 @@ import {
   engineOfVersionLine,
   type EngineVersion,
   readableRdbVersion,
-} from "../../core/engines";
-import type { RedisBackupManifest } from "./manifest";
-import { ScratchServerError } from "./scratch-server";
+} from "../../../core/engines";
+import type { RedisBackupManifest } from "../manifest";
+import { ScratchServerError } from "./server";
 
 /** The engine of a server binary, from its --version; undefined when it does not say. */
 export function binaryEngine(redisServer: string): EngineVersion | undefined {

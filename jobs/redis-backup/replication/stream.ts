@@ -7,7 +7,7 @@
 // handed to a sink synchronously; when the sink is full the socket is paused until it drains
 // (backpressure into the upload, and through TCP into the node).
 import * as net from "net";
-import { formatAddress, type Credentials, type NodeAddress } from "../redis/client";
+import { formatAddress, type Credentials, type NodeAddress } from "../../redis/client";
 
 /** Redis refused the credentials or the user's rights (bad input, not a failure of the node). */
 export class ReplicationAuthError extends Error {

@@ -2,8 +2,8 @@
 // the parsers of their values. Each has its HOLDFAST_<FLAG> environment twin.
 import { durationMs, type FlagSpecs, type Flags } from "../cli/args";
 import { UsageError } from "../cli/errors";
-import type { RetentionPolicy } from "../store/retention";
-import { DEFAULT_S3_TIMEOUT_MS } from "../store/s3-timeout";
+import type { RetentionPolicy } from "./retention";
+import { DEFAULT_S3_TIMEOUT_MS } from "./s3-timeout";
 
 /** How long an S3 request may stay silent. */
 export const S3_TIMEOUT_FLAG: FlagSpecs = {

@@ -4,8 +4,8 @@
 import { backupStoreLayout } from "../../core/store-layout";
 import { type Flags, str } from "../cli/args";
 import { UsageError } from "../cli/errors";
-import type { StoreLocation } from "../store/catalog";
-import { checkBucket, s3FromEnv } from "../store/s3";
+import type { StoreLocation } from "./catalog";
+import { checkBucket, s3FromEnv } from "./s3";
 import { s3Timeout } from "./flags";
 
 /** `s3://bucket/prefix/`, for messages. */

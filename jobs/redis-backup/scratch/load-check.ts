@@ -6,17 +6,17 @@
 import * as fs from "fs";
 import * as path from "path";
 import type Redis from "ioredis";
-import { buildAofDir, type DatasetNames } from "./aof-layout";
-import type { RedisBackupManifest } from "./manifest";
-import type { DatabaseSummary, RdbScanner } from "./rdb-scanner";
-import type { StoreLocation } from "../store/catalog";
-import { DamagedBackupError, downloadRdb } from "./download";
+import { buildAofDir, type DatasetNames } from "../aof-layout";
+import type { RedisBackupManifest } from "../manifest";
+import type { DatabaseSummary, RdbScanner } from "../rdb/scanner";
+import type { StoreLocation } from "../../store/catalog";
+import { DamagedBackupError, downloadRdb } from "../transfer/download";
 import { checkCanLoad } from "./engine-check";
-import { FakePrimary, FakePrimaryError } from "./fake-primary";
-import { failpoint } from "./failpoint";
-import type { RdbCheckResult } from "./rdb-check";
-import { killLeftoverServer, LOG_FILE, ScratchServer, ScratchServerError } from "./scratch-server";
-import { s3TimeoutMs } from "../store/s3-timeout";
+import { RdbPrimary, RdbPrimaryError } from "../replication/rdb-primary";
+import { failpoint } from "../failpoint";
+import type { RdbCheckResult } from "../rdb/check";
+import { killLeftoverServer, LOG_FILE, ScratchServer, ScratchServerError } from "./server";
+import { s3TimeoutMs } from "../../store/s3-timeout";
 
 /** One check and its outcome. */
 export interface Check {
@@ -244,7 +244,7 @@ export async function downloadAndLoad(
   killLeftoverServer(viewDir);
   fs.rmSync(viewDir, { recursive: true, force: true });
   fs.mkdirSync(viewDir, { recursive: true });
-  const primary = await FakePrimary.listen();
+  const primary = await RdbPrimary.listen();
   let server: ScratchServer | undefined;
   try {
     // The download may go silent for up to the S3 timeout before it fails; the replica waits that long.
@@ -268,7 +268,7 @@ export async function downloadAndLoad(
     return { result, scanner, checks, loadMs: loaded - started };
   } catch (err) {
     const cause = loadFailure(manifest, viewDir, server, err);
-    if (cause instanceof FakePrimaryError) throw new ScratchServerError(cause.message);
+    if (cause instanceof RdbPrimaryError) throw new ScratchServerError(cause.message);
     throw cause;
   } finally {
     await server?.stop();

@@ -1,5 +1,5 @@
 // A throw-away redis-server that loads a restored dataset so a restore can prove itself: started on a
-// folder laid out exactly as the data directory will be (or as a replica of FakePrimary, loading the
+// folder laid out exactly as the data directory will be (or as a replica of RdbPrimary, loading the
 // RDB while it downloads), listening only on a unix socket (no port to clash with), persisting nothing,
 // and killed afterwards. It never outlives the process that started it: it runs under a small shell
 // that kills it as soon as a pipe from this process closes, which the kernel does when this process
@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
-import type { DatasetNames } from "./aof-layout";
+import type { DatasetNames } from "../aof-layout";
 
 /** How to start the server. */
 export interface ScratchServerOptions {
@@ -24,7 +24,7 @@ export interface ScratchServerOptions {
   modules?: string[];
   /** Bound on loading the dataset. Default 1 hour. */
   loadTimeoutMs?: number;
-  /** Start as a replica of this loopback port (a FakePrimary) instead of loading from `dir`. */
+  /** Start as a replica of this loopback port (an RdbPrimary) instead of loading from `dir`. */
   replicaOf?: number;
   /**
    * As a replica: seconds the primary may send nothing before the server drops the link (Redis's
