@@ -1,8 +1,8 @@
-// A simulated world for election tests: one true timeline, candidates whose clocks are offset from it and
+// A simulated world for the election tests: one true timeline, candidates whose clocks are offset from it and
 // run fast or slow, and an in-memory lease store whose calls take simulated time and can fail, hang or
 // lose their response (a partition that lets the write land). Nothing here waits on real time.
-import type { Clock } from "./clock";
-import { LeaseConflictError, LeaseRecord, LeaseSnapshot, LeaseStore } from "./lease";
+import type { Clock } from "../jobs/lancedb/leader/clock";
+import { LeaseConflictError, LeaseRecord, LeaseSnapshot, LeaseStore } from "../jobs/lancedb/leader/lease";
 
 interface Timer {
   at: number;
