@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { JOB_SERVICE_ACCOUNTS } from "./components/backup-bucket/policies";
 import { imageProblem } from "./components/shared/image-ref";
-import { checkEngineImage } from "./components/redis/engines";
+import { checkEngineImage } from "./core/engines";
 
 /** One key of the `config:` block of Pulumi.yaml. */
 export interface ConfigKeySchema {
@@ -150,7 +150,7 @@ export function validateConfig(c: HoldfastConfig): void {
   const fail = (msg: string) => {
     throw new Error(`invalid stack config: ${msg}`);
   };
-  // The form of every image reference first, then what the Redis image runs.
+  // An image pinned by neither tag nor digest is named as such before its engine is looked for.
   for (const key of ["redisImage", "jobsImage", "redisExporterImage", "lancedbAppImage"] as const) {
     const problem = imageProblem(c[key]);
     if (problem) fail(`${key} "${c[key]}" ${problem}`);

@@ -4,83 +4,19 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { projectDir, type HoldfastConfig } from "./config";
 import { SentinelRedis } from "./components/redis";
-import type { EngineKind } from "./components/redis/engines";
-import { redisSetNames } from "./components/redis/spec";
-import { BackupBucket, type JobRole, type ObjectLockMode } from "./components/backup-bucket";
+import type { EngineKind } from "./core/engines";
+import { redisSetNames } from "./core/redis-set";
+import type { HoldfastOutputs as StackOutputsOf } from "./core/stack-outputs";
+import { BackupBucket, type ObjectLockMode } from "./components/backup-bucket";
 import { JobsImage } from "./components/jobs-image";
-import { LanceDbStore, lanceDbLabels, type LanceDbMode } from "./components/lancedb";
+import { LanceDbStore, lanceDbLabels } from "./components/lancedb";
 import { BackupSchedule } from "./components/backup-schedule";
 import { BackupAlerts, BackupDashboard, type WatchedStack } from "./components/monitoring";
 import { selectorLabels } from "./components/shared/k8s";
+import { type LanceDbMode } from "./core/lancedb";
 
 /** What operators and the holdfast stack commands read from a stack (`pulumi stack output --json`). */
-export interface HoldfastOutputs {
-  stack: string;
-  namespace: string;
-  kubeContext: string;
-  /**
-   * A restore of a protected stack asks the operator to type the stack's name (or --yes). True for the
-   * stack named prod.
-   */
-  protected: boolean;
-  redis: {
-    statefulSet: string;
-    sentinelStatefulSet: string;
-    sentinelEndpoint: string;
-    sentinels: string;
-    masterName: string;
-    secretName: string;
-    claimNames: string[];
-    /** The sentinels' state claims (their rewritten sentinel.conf), in ordinal order. */
-    sentinelClaimNames: string[];
-    storageClassName: string;
-  };
-  backupPrefix: string;
-  /** What the backup, prune and restore jobs need to reach the stack's backups. */
-  backup: {
-    bucket: pulumi.Input<string>;
-    bucketArn: pulumi.Input<string>;
-    region: pulumi.Input<string>;
-    prefix: string;
-    kmsKeyArn: pulumi.Input<string>;
-    /** IAM role ARNs of the jobs. */
-    roles: Record<JobRole, pulumi.Input<string>>;
-    /** Kubernetes service accounts, in the stack's namespace, that may assume each role. */
-    serviceAccounts: Record<JobRole, string>;
-    /** The offsite copy, when the stack has one. */
-    replicaBucket?: pulumi.Input<string>;
-    replicaRegion?: string;
-    replicaKmsKeyArn?: pulumi.Input<string>;
-  };
-  /** The scheduled jobs: CronJob names, and ECS task definitions when the Fargate runtime is on. */
-  schedule: { cronJobs: Record<string, string>; taskDefinitions: Record<string, pulumi.Input<string>> };
-  /** The image that runs the holdfast CLI: the built image by digest, or config jobsImage. */
-  jobsImage: pulumi.Input<string>;
-  /** ECR repository of the built jobs image; empty when the stack does not build it. */
-  jobsRepository: pulumi.Input<string>;
-  /** The LanceDB store: where its dataset is and which pod may write it. */
-  lancedb: {
-    /** Storage mode: ebs, efs or s3. */
-    mode: LanceDbMode;
-    statefulSet: string;
-    replicas: number;
-    /** The Service that routes to the writer, and its `host:port`. */
-    service: string;
-    serviceEndpoint: string;
-    /** PVCs holding the dataset (ebs: the pod's; efs: the shared one; s3: none). */
-    claimNames: string[];
-    /** The Lease the writer is elected through; empty in ebs mode. */
-    leaseName: string;
-    /** Mount path of the dataset in the application container. */
-    dataPath: string;
-    /** What the application opens: the data path, or s3://bucket/prefix/lancedb/live/. */
-    datasetUri: pulumi.Input<string>;
-    /** StorageClass of the EBS volume; empty otherwise. */
-    storageClassName: string;
-    /** EFS file system of the dataset; empty otherwise. */
-    efsFileSystemId: pulumi.Input<string>;
-  };
-}
+export type HoldfastOutputs = StackOutputsOf<pulumi.Input<string>>;
 
 /**
  * Builds every resource of a stack.

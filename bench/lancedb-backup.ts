@@ -28,7 +28,7 @@ import {
   RecordBatch,
   Struct,
 } from "apache-arrow";
-import { S3Server } from "../test/harness/s3";
+import { S3Server } from "../harness/s3";
 import { compileCli, flag, version } from "./support";
 
 const root = path.join(__dirname, "..");

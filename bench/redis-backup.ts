@@ -23,8 +23,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
-import { S3Server } from "../test/harness/s3";
-import { freePort, ProcessGroup, waitFor } from "../test/harness/processes";
+import { S3Server } from "../harness/s3";
+import { freePort, ProcessGroup, waitFor } from "../harness/processes";
 import { compileCli, flag, version } from "./support";
 
 const root = path.join(__dirname, "..");

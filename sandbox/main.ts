@@ -12,7 +12,7 @@ import * as path from "path";
 import { resultTable, seconds, type StepResult } from "./report";
 import { Sandbox, type SandboxSize, type Say } from "./sandbox";
 import { loadRedisSample } from "./sample-data";
-import { TEST_ENGINES, testEngine, type TestEngineName, useTestEngine } from "../test/support/engine";
+import { TEST_ENGINES, testEngine, type TestEngineName, useTestEngine } from "../harness/engine";
 import { STEPS, StepFailure, type SandboxState, type Step } from "./steps";
 
 /** What a run is asked to do. */

@@ -2,7 +2,7 @@
 // frequency counters, and the symbol frequencies and PMF (seed 002's table of what lives only in
 // Redis); and the proposal-log rows with vectors an llm_sidecar keeps in LanceDB (seed 000).
 import type Redis from "ioredis";
-import { prng } from "../test/lancedb/support";
+import { prng } from "../harness/prng";
 
 /** Knowledge bases of the sample. */
 export const KNOWLEDGE_BASES = ["kb-alpha", "kb-beta", "kb-gamma"];

@@ -1,4 +1,4 @@
-// The sandbox's world: the dev stack "deployed" on this machine (test/harness/stack-cluster: the Kubernetes
+// The sandbox's world: the dev stack "deployed" on this machine (harness/stack-cluster: the Kubernetes
 // API stand-in holding the rendered objects, the Redis pods as real redis-server and sentinel processes on
 // their claims' folders, Jobs as local processes of the holdfast CLI, s3rver as the backup bucket) plus
 // the LanceDB application's pod running the proposal-log writer on its claim. Everything lives under one
@@ -7,10 +7,10 @@ import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type Redis from "ioredis";
-import { HOLDFAST_BIN } from "../test/harness/redis-set";
-import type { PodRuntime } from "../test/harness/kubelet";
-import { ProcessGroup, waitFor } from "../test/harness/processes";
-import { StackCluster } from "../test/harness/stack-cluster";
+import { HOLDFAST_BIN } from "../harness/redis-set";
+import type { PodRuntime } from "../harness/kubelet";
+import { ProcessGroup, waitFor } from "../harness/processes";
+import { StackCluster } from "../harness/stack-cluster";
 import { readCommits, type AppCommit } from "./proposal-log-app";
 import { describeLogLine } from "./report";
 

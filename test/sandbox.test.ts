@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { StepResult } from "../sandbox/report";
-import { capture, type Completed } from "./harness/processes";
+import { capture, type Completed } from "../harness/processes";
 
 jest.setTimeout(600_000);
 

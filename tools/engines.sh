@@ -11,7 +11,7 @@
 #   tools/engines.sh --remove   delete the cache
 #
 # Then: PATH="$(tools/engines.sh --bin redis8):$PATH" redis-server --version, or
-# HOLDFAST_TEST_ENGINE=redis8 npx jest ... (test/support/engine.ts does the same).
+# HOLDFAST_TEST_ENGINE=redis8 npx jest ... (harness/engine.ts does the same).
 set -euo pipefail
 
 root_dir="${HOLDFAST_ENGINE_ROOT:-/var/cache/holdfast/engines}"

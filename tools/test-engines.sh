@@ -20,7 +20,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do engines+=("$1"); shift; done
 
 # The files of the matrix (README, "Engines").
 files=(
-  jobs/redis-backup/rdb-scanner.test.ts
+  jobs/redis-backup/rdb/scanner.test.ts
   test/backup/round-trip.test.ts
   test/backup/rdb-defects.test.ts
   test/redis/failover.test.ts

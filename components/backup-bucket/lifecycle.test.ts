@@ -1,6 +1,6 @@
 import type { s3 } from "@pulumi/aws/types/input";
 import { LIFECYCLE_RULE_IDS, RetentionSettings, lifecycleRules } from "./lifecycle";
-import { backupStoreLayout } from "./layout";
+import { backupStoreLayout } from "../../core/store-layout";
 
 const base: RetentionSettings = {
   prefix: "prod",

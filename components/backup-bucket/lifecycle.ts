@@ -4,7 +4,7 @@
 // backup, the newest included. Age retention is the prune job's, which keeps the newest N whatever their
 // age (and never a damaged one); lifecycle only cleans up what prune or a failed upload leaves.
 import type { s3 } from "@pulumi/aws/types/input";
-import { backupStoreLayout } from "./layout";
+import { backupStoreLayout } from "../../core/store-layout";
 
 /** The bucket's lifecycle settings, from stack config. */
 export interface RetentionSettings {

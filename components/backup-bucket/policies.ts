@@ -2,18 +2,18 @@
 // (Kubernetes service accounts through IRSA, ECS tasks), what each job role may do (backup writes and
 // never deletes, prune deletes and never writes, restore only reads), and the replication role.
 // Pure functions of ARNs and names, so tests read exactly what the component attaches.
-import { backupStoreLayout } from "./layout";
+import type { JobRole } from "../../core/stack-outputs";
+import { backupStoreLayout } from "../../core/store-layout";
 import type { PolicyDocument, Statement } from "./policy-document";
 
 /** The job roles, and the Kubernetes service accounts (in the stack's namespace) that assume them. */
-export const JOB_SERVICE_ACCOUNTS = {
+export const JOB_SERVICE_ACCOUNTS: Record<JobRole, string> = {
   backup: "holdfast-backup",
   prune: "holdfast-prune",
   restore: "holdfast-restore",
-} as const;
+};
 
-/** A job role's name: `backup`, `prune` or `restore`. */
-export type JobRole = keyof typeof JOB_SERVICE_ACCOUNTS;
+export type { JobRole };
 
 /** One bucket as a job sees it. */
 export interface BucketAccess {

@@ -1,7 +1,7 @@
 // The offsite copy: one replication rule that copies every object under the stack's prefix, KMS
 // encrypted, into the bucket in the second region, re-encrypted with that region's key.
 import type { s3 } from "@pulumi/aws/types/input";
-import { backupStoreLayout } from "./layout";
+import { backupStoreLayout } from "../../core/store-layout";
 
 /** Id of the replication rule. */
 export const REPLICATION_RULE_ID = "offsite-copy";

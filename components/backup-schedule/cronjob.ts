@@ -3,7 +3,7 @@
 // account of its role. Pure: BackupSchedule passes the result to the CronJob resource unchanged.
 import type { batch, core } from "@pulumi/kubernetes/types/input";
 import type { JobRole } from "../backup-bucket";
-import { REDIS_CLIENT_LABEL } from "../redis/spec";
+import { REDIS_CLIENT_LABEL } from "../../core/redis-set";
 import { recommendedLabels, restrictedContainerSecurity, restrictedPodSecurity } from "../shared/k8s";
 import type { DeclaredJob, JobEnv } from "./jobs";
 

@@ -3,7 +3,7 @@
 // CloudWatch, a read-only root filesystem with task storage for /tmp and the scratch space.
 import * as pulumi from "@pulumi/pulumi";
 import type { ecs } from "@pulumi/aws/types/input";
-import { quantityToBytes } from "../redis/conf";
+import { quantityToBytes } from "../../core/quantity";
 import type { DeclaredJob } from "./jobs";
 
 /** How the Fargate tasks of a stack run. */

@@ -3,7 +3,7 @@
 // this one list, so the two runtimes cannot drift apart.
 import type * as pulumi from "@pulumi/pulumi";
 import type { JobRole } from "../backup-bucket";
-import { quantityToBytes } from "../redis/conf";
+import { quantityToBytes } from "../../core/quantity";
 
 /** One environment variable of a job: a value, or a key of a Kubernetes Secret. */
 export interface JobEnv {

@@ -254,6 +254,19 @@ function importedFiles(entry: string): string[] {
   return [...seen].sort();
 }
 
+/** Every .ts file under a repository folder, repository-relative. */
+function sourcesUnder(dir: string): string[] {
+  return fs
+    .readdirSync(path.join(ROOT, dir), { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory()
+        ? sourcesUnder(path.posix.join(dir, e.name))
+        : e.name.endsWith(".ts")
+          ? [path.posix.join(dir, e.name)]
+          : [],
+    );
+}
+
 /** Copies what a stage's context COPYs into `dir` (the stage's WORKDIR), as the build would. */
 function replayContextCopies(stage: Stage, dir: string): void {
   for (const ins of instructionsOf(stage, "COPY").filter((i) => !i.flags.from)) {
@@ -304,6 +317,12 @@ describe("the image's build, replayed without Docker", () => {
       (f) => !copied.some((s) => f === s || (s.endsWith("/") && f.startsWith(s))),
     );
     expect(missing).toEqual([]);
+  });
+
+  it("builds only what the CLI imports: no test-only module in the image", () => {
+    const imported = new Set(importedFiles("jobs/cli.ts"));
+    const built = ["jobs", "core"].flatMap((dir) => sourcesUnder(dir)).filter((f) => !f.endsWith(".test.ts"));
+    expect(built.filter((f) => !imported.has(f))).toEqual([]);
   });
 
   it("compiles the CLI from what the build stage copies and runs it from the runtime stage's layout", () => {

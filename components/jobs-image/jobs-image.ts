@@ -5,7 +5,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
-import { checkEngineImage, DEFAULT_REDIS_IMAGE, type EngineKind } from "../redis/engines";
+import { checkEngineImage, DEFAULT_REDIS_IMAGE, type EngineKind } from "../../core/engines";
 import { jobsImageTag } from "./build-context";
 import { keepNewestImagesPolicy } from "./ecr-lifecycle";
 

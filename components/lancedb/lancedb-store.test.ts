@@ -7,8 +7,8 @@ import { isKubernetesObject, RenderedObject, toObject } from "../../tools/render
 import { schemaProblems } from "../../test/support/k8s-schema";
 import { findResource, resourcesOfType, stackRun } from "../../test/support/stack";
 import { admits, type NetworkPolicyObject } from "../../test/support/network-policy";
-import { LanceDbMode, LanceDbStore, LanceDbStoreArgs, lanceDbSettings, liveDatasetKey } from ".";
-import { LANCEDB_CLIENT_LABEL } from "./spec";
+import { LanceDbStore, LanceDbStoreArgs, lanceDbSettings, liveDatasetKey } from ".";
+import { LANCEDB_CLIENT_LABEL, LanceDbMode } from "../../core/lancedb";
 
 const T = {
   statefulSet: "kubernetes:apps/v1:StatefulSet",

@@ -10,10 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { core } from "@pulumi/kubernetes/types/input";
 import { retainStorageClass } from "../shared/k8s";
 import {
-  DEFAULT_DATA_PATH,
   ElectionSeconds,
-  LANCEDB_MODES,
-  LanceDbMode,
   LanceDbSettings,
   RESERVED_ENV,
   dataClaimNames,
@@ -32,6 +29,7 @@ import {
   serviceSpec,
   statefulSetSpec,
 } from "./spec";
+import { DEFAULT_DATA_PATH, LANCEDB_MODES, LanceDbMode } from "../../core/lancedb";
 
 /** EFS storage: an existing file system (and access point), or one the store creates. */
 export interface LanceDbEfsArgs {

@@ -9,29 +9,18 @@ import {
   restrictedContainerSecurity,
   restrictedPodSecurity,
   selectorLabels,
-  serviceHost,
   spreadPods,
 } from "../shared/k8s";
+import { serviceHost } from "../../core/kube";
+import {
+  ELECTOR_HEALTH_PORT,
+  LANCEDB_CLIENT_LABEL,
+  LEADER_CONDITION_TYPE,
+  LEADER_DIR,
+  LEADER_FILE,
+  type LanceDbMode,
+} from "../../core/lancedb";
 
-/** Where the dataset lives: a ReadWriteOnce EBS volume, a shared EFS file system, or S3 itself. */
-export type LanceDbMode = "ebs" | "efs" | "s3";
-export const LANCEDB_MODES: readonly LanceDbMode[] = ["ebs", "efs", "s3"];
-
-/**
- * The label of the pods that may connect to the application (value `"true"`), in the store's namespace
- * and the allowed ones.
- */
-export const LANCEDB_CLIENT_LABEL = "holdfast.dev/lancedb-client";
-
-/** The pod condition the readiness gate of the elected modes waits for; the sidecar sets it. */
-export const LEADER_CONDITION_TYPE = "holdfast.dev/leader";
-/** Port of the election sidecar's /leader, /healthz and /status. */
-export const ELECTOR_HEALTH_PORT = 8086;
-/** Folder (an in-memory emptyDir) holding the leader marker; the application mounts it read-only. */
-export const LEADER_DIR = "/run/holdfast";
-export const LEADER_FILE = `${LEADER_DIR}/leader`;
-/** The default dataset path of the seed's llm_sidecar. */
-export const DEFAULT_DATA_PATH = "/app/lancedb_data";
 /** Where client-node (and every Kubernetes client) looks for the in-cluster credentials. */
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 

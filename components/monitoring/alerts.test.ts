@@ -6,7 +6,7 @@ import * as path from "path";
 import { metricNames } from "../../test/support/promql";
 import { findObject, stackRun } from "../../test/support/stack";
 import type { AlertRule } from "./alerts";
-import { EXPORTED_METRICS } from "./metrics";
+import { EXPORTED_METRICS } from "../../core/metrics";
 
 let rules: AlertRule[];
 beforeAll(async () => {

@@ -2,7 +2,7 @@
 // "AOF rewrite failures", "memory above 90%") and Holdfast's own (a failed restore drill, no replica
 // online, sentinel quorum lost) as a PrometheusRule, each linking its own runbook page, and the PodMonitor
 // that scrapes the exporters. Pure; BackupAlerts wires them.
-import { EXPORTER_METRICS as X, JOB_METRICS as J } from "./metrics";
+import { EXPORTER_METRICS as X, JOB_METRICS as J } from "../../core/metrics";
 import { selectors, type WatchedStack } from "./selectors";
 
 /** One alerting rule, as a PrometheusRule carries it. */

@@ -11,7 +11,7 @@ import { schemaProblems } from "../../test/support/k8s-schema";
 import { describeWithPromtool, promtool } from "../../test/support/promtool";
 import { metricNames } from "../../test/support/promql";
 import { findObject, type OfflineRun, stackRun } from "../../test/support/stack";
-import { EXPORTED_METRICS, EXPORTER_METRICS as X, JOB_METRICS as J } from "./metrics";
+import { EXPORTED_METRICS, EXPORTER_METRICS as X, JOB_METRICS as J } from "../../core/metrics";
 
 interface DashboardConfigMap {
   metadata: { name: string; namespace: string; labels: Record<string, string> };

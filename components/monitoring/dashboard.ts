@@ -12,7 +12,7 @@ import {
   ThresholdsMode,
   type VariableModel,
 } from "@grafana/schema";
-import { EXPORTER_METRICS as X, JOB_METRICS as J } from "./metrics";
+import { EXPORTER_METRICS as X, JOB_METRICS as J } from "../../core/metrics";
 import { selectors, type WatchedStack } from "./selectors";
 
 /** What the dashboard shows. */

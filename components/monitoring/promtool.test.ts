@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { renderedObjects } from "../../test/harness/rendered";
+import { renderedObjects } from "../../harness/rendered";
 import { describeWithPromtool, promtool } from "../../test/support/promtool";
 import { ruleFiles } from "../../tools/render";
 

@@ -1,6 +1,7 @@
 // Pure renderers of redis.conf and sentinel.conf. The component writes their output into ConfigMaps and
 // the tests boot real redis-server and redis-sentinel processes from the same output, with only ports,
 // hosts and directories changed.
+import { quantityToBytes } from "../../core/quantity";
 
 /** Settings of a data node's redis.conf. */
 export interface RedisConfOptions {
@@ -121,25 +122,6 @@ export function renderSentinelConf(o: SentinelConfOptions): string {
     `sentinel parallel-syncs ${o.masterName} 1`,
     "",
   ].join("\n");
-}
-
-const UNITS: Record<string, number> = {
-  "": 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-};
-
-/** Converts a Kubernetes memory quantity (`512Mi`, `8Gi`, `1G`) to bytes. */
-export function quantityToBytes(quantity: string): number {
-  const m = /^(\d+(?:\.\d+)?)(k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(quantity.trim());
-  if (!m) throw new Error(`not a memory quantity: ${quantity}`);
-  return Math.floor(Number(m[1]) * UNITS[m[2] ?? ""]);
 }
 
 /** maxmemory for a container memory limit: 75%, leaving room for copy-on-write during a snapshot fork. */

@@ -1,4 +1,4 @@
-// The Redis area: the SentinelRedis component and the pure renderers it shares with the tests and jobs.
+// The Redis area: the SentinelRedis component and the pure renderers it shares with the tests.
 export * from "./sentinel-redis";
 export * from "./spec";
 export * from "./conf";

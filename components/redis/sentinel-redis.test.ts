@@ -4,7 +4,7 @@
 import { findObject, findResource, stackRun, OfflineRun, RenderedObject } from "../../test/support/stack";
 import { admits, type NetworkPolicyObject, type PodAt } from "../../test/support/network-policy";
 import { busyReplyThresholdFor, PERSISTENCE_LINES } from "./conf";
-import { REDIS_CLIENT_LABEL } from "./spec";
+import { REDIS_CLIENT_LABEL } from "../../core/redis-set";
 
 type Obj = RenderedObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -1,7 +1,7 @@
 // SentinelRedis: a Sentinel-replicated Redis set with RDB+AOF persistence on Retain volumes, ACL users
 // with generated passwords, and start-up logic that never lets a pod holding data elect itself.
 // The objects are rendered by ./spec and ./conf; this component only wires them into resources.
-import { DEFAULT_REDIS_IMAGE, type EngineKind } from "./engines";
+import { DEFAULT_REDIS_IMAGE, type EngineKind } from "../../core/engines";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
@@ -24,13 +24,12 @@ import {
   headlessServiceSpec,
   networkPolicySpec,
   redisLabels,
-  redisSetNames,
   sentinelAddresses,
   sentinelServiceSpec,
   sentinelStatefulSetSpec,
   setLabels,
-  SENTINEL_PORT,
 } from "./spec";
+import { redisSetNames, SENTINEL_PORT } from "../../core/redis-set";
 
 /** Arguments of a SentinelRedis set. */
 export interface SentinelRedisArgs {
@@ -90,7 +89,7 @@ export interface SentinelRedisArgs {
 }
 
 /** The default Redis image (components/redis/engines.ts says why). */
-export { DEFAULT_REDIS_IMAGE } from "./engines";
+export { DEFAULT_REDIS_IMAGE } from "../../core/engines";
 
 /** The default exporter image, pinned by version. */
 export const DEFAULT_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.67.0";

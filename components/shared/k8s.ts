@@ -108,11 +108,6 @@ export const podNameEnv: core.v1.EnvVar = {
   valueFrom: { fieldRef: { fieldPath: "metadata.name" } },
 };
 
-/** A Kubernetes object's DNS name inside the cluster. */
-export function serviceHost(name: string, namespace: string): string {
-  return `${name}.${namespace}.svc.cluster.local`;
-}
-
 /** A StorageClass for data volumes: encrypted gp3 on the EBS CSI driver, expandable, reclaim Retain. */
 export function retainStorageClass(): storage.v1.StorageClass {
   return {

@@ -3,8 +3,8 @@
 import { UsageError } from "../cli/errors";
 import { parseFlags } from "../cli/args";
 import type { StoreModule } from "../store/catalog";
-import { byteSize, count, RETENTION_DEFAULTS, RETENTION_FLAGS, retentionPolicy } from "./flags";
-import { formatBytes, formatDuration, formatTable } from "./format";
+import { byteSize, count, RETENTION_DEFAULTS, RETENTION_FLAGS, retentionPolicy } from "../store/flags";
+import { formatBytes, formatDuration, formatTable } from "../cli/format";
 import { selectStores, storeModules } from "./stores";
 
 describe("flag values", () => {

@@ -20,9 +20,9 @@ import {
   type StoreModule,
   type VerifyReport,
 } from "../store/catalog";
-import { JSON_FLAG, LOCATION_FLAGS, RETENTION_FLAGS, retentionPolicy } from "./flags";
-import { formatBytes, formatDuration, formatTable } from "./format";
-import { describeLocation, openLocation } from "./location";
+import { JSON_FLAG, LOCATION_FLAGS, RETENTION_FLAGS, retentionPolicy } from "../store/flags";
+import { formatBytes, formatDuration, formatTable } from "../cli/format";
+import { describeLocation, openLocation } from "../store/location";
 import { selectStores, storeModules } from "./stores";
 
 const STORE_FLAG: FlagSpecs = {

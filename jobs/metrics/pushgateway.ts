@@ -1,7 +1,7 @@
 // What a job tells Prometheus about itself: the outcome of a backup or a drill, pushed to a Pushgateway
 // in the text exposition format, grouped by job, stack, store and database. A POST replaces only the
 // metrics it carries, so a failure leaves the time of the last success in place for the alerts.
-import { JOB_METRIC_HELP, JOB_METRICS, type JobMetric } from "../../components/monitoring/metrics";
+import { JOB_METRIC_HELP, JOB_METRICS, type JobMetric } from "../../core/metrics";
 import type { StoreKind } from "../store/catalog";
 
 /** The outcome of one backup or drill. */

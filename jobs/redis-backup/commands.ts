@@ -1,28 +1,28 @@
 // `holdfast backup redis` and `holdfast restore redis`: parse the flags, map each failure to its exit
 // code (bad input 2, failure 1 with what is left behind) and print the outcome; the work is in
-// backup.ts, data-dir-backup.ts and restore.ts.
+// backup/ (replication-backup.ts, data-dir-backup.ts) and restore/.
 import * as fs from "fs";
 import * as path from "path";
 import { durationMs, type FlagSpecs, hostPort, list, optStr, str } from "../cli/args";
 import type { Command } from "../cli/command";
 import { OperationError, UsageError } from "../cli/errors";
 import { log } from "../cli/log";
-import { byteSize, count, JSON_FLAG, LOCATION_FLAGS } from "../backup/flags";
-import { formatBytes, formatDuration } from "../backup/format";
-import { openLocation } from "../backup/location";
+import { byteSize, count, JSON_FLAG, LOCATION_FLAGS } from "../store/flags";
+import { formatBytes, formatDuration } from "../cli/format";
+import { openLocation } from "../store/location";
 import { PUSH_FLAGS, pushTarget, withBackupOutcome } from "../metrics/report";
 import { credentialsFromEnv, parseAddresses } from "../redis/client";
 import { checkRequestedBackup, EXAMPLE_ID } from "../store/backup-id";
 import { DEFAULT_NAMES, type DatasetNames } from "./aof-layout";
-import { BackupFailedError, backupRedis, type FailedAttempt } from "./backup";
-import { DEFAULT_CONCURRENCY } from "./upload";
-import { backupDataDir, BgsaveDeniedError, NodeUnreachableError } from "./data-dir-backup";
-import { DiscoveryError, type SourcePreference } from "./discovery";
-import { DamagedBackupError, DownloadStalledError } from "./download";
+import { BackupFailedError, backupRedis, type FailedAttempt } from "./backup/replication-backup";
+import { DEFAULT_CONCURRENCY } from "./transfer/upload";
+import { backupDataDir, BgsaveDeniedError, NodeUnreachableError } from "./backup/data-dir-backup";
+import { DiscoveryError, type SourcePreference } from "./backup/discovery";
+import { DamagedBackupError, DownloadStalledError } from "./transfer/download";
 import { ManifestError, type RedisBackupManifest, summarize } from "./manifest";
-import { ReplicationAuthError } from "./replication";
-import { readRestoreState, restoreRedis, RestoreVerificationError, STAGING_DIR } from "./restore";
-import { ScratchServerError } from "./scratch-server";
+import { ReplicationAuthError } from "./replication/stream";
+import { readRestoreState, restoreRedis, RestoreVerificationError, STAGING_DIR } from "./restore/restore";
+import { ScratchServerError } from "./scratch/server";
 
 const UPLOAD_FLAGS: FlagSpecs = {
   "part-size": {

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { backupStoreLayout } from "../../components/backup-bucket/layout";
+import { backupStoreLayout } from "../../core/store-layout";
 import { aofFiles, aofManifestText, buildAofDir, DEFAULT_NAMES } from "./aof-layout";
 import {
   checkManifest,

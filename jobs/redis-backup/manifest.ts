@@ -6,13 +6,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { REDIS_MANIFEST, type BackupStoreLayout } from "../../components/backup-bucket/layout";
+import { REDIS_MANIFEST, type BackupStoreLayout } from "../../core/store-layout";
 import { isBackupId } from "../store/backup-id";
 import type { BackupSummary } from "../store/catalog";
 import { getJson, putJson } from "../store/s3";
-import type { EngineKind } from "../../components/redis/engines";
-import type { InfoSections } from "./discovery";
-import type { DatabaseSummary } from "./rdb-scanner";
+import type { EngineKind } from "../../core/engines";
+import type { InfoSections } from "./backup/discovery";
+import type { DatabaseSummary } from "./rdb/scanner";
 
 /** The format tag of manifests this version writes and reads. */
 export const MANIFEST_FORMAT = "holdfast.redis-backup/1";

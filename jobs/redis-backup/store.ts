@@ -7,7 +7,7 @@
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import * as fs from "fs";
 import * as path from "path";
-import { REDIS_MANIFEST } from "../../components/backup-bucket/layout";
+import { REDIS_MANIFEST } from "../../core/store-layout";
 import { log } from "../cli/log";
 import { backupTime, isBackupId } from "../store/backup-id";
 import {
@@ -24,10 +24,10 @@ import { mapLimit } from "../store/map-limit";
 import type { RetentionPolicy } from "../store/retention";
 import { errorCode, listObjects, type ListedObject } from "../store/s3";
 import { DEFAULT_NAMES } from "./aof-layout";
-import { DamagedBackupError, downloadRdb } from "./download";
-import { loadAndCompare } from "./load-check";
+import { DamagedBackupError, downloadRdb } from "./transfer/download";
+import { loadAndCompare } from "./scratch/load-check";
 import { manifestKey, ManifestError, readManifest, type RedisBackupManifest, summarize } from "./manifest";
-import { ScratchServerError } from "./scratch-server";
+import { ScratchServerError } from "./scratch/server";
 
 /** The objects under the Redis prefix, by backup id (names that are not backup ids are ignored). */
 async function objectsById(at: StoreLocation): Promise<Map<string, ListedObject[]>> {

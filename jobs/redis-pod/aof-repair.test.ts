@@ -8,7 +8,7 @@ import * as path from "path";
 import Redis from "ioredis";
 import { AofRepairError, isIncompleteWrite, repairAof } from "./aof-repair";
 import { ASIDE_DIR } from "./aside";
-import { freePort, waitFor } from "../../test/harness/processes";
+import { freePort, waitFor } from "../../harness/processes";
 
 jest.setTimeout(60_000);
 

@@ -5,7 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HOLDFAST_BIN } from "../../test/harness/redis-set";
+import { HOLDFAST_BIN } from "../../harness/redis-set";
 import { setAsideDataset, setAsideSentinelState } from "./set-aside";
 
 let dir: string;

@@ -5,9 +5,9 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { KubeApiServer, KubeObject, writeKubeconfig } from "../../test/harness/kube-api";
-import { renderedObjects } from "../../test/harness/rendered";
-import { HOLDFAST_BIN } from "../../test/harness/redis-set";
+import { KubeApiServer, KubeObject, writeKubeconfig } from "../../harness/kube-api";
+import { renderedObjects } from "../../harness/rendered";
+import { HOLDFAST_BIN } from "../../harness/redis-set";
 import { manualJobName } from "./trigger";
 
 jest.setTimeout(60_000);

@@ -8,7 +8,7 @@ import type { Command } from "../cli/command";
 import { OperationError, UsageError } from "../cli/errors";
 import { log } from "../cli/log";
 import { backupStoreCommands } from "../backup/commands";
-import { JSON_FLAG } from "../backup/flags";
+import { JSON_FLAG } from "../store/flags";
 import { httpStatus, describeKubeError } from "../kube/client";
 import { lancedbStore } from "../lancedb/backup/store-module";
 import { credentialsFromEnv, parseAddresses } from "../redis/client";

@@ -4,7 +4,7 @@
 import type * as KubeClient from "@kubernetes/client-node";
 import { type Flags, type FlagSpecs, durationMs, optStr, str } from "../cli/args";
 import { UsageError } from "../cli/errors";
-import { openLocation } from "../backup/location";
+import { openLocation } from "../store/location";
 import type { StoreLocation } from "../store/catalog";
 import { defaultKubeConfig, loadKubeClient } from "../kube/client";
 import { StackKube } from "./kube";

@@ -127,26 +127,3 @@ export function secretEnv(name: string, secret: string, key: string): KubeClient
 export function pinnedByDigest(image: string): boolean {
   return /@sha256:[0-9a-f]{64}$/.test(image);
 }
-
-const UNITS: Record<string, number> = {
-  "": 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-};
-
-/** Bytes of a Kubernetes memory quantity (`512Mi`, `8Gi`, `1G`); undefined when it is not one. */
-export function quantityBytes(q: string | undefined): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(q ?? "").trim());
-  return m ? Number(m[1]) * UNITS[m[2] ?? ""] : undefined;
-}
-
-/** A memory quantity in whole MiB. */
-export function mebibytes(bytes: number): string {
-  return `${Math.ceil(bytes / 2 ** 20)}Mi`;
-}

@@ -9,7 +9,7 @@
 //   5 bring back       scale back and wait for the writer (in the elected modes only the leader is ready)
 // A dataset directly on S3 has no volume: its protection is the bucket's versioning, not a restore.
 import type * as KubeClient from "@kubernetes/client-node";
-import { formatBytes } from "../backup/format";
+import { formatBytes } from "../cli/format";
 import { UsageError } from "../cli/errors";
 import { scanSnapshots, snapshotsUrl } from "../lancedb/backup/records";
 import type { StoreLocation } from "../store/catalog";

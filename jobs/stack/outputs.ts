@@ -5,45 +5,10 @@
 // small interface, so tests inject a fake workspace and the CLI is never downloaded.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import type { StackOutputs } from "../../core/stack-outputs";
 import { UsageError } from "../cli/errors";
 
-/** What the stack commands read from a stack (a subset of HoldfastOutputs in stack.ts, checked). */
-export interface StackOutputs {
-  stack: string;
-  namespace: string;
-  /** kubeconfig context of the stack's cluster; empty for the current context. */
-  kubeContext: string;
-  /** The stack asks an operator to type its name before a restore (see `isProtected`). */
-  protected?: boolean;
-  redis: {
-    statefulSet: string;
-    sentinelStatefulSet: string;
-    /** Every sentinel as host:port, comma-separated. */
-    sentinels: string;
-    masterName: string;
-    secretName: string;
-    /** The data pods' claims, in ordinal order. */
-    claimNames: string[];
-    /** The sentinels' state claims, in ordinal order (older stacks: derived from the StatefulSet). */
-    sentinelClaimNames?: string[];
-  };
-  backup: {
-    bucket: string;
-    prefix: string;
-    region: string;
-    serviceAccounts: { backup: string; prune: string; restore: string };
-  };
-  /** The image that runs holdfast (by digest when the stack builds it). */
-  jobsImage: string;
-  schedule: { cronJobs: Record<string, string> };
-  lancedb?: {
-    mode: "ebs" | "efs" | "s3";
-    statefulSet: string;
-    replicas: number;
-    claimNames: string[];
-    dataPath: string;
-  };
-}
+export type { StackOutputs };
 
 /** The Automation API as the stack commands use it: `LocalWorkspace` satisfies it, a test fakes it. */
 export interface AutomationApi {

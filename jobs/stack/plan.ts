@@ -3,7 +3,7 @@
 // and stops; the real run prints it and hands the same object to the executor, so what is printed is
 // what runs. Nothing here reads the clock or the cluster: planners are pure functions of the facts.
 import type * as KubeClient from "@kubernetes/client-node";
-import { formatBytes, formatTable } from "../backup/format";
+import { formatBytes, formatTable } from "../cli/format";
 import type { ExpectedCounts } from "./verify";
 
 interface ActionBase {

@@ -4,7 +4,7 @@
 // With an expected primary it waits until the set is whole again: a sentinel majority names that node,
 // it serves as primary, every other node replicates it in sync, and every sentinel knows those replicas
 // and no stale ones. The report is one JSON line on stdout, which the restore reads from the Job's log.
-import { scanCount } from "../redis-backup/load-check";
+import { scanCount } from "../redis-backup/scratch/load-check";
 import {
   connectNode,
   type Credentials,

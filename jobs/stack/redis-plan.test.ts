@@ -1,7 +1,7 @@
 // The Redis restore plan from facts (pure): a fresh restore, --no-safety-backup, a re-run of an
 // interrupted restore (same backup: done volumes skipped, no second safety backup; another backup: the
 // volumes again), lost claims, the Jobs it creates; `latest`; and what a stopped run tells the operator.
-import { REDIS_CLIENT_LABEL } from "../../components/redis/spec";
+import { REDIS_CLIENT_LABEL } from "../../core/redis-set";
 import type { RedisBackupManifest } from "../redis-backup/manifest";
 import { type BackupSummary, catalogOf } from "../store/catalog";
 import { RunFailed, type RunOutcome } from "./execute";

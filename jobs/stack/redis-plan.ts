@@ -13,24 +13,16 @@
 // On a re-run, actions the progress record lists as done for the same backup are skipped, the safety
 // backup is never taken again, and `latest` means the backup the interrupted run restored.
 import type * as KubeClient from "@kubernetes/client-node";
-import { PATHS, REDIS_CLIENT_LABEL, REDIS_PORT, REDIS_UID, redisSetNames } from "../../components/redis/spec";
-import { serviceHost } from "../../components/shared/k8s";
+import { PATHS, REDIS_CLIENT_LABEL, REDIS_PORT, REDIS_UID, redisSetNames } from "../../core/redis-set";
+import { serviceHost } from "../../core/kube";
 import type { RedisBackupManifest } from "../redis-backup/manifest";
-import {
-  BACKUP_LABEL,
-  jobName,
-  mebibytes,
-  OPERATION_LABEL,
-  pinnedByDigest,
-  quantityBytes,
-  secretEnv,
-  stackJob,
-} from "./jobs";
+import { BACKUP_LABEL, jobName, OPERATION_LABEL, pinnedByDigest, secretEnv, stackJob } from "./jobs";
 import type { PodState } from "./kube";
 import type { StackOutputs } from "./outputs";
 import type { Plan, PlanAction, PlannedBackup, PlanStep } from "./plan";
 import type { RestoreRecord } from "./record";
 import { expectedCounts } from "./verify";
+import { mebibytes, quantityBytes } from "../../core/quantity";
 
 /** A StatefulSet as the preflight found it. */
 export interface StatefulSetFacts {

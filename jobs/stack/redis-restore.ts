@@ -2,7 +2,7 @@
 // pods and claims in its namespace, an interrupted restore's record), read without changing anything, and
 // what to tell the operator when a run stops. The plan is redis-plan.ts; running it is execute.ts.
 import type * as KubeClient from "@kubernetes/client-node";
-import { formatBytes } from "../backup/format";
+import { formatBytes } from "../cli/format";
 import { UsageError } from "../cli/errors";
 import { checkRequestedBackup } from "../store/backup-id";
 import { type BackupSummary, type Catalog, resolveBackup, type StoreLocation } from "../store/catalog";

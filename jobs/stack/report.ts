@@ -1,7 +1,7 @@
 // What a restore tells the operator: the summary of a finished run (what was restored, what was kept
 // aside and where, how long each step took, the verification), and, for a run that stopped, the state
 // the stack is in and the commands that continue or roll back. Pure.
-import { formatDuration, formatTable } from "../backup/format";
+import { formatDuration, formatTable } from "../cli/format";
 import type { RunFailed, RunOutcome } from "./execute";
 import type { Plan, PlanAction } from "./plan";
 

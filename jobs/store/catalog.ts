@@ -11,7 +11,7 @@
 //   restored, never counted as kept or as latest, and never deleted by prune (an operator inspects it);
 // - absent: no commit marker (a backup still running, or one that failed). It does not exist.
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { BackupStoreLayout } from "../../components/backup-bucket/layout";
+import type { BackupStoreLayout } from "../../core/store-layout";
 import { OperationError, UsageError } from "../cli/errors";
 import { backupTime, checkRequestedBackup, compareBackupIds } from "./backup-id";
 import { applyRetention, type KeepReason, type RetentionPolicy } from "./retention";

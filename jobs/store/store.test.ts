@@ -6,7 +6,7 @@ import { backupIdAt, backupTime, compareBackupIds, isBackupId, newBackupId, notA
 import { catalogOf, DamagedBackupRefused, resolveBackup, retentionOf, type BackupSummary } from "./catalog";
 import { applyRetention } from "./retention";
 import { checkBucket, s3FromEnv } from "./s3";
-import { S3Server } from "../../test/harness/s3";
+import { S3Server } from "../../harness/s3";
 import { UsageError } from "../cli/errors";
 
 describe("backup ids", () => {

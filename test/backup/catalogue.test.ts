@@ -1,6 +1,6 @@
 // What a Redis backup is, as every command sees it, tried the way an unlucky operator or an attacker
 // would, with real processes: the harness's Sentinel set, s3rver on loopback (with S3's create-only
-// writes, see s3rver-faults.js) and the CLI as a subprocess.
+// writes, see harness/s3rver.js) and the CLI as a subprocess.
 // - Four backups started at the same moment (a manual backup beside the CronJob) get four ids, and each
 //   manifest describes its own RDB; no backup writes over another's objects.
 // - The newest backup damaged (its manifest not JSON, of an unknown format, its RDB gone, its RDB key
@@ -14,27 +14,26 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type Redis from "ioredis";
-import { backupStoreLayout } from "../../components/backup-bucket/layout";
+import { backupStoreLayout } from "../../core/store-layout";
 import { objectKey, type RedisBackupManifest, writeManifest } from "../../jobs/redis-backup/manifest";
-import { MultipartUpload } from "../../jobs/redis-backup/upload";
+import { MultipartUpload } from "../../jobs/redis-backup/transfer/upload";
 import { getBytes, getJson, listObjects, ObjectExistsError } from "../../jobs/store/s3";
-import { RedisSet } from "../harness/redis-set";
-import { S3Server } from "../harness/s3";
+import { RedisSet } from "../../harness/redis-set";
+import { S3Server } from "../../harness/s3";
 import { BUCKET, cronEnv, holdfast, logLines } from "./cli";
 import { treeDigest } from "./files";
-import { FaultyS3 } from "./s3";
 
 jest.setTimeout(600_000);
 
 let set: RedisSet;
-let s3: FaultyS3;
+let s3: S3Server;
 let admin: Redis;
 let work: string;
 /** Marks the start of an incompressible value in the RDB, so a test can change a byte inside it. */
 const MARKER = Buffer.from("holdfast-test-marker-5f1c9e0d");
 
 beforeAll(async () => {
-  [set, s3] = await Promise.all([RedisSet.start({ agents: false }), FaultyS3.start()]);
+  [set, s3] = await Promise.all([RedisSet.start({ agents: false }), S3Server.start()]);
   await s3.createBucket(BUCKET);
   work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-catalogue-"));
   admin = set.connect(await set.waitForHealthy(), "admin");
@@ -127,22 +126,6 @@ describe("backups started at the same moment", () => {
     expect(await upload.abort()).toBe(true);
     expect(await getBytes(s3.client(), BUCKET, rdbKey)).toEqual(before);
     expect(s3.incompleteUploads(BUCKET)).toEqual([]);
-  });
-
-  it("(plain s3rver 3.7 ignores If-None-Match and overwrites, which is why the test server adds it as S3 does)", async () => {
-    const plain = await S3Server.start();
-    try {
-      await plain.createBucket(BUCKET);
-      const put = (body: string) =>
-        plain
-          .client()
-          .send(new PutObjectCommand({ Bucket: BUCKET, Key: "k.json", Body: body, IfNoneMatch: "*" }));
-      await put("first");
-      await put("second");
-      expect((await getBytes(plain.client(), BUCKET, "k.json")).toString()).toBe("second");
-    } finally {
-      await plain.cleanup();
-    }
   });
 });
 

@@ -2,7 +2,7 @@
 // the environment given (S3 endpoint and keys, Redis users), its output captured; or started in the
 // background so a test can watch its log and kill it.
 import { type ChildProcess, spawn } from "child_process";
-import { HOLDFAST_BIN, type RedisSet } from "../harness/redis-set";
+import { HOLDFAST_BIN, type RedisSet } from "../../harness/redis-set";
 
 /** A finished run. */
 export interface CliResult {

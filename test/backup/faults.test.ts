@@ -13,15 +13,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type Redis from "ioredis";
-import { RedisSet, type PodProcess } from "../harness/redis-set";
-import { waitFor } from "../harness/processes";
+import { RedisSet, type PodProcess } from "../../harness/redis-set";
+import { waitFor } from "../../harness/processes";
 import { getJson, listObjects } from "../../jobs/store/s3";
 import type { RedisBackupManifest } from "../../jobs/redis-backup/manifest";
 import { BUCKET, cronEnv, holdfast, logLines, startHoldfast } from "./cli";
-import { liveCounts } from "./dataset";
+import { liveCounts } from "../../harness/redis-dataset";
 import { treeDigest } from "./files";
-import { FaultyS3 } from "./s3";
-import { StandaloneRedis } from "./standalone-redis";
+import { S3Server } from "../../harness/s3";
+import { StandaloneRedis } from "../../harness/standalone-redis";
 
 jest.setTimeout(300_000);
 
@@ -30,7 +30,7 @@ const PREFIX = "faults";
 const UPLOAD = ["--part-size", "5MiB", "--upload-concurrency", "2"];
 
 let set: RedisSet;
-let s3: FaultyS3;
+let s3: S3Server;
 let admin: Redis;
 let work: string;
 let oldData: StandaloneRedis;
@@ -38,7 +38,7 @@ let keyCount: number;
 const servers: StandaloneRedis[] = [];
 
 beforeAll(async () => {
-  [set, s3] = await Promise.all([RedisSet.start({ agents: false }), FaultyS3.start()]);
+  [set, s3] = await Promise.all([RedisSet.start({ agents: false }), S3Server.start()]);
   await s3.createBucket(BUCKET);
   work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-faults-"));
   admin = set.connect(await set.waitForHealthy(), "admin");

@@ -9,12 +9,12 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { RedisSet } from "../harness/redis-set";
-import { waitFor } from "../harness/processes";
+import { RedisSet } from "../../harness/redis-set";
+import { waitFor } from "../../harness/processes";
 import { listObjects } from "../../jobs/store/s3";
 import { BUCKET, type CliResult, cronEnv, holdfast, logLines, startHoldfast } from "./cli";
 import { treeDigest } from "./files";
-import { FaultyS3 } from "./s3";
+import { S3Server } from "../../harness/s3";
 
 jest.setTimeout(240_000);
 
@@ -28,12 +28,12 @@ const S3_TIMEOUT_S = 2;
 const BOUND_MS = 5 * S3_TIMEOUT_S * 1000 + 5000;
 
 let set: RedisSet;
-let s3: FaultyS3;
+let s3: S3Server;
 let work: string;
 let backupId: string;
 
 beforeAll(async () => {
-  [set, s3] = await Promise.all([RedisSet.start({ agents: false }), FaultyS3.start()]);
+  [set, s3] = await Promise.all([RedisSet.start({ agents: false }), S3Server.start()]);
   await s3.createBucket(BUCKET);
   work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-no-hang-"));
   const admin = set.connect(await set.waitForHealthy(), "admin");

@@ -8,23 +8,23 @@ import * as path from "path";
 import { getJson } from "../../jobs/store/s3";
 import type { RedisBackupManifest } from "../../jobs/redis-backup/manifest";
 import { BUCKET, holdfast } from "./cli";
-import { Crc64 } from "../../jobs/redis-backup/crc64";
-import { takeSnapshotOnDisk } from "../../jobs/redis-backup/data-dir-backup";
-import { compareSnapshots, fillEveryType, liveCounts, snapshotDataset } from "./dataset";
+import { Crc64 } from "../../jobs/redis-backup/rdb/crc64";
+import { takeSnapshotOnDisk } from "../../jobs/redis-backup/backup/data-dir-backup";
+import { compareSnapshots, fillEveryType, liveCounts, snapshotDataset } from "../../harness/redis-dataset";
 import { len, len64, RdbWriter, str } from "./rdb-writer";
-import { FaultyS3 } from "./s3";
-import { waitFor } from "../harness/processes";
-import { StandaloneRedis } from "./standalone-redis";
-import { engineRoot, testEngine } from "../support/engine";
+import { S3Server } from "../../harness/s3";
+import { waitFor } from "../../harness/processes";
+import { StandaloneRedis } from "../../harness/standalone-redis";
+import { engineRoot, testEngine } from "../../harness/engine";
 
 jest.setTimeout(180_000);
 
-let s3: FaultyS3;
+let s3: S3Server;
 let work: string;
 const servers: StandaloneRedis[] = [];
 
 beforeAll(async () => {
-  s3 = await FaultyS3.start();
+  s3 = await S3Server.start();
   await s3.createBucket(BUCKET);
   work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-rdb-defects-"));
 });

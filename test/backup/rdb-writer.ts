@@ -2,7 +2,7 @@
 // loads (linked lists, string-scored sorted sets, zipmaps, ziplists, quicklists of ziplists, the
 // seconds expire opcode), module values and the types of Redis 7.2, byte by byte, with a valid CRC-64.
 // The files it writes for RDB versions 7.0 reads are checked with redis-check-rdb in the tests.
-import { Crc64 } from "../../jobs/redis-backup/crc64";
+import { Crc64 } from "../../jobs/redis-backup/rdb/crc64";
 
 /** An RDB length. */
 export function len(n: number): Buffer {

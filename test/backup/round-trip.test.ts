@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type Redis from "ioredis";
-import { RedisSet } from "../harness/redis-set";
+import { RedisSet } from "../../harness/redis-set";
 import { backupIdAt } from "../../jobs/store/backup-id";
 import { getBytes, getJson, listObjects, putJson } from "../../jobs/store/s3";
 import type { RedisBackupManifest } from "../../jobs/redis-backup/manifest";
@@ -20,10 +20,10 @@ import {
   liveCounts,
   snapshotDataset,
   type KeySnapshot,
-} from "./dataset";
-import { FaultyS3 } from "./s3";
-import { StandaloneRedis } from "./standalone-redis";
-import { testEngine } from "../support/engine";
+} from "../../harness/redis-dataset";
+import { S3Server } from "../../harness/s3";
+import { StandaloneRedis } from "../../harness/standalone-redis";
+import { testEngine } from "../../harness/engine";
 
 const engine = testEngine();
 
@@ -32,13 +32,13 @@ jest.setTimeout(300_000);
 const PATTERNS = ["*:emotives:*", "*:metadata:*"];
 
 let set: RedisSet;
-let s3: FaultyS3;
+let s3: S3Server;
 let work: string;
 let admin: Redis;
 const servers: StandaloneRedis[] = [];
 
 beforeAll(async () => {
-  [set, s3] = await Promise.all([RedisSet.start({ agents: false }), FaultyS3.start()]);
+  [set, s3] = await Promise.all([RedisSet.start({ agents: false }), S3Server.start()]);
   await s3.createBucket(BUCKET);
   work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-round-trip-"));
   admin = set.connect(await set.waitForHealthy(), "admin");

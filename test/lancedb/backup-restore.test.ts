@@ -7,7 +7,7 @@ import * as lancedb from "@lancedb/lancedb";
 import * as path from "path";
 import { getBytes, getJson, listObjects } from "../../jobs/store/s3";
 import type { SnapshotRecord } from "../../jobs/lancedb/backup/record";
-import { S3Server } from "../harness/s3";
+import { S3Server } from "../../harness/s3";
 import {
   BUCKET,
   buildDatabase,

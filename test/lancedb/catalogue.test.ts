@@ -15,10 +15,10 @@ import * as fs from "fs";
 import * as lancedb from "@lancedb/lancedb";
 import * as path from "path";
 import { loadRecord } from "../../jobs/lancedb/backup/records";
-import { backupStoreLayout } from "../../components/backup-bucket/layout";
+import { backupStoreLayout } from "../../core/store-layout";
 import { getJson, listObjects } from "../../jobs/store/s3";
 import type { SnapshotRecord } from "../../jobs/lancedb/backup/record";
-import { FaultyS3 } from "../backup/s3";
+import { S3Server } from "../../harness/s3";
 import {
   BUCKET,
   expectedRows,
@@ -33,11 +33,11 @@ import {
 
 jest.setTimeout(300_000);
 
-let s3: FaultyS3;
+let s3: S3Server;
 let work: string;
 
 beforeAll(async () => {
-  s3 = await FaultyS3.start();
+  s3 = await S3Server.start();
   await s3.createBucket(BUCKET);
   work = tempDir("lancedb-catalogue");
 });

@@ -11,8 +11,8 @@ import { OperationError } from "../../jobs/cli/errors";
 import { takeSnapshot } from "../../jobs/lancedb/backup/backup";
 import { listSnapshotIds, loadRecord } from "../../jobs/lancedb/backup/records";
 import { restoreSnapshot } from "../../jobs/lancedb/backup/restore";
-import { S3Server } from "../harness/s3";
-import { waitFor } from "../harness/processes";
+import { S3Server } from "../../harness/s3";
+import { waitFor } from "../../harness/processes";
 import { BUCKET, expectedRows, holdfast, location, range, rowsFor, tableRows, tempDir } from "./support";
 import { idsAtVersion, readLog } from "./writer";
 

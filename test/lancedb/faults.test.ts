@@ -9,8 +9,8 @@ import * as path from "path";
 import { spawn, spawnSync } from "child_process";
 import { listSnapshotIds } from "../../jobs/lancedb/backup/records";
 import { listObjects } from "../../jobs/store/s3";
-import { S3Server } from "../harness/s3";
-import { waitFor } from "../harness/processes";
+import { S3Server } from "../../harness/s3";
+import { waitFor } from "../../harness/processes";
 import {
   BUCKET,
   buildDatabase,

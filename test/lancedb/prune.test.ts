@@ -12,7 +12,7 @@ import { loadRecord, listSnapshotIds } from "../../jobs/lancedb/backup/records";
 import { lancedbStore } from "../../jobs/lancedb/backup/store-module";
 import { getBytes, listObjects } from "../../jobs/store/s3";
 import type { RetentionPolicy } from "../../jobs/store/retention";
-import { S3Server } from "../harness/s3";
+import { S3Server } from "../../harness/s3";
 import {
   BUCKET,
   expectedRows,

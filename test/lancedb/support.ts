@@ -6,28 +6,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { createHash } from "crypto";
-import { backupStoreLayout } from "../../components/backup-bucket/layout";
+import { backupStoreLayout } from "../../core/store-layout";
 import type { StoreLocation } from "../../jobs/store/catalog";
-import { capture } from "../harness/processes";
-import type { S3Server } from "../harness/s3";
+import { capture } from "../../harness/processes";
+import { prng } from "../../harness/prng";
+import type { S3Server } from "../../harness/s3";
 
 const root = path.join(__dirname, "..", "..");
 export const HOLDFAST_BIN = path.join(root, "jobs", "bin", "holdfast.js");
 export const BUCKET = "holdfast-backups";
 export const PREFIX = "dev";
 export const DIM = 16;
-
-/** A deterministic pseudo-random generator (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The row with id `id`: a vector, a string, a float and a category, all derived from the id. */
 export function rowFor(id: number, dim = DIM): Record<string, unknown> {

@@ -4,8 +4,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import Redis from "ioredis";
-import { StandaloneRedis } from "../backup/standalone-redis";
-import { ProcessGroup, freePort, waitFor } from "../harness/processes";
+import { StandaloneRedis } from "../../harness/standalone-redis";
+import { ProcessGroup, freePort, waitFor } from "../../harness/processes";
 import {
   FLUSH_COMMANDS,
   aclRules,

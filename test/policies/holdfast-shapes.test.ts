@@ -1,7 +1,7 @@
 // The pack is self-contained (the Pulumi CLI installs policies/ on its own), so it repeats the names
 // Holdfast's components use for what the policies look for. This test keeps the two in step.
 import { JOB_LABEL, STORE_LABEL, jobStore } from "../../components/backup-schedule/cronjob";
-import { DEFAULT_DATA_PATH, LEADER_CONDITION_TYPE } from "../../components/lancedb/spec";
+import { DEFAULT_DATA_PATH, LEADER_CONDITION_TYPE } from "../../core/lancedb";
 import { DATA_NODE_RULES } from "../../components/redis/acl";
 import * as stores from "../../policies/lib/stores";
 import { lancedbSingleWriter } from "../../policies/lancedb/single-writer";

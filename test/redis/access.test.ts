@@ -6,11 +6,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type Redis from "ioredis";
-import { RedisSet } from "../harness/redis-set";
-import { waitFor } from "../harness/processes";
-import { StandaloneRedis } from "../backup/standalone-redis";
-import { ReplicationStream } from "../../jobs/redis-backup/replication";
-import { DATA_LIVENESS, DATA_READINESS, REDIS_PORT } from "../../components/redis/spec";
+import { RedisSet } from "../../harness/redis-set";
+import { waitFor } from "../../harness/processes";
+import { StandaloneRedis } from "../../harness/standalone-redis";
+import { ReplicationStream } from "../../jobs/redis-backup/replication/stream";
+import { DATA_LIVENESS, DATA_READINESS } from "../../components/redis/spec";
+import { REDIS_PORT } from "../../core/redis-set";
 
 jest.setTimeout(90_000);
 

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type Redis from "ioredis";
-import { RedisSet, type PodProcess } from "../harness/redis-set";
+import { RedisSet, type PodProcess } from "../../harness/redis-set";
 
 jest.setTimeout(180_000);
 

@@ -3,7 +3,7 @@
 // start-up logic (its data kept aside first), and restarted sentinels monitor the current primary.
 import * as fs from "fs";
 import * as path from "path";
-import { RedisSet } from "../harness/redis-set";
+import { RedisSet } from "../../harness/redis-set";
 import { ASIDE_DIR } from "../../jobs/redis-pod/aside";
 
 jest.setTimeout(120_000);

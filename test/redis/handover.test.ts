@@ -2,7 +2,7 @@
 // sentinels, the primary's pod is stopped the way Kubernetes stops it (the sidecar's preStop hand-over,
 // the redis container's wait for it, then SIGTERM). Every write the application saw acknowledged is on
 // the new primary, and the old primary comes back as a replica.
-import { RedisSet } from "../harness/redis-set";
+import { RedisSet } from "../../harness/redis-set";
 
 jest.setTimeout(120_000);
 

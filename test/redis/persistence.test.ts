@@ -1,7 +1,7 @@
 // Persistence of the rendered dev set on real Redis: data written before every node restarts (gracefully,
 // or all killed at once) is there after it, served by the primary the sentinels knew before — also after
 // a failover, when the sentinels restart with the data nodes and must remember who was promoted.
-import { RedisSet } from "../harness/redis-set";
+import { RedisSet } from "../../harness/redis-set";
 
 jest.setTimeout(180_000);
 

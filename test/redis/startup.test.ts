@@ -5,8 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { PodProcess, RedisSet } from "../harness/redis-set";
-import { waitFor } from "../harness/processes";
+import { PodProcess, RedisSet } from "../../harness/redis-set";
+import { waitFor } from "../../harness/processes";
 import { ASIDE_DIR } from "../../jobs/redis-pod/aside";
 
 jest.setTimeout(180_000);

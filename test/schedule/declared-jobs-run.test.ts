@@ -13,8 +13,8 @@
 import { CopyObjectCommand } from "@aws-sdk/client-s3";
 import * as lancedb from "@lancedb/lancedb";
 import * as fs from "fs";
-import { backupStoreLayout } from "../../components/backup-bucket/layout";
-import { JOB_METRIC_LABELS, JOB_METRICS } from "../../components/monitoring/metrics";
+import { backupStoreLayout } from "../../core/store-layout";
+import { JOB_METRIC_LABELS, JOB_METRICS } from "../../core/metrics";
 import { backupIdAt, backupTime } from "../../jobs/store/backup-id";
 import type { StoreLocation } from "../../jobs/store/catalog";
 import { getJson, listObjects, putJson } from "../../jobs/store/s3";
@@ -22,9 +22,9 @@ import { committedBackups } from "../../jobs/redis-backup/store";
 import { manifestKey, objectKey, readManifest, writeManifest } from "../../jobs/redis-backup/manifest";
 import { listSnapshotIds, recordKey } from "../../jobs/lancedb/backup/records";
 import type { SnapshotRecord } from "../../jobs/lancedb/backup/record";
-import type { KubeObject } from "../harness/kube-api";
-import { renderedObjects } from "../harness/rendered";
-import { StackCluster } from "../harness/stack-cluster";
+import type { KubeObject } from "../../harness/kube-api";
+import { renderedObjects } from "../../harness/rendered";
+import { StackCluster } from "../../harness/stack-cluster";
 import { range, rowsFor } from "../lancedb/support";
 import { type Push, PushReceiver } from "../support/push-receiver";
 

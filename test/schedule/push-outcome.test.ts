@@ -3,10 +3,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { JOB_METRICS } from "../../components/monitoring/metrics";
+import { JOB_METRICS } from "../../core/metrics";
 import { holdfast, logLines } from "../backup/cli";
-import { freePort } from "../harness/processes";
-import { S3Server } from "../harness/s3";
+import { freePort } from "../../harness/processes";
+import { S3Server } from "../../harness/s3";
 import { PushReceiver } from "../support/push-receiver";
 
 const BUCKET = "holdfast-backups";

@@ -9,7 +9,7 @@ import * as path from "path";
 import type { RunOutcome } from "../../jobs/stack/execute";
 import type { Plan } from "../../jobs/stack/plan";
 import { holdfast } from "../backup/cli";
-import { StackCluster } from "../harness/stack-cluster";
+import { StackCluster } from "../../harness/stack-cluster";
 import { range, rowsFor, tableRows } from "../lancedb/support";
 
 jest.setTimeout(180_000);

@@ -1,4 +1,4 @@
-// `holdfast stack restore redis` against a stack "deployed" on this machine (test/harness/stack-cluster):
+// `holdfast stack restore redis` against a stack "deployed" on this machine (harness/stack-cluster):
 // the Kubernetes API stand-in with the dev stack's rendered objects, its Redis pods as real redis-server
 // and sentinel processes on their claims' folders, every Job the restore creates run as a local process
 // of this checkout's CLI, and s3rver as the bucket. The seed's scenarios on a dataset of every Redis type
@@ -19,9 +19,14 @@ import type { RedisBackupManifest } from "../../jobs/redis-backup/manifest";
 import type { Plan } from "../../jobs/stack/plan";
 import type { RunOutcome } from "../../jobs/stack/execute";
 import { holdfast } from "../backup/cli";
-import { compareSnapshots, fillEveryType, snapshotDataset, type KeySnapshot } from "../backup/dataset";
-import type { KubeObject } from "../harness/kube-api";
-import { StackCluster } from "../harness/stack-cluster";
+import {
+  compareSnapshots,
+  fillEveryType,
+  snapshotDataset,
+  type KeySnapshot,
+} from "../../harness/redis-dataset";
+import type { KubeObject } from "../../harness/kube-api";
+import { StackCluster } from "../../harness/stack-cluster";
 
 jest.setTimeout(300_000);
 

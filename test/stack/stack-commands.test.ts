@@ -19,8 +19,8 @@ import type { Plan } from "../../jobs/stack/plan";
 import { planRedisRestore } from "../../jobs/stack/redis-plan";
 import { gatherRedisFacts } from "../../jobs/stack/redis-restore";
 import { holdfast } from "../backup/cli";
-import { kubeConfigFor } from "../harness/kube-api";
-import { StackCluster } from "../harness/stack-cluster";
+import { kubeConfigFor } from "../../harness/kube-api";
+import { StackCluster } from "../../harness/stack-cluster";
 
 jest.setTimeout(120_000);
 

@@ -1,6 +1,6 @@
 // Jest's global setup: runs once in the parent process before any worker starts, so the engine chosen
 // with HOLDFAST_TEST_ENGINE is on the PATH every worker and every process it spawns inherits.
-import { useTestEngine } from "./engine";
+import { useTestEngine } from "../../harness/engine";
 
 export default function globalSetup(): void {
   const engine = useTestEngine();

@@ -1,7 +1,7 @@
 // `holdfast backup lancedb` and `holdfast restore lancedb`: parse flags, check the bucket, run
 // takeSnapshot / restoreSnapshot, print a summary (JSON with --json).
 import * as path from "path";
-import { backupStoreLayout } from "../../../components/backup-bucket/layout";
+import { backupStoreLayout } from "../../../core/store-layout";
 import { durationMs, list, str, type Flags } from "../../cli/args";
 import type { Command } from "../../cli/command";
 import { UsageError } from "../../cli/errors";
@@ -10,7 +10,7 @@ import { PUSH_FLAGS, pushTarget, withBackupOutcome } from "../../metrics/report"
 import { EXAMPLE_ID } from "../../store/backup-id";
 import type { StoreLocation } from "../../store/catalog";
 import { checkBucket, s3FromEnv } from "../../store/s3";
-import { S3_TIMEOUT_FLAG, s3Timeout } from "../../backup/flags";
+import { S3_TIMEOUT_FLAG, s3Timeout } from "../../store/flags";
 import { takeSnapshot } from "./backup";
 import { DEFAULT_GC_GRACE_MS, GC_GRACE_ENV } from "./prune";
 import { restoreSnapshot } from "./restore";

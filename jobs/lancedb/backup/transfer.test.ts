@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { getBytes } from "../../store/s3";
-import { S3Server } from "../../../test/harness/s3";
+import { S3Server } from "../../../harness/s3";
 import { ChangedFileError, downloadFile, forEachLimit, IntegrityError, Uploader } from "./transfer";
 
 const MiB = 1024 * 1024;

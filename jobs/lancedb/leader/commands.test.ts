@@ -2,8 +2,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { KubeApiServer, KubeObject, writeKubeconfig } from "../../../test/harness/kube-api";
-import { ProcessGroup, waitFor } from "../../../test/harness/processes";
+import { KubeApiServer, KubeObject, writeKubeconfig } from "../../../harness/kube-api";
+import { ProcessGroup, waitFor } from "../../../harness/processes";
 import { LEADER_CONDITION } from "./pod-condition";
 
 const CLI = path.join(__dirname, "..", "..", "bin", "holdfast.js");

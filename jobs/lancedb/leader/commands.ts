@@ -2,7 +2,7 @@
 // SIGTERM, then steps down and releases the lease (it is a native sidecar: the kubelet stops it only
 // after the application container has exited, so releasing cannot let a second writer in early).
 import { randomBytes } from "crypto";
-import { ELECTOR_HEALTH_PORT, LEADER_FILE } from "../../../components/lancedb/spec";
+import { ELECTOR_HEALTH_PORT, LEADER_FILE } from "../../../core/lancedb";
 import { durationMs, optStr, str } from "../../cli/args";
 import type { Command } from "../../cli/command";
 import { OperationError, UsageError } from "../../cli/errors";

@@ -10,7 +10,7 @@ import {
   SimClock,
   SimWorld,
   seededRandom,
-} from "./simulation";
+} from "../../../harness/election-simulation";
 
 interface Candidate {
   name: string;

@@ -1,5 +1,5 @@
 // The Kubernetes LeaseStore against the in-process API stand-in: real client-node calls, real HTTP.
-import { KubeApiServer, KubeObject, kubeConfigFor } from "../../../test/harness/kube-api";
+import { KubeApiServer, KubeObject, kubeConfigFor } from "../../../harness/kube-api";
 import { Elector } from "./elector";
 import { loadKubeClient } from "../../kube/client";
 import { KubeLeaseStore } from "./kube-lease-store";

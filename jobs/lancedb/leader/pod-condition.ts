@@ -1,7 +1,7 @@
 // The leader's mark on its pod: a status condition (`holdfast.dev/leader` by default) that the pod's
 // readinessGate waits for, so only the leader's pod is Ready and receives the Service's traffic.
 import type * as KubeClient from "@kubernetes/client-node";
-import { LEADER_CONDITION_TYPE } from "../../../components/lancedb/spec";
+import { LEADER_CONDITION_TYPE } from "../../../core/lancedb";
 import { describeKubeError, httpStatus, loadKubeClient, withTimeout } from "../../kube/client";
 
 /** The condition type the LanceDB pods' readiness gate names (the component renders the gate). */

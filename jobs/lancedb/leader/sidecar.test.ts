@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { KubeApiServer, KubeObject, kubeConfigFor } from "../../../test/harness/kube-api";
+import { KubeApiServer, KubeObject, kubeConfigFor } from "../../../harness/kube-api";
 import type { ElectionTimings } from "./elector";
 import { loadKubeClient } from "../../kube/client";
 import { KubeLeaseStore } from "./kube-lease-store";
