@@ -1,0 +1,118 @@
+// The replication stream as commands: an incremental reader of RESP arrays (what a primary sends its
+// replicas) that says where each command ends, which database is selected, and whether a transaction
+// (MULTI ... EXEC) is open. A point is a safe place to cut the stream when a command has just ended and
+// no transaction is open: replaying up to it applies whole commands and whole transactions only.
+
+/** What the reader knows at a point of the stream. */
+export interface RespPosition {
+  /** The database the next command runs in (-1: not known yet, no SELECT seen). */
+  db: number;
+  /** Inside MULTI ... EXEC. */
+  inMulti: boolean;
+}
+
+/** The stream is not RESP as a primary sends it. */
+export class RespError extends Error {}
+
+/** One complete command: its name (upper case) and where it ends, relative to everything fed. */
+export interface CommandEnd {
+  name: string;
+  /** Bytes fed up to and including this command. */
+  end: number;
+  /** A cut after this command is safe (no open transaction). */
+  safe: boolean;
+}
+
+/** Reads commands from pieces of the stream; keeps only the bytes of the command not yet complete. */
+export class RespReader {
+  private pending: Buffer = Buffer.alloc(0);
+  private consumed = 0;
+  private position: RespPosition;
+
+  constructor(start: RespPosition = { db: -1, inMulti: false }) {
+    this.position = { ...start };
+  }
+
+  /** The state after the last complete command. */
+  get state(): RespPosition {
+    return { ...this.position };
+  }
+
+  /** Bytes fed that belong to no complete command yet. */
+  get partial(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Feeds the next piece; returns every command it completes.
+   * @throws RespError for bytes that are not a RESP command.
+   */
+  feed(piece: Buffer): CommandEnd[] {
+    const data = this.pending.length === 0 ? piece : Buffer.concat([this.pending, piece]);
+    const ends: CommandEnd[] = [];
+    let at = 0;
+    for (;;) {
+      const parsed = parseCommand(data, at);
+      if (!parsed) break;
+      at = parsed.next;
+      this.apply(parsed.name, parsed.arg1);
+      ends.push({ name: parsed.name, end: this.consumed + at, safe: !this.position.inMulti });
+    }
+    this.consumed += at;
+    // Copied: the caller may reuse `piece`.
+    this.pending = Buffer.from(data.subarray(at));
+    return ends;
+  }
+
+  private apply(name: string, arg1: string | undefined): void {
+    if (name === "SELECT" && arg1 !== undefined) this.position.db = Number(arg1);
+    else if (name === "MULTI") this.position.inMulti = true;
+    else if (name === "EXEC" || name === "DISCARD") this.position.inMulti = false;
+  }
+}
+
+function lineEnd(b: Buffer, from: number): number {
+  const e = b.indexOf("\r\n", from, "latin1");
+  return e;
+}
+
+/** Parses one command at `from`; undefined when it is not complete yet. */
+function parseCommand(b: Buffer, from: number): { name: string; arg1?: string; next: number } | undefined {
+  if (from >= b.length) return undefined;
+  if (b[from] === 0x0a) return { name: "", next: from + 1 }; // a bare newline (keep-alive)
+  if (b[from] !== 0x2a /* * */) {
+    // An inline command (Redis never sends one to a replica, but it is valid RESP).
+    const e = lineEnd(b, from);
+    if (e < 0) return undefined;
+    const words = b.toString("latin1", from, e).trim().split(/\s+/);
+    return { name: (words[0] ?? "").toUpperCase(), arg1: words[1], next: e + 2 };
+  }
+  let e = lineEnd(b, from);
+  if (e < 0) return undefined;
+  const n = Number(b.toString("latin1", from + 1, e));
+  if (!Number.isInteger(n) || n < 0) throw new RespError(`bad array header at byte ${from}`);
+  let p = e + 2;
+  let name = "";
+  let arg1: string | undefined;
+  for (let i = 0; i < n; i++) {
+    if (p >= b.length) return undefined;
+    if (b[p] !== 0x24 /* $ */) throw new RespError(`bad bulk string header at byte ${p}`);
+    e = lineEnd(b, p);
+    if (e < 0) return undefined;
+    const len = Number(b.toString("latin1", p + 1, e));
+    if (!Number.isInteger(len) || len < 0) throw new RespError(`bad bulk string length at byte ${p}`);
+    const start = e + 2;
+    if (start + len + 2 > b.length) return undefined;
+    if (i === 0) name = b.toString("latin1", start, start + len).toUpperCase();
+    if (i === 1 && len <= 32) arg1 = b.toString("latin1", start, start + len);
+    p = start + len + 2;
+  }
+  return { name, arg1, next: p };
+}
+
+/** A RESP command as bytes (for SELECT and the like written into a replay). */
+export function encodeCommand(...args: string[]): Buffer {
+  const parts = [`*${args.length}\r\n`];
+  for (const a of args) parts.push(`$${Buffer.byteLength(a)}\r\n${a}\r\n`);
+  return Buffer.from(parts.join(""));
+}

@@ -1,0 +1,135 @@
+// The segment format and the chain: a segment decodes to what was encoded; one flipped byte anywhere,
+// a missing segment or one out of order is found; keys sort by offset; the cut points of a header.
+import {
+  checkChain,
+  decodeSegment,
+  encodeSegment,
+  lastMark,
+  parseSegmentKey,
+  segmentKey,
+  SegmentError,
+  type SegmentHeader,
+} from "./segment";
+import { encodeCommand, RespReader } from "./resp";
+
+const REPLID = "a".repeat(40);
+
+function segment(start: number, payload: Buffer, prev: string | null) {
+  const header: SegmentHeader = {
+    chain: 1,
+    replid: REPLID,
+    start,
+    end: start + payload.length,
+    firstAt: 1_700_000_000_000,
+    lastAt: 1_700_000_000_900,
+    prev,
+    db: 0,
+    marks: [[payload.length, 900]],
+  };
+  return { header, ...encodeSegment(header, payload) };
+}
+
+describe("a segment", () => {
+  const payload = encodeCommand("SET", "k", "v");
+
+  it("decodes to its header and payload, with its hash", () => {
+    const s = segment(100, payload, null);
+    const d = decodeSegment(s.body);
+    expect(d.header).toEqual(s.header);
+    expect(d.payload.equals(payload)).toBe(true);
+    expect(d.sha256).toBe(s.sha256);
+  });
+
+  it("is refused when any one byte is flipped", () => {
+    const s = segment(100, payload, null);
+    for (let i = 0; i < s.body.length; i++) {
+      const bad = Buffer.from(s.body);
+      bad[i] ^= 0x01;
+      expect(() => decodeSegment(bad)).toThrow(SegmentError);
+    }
+  });
+
+  it("cannot be encoded with a payload that does not fit its offsets", () => {
+    expect(() => encodeSegment({ ...segment(0, payload, null).header, end: 3 }, payload)).toThrow();
+  });
+});
+
+describe("keys", () => {
+  it("sort by offset and read back", () => {
+    const keys = [9, 10, 1_000_000_000_000, 0].map((o) => segmentKey("p/redis/", 2, o));
+    expect([...keys].sort()).toEqual([0, 9, 10, 1_000_000_000_000].map((o) => segmentKey("p/redis/", 2, o)));
+    expect(parseSegmentKey("p/redis/", keys[2])).toEqual({ chain: 2, start: 1_000_000_000_000 });
+    expect(parseSegmentKey("p/redis/", "p/redis/stream/000002/chain.json")).toBeUndefined();
+  });
+});
+
+describe("a chain", () => {
+  const a = segment(100, Buffer.from("*1\r\n$4\r\nPING\r\n"), null);
+  const b = segment(a.header.end, encodeCommand("SET", "x", "1"), a.sha256);
+  const c = segment(b.header.end, encodeCommand("DEL", "x"), b.sha256);
+
+  it("holds when offsets follow and each names the hash of the one before", () => {
+    expect(checkChain(100, [a, b, c])).toBeUndefined();
+  });
+
+  it("breaks at a missing segment", () => {
+    expect(checkChain(100, [a, c])).toEqual({
+      at: c.header.start,
+      problem: `the stream from offset ${b.header.start} to ${c.header.start} is missing`,
+    });
+  });
+
+  it("breaks at a segment that does not name its predecessor", () => {
+    const forged = segment(b.header.end, encodeCommand("DEL", "x"), "f".repeat(64));
+    expect(checkChain(100, [a, b, forged])?.problem).toMatch(/does not follow/);
+  });
+
+  it("breaks when it does not start at the base's offset", () => {
+    expect(checkChain(90, [a, b])?.problem).toMatch(/from offset 90 to 100 is missing/);
+  });
+});
+
+describe("cut points", () => {
+  it("are the last mark the limit accepts", () => {
+    const h = {
+      ...segment(100, Buffer.alloc(30), null).header,
+      marks: [
+        [10, 0],
+        [20, 500],
+        [30, 900],
+      ] as [number, number][],
+    };
+    expect(lastMark(h, (_o, at) => at <= h.firstAt + 600)).toEqual({ offset: 120, at: h.firstAt + 500 });
+    expect(lastMark(h, (o) => o <= 129)).toEqual({ offset: 120, at: h.firstAt + 500 });
+    expect(lastMark(h, (o) => o <= 105)).toBeUndefined();
+  });
+});
+
+describe("the RESP reader", () => {
+  it("finds command ends across pieces, SELECT and transactions", () => {
+    const stream = Buffer.concat([
+      encodeCommand("SELECT", "3"),
+      encodeCommand("MULTI"),
+      encodeCommand("SET", "a", "x".repeat(100)),
+      encodeCommand("EXEC"),
+      encodeCommand("PING"),
+    ]);
+    const r = new RespReader();
+    const ends = [];
+    for (let i = 0; i < stream.length; i += 7) ends.push(...r.feed(stream.subarray(i, i + 7)));
+    expect(ends.map((e) => [e.name, e.safe])).toEqual([
+      ["SELECT", true],
+      ["MULTI", false],
+      ["SET", false],
+      ["EXEC", true],
+      ["PING", true],
+    ]);
+    expect(ends[4].end).toBe(stream.length);
+    expect(r.state).toEqual({ db: 3, inMulti: false });
+    expect(r.partial).toBe(0);
+  });
+
+  it("refuses bytes that are not RESP", () => {
+    expect(() => new RespReader().feed(Buffer.from("*2\r\n:1\r\n"))).toThrow(/bulk string/);
+  });
+});

@@ -1,0 +1,187 @@
+// One segment of the replication stream as it is stored: the bytes a primary sent its replicas between
+// two replication offsets, with what a restore needs to trust and cut them. An object is
+//
+//   HFSEG/1 <sha256 of everything after this line>\n
+//   <header, one line of JSON>\n
+//   <payload: the stream's bytes from offset `start` (exclusive) to `end` (inclusive)>
+//
+// The first line's hash is the segment's hash; the next segment's header names it as `prev`, so a
+// missing, replaced or altered segment breaks the chain. Segments of one chain sit under
+// `<prefix>/redis/stream/<chain>/<start offset>.seg` (both zero-padded, so the keys sort by offset) and
+// are written create-only: one segment per offset, never replaced.
+import { createHash } from "crypto";
+
+/** The format tag of the first line. */
+export const SEGMENT_FORMAT = "HFSEG/1";
+
+/** What a segment's header records. */
+export interface SegmentHeader {
+  /** The chain (a run of the stream without a gap) the segment belongs to. */
+  chain: number;
+  /** The replication id the bytes were sent under. */
+  replid: string;
+  /** Replication offset before the first byte (the previous segment's `end`, or the chain's base). */
+  start: number;
+  /** Replication offset after the last byte. */
+  end: number;
+  /** When the first and last bytes were received (ms since the epoch). */
+  firstAt: number;
+  lastAt: number;
+  /** The hash of the previous segment of the chain; null for the chain's first. */
+  prev: string | null;
+  /** The database selected at `start` (-1: not known, the stream has not said). */
+  db: number;
+  /**
+   * The points a replay may stop at (a command ended, no transaction open) and when their last byte
+   * arrived: pairs [offset - start, ms - firstAt].
+   */
+  marks: [number, number][];
+}
+
+/** A decoded segment. */
+export interface Segment {
+  header: SegmentHeader;
+  payload: Buffer;
+  /** The segment's hash (the first line's). */
+  sha256: string;
+}
+
+/** A segment that cannot be trusted. */
+export class SegmentError extends Error {}
+
+/** Encodes a segment; resolves to the object's bytes and its hash. */
+export function encodeSegment(header: SegmentHeader, payload: Buffer): { body: Buffer; sha256: string } {
+  if (payload.length !== header.end - header.start)
+    throw new Error(`payload of ${payload.length} bytes for offsets ${header.start}..${header.end}`);
+  const rest = Buffer.concat([Buffer.from(JSON.stringify(header) + "\n"), payload]);
+  const sha256 = createHash("sha256").update(rest).digest("hex");
+  return { body: Buffer.concat([Buffer.from(`${SEGMENT_FORMAT} ${sha256}\n`), rest]), sha256 };
+}
+
+/**
+ * Decodes and checks a segment object.
+ * @throws SegmentError when its hash, header or size is not right.
+ */
+export function decodeSegment(body: Buffer, key = "the segment"): Segment {
+  const nl = body.indexOf(0x0a);
+  const first = nl > 0 ? body.toString("latin1", 0, nl) : "";
+  const m = /^HFSEG\/1 ([0-9a-f]{64})$/.exec(first);
+  if (!m) throw new SegmentError(`${key} does not start with a ${SEGMENT_FORMAT} line`);
+  const rest = body.subarray(nl + 1);
+  const sha256 = createHash("sha256").update(rest).digest("hex");
+  if (sha256 !== m[1]) throw new SegmentError(`${key} does not match its SHA-256 (altered or damaged)`);
+  const hl = rest.indexOf(0x0a);
+  let header: SegmentHeader;
+  try {
+    header = JSON.parse(rest.toString("utf8", 0, hl)) as SegmentHeader;
+  } catch {
+    throw new SegmentError(`${key} has an unreadable header`);
+  }
+  const payload = rest.subarray(hl + 1);
+  if (payload.length !== header.end - header.start)
+    throw new SegmentError(`${key} holds ${payload.length} bytes for offsets ${header.start}..${header.end}`);
+  return { header, payload, sha256 };
+}
+
+/** The folder of the stream under a Redis layout prefix (`<prefix>/redis/`). */
+export function streamPrefix(redisPrefix: string): string {
+  return `${redisPrefix}stream/`;
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, "0");
+}
+
+/** The folder of chain `chain`. */
+export function chainPrefix(redisPrefix: string, chain: number): string {
+  return `${streamPrefix(redisPrefix)}${pad(chain, 6)}/`;
+}
+
+/** The key of the segment of `chain` starting at offset `start`. */
+export function segmentKey(redisPrefix: string, chain: number, start: number): string {
+  return `${chainPrefix(redisPrefix, chain)}${pad(start, 20)}.seg`;
+}
+
+/** The key of a chain's record (written once, when the chain begins). */
+export function chainRecordKey(redisPrefix: string, chain: number): string {
+  return `${chainPrefix(redisPrefix, chain)}chain.json`;
+}
+
+/** Reads a segment key back: its chain and start offset; undefined for other keys. */
+export function parseSegmentKey(
+  redisPrefix: string,
+  key: string,
+): { chain: number; start: number } | undefined {
+  const rest = key.startsWith(streamPrefix(redisPrefix)) ? key.slice(streamPrefix(redisPrefix).length) : "";
+  const m = /^(\d{6})\/(\d{20})\.seg$/.exec(rest);
+  return m ? { chain: Number(m[1]), start: Number(m[2]) } : undefined;
+}
+
+/** Why a chain began. */
+export type ChainCause = "first" | "full-resync";
+
+/** The record of a chain: where it starts and which base anchors it. */
+export interface ChainRecord {
+  format: "holdfast.redis-stream-chain/1";
+  chain: number;
+  /** Replication id and offset the chain starts at. */
+  replid: string;
+  offset: number;
+  /** The backup whose snapshot stands at `offset` (taken by the stream at a full resync), if any. */
+  base?: string;
+  /** When the chain began (ISO time). */
+  startedAt: string;
+  cause: ChainCause;
+}
+
+/** A break in a chain found by `checkChain`. */
+export interface ChainBreak {
+  /** The segment (its start offset) where the chain breaks. */
+  at: number;
+  problem: string;
+}
+
+/**
+ * Checks that headers follow each other: offsets contiguous from `offset`, each `prev` the hash of the
+ * one before. `segments` are in offset order. Returns the first break, or undefined.
+ */
+export function checkChain(
+  offset: number,
+  segments: { header: SegmentHeader; sha256: string }[],
+): ChainBreak | undefined {
+  let end = offset;
+  let prev: string | null = null;
+  for (const s of segments) {
+    const h = s.header;
+    if (h.start !== end)
+      return {
+        at: h.start,
+        problem:
+          h.start > end
+            ? `the stream from offset ${end} to ${h.start} is missing`
+            : `a segment starts at offset ${h.start}, inside the one before (ends at ${end})`,
+      };
+    if (h.prev !== prev)
+      return {
+        at: h.start,
+        problem: `the segment at offset ${h.start} does not follow the one before (hash)`,
+      };
+    end = h.end;
+    prev = s.sha256;
+  }
+  return undefined;
+}
+
+/** The last safe cut at or before `limit` of a segment: offset and arrival, or undefined. */
+export function lastMark(
+  header: SegmentHeader,
+  accept: (offset: number, at: number) => boolean,
+): { offset: number; at: number } | undefined {
+  let found: { offset: number; at: number } | undefined;
+  for (const [dOffset, dMs] of header.marks) {
+    const point = { offset: header.start + dOffset, at: header.firstAt + dMs };
+    if (!accept(point.offset, point.at)) break;
+    found = point;
+  }
+  return found;
+}
