@@ -4,6 +4,7 @@ import { redisPodCommands } from "./redis-pod/commands";
 import { lancedbLeaderCommands } from "./lancedb/leader/commands";
 import { lancedbBackupCommands } from "./lancedb/backup/commands";
 import { redisBackupCommands } from "./redis-backup/commands";
+import { redisStreamCommands } from "./redis-stream/commands";
 import { backupStoreCommands } from "./backup/commands";
 import { scheduleCommands } from "./schedule/commands";
 import { stackCommands } from "./stack/commands";
@@ -13,6 +14,7 @@ export const commands: Command[] = [
   ...redisPodCommands,
   ...lancedbLeaderCommands,
   ...redisBackupCommands,
+  ...redisStreamCommands,
   ...lancedbBackupCommands,
   ...backupStoreCommands,
   ...scheduleCommands,

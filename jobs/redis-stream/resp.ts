@@ -21,6 +21,8 @@ export interface CommandEnd {
   end: number;
   /** A cut after this command is safe (no open transaction). */
   safe: boolean;
+  /** The database selected after it. */
+  db: number;
 }
 
 /** Reads commands from pieces of the stream; keeps only the bytes of the command not yet complete. */
@@ -56,7 +58,12 @@ export class RespReader {
       if (!parsed) break;
       at = parsed.next;
       this.apply(parsed.name, parsed.arg1);
-      ends.push({ name: parsed.name, end: this.consumed + at, safe: !this.position.inMulti });
+      ends.push({
+        name: parsed.name,
+        end: this.consumed + at,
+        safe: !this.position.inMulti,
+        db: this.position.db,
+      });
     }
     this.consumed += at;
     // Copied: the caller may reuse `piece`.
