@@ -3,7 +3,7 @@
 // backup/ (replication-backup.ts, data-dir-backup.ts) and restore/.
 import * as fs from "fs";
 import * as path from "path";
-import { durationMs, type FlagSpecs, hostPort, list, optStr, str } from "../cli/args";
+import { durationMs, type Flags, type FlagSpecs, hostPort, list, optStr, str } from "../cli/args";
 import type { Command } from "../cli/command";
 import { OperationError, UsageError } from "../cli/errors";
 import { log } from "../cli/log";
@@ -23,6 +23,10 @@ import { ManifestError, type RedisBackupManifest, summarize } from "./manifest";
 import { ReplicationAuthError } from "./replication/stream";
 import { readRestoreState, restoreRedis, RestoreVerificationError, STAGING_DIR } from "./restore/restore";
 import { ScratchServerError } from "./scratch/server";
+import { scanRedisBackups } from "./store";
+import { resolveBackup } from "../store/catalog";
+import type { PointTarget } from "../redis-stream/point-plan";
+import { pointError, pointTargetOf, POINT_FLAGS, printPointPlan } from "../redis-stream/point-flags";
 
 const UPLOAD_FLAGS: FlagSpecs = {
   "part-size": {
@@ -262,9 +266,9 @@ const restoreCommand: Command = {
   flags: {
     backup: {
       type: "string",
-      required: true,
-      help: `the backup id (${EXAMPLE_ID}) or latest (the newest committed, undamaged backup)`,
+      help: `the backup id (${EXAMPLE_ID}) or latest (the newest committed, undamaged backup); or --to-time / --to-offset`,
     },
+    ...POINT_FLAGS,
     "data-dir": {
       type: "string",
       required: true,
@@ -300,7 +304,12 @@ const restoreCommand: Command = {
     ...JSON_FLAG,
   },
   async run(flags) {
-    const backup = checkRequestedBackup(str(flags, "backup"));
+    const point = pointTargetOf(flags);
+    const requested = optStr(flags, "backup");
+    if (point && requested) throw new UsageError("give --backup, or --to-time / --to-offset, not both");
+    if (!point && !requested) throw new UsageError("missing --backup (or --to-time / --to-offset)");
+    const backup = point ? "" : checkRequestedBackup(requested!);
+    if (flags["dry-run"]) return dryRun(flags, backup, point);
     const dataDir = directory(str(flags, "data-dir"), "data-dir");
     const appendonly = str(flags, "appendonly");
     if (appendonly !== "yes" && appendonly !== "no")
@@ -321,6 +330,7 @@ const restoreCommand: Command = {
       outcome = await restoreRedis({
         at,
         backup,
+        point,
         dataDir,
         appendonly: appendonly === "yes",
         names,
@@ -352,6 +362,8 @@ const restoreCommand: Command = {
       if (err instanceof ScratchServerError) throw new OperationError(err.message, left);
       if (err instanceof ManifestError) throw new OperationError(err.message, left);
       if (err instanceof UsageError || err instanceof OperationError) throw err;
+      const e = pointError(err);
+      if (e !== err) throw e;
       throw new OperationError(`the restore failed: ${(err as Error).message}`, left);
     }
     const m = outcome.manifest;
@@ -361,7 +373,8 @@ const restoreCommand: Command = {
           id: outcome.id,
           dataDir,
           appendonly: appendonly === "yes",
-          keys: m.dataset.keys,
+          keys: outcome.keys,
+          base: point ? m.id : undefined,
           asideDir: outcome.asideDir ?? null,
           resumed: outcome.resumed,
           checks: outcome.checks,
@@ -371,7 +384,7 @@ const restoreCommand: Command = {
       return;
     }
     const lines = [
-      `restored backup ${outcome.id} into ${dataDir} (appendonly ${appendonly}${outcome.resumed ? ", finishing an interrupted restore" : ""})`,
+      `restored ${point ? `${outcome.id} (base ${m.id} and the stream)` : `backup ${outcome.id}`} into ${dataDir} (appendonly ${appendonly}${outcome.resumed ? ", finishing an interrupted restore" : ""})`,
       ...outcome.checks.map((c) => `  ${c.ok ? "ok  " : "FAIL"}  ${c.name}: ${c.detail ?? ""}`),
       outcome.asideDir
         ? `  the previous dataset is kept in ${outcome.asideDir}`
@@ -381,6 +394,19 @@ const restoreCommand: Command = {
     process.stdout.write(lines.join("\n") + "\n");
   },
 };
+
+/** `restore redis --dry-run`: what would be restored, nothing touched. */
+async function dryRun(flags: Flags, backup: string, point: PointTarget | undefined): Promise<void> {
+  const at = await openLocation(flags);
+  if (point) return printPointPlan(at, point, Boolean(flags.json));
+  const { catalog } = await scanRedisBackups(at);
+  const chosen = resolveBackup(catalog, backup);
+  process.stdout.write(
+    flags.json
+      ? JSON.stringify({ backup: chosen.id }) + "\n"
+      : `would restore backup ${chosen.id}; nothing was touched (dry run)\n`,
+  );
+}
 
 /** The Redis backup and restore commands. */
 export const redisBackupCommands: Command[] = [backupCommand, restoreCommand];

@@ -13,6 +13,7 @@
 // Until `aside` the data directory is untouched: a damaged backup or a failed load leaves it as it was.
 // After it, a re-run finishes the restore: it checks the staged RDB in full again first (SHA-256, CRC-64,
 // counts; downloaded again if a byte changed), and never takes its own half-placed files for the user's.
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { UsageError } from "../../cli/errors";
@@ -26,6 +27,9 @@ import { type Check, databasesFor, downloadAndLoad, loadAndCompare } from "../sc
 import { readManifest, type RedisBackupManifest } from "../manifest";
 import type { RdbScanner } from "../rdb/scanner";
 import { scanRedisBackups } from "../store";
+import { RdbCheck } from "../rdb/check";
+import { planPoint, pointId, type PointTarget } from "../../redis-stream/point-plan";
+import { replayPoint } from "../../redis-stream/replay";
 
 /** The staging folder inside a data directory; only the restore writes and removes it. */
 export const STAGING_DIR = "holdfast-restore";
@@ -42,14 +46,18 @@ export interface RestoreState {
   startedAt: string;
   /** Where the data directory's previous dataset went (set before anything is moved). */
   asideDir?: string;
+  /** A replayed point: the staged RDB's hash, size and keys (a resumed run rechecks it). */
+  staged?: { sha256: string; size: number; keys: number };
   pid: number;
 }
 
 /** What a restore needs. */
 export interface RestoreOptions {
   at: StoreLocation;
-  /** A backup id or `latest`. */
+  /** A backup id or `latest` (ignored with `point`). */
   backup: string;
+  /** Restore to this point of the stream instead: the newest base before it and the replayed stream. */
+  point?: PointTarget;
   dataDir: string;
   /** Lay the dataset out for `appendonly yes` (the AOF folder) or `no` (dump.rdb only). */
   appendonly: boolean;
@@ -69,7 +77,10 @@ export interface RestoreOptions {
 /** A finished restore. */
 export interface RestoreOutcome {
   id: string;
+  /** The backup's manifest (for a point, its base's). */
   manifest: RedisBackupManifest;
+  /** Keys of the restored dataset. */
+  keys: number;
   /** Where the previous dataset is kept, if the directory held one. */
   asideDir?: string;
   checks: Check[];
@@ -267,165 +278,121 @@ export function redisServerIn(dir: string): number | undefined {
   return undefined;
 }
 
+/** What is being restored: a backup, or a point of the stream (a base and its replayed segments). */
+interface RestoreSource {
+  /** The id the state file records: a backup id, or `to-time <time>` / `to-offset <n>`. */
+  id: string;
+  /** The backup's manifest (for a point: filled in by the replay with its base's). */
+  manifest?: RedisBackupManifest;
+}
+
+/** A restore under way: its paths, state and how it records a step. */
+interface RestoreRun {
+  o: RestoreOptions;
+  p: ReturnType<typeof stagingPaths>;
+  state: RestoreState;
+  resumed: boolean;
+  step(phase: RestorePhase, extra?: Partial<RestoreState>): void;
+  past(phase: RestorePhase): boolean;
+}
+
+/** What the staging steps produced: the checks that passed and their times. */
+interface Staged {
+  manifest: RedisBackupManifest;
+  checks: Check[];
+  downloadMs: number;
+  verifyMs: number;
+  /** Keys of the staged dataset, when not the manifest's (a replayed point). */
+  keys?: number;
+}
+
+/** Refuses to restore under a running redis-server. */
+function refuseRunningServer(dataDir: string): void {
+  const running = redisServerIn(dataDir);
+  if (running)
+    throw new UsageError(
+      `a redis-server (pid ${running}) is running in ${dataDir}: stop it before restoring (in Kubernetes, scale the StatefulSet to zero)`,
+    );
+}
+
+/**
+ * Decides what this run restores: an interrupted restore that touched the directory must be finished
+ * first; otherwise the backup asked for (resolved in the catalogue) or the point.
+ */
+async function chooseSource(o: RestoreOptions, prior: RestoreState | undefined): Promise<RestoreSource> {
+  const requested = o.point ? pointId(o.point) : o.backup;
+  // From `aside` on, the data directory holds part of this restore: only finishing it is safe.
+  const touched = prior !== undefined && ORDER.indexOf(prior.phase) >= ORDER.indexOf("aside");
+  if (touched && (requested === "latest" || requested === prior.id)) return { id: prior.id };
+  if (touched && prior.phase !== "done")
+    throw new UsageError(
+      `an interrupted restore of ${prior.id} is in ${o.dataDir} (the previous data is in ${prior.asideDir ?? "no folder: there was none"}); ` +
+        `finish it first by re-running the same command (${prior.id.startsWith("to-") ? `--${prior.id}` : `--backup ${prior.id}`})`,
+    );
+  if (o.point) return { id: requested };
+  const { catalog, manifests } = await scanRedisBackups(o.at);
+  const chosen = resolveBackup(catalog, o.backup);
+  const skipped = o.backup === "latest" ? skippedForLatest(catalog, chosen) : [];
+  if (skipped.length > 0)
+    log.warn("latest skips damaged backups newer than the one restored", {
+      backup: chosen.id,
+      damaged: skipped.map((d) => `${d.id}: ${d.problem}`),
+    });
+  return { id: chosen.id, manifest: manifests.get(chosen.id) };
+}
+
+function startRun(o: RestoreOptions, prior: RestoreState | undefined, id: string): RestoreRun {
+  const requested = o.point ? pointId(o.point) : o.backup;
+  const keep =
+    prior && prior.id === id && (prior.phase !== "done" || requested === "latest" || requested === id);
+  const run: RestoreRun = {
+    o,
+    p: stagingPaths(o.dataDir),
+    state: keep
+      ? { ...prior, pid: process.pid }
+      : { version: 1, id, phase: "download", startedAt: new Date().toISOString(), pid: process.pid },
+    resumed: false,
+    step(phase, extra = {}) {
+      run.state = { ...run.state, ...extra, phase };
+      writeState(o.dataDir, run.state);
+    },
+    past: (phase) => ORDER.indexOf(run.state.phase) > ORDER.indexOf(phase),
+  };
+  run.resumed = prior !== undefined && run.state.startedAt === prior.startedAt && prior.phase !== "download";
+  if (run.resumed) log.info("continuing an interrupted restore", { restore: id, phase: run.state.phase });
+  return run;
+}
+
 /** Runs (or resumes) a restore. */
 export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
   const t0 = Date.now();
-  const running = redisServerIn(o.dataDir);
-  if (running)
-    throw new UsageError(
-      `a redis-server (pid ${running}) is running in ${o.dataDir}: stop it before restoring (in Kubernetes, scale the StatefulSet to zero)`,
-    );
-  const p = stagingPaths(o.dataDir);
+  refuseRunningServer(o.dataDir);
   const prior = readRestoreState(o.dataDir);
-  // From `aside` on, the data directory holds part of this restore: only finishing it is safe.
-  const touched = prior !== undefined && ORDER.indexOf(prior.phase) >= ORDER.indexOf("aside");
-  let id: string;
-  let checked: RedisBackupManifest | undefined;
-  if (touched && (o.backup === "latest" || o.backup === prior.id)) {
-    id = prior.id;
-  } else if (touched && prior.phase !== "done") {
-    throw new UsageError(
-      `an interrupted restore of backup ${prior.id} is in ${o.dataDir} (the previous data is in ${prior.asideDir ?? "no folder: there was none"}); ` +
-        `finish it first by re-running with --backup ${prior.id}`,
-    );
-  } else {
-    const { catalog, manifests } = await scanRedisBackups(o.at);
-    const chosen = resolveBackup(catalog, o.backup);
-    id = chosen.id;
-    checked = manifests.get(id);
-    const skipped = o.backup === "latest" ? skippedForLatest(catalog, chosen) : [];
-    if (skipped.length > 0)
-      log.warn("latest skips damaged backups newer than the one restored", {
-        backup: id,
-        damaged: skipped.map((d) => `${d.id}: ${d.problem}`),
-      });
-  }
-  log.info("restoring", { backup: id, requested: o.backup });
-  const manifest = checked ?? (await readManifest(o.at.client, o.at.bucket, o.at.layout, id));
+  const source = await chooseSource(o, prior);
+  log.info("restoring", { restore: source.id, requested: o.point ? pointId(o.point) : o.backup });
+  const p = stagingPaths(o.dataDir);
   const unlock = lock(o.dataDir);
   try {
-    let state: RestoreState =
-      prior && prior.id === id && (prior.phase !== "done" || o.backup === "latest" || o.backup === id)
-        ? { ...prior, pid: process.pid }
-        : { version: 1, id, phase: "download", startedAt: new Date().toISOString(), pid: process.pid };
-    const resumed = prior !== undefined && state.startedAt === prior.startedAt && prior.phase !== "download";
-    if (resumed) log.info("continuing an interrupted restore", { backup: id, phase: state.phase });
-    const step = (phase: RestorePhase, extra: Partial<RestoreState> = {}) => {
-      state = { ...state, ...extra, phase };
-      writeState(o.dataDir, state);
-    };
-
-    // download
-    let scanner: RdbScanner | undefined;
-    const tDownload = Date.now();
-    const past = (phase: RestorePhase) => ORDER.indexOf(state.phase) > ORDER.indexOf(phase);
-    if (past("verify") && state.phase !== "done") await recheckStaged(o, manifest, p.rdb, p.partial);
-    let checks: Check[] = [];
-    let verifyMs = 0;
-    const databases = databasesFor(manifest);
-    if (databases > 16 && !resumed)
-      log.warn(
-        `backup ${id} holds keys in db${databases - 1}: the Redis that serves ${o.dataDir} needs databases ${databases} or more in its configuration, or it refuses to load it`,
-      );
-    if (state.phase === "download" || (!past("verify") && !fs.existsSync(p.rdb))) {
-      step("download");
-      fs.rmSync(p.rdb, { force: true });
-      checkSpace(o.dataDir, manifest.objects["dump.rdb"].size);
-      log.info("downloading", {
-        backup: id,
-        bytes: manifest.objects["dump.rdb"].size,
-        verification: o.verify,
-      });
-      if (o.verify === "concurrent") {
-        // Loaded by a throw-away server while it downloads: verified when the download ends.
-        const d = await downloadAndLoad(o.at, manifest, p.partial, p.view, o);
-        checks = d.checks;
-        verifyMs = d.loadMs;
-        if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(id, checks);
-        fs.renameSync(p.partial, p.rdb);
-        failpoint("restore-downloaded");
-        step("aside", { asideDir: state.asideDir ?? newAsideDir(o.dataDir, "pre-restore") });
-      } else {
-        // The layout load checks the RDB's CRC-64; the download checks the SHA-256.
-        ({ scanner } = await downloadRdb(o.at, manifest, p.partial, undefined, false));
-        fs.renameSync(p.partial, p.rdb);
-        failpoint("restore-downloaded");
-        step("verify");
-      }
-    } else if (state.phase === "verify") {
-      ({ scanner } = await checkLocalRdb(p.rdb, manifest));
-    }
-    const downloadMs = Date.now() - tDownload;
-
-    // verify (after the download: the layout as it will be placed, or a re-run's staged file)
-    const tVerify = Date.now();
-    if (state.phase === "verify") {
-      log.info("loading the dataset in a throw-away redis-server", { backup: id, appendonly: o.appendonly });
-      failpoint("restore-verify");
-      ({ checks } = await loadAndCompare(p.rdb, p.view, manifest, scanner!, o));
-      if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(id, checks);
-      step("aside", { asideDir: state.asideDir ?? newAsideDir(o.dataDir, "pre-restore") });
-      verifyMs = Date.now() - tVerify;
-    }
-
-    // aside
+    const run = startRun(o, prior, source.id);
+    const staged = o.point ? await stagePoint(run, o.point) : await stageBackup(run, source);
     const tPlace = Date.now();
-    if (state.phase === "aside") {
-      const entries = datasetIn(o.dataDir, o.names);
-      if (entries.length > 0) {
-        log.info("moving the current dataset aside", { entries, to: state.asideDir });
-        moveAside(o.dataDir, entries, state.asideDir!);
-      } else if (
-        state.asideDir &&
-        fs.existsSync(state.asideDir) &&
-        fs.readdirSync(state.asideDir).length === 0
-      ) {
-        fs.rmdirSync(state.asideDir);
-      }
-      const kept = state.asideDir && fs.existsSync(state.asideDir) ? state.asideDir : undefined;
-      failpoint("restore-aside");
-      step("place", { asideDir: kept });
-    }
-
-    // place
-    if (state.phase === "place") {
-      const leftovers: string[] = [];
-      for (const e of datasetIn(o.dataDir, o.names)) {
-        if (placedByUs(o.dataDir, e, p.rdb, o.names))
-          fs.rmSync(path.join(o.dataDir, e), { recursive: true, force: true });
-        else leftovers.push(e);
-      }
-      if (leftovers.length > 0) {
-        // Something appeared in the directory since our run moved the dataset aside: keep it too.
-        const dir = newAsideDir(o.dataDir, "restore-leftover");
-        log.warn("keeping unexpected files aside", { entries: leftovers, to: dir });
-        moveAside(o.dataDir, leftovers, dir);
-      }
-      const placed: string[] = [];
-      if (o.appendonly) {
-        const built = buildAofDir(p.place, p.rdb, o.names);
-        failpoint("restore-place");
-        fs.renameSync(built, path.join(o.dataDir, o.names.appendDirname));
-        placed.push(o.names.appendDirname);
-      }
-      fs.linkSync(p.rdb, path.join(o.dataDir, o.names.dbFilename));
-      placed.push(o.names.dbFilename);
-      matchOwner(o.dataDir, placed);
-      syncDir(o.dataDir);
-      checkPlacement(o, p.rdb);
-      step("done");
-    }
+    placeStaged(run);
     const placeMs = Date.now() - tPlace;
-
     fs.rmSync(p.staging, { recursive: true, force: true });
     syncDir(o.dataDir);
     return {
-      id,
-      manifest,
-      asideDir: state.asideDir,
-      checks,
-      resumed,
-      timings: { downloadMs, verifyMs, placeMs, totalMs: Date.now() - t0 },
+      id: source.id,
+      manifest: staged.manifest,
+      keys: staged.keys ?? staged.manifest.dataset.keys,
+      asideDir: run.state.asideDir,
+      checks: staged.checks,
+      resumed: run.resumed,
+      timings: {
+        downloadMs: staged.downloadMs,
+        verifyMs: staged.verifyMs,
+        placeMs,
+        totalMs: Date.now() - t0,
+      },
     };
   } catch (err) {
     // Before `aside` the directory is untouched: drop the staging files, so it is exactly as it was.
@@ -436,6 +403,171 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
   } finally {
     if (fs.existsSync(p.staging)) unlock();
   }
+}
+
+/** The `download` and `verify` steps of a backup: the RDB staged and proven, the state at `aside`. */
+async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Staged> {
+  const { o, p, state } = run;
+  const id = source.id;
+  const manifest = source.manifest ?? (await readManifest(o.at.client, o.at.bucket, o.at.layout, id));
+  let scanner: RdbScanner | undefined;
+  const tDownload = Date.now();
+  if (run.past("verify") && state.phase !== "done") await recheckStaged(o, manifest, p.rdb, p.partial);
+  let checks: Check[] = [];
+  let verifyMs = 0;
+  const databases = databasesFor(manifest);
+  if (databases > 16 && !run.resumed)
+    log.warn(
+      `backup ${id} holds keys in db${databases - 1}: the Redis that serves ${o.dataDir} needs databases ${databases} or more in its configuration, or it refuses to load it`,
+    );
+  if (state.phase === "download" || (!run.past("verify") && !fs.existsSync(p.rdb))) {
+    run.step("download");
+    fs.rmSync(p.rdb, { force: true });
+    checkSpace(o.dataDir, manifest.objects["dump.rdb"].size);
+    log.info("downloading", { backup: id, bytes: manifest.objects["dump.rdb"].size, verification: o.verify });
+    if (o.verify === "concurrent") {
+      // Loaded by a throw-away server while it downloads: verified when the download ends.
+      const d = await downloadAndLoad(o.at, manifest, p.partial, p.view, o);
+      checks = d.checks;
+      verifyMs = d.loadMs;
+      if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(id, checks);
+      fs.renameSync(p.partial, p.rdb);
+      failpoint("restore-downloaded");
+      run.step("aside", { asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore") });
+    } else {
+      // The layout load checks the RDB's CRC-64; the download checks the SHA-256.
+      ({ scanner } = await downloadRdb(o.at, manifest, p.partial, undefined, false));
+      fs.renameSync(p.partial, p.rdb);
+      failpoint("restore-downloaded");
+      run.step("verify");
+    }
+  } else if (run.state.phase === "verify") {
+    ({ scanner } = await checkLocalRdb(p.rdb, manifest));
+  }
+  const downloadMs = Date.now() - tDownload;
+
+  // verify (after the download: the layout as it will be placed, or a re-run's staged file)
+  const tVerify = Date.now();
+  if (run.state.phase === "verify") {
+    log.info("loading the dataset in a throw-away redis-server", { backup: id, appendonly: o.appendonly });
+    failpoint("restore-verify");
+    ({ checks } = await loadAndCompare(p.rdb, p.view, manifest, scanner!, o));
+    if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(id, checks);
+    run.step("aside", { asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore") });
+    verifyMs = Date.now() - tVerify;
+  }
+  return { manifest, checks, downloadMs, verifyMs };
+}
+
+/**
+ * The `download` step of a point: the chain checked and its bytes staged, the base and the stream
+ * replayed into a throw-away server, its saved RDB staged and proven; the state at `aside`. A resumed
+ * run whose staged RDB is no longer the one proven replays again (the data directory is not involved).
+ */
+async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged> {
+  const { o, p } = run;
+  const t0 = Date.now();
+  if (run.state.phase === "done" || (run.past("verify") && run.state.staged)) {
+    const sha = fs.existsSync(p.rdb) ? await fileSha256(p.rdb) : "";
+    if (run.state.phase === "done" || sha === run.state.staged!.sha256) {
+      const plan = await planPoint(o.at, target);
+      return { manifest: plan.base, checks: [], downloadMs: 0, verifyMs: 0, keys: run.state.staged?.keys };
+    }
+    log.warn("the staged RDB is not the replayed dataset any more; replaying again", {
+      restore: run.state.id,
+    });
+  }
+  if (!run.past("verify")) run.step("download");
+  const streamFile = path.join(p.staging, "stream.bin");
+  const plan = await planPoint(o.at, target, streamFile);
+  log.info("replaying", {
+    base: plan.base.id,
+    chain: plan.chain,
+    segments: plan.segments.length,
+    bytes: plan.bytes,
+    until: new Date(plan.cut.at).toISOString(),
+    offset: plan.cut.offset,
+  });
+  checkSpace(o.dataDir, 2 * plan.base.objects["dump.rdb"].size + plan.bytes);
+  const r = await replayPoint(
+    o.at,
+    plan,
+    { stream: streamFile, base: p.partial, view: p.view, out: p.rdb },
+    o,
+  );
+  if (r.checks.some((c) => !c.ok)) throw new RestoreVerificationError(run.state.id, r.checks);
+  fs.rmSync(streamFile, { force: true });
+  syncDir(p.staging);
+  failpoint("restore-downloaded");
+  const keys = await countKeysOf(p.rdb);
+  run.step(run.past("aside") ? run.state.phase : "aside", {
+    asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore"),
+    staged: { sha256: r.sha256, size: r.size, keys },
+  });
+  return {
+    manifest: plan.base,
+    checks: r.checks,
+    downloadMs: Date.now() - t0 - r.loadMs,
+    verifyMs: r.loadMs,
+    keys,
+  };
+}
+
+/** The `aside` and `place` steps: the previous dataset moved aside, the staged RDB placed. */
+function placeStaged(run: RestoreRun): void {
+  const { o, p } = run;
+  if (run.state.phase === "aside") {
+    const entries = datasetIn(o.dataDir, o.names);
+    const asideDir = run.state.asideDir;
+    if (entries.length > 0) {
+      log.info("moving the current dataset aside", { entries, to: asideDir });
+      moveAside(o.dataDir, entries, asideDir!);
+    } else if (asideDir && fs.existsSync(asideDir) && fs.readdirSync(asideDir).length === 0) {
+      fs.rmdirSync(asideDir);
+    }
+    const kept = asideDir && fs.existsSync(asideDir) ? asideDir : undefined;
+    failpoint("restore-aside");
+    run.step("place", { asideDir: kept });
+  }
+  if (run.state.phase !== "place") return;
+  const leftovers: string[] = [];
+  for (const e of datasetIn(o.dataDir, o.names)) {
+    if (placedByUs(o.dataDir, e, p.rdb, o.names))
+      fs.rmSync(path.join(o.dataDir, e), { recursive: true, force: true });
+    else leftovers.push(e);
+  }
+  if (leftovers.length > 0) {
+    // Something appeared in the directory since our run moved the dataset aside: keep it too.
+    const dir = newAsideDir(o.dataDir, "restore-leftover");
+    log.warn("keeping unexpected files aside", { entries: leftovers, to: dir });
+    moveAside(o.dataDir, leftovers, dir);
+  }
+  const placed: string[] = [];
+  if (o.appendonly) {
+    const built = buildAofDir(p.place, p.rdb, o.names);
+    failpoint("restore-place");
+    fs.renameSync(built, path.join(o.dataDir, o.names.appendDirname));
+    placed.push(o.names.appendDirname);
+  }
+  fs.linkSync(p.rdb, path.join(o.dataDir, o.names.dbFilename));
+  placed.push(o.names.dbFilename);
+  matchOwner(o.dataDir, placed);
+  syncDir(o.dataDir);
+  checkPlacement(o, p.rdb);
+  run.step("done");
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+async function countKeysOf(file: string): Promise<number> {
+  const check = new RdbCheck({ patterns: [] });
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }))
+    check.write(chunk as Buffer);
+  return Object.values(check.finish().summary.databases).reduce((n, d) => n + d.keys, 0);
 }
 
 /**

@@ -1,0 +1,158 @@
+// Continuous protection on the harness's Sentinel set and s3rver: `stream redis` ships the replication
+// stream while a write load runs; an admin's FLUSHALL is undone by a restore to just before it, key by
+// key (every write acknowledged before the moment there, none after); a segment with one flipped byte,
+// or one missing, is refused before the data directory is touched.
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { RedisSet } from "../../harness/redis-set";
+import { S3Server } from "../../harness/s3";
+import { StandaloneRedis } from "../../harness/standalone-redis";
+import { getBytes, listObjects } from "../../jobs/store/s3";
+import { BUCKET, holdfast } from "../backup/cli";
+import type { CliRun } from "../backup/cli";
+import { restoreAndServe, startStream, streamEnv, timeline, waitDurable, WriteLoad } from "./support";
+
+jest.setTimeout(240_000);
+
+let set: RedisSet;
+let s3: S3Server;
+let work: string;
+let env: Record<string, string>;
+let stream: CliRun;
+const servers: StandaloneRedis[] = [];
+const prefix = "pitr";
+
+beforeAll(async () => {
+  [set, s3] = await Promise.all([RedisSet.start({ agents: false }), S3Server.start()]);
+  await s3.createBucket(BUCKET);
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-pitr-"));
+  env = streamEnv(set, s3.env, prefix);
+  stream = startStream(env);
+});
+afterAll(async () => {
+  stream?.child.kill("SIGKILL");
+  await Promise.all(servers.map((s) => s.cleanup()));
+  await Promise.all([set?.cleanup(), s3?.cleanup()]);
+  if (work && !process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe("an admin's FLUSHALL during a write load", () => {
+  const load = () => new WriteLoad(set.appClient());
+  let before: number;
+  let w: WriteLoad;
+
+  beforeAll(async () => {
+    // The stream has taken its base once the timeline shows a chain.
+    await waitDurable(env, 0);
+    w = load();
+    w.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    // The moment: between two writes, nothing in flight.
+    w.pause(true);
+    await new Promise((r) => setTimeout(r, 50));
+    before = Date.now();
+    await new Promise((r) => setTimeout(r, 50));
+    const admin = set.connect(await set.waitForHealthy(), "admin");
+    await admin.connect();
+    await admin.flushall();
+    w.pause(false);
+    await new Promise((r) => setTimeout(r, 1000));
+    await w.stop();
+    await waitDurable(env, Date.now());
+  });
+
+  it("is undone by a restore to just before it: every write acknowledged before, none after", async () => {
+    const r = await restoreAndServe(
+      env,
+      work,
+      "flushall",
+      ["--to-time", new Date(before).toISOString()],
+      servers,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/restored to-time .* \(base \S+ and the stream\)/);
+    expect(r.stdout).toMatch(/ok {4}the stream replayed in full/);
+    const c = r.client!;
+    const beforeWrites = w.acked.filter((a) => a.ackedAt <= before);
+    const afterWrites = w.acked.filter((a) => a.sentAt > before);
+    expect(beforeWrites.length).toBeGreaterThan(50);
+    expect(afterWrites.length).toBeGreaterThan(50);
+    const got = await c.mget(...beforeWrites.map((a) => `w:${a.n}`));
+    expect(got.filter((v, i) => v !== String(beforeWrites[i].n))).toEqual([]);
+    const after = await c.mget(...afterWrites.map((a) => `w:${a.n}`));
+    expect(after.filter((v) => v !== null)).toEqual([]);
+    expect(await c.dbsize()).toBe(beforeWrites.length);
+  });
+
+  it("--dry-run names the base and segments and touches nothing", async () => {
+    const dataDir = path.join(work, "dry");
+    fs.mkdirSync(dataDir);
+    const to = new Date(before).toISOString();
+    const r = await holdfast(
+      ["restore", "redis", "--to-time", to, "--dry-run", "--json", "--data-dir", dataDir],
+      env,
+    );
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout);
+    expect(plan.base).toMatch(/^\d{8}T/);
+    expect(plan.segments.length).toBeGreaterThan(0);
+    expect(Date.parse(plan.lastCommandAt)).toBeLessThanOrEqual(before);
+    expect(fs.readdirSync(dataDir)).toEqual([]);
+  });
+
+  it("a time after the newest durable command is bad input (exit 2)", async () => {
+    const r = await restoreAndServe(env, work, "future", ["--to-time", "2099-01-01T00:00:00Z"], servers);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/after the newest durable command/);
+  });
+});
+
+describe("a damaged chain", () => {
+  let keys: string[];
+  let dataDir: string;
+
+  beforeAll(async () => {
+    stream.child.kill("SIGTERM");
+    await stream.done;
+    keys = [];
+    for await (const o of listObjects(s3.client(), BUCKET, `${prefix}/redis/stream/`))
+      if (o.key.endsWith(".seg")) keys.push(o.key);
+    keys.sort();
+    expect(keys.length).toBeGreaterThan(3);
+    dataDir = path.join(work, "damaged", "data");
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(path.join(dataDir, "dump.rdb"), "the operator's data");
+  });
+
+  async function refused(): Promise<void> {
+    const to = new Date(Date.now() - 2000).toISOString();
+    const r = await holdfast(["restore", "redis", "--to-time", to, "--data-dir", dataDir], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/refused: /);
+    expect(r.stderr).toMatch(/Nothing was touched/);
+    expect(fs.readdirSync(dataDir)).toEqual(["dump.rdb"]);
+    expect(fs.readFileSync(path.join(dataDir, "dump.rdb"), "utf8")).toBe("the operator's data");
+  }
+
+  it("with one flipped byte in a segment is refused, the target untouched", async () => {
+    const key = keys[Math.floor(keys.length / 2)];
+    const body = await getBytes(s3.client(), BUCKET, key);
+    const bad = Buffer.from(body);
+    bad[bad.length - 3] ^= 0x20;
+    await s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bad }));
+    try {
+      await refused();
+    } finally {
+      await s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+    }
+  });
+
+  it("with a missing segment is refused, the target untouched", async () => {
+    const key = keys[Math.floor(keys.length / 2)];
+    await s3.client().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    await refused();
+    expect((await timeline(env)).chains.length).toBe(1);
+  });
+});
