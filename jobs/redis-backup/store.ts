@@ -10,6 +10,7 @@ import * as path from "path";
 import { REDIS_MANIFEST } from "../../core/store-layout";
 import { log } from "../cli/log";
 import { backupTime, isBackupId } from "../store/backup-id";
+import { deleteChains, planChainRetention } from "../redis-stream/chain-retention";
 import {
   type Catalog,
   catalogOf,
@@ -187,6 +188,10 @@ async function pruneBackups(
 ): Promise<PruneReport> {
   const { catalog, objects } = await scanRedisBackups(at);
   const decision = retentionOf(catalog, policy);
+  // The stream's chains live and die with their bases (chain-retention.ts).
+  const chains = await planChainRetention(at, new Set(decision.drop));
+  for (const id of chains.protect) decision.keep.set(id, ["stream-chain"]);
+  decision.drop = decision.drop.filter((id) => !chains.protect.includes(id));
   const known = new Set([...catalog.committed, ...catalog.damaged].map((b) => b.id));
   const abandoned = [...objects.keys()].filter(
     (id) => !known.has(id) && Date.now() - backupTime(id).getTime() > o.abandonedAfterMs,
@@ -201,6 +206,19 @@ async function pruneBackups(
     dryRun,
   };
   if (abandoned.length > 0) log.info("uncommitted backup folders to remove", { ids: abandoned });
+  if (chains.remove.length > 0) {
+    log.info("stream chains whose base is pruned are removed whole", {
+      chains: chains.remove.map((c) => c.chain),
+    });
+    const removed = dryRun
+      ? {
+          objects: chains.remove.reduce((n, c) => n + c.segments.length + 1, 0),
+          bytes: chains.remove.reduce((n, c) => n + c.segments.reduce((m, x) => m + x.size, 0), 0),
+        }
+      : await deleteChains(at, chains.remove);
+    report.objectsDeleted += removed.objects;
+    report.bytesDeleted += removed.bytes;
+  }
   if (catalog.damaged.length > 0)
     log.warn("damaged backups are kept for inspection, never pruned", {
       damaged: catalog.damaged.map((d) => `${d.id}: ${d.problem}`),

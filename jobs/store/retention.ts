@@ -22,7 +22,7 @@ export interface Dated {
 }
 
 /** Why a backup is kept, for the report. */
-export type KeepReason = "last" | "daily" | "weekly" | "monthly";
+export type KeepReason = "last" | "daily" | "weekly" | "monthly" | "stream-chain";
 
 /** The decision for every backup: kept (with the reasons) or not. */
 export interface RetentionDecision {
@@ -39,7 +39,7 @@ function isoWeek(d: Date): string {
   return `${t.getUTCFullYear()}-W${week}`;
 }
 
-const buckets: Record<Exclude<KeepReason, "last">, (d: Date) => string> = {
+const buckets: Record<Exclude<KeepReason, "last" | "stream-chain">, (d: Date) => string> = {
   daily: (d) => d.toISOString().slice(0, 10),
   weekly: isoWeek,
   monthly: (d) => d.toISOString().slice(0, 7),
