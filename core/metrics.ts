@@ -61,5 +61,26 @@ export const EXPORTER_METRICS = {
   sentinelMasterStatus: "redis_sentinel_master_status",
 } as const;
 
+/**
+ * Metrics `holdfast stream redis` serves on its metrics port (scraped, labelled by the scrape target):
+ * how far the bucket is behind the set, for the continuous-protection alerts.
+ */
+export const STREAM_METRICS = {
+  /** Seconds between the arrival of the oldest byte not yet durable and now (0 when all is durable). */
+  lag: "holdfast_stream_lag_seconds",
+  /** When the newest segment became durable (seconds since the epoch). */
+  lastDurable: "holdfast_stream_last_durable_timestamp_seconds",
+  /** Replication offset durable in the bucket. */
+  durableOffset: "holdfast_stream_durable_offset",
+  /** Chains begun by a full resynchronisation since the stream started (each one a gap). */
+  gaps: "holdfast_stream_gaps_total",
+  /** 1 while a replication link to the primary is up. */
+  linkUp: "holdfast_stream_link_up",
+} as const;
+
 /** Every metric something in a Holdfast stack exports. */
-export const EXPORTED_METRICS: string[] = [...Object.values(JOB_METRICS), ...Object.values(EXPORTER_METRICS)];
+export const EXPORTED_METRICS: string[] = [
+  ...Object.values(JOB_METRICS),
+  ...Object.values(EXPORTER_METRICS),
+  ...Object.values(STREAM_METRICS),
+];

@@ -6,7 +6,8 @@ import { UsageError } from "../cli/errors";
 import { log } from "../cli/log";
 import { credentialsFromEnv, parseAddresses } from "../redis/client";
 import { DiscoveryError } from "../redis-backup/backup/discovery";
-import { byteSize, LOCATION_FLAGS } from "../store/flags";
+import { byteSize, count, LOCATION_FLAGS } from "../store/flags";
+import { StreamMetrics } from "./metrics";
 import { openLocation } from "../store/location";
 import { LinkAuthError } from "./replica-link";
 import { streamRedis } from "./streamer";
@@ -41,6 +42,11 @@ const streamCommand: Command = {
       default: "60s",
       help: "a primary that sends nothing (not even its pings) for this long is dropped; default 60s",
     },
+    "metrics-port": {
+      type: "string",
+      default: "0",
+      help: "serve the lag and position on GET /metrics of this port; 0 (default): no endpoint",
+    },
   },
   async run(flags) {
     const sentinel = optStr(flags, "sentinel");
@@ -51,7 +57,11 @@ const streamCommand: Command = {
     const segmentMs = positive(flags, "segment-time", (v) => durationMs(v, "--segment-time"));
     const segmentBytes = positive(flags, "segment-size", (v) => byteSize(v, "segment-size"));
     const stallMs = positive(flags, "stall-timeout", (v) => durationMs(v, "--stall-timeout"));
+    const metricsPort = count(str(flags, "metrics-port"), "metrics-port", 0);
+    if (metricsPort > 65535) throw new UsageError(`--metrics-port must be a port, got ${metricsPort}`);
     const at = await openLocation(flags);
+    const metrics = new StreamMetrics();
+    const endpoint = metricsPort > 0 ? await metrics.serve(metricsPort) : undefined;
     const stop = new AbortController();
     for (const sig of ["SIGTERM", "SIGINT"] as const)
       process.once(sig, () => {
@@ -68,6 +78,7 @@ const streamCommand: Command = {
         limits: { segmentMs, segmentBytes },
         stallMs,
         signal: stop.signal,
+        metrics,
         onDurable: (s) =>
           log.info("segment durable", {
             key: s.key,
@@ -79,6 +90,8 @@ const streamCommand: Command = {
     } catch (err) {
       if (err instanceof LinkAuthError || err instanceof DiscoveryError) throw new UsageError(err.message);
       throw err;
+    } finally {
+      endpoint?.close();
     }
   },
 };

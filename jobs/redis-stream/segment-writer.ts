@@ -86,6 +86,11 @@ export class SegmentWriter {
     return { ...this.durablePos };
   }
 
+  /** Arrival (ms) of the oldest byte received and not yet durable, if any. */
+  oldestPending(): number | undefined {
+    return this.queue[0]?.header.firstAt ?? (this.bytes > 0 ? this.firstAt : undefined);
+  }
+
   /** A write failed for good (a conflict): the stream must stop. */
   get error(): Error | undefined {
     return this.failure;

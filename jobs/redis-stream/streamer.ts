@@ -12,6 +12,7 @@ import type { StoreLocation } from "../store/catalog";
 import { commitStreamBase } from "./base";
 import { listChains, putChainRecord, readSegment } from "./chain-store";
 import { LinkAuthError, ReplicaLink } from "./replica-link";
+import type { StreamMetrics } from "./metrics";
 import { RespReader } from "./resp";
 import type { ChainCause } from "./segment";
 import { type ChainPosition, type DurableSegment, SegmentWriter, type SegmentLimits } from "./segment-writer";
@@ -31,6 +32,8 @@ export interface StreamOptions {
   signal: AbortSignal;
   /** Told of every durable segment. */
   onDurable?: (s: DurableSegment) => void;
+  /** Kept up to date for the metrics endpoint. */
+  metrics?: StreamMetrics;
 }
 
 /**
@@ -128,6 +131,7 @@ async function oneLink(
           heldOffset: position.offset,
           needsNewBase: true,
         });
+      if (position && o.metrics) o.metrics.gaps++;
       const chain = nextChain();
       const base = await commitStreamBase(o.at, link, reply, { masterName: o.masterName, primary });
       await putChainRecord(o.at, {
@@ -158,7 +162,25 @@ async function oneLink(
 
 /** Streams one link's commands into segments until the link ends or the stream is stopped. */
 async function pump(o: StreamOptions, link: ReplicaLink, from: ChainPosition): Promise<ChainPosition> {
-  const writer = new SegmentWriter(o.at, from, o.limits, o.onDurable, (p) => link.pause(p));
+  const m = o.metrics;
+  const writer = new SegmentWriter(
+    o.at,
+    from,
+    o.limits,
+    (s) => {
+      if (m) {
+        m.lastDurableAt = s.durableAt;
+        m.durableOffset = s.header.end;
+      }
+      o.onDurable?.(s);
+    },
+    (p) => link.pause(p),
+  );
+  if (m) {
+    m.linkUp = true;
+    m.durableOffset = from.offset;
+    m.oldestPendingAt = () => writer.oldestPending();
+  }
   let watch: NodeJS.Timeout | undefined;
   const why = await new Promise<string>((resolve) => {
     link.stream(
@@ -171,6 +193,7 @@ async function pump(o: StreamOptions, link: ReplicaLink, from: ChainPosition): P
     }, 200);
   });
   clearInterval(watch);
+  if (m) m.linkUp = false;
   link.close();
   const at = await writer.finish();
   if (why !== "stopped") log.warn("the replication link ended", { why, durableOffset: at.offset });

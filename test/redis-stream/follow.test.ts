@@ -9,6 +9,7 @@ import { RedisSet } from "../../harness/redis-set";
 import { S3Server } from "../../harness/s3";
 import { StandaloneRedis } from "../../harness/standalone-redis";
 import { BUCKET, type CliRun } from "../backup/cli";
+import { freePort } from "../../harness/processes";
 import { restoreAndServe, startStream, streamEnv, timeline, waitDurable, WriteLoad } from "./support";
 
 jest.setTimeout(300_000);
@@ -46,7 +47,8 @@ it("keeps one gap-free chain across its own SIGKILL and a primary's death, and r
   runs[0].child.kill("SIGKILL");
   await runs[0].done;
   await pause(1000);
-  runs.push(startStream(env));
+  const metricsPort = await freePort();
+  runs.push(startStream(env, ["--metrics-port", String(metricsPort)]));
   await pause(1500);
 
   // The primary dies: the sentinels promote a replica, the stream continues on it.
@@ -60,7 +62,15 @@ it("keeps one gap-free chain across its own SIGKILL and a primary's death, and r
   const end = Date.now();
   await waitDurable(env, end);
 
+  // Its metrics: the link up, nothing waiting long, the durable offset where the timeline ends.
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  expect(metrics).toMatch(/^holdfast_stream_link_up 1$/m);
+  expect(Number(/^holdfast_stream_lag_seconds (\S+)$/m.exec(metrics)![1])).toBeLessThan(5);
+  expect(metrics).toMatch(/^holdfast_stream_gaps_total 0$/m);
+  const durableOffset = Number(/^holdfast_stream_durable_offset (\d+)$/m.exec(metrics)![1]);
+
   const t = await timeline(env);
+  expect((t.chains[0] as { endOffset?: number }).endOffset).toBeLessThanOrEqual(durableOffset);
   expect(t.chains.length).toBe(1);
   expect(t.gaps).toEqual([]);
   const restartLog = runs[1].stderr();

@@ -22,8 +22,8 @@ export function streamEnv(
 }
 
 /** Starts `holdfast stream redis`. */
-export function startStream(env: Record<string, string>): CliRun {
-  return startHoldfast(["stream", "redis", "--segment-time", "200ms"], env);
+export function startStream(env: Record<string, string>, extra: string[] = []): CliRun {
+  return startHoldfast(["stream", "redis", "--segment-time", "200ms", ...extra], env);
 }
 
 /** The timeline as JSON. */
