@@ -49,7 +49,10 @@ it("keeps one gap-free chain across its own SIGKILL and a primary's death, and r
   await pause(1000);
   const metricsPort = await freePort();
   runs.push(startStream(env, ["--metrics-port", String(metricsPort)]));
-  await pause(1500);
+  // Back on its link before the failover (a stream away longer than the primary's backlog covers
+  // cannot continue: that is a gap, and not what this test is about).
+  await waitDurable(env, Date.now(), 60_000);
+  await pause(500);
 
   // The primary dies: the sentinels promote a replica, the stream continues on it.
   const old = await set.waitForHealthy();
@@ -70,7 +73,8 @@ it("keeps one gap-free chain across its own SIGKILL and a primary's death, and r
   const durableOffset = Number(/^holdfast_stream_durable_offset (\d+)$/m.exec(metrics)![1]);
 
   const t = await timeline(env);
-  expect((t.chains[0] as { endOffset?: number }).endOffset).toBeLessThanOrEqual(durableOffset);
+  // Read after the metrics: the primary's pings may have made a little more durable since.
+  expect((t.chains[0] as { endOffset?: number }).endOffset).toBeGreaterThanOrEqual(durableOffset);
   expect(t.chains.length).toBe(1);
   expect(t.gaps).toEqual([]);
   const restartLog = runs[1].stderr();
