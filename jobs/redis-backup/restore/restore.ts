@@ -326,8 +326,8 @@ async function chooseSource(o: RestoreOptions, prior: RestoreState | undefined):
   if (touched && (requested === "latest" || requested === prior.id)) return { id: prior.id };
   if (touched && prior.phase !== "done")
     throw new UsageError(
-      `an interrupted restore of ${prior.id} is in ${o.dataDir} (the previous data is in ${prior.asideDir ?? "no folder: there was none"}); ` +
-        `finish it first by re-running the same command (${prior.id.startsWith("to-") ? `--${prior.id}` : `--backup ${prior.id}`})`,
+      `an interrupted restore of ${prior.id.startsWith("to-") ? prior.id : `backup ${prior.id}`} is in ${o.dataDir} (the previous data is in ${prior.asideDir ?? "no folder: there was none"}); ` +
+        `finish it first by re-running with ${prior.id.startsWith("to-") ? `--${prior.id}` : `--backup ${prior.id}`}`,
     );
   if (o.point) return { id: requested };
   const { catalog, manifests } = await scanRedisBackups(o.at);
