@@ -1,4 +1,4 @@
-// Benchmark of `holdfast backup lancedb` against the seed's way of backing up LanceDB (`aws s3 sync`
+// Benchmark of `holdfast backup lancedb` against the usual hand-run way of backing up LanceDB (`aws s3 sync`
 // and `rclone sync` of the data directory), all three against the same s3rver in the same run: a full
 // backup of a dataset of at least 1 GiB (random float vectors, which compress poorly), then, after 1%
 // more rows, the incremental run of each. Prints wall times and the ratios the issue sets as goals:

@@ -1,5 +1,5 @@
-// Benchmark of `holdfast backup redis` and `holdfast restore redis` against what a user would write from
-// seed 002, all against one redis-server and one s3rver in the same run:
+// Benchmark of `holdfast backup redis` and `holdfast restore redis` against what a user would script by
+// hand, all against one redis-server and one s3rver in the same run:
 //   backup  (H) holdfast backup redis: replication stream -> sha256 + CRC-64 + scan -> multipart upload
 //           (a) redis-cli --rdb FILE, then aws s3 cp FILE s3://...          goal: H <= 0.75 x (a)
 //           (b) redis-cli --rdb - | aws s3 cp - s3://...                    goal: H <= 1.10 x (b)

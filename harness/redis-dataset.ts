@@ -10,7 +10,7 @@ import { prng } from "./prng";
 /** Databases the dataset writes to. */
 export const DATASET_DBS = [0, 1, 5, 15];
 
-/** Patterns the seed's verification counts, plus one that matches keys in several types. */
+/** Patterns a backup's verification counts, plus one that matches keys in several types. */
 export const DATASET_PATTERNS = ["*:emotives:*", "*:metadata:*", "kb1:*"];
 
 /**
@@ -282,7 +282,7 @@ export function compareSnapshots(
   return problems;
 }
 
-/** Keys per database and pattern counts of a live server, as SCAN sees them (the seed's check). */
+/** Keys per database and pattern counts of a live server, as SCAN sees them (the operator's check). */
 export async function liveCounts(
   c: Redis,
   patterns: string[],

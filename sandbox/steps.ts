@@ -1,5 +1,6 @@
-// The seed's disasters, one step each, run with the real commands against the sandbox; every step checks
-// its outcome and throws StepFailure with what it found when the outcome is not what Holdfast promises.
+// The disasters Holdfast covers, one step each, run with the real commands against the sandbox; every
+// step checks its outcome and throws StepFailure with what it found when the outcome is not what
+// Holdfast promises.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -272,7 +273,7 @@ const wipeStep: Step = {
     const { sandbox, state } = ctx;
     const { statefulSet, sentinelStatefulSet } = sandbox.cluster.outputs.redis;
     const set = sandbox.cluster.set;
-    // The seed's `docker compose down -v`: everything stops and every volume comes back blank.
+    // Complete loss with the volumes gone (`down -v`): everything stops and every volume comes back blank.
     ctx.say("  > scale the sentinels and Redis to 0, empty every volume, scale back up");
     const wipedAt = Date.now();
     await sandbox.scale(sentinelStatefulSet, 0);

@@ -37,7 +37,7 @@ export interface LanceDbSettings {
   name: string;
   namespace: string;
   mode: LanceDbMode;
-  /** The application image that embeds LanceDB (the seed's llm_sidecar). */
+  /** The application image that embeds LanceDB (the application's sidecar). */
   appImage: pulumi.Input<string>;
   appPort: number;
   /** UID and GID the application runs as (and owns the EFS access point's directory). */

@@ -1,5 +1,5 @@
 // The alerts as prod renders them: every expression parses as PromQL and names only metrics something in
-// the stack exports (the jobs' pushes, the redis_exporter sidecars), and the seed's four alerts plus
+// the stack exports (the jobs' pushes, the redis_exporter sidecars), and the four operational alerts plus
 // Holdfast's own are all there with their severities.
 import * as fs from "fs";
 import * as path from "path";

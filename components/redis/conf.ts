@@ -34,7 +34,7 @@ export function busyReplyThresholdFor(downAfterMilliseconds: number): number {
   return Math.max(100, Math.min(5000, Math.floor(downAfterMilliseconds / 2)));
 }
 
-/** The persistence settings of seed 002, with the additions of the design. */
+/** Holdfast's persistence settings: RDB snapshots at three thresholds and an AOF fsynced every second. */
 export const PERSISTENCE_LINES = [
   "save 60 1000",
   "save 300 10",

@@ -1,4 +1,4 @@
-// `holdfast trigger`: run a scheduled job now, with a reason (the seed's backup before a training session).
+// `holdfast trigger`: run a scheduled job now, with a reason (a backup before risky work).
 import { durationMs, optStr, str } from "../cli/args";
 import type { Command } from "../cli/command";
 import { OperationError, UsageError } from "../cli/errors";

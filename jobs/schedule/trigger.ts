@@ -1,4 +1,4 @@
-// A one-off run of a scheduled job, the seed's "backup before a major training session": a Job made from
+// A one-off run of a scheduled job, such as a backup before a major training session: a Job made from
 // a CronJob's template (as `kubectl create job --from=cronjob/...` does), with the reason recorded in the
 // job's environment and annotations, optionally waited for until it finishes.
 import type * as KubeClient from "@kubernetes/client-node";

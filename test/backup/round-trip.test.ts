@@ -1,6 +1,6 @@
 // Backups and restores through the CLI as the CronJob and the restore Job run it, on the harness's
 // Sentinel set (1 primary, 2 replicas, 3 sentinels) and s3rver: a dataset with every Redis type comes
-// back key by key (type, value, TTL) for appendonly yes and no; the seed's sidecar method; the bad
+// back key by key (type, value, TTL) for appendonly yes and no; the data-directory sidecar method; the bad
 // input that must be one line and exit 2; list, status, prune, verify and drill on a history of backups.
 import { CopyObjectCommand } from "@aws-sdk/client-s3";
 import { createHash } from "crypto";
