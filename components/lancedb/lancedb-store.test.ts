@@ -24,7 +24,7 @@ const T = {
 const BASE: LanceDbStoreArgs = {
   namespace: "holdfast",
   mode: "ebs",
-  appImage: "registry.example.com/osiris/llm_sidecar:1.4.2",
+  appImage: "registry.example.com/your-team/lancedb-app:1.4.2",
   jobsImage: "ghcr.io/holdfast/holdfast-jobs:0.1.0",
   env: { LOG_LEVEL: "info" },
   efs: { subnetIds: ["subnet-a", "subnet-b", "subnet-c"], securityGroupId: "sg-efs" },

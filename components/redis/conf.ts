@@ -61,7 +61,7 @@ export function renderRedisConf(o: RedisConfOptions): string {
     `dir ${o.dataDir}`,
     `aclfile ${o.aclFile}`,
     "",
-    "# Persistence (seed 002): RDB snapshots and an fsync-every-second AOF with an RDB preamble.",
+    "# Persistence: RDB snapshots and an fsync-every-second AOF with an RDB preamble.",
     ...PERSISTENCE_LINES,
     "",
     "# Replication: an isolated primary stops taking writes a failover would discard.",

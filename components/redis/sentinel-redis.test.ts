@@ -135,7 +135,7 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
     expect(sentinels.spec.template.spec.initContainers[0].command).toEqual(["holdfast", "sentinel", "init"]);
   });
 
-  it("loads the seed's persistence settings, and stops writes on an isolated primary", () => {
+  it("loads Holdfast's persistence settings, and stops writes on an isolated primary", () => {
     const conf = (findObject(run, "ConfigMap", "redis-config") as Obj).data["redis.conf"] as string;
     for (const line of [
       "save 60 1000",
@@ -183,9 +183,9 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
     const sentinelPod = pod(sentinels);
     const backupJob = findObject(run, "CronJob", "redis-backup") as Obj;
     const backupPod = { namespace: ns, labels: backupJob.spec.jobTemplate.spec.template.metadata.labels };
-    const client = { namespace: ns, labels: { app: "kato", [REDIS_CLIENT_LABEL]: "true" } };
+    const client = { namespace: ns, labels: { app: "recommender", [REDIS_CLIENT_LABEL]: "true" } };
     const others: PodAt[] = [
-      { namespace: ns, labels: { app: "kato" } },
+      { namespace: ns, labels: { app: "recommender" } },
       { namespace: "elsewhere", labels: { [REDIS_CLIENT_LABEL]: "true" } },
       { namespace: "monitoring", labels: { app: "prometheus" } },
     ];
@@ -220,7 +220,7 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
 describe("stack config reaches the Redis set", () => {
   it("follows allowedNamespaces, replicas and an existing storage class", async () => {
     const run = await stackRun("dev", {
-      "holdfast:allowedNamespaces": ["apps", "kato"],
+      "holdfast:allowedNamespaces": ["apps", "recommender"],
       "holdfast:redisReplicas": 5,
       "holdfast:storageClassName": "gp3-retain",
     });
@@ -229,7 +229,7 @@ describe("stack config reaches the Redis set", () => {
       namespace: "holdfast-dev",
       labels: (findObject(run, "StatefulSet", "redis") as Obj).spec.template.metadata.labels,
     };
-    for (const namespace of ["holdfast-dev", "apps", "kato"])
+    for (const namespace of ["holdfast-dev", "apps", "recommender"])
       expect(admits([np], { namespace, labels: { [REDIS_CLIENT_LABEL]: "true" } }, target, 6379)).toBe(true);
     expect(admits([np], { namespace: "other", labels: { [REDIS_CLIENT_LABEL]: "true" } }, target, 6379)).toBe(
       false,

@@ -24,7 +24,7 @@ describe("flag values", () => {
     expect(() => count("2.5", "keep-last")).toThrow(UsageError);
   });
 
-  it("defaults retention to seed 002's 30 days: the newest 7, then one a day for 30 days", () => {
+  it("defaults retention to 30 days: the newest 7, then one a day for 30 days", () => {
     expect(RETENTION_DEFAULTS).toEqual({ keepLast: 7, keepDaily: 30, keepWeekly: 0, keepMonthly: 0 });
     expect(retentionPolicy(parseFlags([], RETENTION_FLAGS, {}))).toEqual(RETENTION_DEFAULTS);
     expect(

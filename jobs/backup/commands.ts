@@ -263,7 +263,7 @@ const MAX_AGE_FLAG: FlagSpecs = {
 
 const statusCommand: Command = {
   words: ["status"],
-  summary: "exit 1 when a store's newest backup is older than --max-age (seed 002: no backup in 24 hours)",
+  summary: "exit 1 when a store's newest backup is older than --max-age (default: no backup in 24 hours)",
   flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...MAX_AGE_FLAG, ...JSON_FLAG },
   async run(flags) {
     const { stores, explicit } = selectStores(list(flags, "store"));

@@ -210,7 +210,7 @@ describe("a dataset with every Redis type", () => {
     ).toEqual([]);
   });
 
-  it("would be lost by the seed's 'place dump.rdb in the data directory' with appendonly yes", async () => {
+  it("would be lost by the hand-run 'place dump.rdb in the data directory' with appendonly yes", async () => {
     const dir = newDataDir("trap");
     const m = await manifestOf(prefix, id);
     fs.writeFileSync(
@@ -247,7 +247,7 @@ describe("a dataset with every Redis type", () => {
   });
 });
 
-describe("the data-directory method (a sidecar, the seed's BGSAVE and copy)", () => {
+describe("the data-directory method (a sidecar, BGSAVE and copy)", () => {
   it("backs up dump.rdb and the AOF files after a BGSAVE, and the restore serves the same keys", async () => {
     const primary = await set.waitForHealthy();
     await admin.set("sidecar:marker", "written before the BGSAVE");

@@ -60,7 +60,7 @@ describe("Holdfast's stacks under the whole pack", () => {
     const pinned = await runHoldfastStack("prod", {
       "holdfast:redisImage": `redis:7.2.7-bookworm${digest}`,
       "holdfast:redisExporterImage": `oliver006/redis_exporter:v1.67.0${digest}`,
-      "holdfast:lancedbAppImage": `registry.example.com/osiris/llm_sidecar:1.0.0${digest}`,
+      "holdfast:lancedbAppImage": `registry.example.com/your-team/lancedb-app:1.0.0${digest}`,
     });
     const config = loadPackConfig(path.join(ROOT, "policies", "config", "prod.json"));
     expect(named(await evaluateRecords(recordsOf(pinned), "stack prod", "prod", config))).toEqual([]);

@@ -57,7 +57,7 @@ async function primary(): Promise<Redis> {
 }
 
 /** Application data: a few thousand emotives, metadata and pattern frequencies, beside every Redis type. */
-async function fillSeedKeys(r: Redis): Promise<void> {
+async function fillAppKeys(r: Redis): Promise<void> {
   const p = r.pipeline();
   for (let i = 0; i < 1500; i++) {
     p.set(`kb${i % 30}:emotives:p${i}`, JSON.stringify({ joy: (i % 10) / 10, fear: (i % 7) / 7 }));
@@ -104,14 +104,14 @@ let backupId: string;
 let expected: Map<string, KeySnapshot>;
 let snapshotAt: number;
 
-describe("complete loss (seed scenario 1)", () => {
+describe("complete loss", () => {
   let dryPlan: Plan;
   let preRestoreKeys: number;
 
   beforeAll(async () => {
     const admin = await primary();
     await fillEveryType(admin);
-    await fillSeedKeys(admin);
+    await fillAppKeys(admin);
     await c.set.waitForAofWritten();
     const r = await run([
       "stack",
@@ -277,7 +277,7 @@ describe("complete loss (seed scenario 1)", () => {
   });
 });
 
-describe("partial loss (seed scenario 2), the restore Job killed half-way", () => {
+describe("partial loss, the restore Job killed half-way", () => {
   let lost: number;
   let preRestoreKeys: number;
 
@@ -373,7 +373,7 @@ describe("partial loss (seed scenario 2), the restore Job killed half-way", () =
   });
 });
 
-describe("complete loss with the volumes gone (seed scenario 1, the seed's down -v)", () => {
+describe("complete loss with the volumes gone (`down -v`)", () => {
   const claims = [
     "data-redis-0",
     "data-redis-1",
