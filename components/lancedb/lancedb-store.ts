@@ -47,7 +47,7 @@ export interface LanceDbEfsArgs {
 
 /** S3 storage: the dataset lives at `s3://<bucket>/<prefix>/lancedb/live/`. */
 export interface LanceDbS3Args {
-  /** The bucket (the backup account's, per the seed: "attach the object store path"). */
+  /** The bucket (the backup account's: the dataset sits on the object store beside the backups). */
   bucket: pulumi.Input<string>;
   /** Key prefix, as for backups (the stack name by default in the stack program). */
   prefix: string;

@@ -35,7 +35,8 @@ it("the parser check has teeth: a broken expression and an unknown metric are ca
 
 it("carries the four operational alerts and Holdfast's own, with their severities", () => {
   const severity = (name: string) => rules.filter((r) => r.alert === name).map((r) => r.labels.severity);
-  // The seed: no backup in 24 hours (prod: 8), key count drop > 10%, AOF rewrite failures, memory > 90%.
+  // The operational alerts: no backup in 24 hours (prod: 8), key count drop > 10%, AOF rewrite failures,
+  // memory > 90%.
   expect(severity("HoldfastBackupTooOld")).toEqual(["critical"]);
   expect(rules.find((r) => r.alert === "HoldfastBackupTooOld")!.expr).toMatch(/> 28800$/);
   expect(severity("HoldfastRedisKeysDropped")).toEqual(["warning"]);

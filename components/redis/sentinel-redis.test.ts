@@ -1,4 +1,4 @@
-// SentinelRedis as the dev and prod stacks render it under Pulumi mocks: the objects the seeds require,
+// SentinelRedis as the dev and prod stacks render it under Pulumi mocks: the objects a protected Redis needs,
 // with each stack's sizes, zones and scheduling; persistence and ACLs as the Redis safety model says;
 // data kept on delete.
 import { findObject, findResource, stackRun, OfflineRun, RenderedObject } from "../../test/support/stack";
