@@ -274,7 +274,7 @@ export function statefulSetSpec(s: LanceDbSettings, uri: pulumi.Input<string>): 
     // The pods do not wait for each other: a standby is never Ready, and must not hold back the leader.
     podManagementPolicy: "Parallel",
     // A standby never becomes Ready, so a rolling update would stall after the first pod. In the
-    // elected modes an update is rolled by deleting the standby, then the leader (see the README).
+    // elected modes an update is rolled by deleting the standby, then the leader (docs/architecture.md).
     updateStrategy: elected ? { type: "OnDelete" } : { type: "RollingUpdate" },
     persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
     selector: { matchLabels: selector },

@@ -1,4 +1,4 @@
-// The stack commands' --help: the README's command reference is taken from it, so every flag with a
+// The stack commands' --help: docs/cli.md's command reference is taken from it, so every flag with a
 // default says what it is.
 import { stackCommands } from "./commands";
 

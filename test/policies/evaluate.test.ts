@@ -1,6 +1,6 @@
 // The offline evaluation (`npm run policy`): both Holdfast stacks pass the whole pack with no mandatory
 // violation, each small violating program under programs/ fails naming the policy it breaks, and the
-// command's exit codes and output are those of the README (one run as a subprocess each).
+// command's exit codes and output are those of docs/policy-pack.md (one run as a subprocess each).
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { UsageError, evaluate, evaluateRecords, loadPackConfig, recordsOf } from "../../tools/policy";

@@ -7,7 +7,7 @@
 // Anything it cannot parse in a version it knows is an error: a manifest must describe exactly the RDB
 // stored, or not be written. An RDB of a version it does not know (a newer Redis, Valkey's own VALKEY0NN
 // numbering) is not parsed at all: the scanner only records its version and `unread`, and the caller
-// falls back to what it can check without reading the content (see README, "RDB formats").
+// falls back to what it can check without reading the content (docs/engines.md, "RDB formats").
 import { keyMatcher } from "./glob";
 import { lzfDecompress, lzfPrefix } from "./lzf";
 
