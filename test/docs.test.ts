@@ -81,6 +81,24 @@ it("has no relative link to a missing file or heading, in the README and every d
   expect(broken).toEqual([]);
 });
 
+it("names only repository paths that exist, in code spans (`harness/s3.ts`, `components/monitoring/promtool/`)", () => {
+  const tops = fs
+    .readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !["node_modules", ".git", "out", "dist"].includes(e.name))
+    .map((e) => e.name);
+  const missing: string[] = [];
+  let named = 0;
+  for (const page of pages())
+    for (const [, span] of read(page).matchAll(/`([^`\s]+)`/g)) {
+      const top = span.split("/")[0];
+      if (!span.includes("/") || !tops.includes(top) || /[<>*$]|\.\.\./.test(span)) continue;
+      named++;
+      if (!fs.existsSync(path.join(root, span))) missing.push(`${page}: ${span}`);
+    }
+  expect(named).toBeGreaterThan(20);
+  expect(missing).toEqual([]);
+});
+
 it("links every docs/ page from the README or the runbooks' index", () => {
   const linked = new Set<string>();
   for (const page of [README, path.join("docs", "runbooks", "README.md")])
