@@ -111,6 +111,8 @@ function inspectJob(f: RedisFacts, suffix: string, extra: string[]): KubeClient.
     namespace: o.namespace,
     image: o.jobsImage,
     serviceAccount: o.backup.serviceAccounts.restore,
+    // The old spelling (`pod inspect redis` now): the Job runs the stack's jobs image, which may
+    // predate the `pod` group; both spellings work for a release.
     command: [
       "holdfast",
       "redis",
@@ -280,6 +282,8 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
       warnings.push(`claim ${claim} does not exist: its pod starts on a new empty volume and resynchronises`);
       continue;
     }
+    // Old spellings (`pod set-aside redis|sentinel` now), as for the inspect Job: the stack's jobs image
+    // may predate the `pod` group.
     volumes.push({
       key: `set-aside:${claim}`,
       kind: "job",
