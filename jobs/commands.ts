@@ -2,7 +2,8 @@
 // area, cheap to import; each spec loads the module that runs it only when it runs.
 //
 // A new command: write its spec in its area's specs.ts (see jobs/cli/command.ts), with
-// `load: async () => (await import("./commands")).runMine`, and add it to a list below.
+// `load: async () => (await load()).runMine` (load: the require of its commands.ts, as the other
+// specs.ts do), and add it to a list below.
 import type { Command } from "./cli/command";
 import { redisPodCommands } from "./redis-pod/specs";
 import { lancedbLeaderCommands } from "./lancedb/leader/specs";

@@ -37,7 +37,9 @@ const MAX_AGE_FLAG: FlagSpecs = {
   },
 };
 
-const load = () => import("./commands");
+/** The module that runs these commands, loaded on first use (require: tsx keeps import() native). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = async (): Promise<typeof import("./commands")> => require("./commands");
 
 /** `holdfast list`; `stack list` runs it on a stack's bucket. */
 export const listSpec: Command = {

@@ -36,7 +36,9 @@ const NAME_FLAGS: FlagSpecs = {
   dbfilename: { type: "string", default: DEFAULT_NAMES.dbFilename, help: "redis.conf dbfilename" },
 };
 
-const load = () => import("./commands");
+/** The module that runs these commands, loaded on first use (require: tsx keeps import() native). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = async (): Promise<typeof import("./commands")> => require("./commands");
 
 const backup: Command = {
   words: ["backup", "redis"],

@@ -54,7 +54,9 @@ const setAsideFlags: FlagSpecs = {
   json: { type: "boolean", default: false, help: "print JSON on stdout instead of text" },
 };
 
-const load = () => import("./commands");
+/** The module that runs these commands, loaded on first use (require: tsx keeps import() native). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = async (): Promise<typeof import("./commands")> => require("./commands");
 
 const initRedis: Command = {
   words: ["pod", "init", "redis"],

@@ -3,6 +3,10 @@
 import type { Command } from "../cli/command";
 import { WAIT_FLAGS } from "../stack/specs";
 
+/** The module that runs the command, loaded on first use (require: tsx keeps import() native). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = async (): Promise<typeof import("./commands")> => require("./commands");
+
 const trigger: Command = {
   words: ["trigger"],
   summary: "start a one-off run of a scheduled job (a backup before risky work) and optionally wait for it",
@@ -22,7 +26,7 @@ const trigger: Command = {
       help: "read the CronJob and name the run it would start; create nothing",
     },
   },
-  load: async () => (await import("./commands")).runTrigger,
+  load: async () => (await load()).runTrigger,
 };
 
 /** The schedule commands. */

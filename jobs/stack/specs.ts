@@ -83,7 +83,9 @@ const RESTORE_FLAGS: FlagSpecs = {
   ...JSON_FLAG,
 };
 
-const load = () => import("./commands");
+/** The module that runs these commands, loaded on first use (require: tsx keeps import() native). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = async (): Promise<typeof import("./commands")> => require("./commands");
 
 function restore(store: Store): Command {
   return {

@@ -21,7 +21,9 @@ const storeFlags: FlagSpecs = {
   ...JSON_FLAG,
 };
 
-const load = () => import("./commands");
+/** The module that runs these commands, loaded on first use (require: tsx keeps import() native). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = async (): Promise<typeof import("./commands")> => require("./commands");
 
 const backup: Command = {
   words: ["backup", "lancedb"],

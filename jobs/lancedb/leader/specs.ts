@@ -3,6 +3,10 @@
 import { ELECTOR_HEALTH_PORT, LEADER_CONDITION_TYPE, LEADER_FILE } from "../../../core/lancedb";
 import type { Command } from "../../cli/command";
 
+/** The module that runs the command, loaded on first use (require: tsx keeps import() native). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = async (): Promise<typeof import("./commands")> => require("./commands");
+
 const elect: Command = {
   words: ["pod", "elect", "lancedb"],
   aliases: [["lancedb", "elect"]],
@@ -44,7 +48,7 @@ const elect: Command = {
       help: "at exit, leave the lease to expire instead of releasing it",
     },
   },
-  load: async () => (await import("./commands")).runElect,
+  load: async () => (await load()).runElect,
 };
 
 /** The LanceDB pods' commands. */
