@@ -33,7 +33,7 @@ const MAX_AGE_FLAG: FlagSpecs = {
   "max-age": {
     type: "duration",
     default: "24h",
-    help: "the newest backup must be younger than this (30m, 24h, 7d); default 24h",
+    help: "the newest backup must be younger than this (30m, 24h, 7d)",
   },
 };
 

@@ -22,7 +22,7 @@ const UPLOAD_FLAGS: FlagSpecs = {
     type: "integer",
     min: 1,
     default: String(DEFAULT_UPLOAD_CONCURRENCY),
-    help: `parts uploaded at once; default ${DEFAULT_UPLOAD_CONCURRENCY}`,
+    help: `parts uploaded at once`,
   },
 };
 
@@ -72,12 +72,12 @@ const backup: Command = {
       type: "integer",
       min: 1,
       default: "3",
-      help: "nodes to try when one fails mid-stream; default 3",
+      help: "nodes to try when one fails mid-stream",
     },
     "stall-timeout": {
       type: "duration",
       default: "60s",
-      help: "a source sending nothing for this long has failed; default 60s",
+      help: "a source sending nothing for this long has failed",
     },
     ...UPLOAD_FLAGS,
     "data-dir": {
@@ -88,7 +88,7 @@ const backup: Command = {
       type: "string",
       default: "127.0.0.1:6379",
       value: "HOST:PORT",
-      help: "with --data-dir: the node that owns it, for BGSAVE; default 127.0.0.1:6379",
+      help: "with --data-dir: the node that owns it, for BGSAVE",
     },
     "skip-bgsave": {
       type: "boolean",
@@ -144,7 +144,7 @@ const restore: Command = {
     "load-timeout": {
       type: "duration",
       default: "1h",
-      help: "bound on loading the dataset for verification; default 1h",
+      help: "bound on loading the dataset for verification",
     },
     "dry-run": {
       type: "boolean",

@@ -13,7 +13,7 @@ export const S3_TIMEOUT_FLAG: FlagSpecs = {
     default: `${DEFAULT_S3_TIMEOUT_MS / 1000}s`,
     help:
       `an S3 request that sends and receives nothing for this long fails (3 attempts), so a frozen S3 ` +
-      `ends the command; default ${DEFAULT_S3_TIMEOUT_MS / 1000}s`,
+      `ends the command`,
   },
 };
 
@@ -71,25 +71,25 @@ export const RETENTION_FLAGS: FlagSpecs = {
     type: "integer",
     min: 0,
     default: String(RETENTION_DEFAULTS.keepLast),
-    help: `keep the newest N backups whatever their age; default ${RETENTION_DEFAULTS.keepLast}`,
+    help: `keep the newest N backups whatever their age`,
   },
   "keep-daily": {
     type: "integer",
     min: 0,
     default: String(RETENTION_DEFAULTS.keepDaily),
-    help: `keep the newest backup of each of the last N days; default ${RETENTION_DEFAULTS.keepDaily}`,
+    help: `keep the newest backup of each of the last N days`,
   },
   "keep-weekly": {
     type: "integer",
     min: 0,
     default: String(RETENTION_DEFAULTS.keepWeekly),
-    help: `keep the newest backup of each of the last N ISO weeks; default ${RETENTION_DEFAULTS.keepWeekly}`,
+    help: `keep the newest backup of each of the last N ISO weeks`,
   },
   "keep-monthly": {
     type: "integer",
     min: 0,
     default: String(RETENTION_DEFAULTS.keepMonthly),
-    help: `keep the newest backup of each of the last N months; default ${RETENTION_DEFAULTS.keepMonthly}`,
+    help: `keep the newest backup of each of the last N months`,
   },
 };
 
