@@ -29,19 +29,9 @@ async function fillOtherDatabases(c: Redis, count: (db: number, n?: number) => v
   count(15, 1);
 }
 
-/**
- * Writes the dataset through `c` (a user that may run every data command; DEBUG is used when allowed,
- * to get plain quicklist nodes). Returns the number of keys written per database.
- */
-export async function fillEveryType(c: Redis, scale = 1): Promise<Record<number, number>> {
-  const rnd = prng(42);
-  const counts: Record<number, number> = {};
-  const count = (db: number, n = 1) => (counts[db] = (counts[db] ?? 0) + n);
-  await c.call("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "200").catch(() => undefined);
-
-  await c.select(0);
-  // Strings: integer encodings, embstr, raw, compressible, incompressible, binary, empty.
-  const strings: [string | Buffer, string | Buffer][] = [
+/** Strings: integer encodings, embstr, raw, compressible, incompressible, binary, empty. */
+function stringFixtures(scale: number): [string | Buffer, string | Buffer][] {
+  return [
     ["str:int8", "-7"],
     ["str:int16", "300"],
     ["str:int32", "70000"],
@@ -56,6 +46,20 @@ export async function fillEveryType(c: Redis, scale = 1): Promise<Record<number,
     [`key:${"z".repeat(200)}`, "a key name long and regular enough to be LZF-compressed"],
     ["kb2:emotives:p2", JSON.stringify({ joy: 0.7, fear: 0.1 })],
   ];
+}
+
+/**
+ * Writes the dataset through `c` (a user that may run every data command; DEBUG is used when allowed,
+ * to get plain quicklist nodes). Returns the number of keys written per database.
+ */
+export async function fillEveryType(c: Redis, scale = 1): Promise<Record<number, number>> {
+  const rnd = prng(42);
+  const counts: Record<number, number> = {};
+  const count = (db: number, n = 1) => (counts[db] = (counts[db] ?? 0) + n);
+  await c.call("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "200").catch(() => undefined);
+
+  await c.select(0);
+  const strings = stringFixtures(scale);
   for (const [k, v] of strings) await c.set(k, v);
   count(0, strings.length);
 
