@@ -168,4 +168,3 @@ export function replicasOf(type: string, props: Props): number {
   }
   return 1;
 }
-
