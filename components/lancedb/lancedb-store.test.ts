@@ -224,7 +224,7 @@ describe.each(["ebs", "efs", "s3"] as const)("mode %s", (mode) => {
         name: "elector",
         image: "ghcr.io/holdfast/holdfast-jobs:0.1.0",
         restartPolicy: "Always",
-        command: ["holdfast", "lancedb", "elect"],
+        command: ["holdfast", "pod", "elect", "lancedb"],
         readinessProbe: { httpGet: { path: "/leader", port: "elector" } },
         livenessProbe: { httpGet: { path: "/healthz", port: "elector" } },
       });

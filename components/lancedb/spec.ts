@@ -213,7 +213,7 @@ export function electorContainer(s: LanceDbSettings): core.v1.Container {
     name: "elector",
     image: s.jobsImage!,
     restartPolicy: "Always",
-    command: ["holdfast", "lancedb", "elect"],
+    command: ["holdfast", "pod", "elect", "lancedb"],
     env: [
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },

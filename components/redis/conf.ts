@@ -54,7 +54,7 @@ export const PERSISTENCE_LINES = [
 /** Renders a data node's redis.conf. */
 export function renderRedisConf(o: RedisConfOptions): string {
   return [
-    "# Holdfast Redis data node. Role lines (replicaof, announce) are added at start by `holdfast redis init`.",
+    "# Holdfast Redis data node. Role lines (replicaof, announce) are added at start by `holdfast pod init redis`.",
     `port ${o.port}`,
     `bind ${o.bind}`,
     "protected-mode no",
@@ -108,7 +108,7 @@ export interface SentinelConfOptions {
 /** Renders sentinel.conf without its secrets (see renderSentinelAuth) and announce line. */
 export function renderSentinelConf(o: SentinelConfOptions): string {
   return [
-    "# Holdfast sentinel. `holdfast sentinel init` points the monitor line at the current primary,",
+    "# Holdfast sentinel. `holdfast pod init sentinel` points the monitor line at the current primary,",
     "# adds the announce line and appends the credentials from the Secret.",
     `port ${o.port}`,
     `bind ${o.bind}`,

@@ -125,14 +125,19 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
 
   it("runs the start-up logic and the hand-over from the jobs image", () => {
     const pod = data.spec.template.spec;
-    expect(pod.initContainers[0].command).toEqual(["holdfast", "redis", "init"]);
+    expect(pod.initContainers[0].command).toEqual(["holdfast", "pod", "init", "redis"]);
     const agent = pod.containers.find((c: Obj) => c.name === "holdfast");
-    expect(agent.lifecycle.preStop.exec.command).toEqual(["holdfast", "redis", "handover"]);
+    expect(agent.lifecycle.preStop.exec.command).toEqual(["holdfast", "pod", "handover", "redis"]);
     const redis = pod.containers.find((c: Obj) => c.name === "redis");
     expect(redis.lifecycle.preStop.exec.command.join(" ")).toMatch(/handover\.done/);
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(60);
     expect(data.spec.podManagementPolicy).toBe("Parallel");
-    expect(sentinels.spec.template.spec.initContainers[0].command).toEqual(["holdfast", "sentinel", "init"]);
+    expect(sentinels.spec.template.spec.initContainers[0].command).toEqual([
+      "holdfast",
+      "pod",
+      "init",
+      "sentinel",
+    ]);
   });
 
   it("loads Holdfast's persistence settings, and stops writes on an isolated primary", () => {

@@ -163,7 +163,7 @@ function lock(dataDir: string): () => void {
 }
 
 /** The entries of the data directory that make up a dataset (what is moved aside). */
-function datasetIn(dataDir: string, names: DatasetNames): string[] {
+export function datasetIn(dataDir: string, names: DatasetNames): string[] {
   const entries = new Set(datasetEntries(dataDir));
   for (const n of [names.dbFilename, names.appendDirname])
     if (fs.existsSync(path.join(dataDir, n))) entries.add(n);
