@@ -126,7 +126,7 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
         subnetIds: config.lancedbSubnetIds,
         securityGroupId: config.lancedbSecurityGroupId || undefined,
       },
-      // The seed's "attach the object store path": the live dataset sits beside the stack's backups.
+      // The dataset on the object store: the live dataset sits beside the stack's backups.
       s3: {
         bucket: config.lancedbS3Bucket || backup.bucketName,
         prefix: config.backupPrefix,
@@ -140,7 +140,7 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     { provider, dependsOn: [namespace] },
   );
 
-  // The seed's daily backups, retention and monthly restore test, as CronJobs (and Fargate tasks).
+  // Daily backups, retention and a monthly restore drill, as CronJobs (and Fargate tasks).
   // A dataset directly on S3 has no volume to read a snapshot from: its protection is the bucket's
   // versioning and Object Lock, and it gets no LanceDB backup job.
   const lancedbOnVolume = lancedb.mode !== "s3";

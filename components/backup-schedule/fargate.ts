@@ -1,5 +1,5 @@
-// A declared job as an ECS Fargate task, for stores outside Kubernetes (the seed's s3_lancedb_backup
-// module): the same image and command, the same environment, the LanceDB dataset from EFS, logs to
+// A declared job as an ECS Fargate task, for stores outside Kubernetes (a LanceDB store run as an
+// ECS service): the same image and command, the same environment, the LanceDB dataset from EFS, logs to
 // CloudWatch, a read-only root filesystem with task storage for /tmp and the scratch space.
 import * as pulumi from "@pulumi/pulumi";
 import type { ecs } from "@pulumi/aws/types/input";

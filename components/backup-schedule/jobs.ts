@@ -18,7 +18,7 @@ export type JobName = "redis-backup" | "lancedb-backup" | "prune" | "restore-dri
 /** One scheduled job. */
 export interface DeclaredJob {
   name: JobName;
-  /** One line for descriptions and the README. */
+  /** One line for descriptions and the docs. */
   summary: string;
   /** Five-field cron schedule. */
   schedule: string;

@@ -24,7 +24,7 @@ const T = {
 const BASE: LanceDbStoreArgs = {
   namespace: "holdfast",
   mode: "ebs",
-  appImage: "registry.example.com/osiris/llm_sidecar:1.4.2",
+  appImage: "registry.example.com/your-team/lancedb-app:1.4.2",
   jobsImage: "ghcr.io/holdfast/holdfast-jobs:0.1.0",
   env: { LOG_LEVEL: "info" },
   efs: { subnetIds: ["subnet-a", "subnet-b", "subnet-c"], securityGroupId: "sg-efs" },
@@ -224,7 +224,7 @@ describe.each(["ebs", "efs", "s3"] as const)("mode %s", (mode) => {
         name: "elector",
         image: "ghcr.io/holdfast/holdfast-jobs:0.1.0",
         restartPolicy: "Always",
-        command: ["holdfast", "lancedb", "elect"],
+        command: ["holdfast", "pod", "elect", "lancedb"],
         readinessProbe: { httpGet: { path: "/leader", port: "elector" } },
         livenessProbe: { httpGet: { path: "/healthz", port: "elector" } },
       });

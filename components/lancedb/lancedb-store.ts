@@ -1,4 +1,4 @@
-// LanceDbStore: the application that embeds LanceDB (the seed's llm_sidecar) as a single-writer
+// LanceDbStore: the application that embeds LanceDB (the application's sidecar) as a single-writer
 // StatefulSet on highly available storage. ebs: one pod on a ReadWriteOnce volume of a Retain class;
 // failover is the StatefulSet rescheduling it with its volume. efs: a leader and a standby on one
 // ReadWriteMany EFS volume. s3: a leader and a standby opening the dataset on S3 directly. In the two
@@ -47,7 +47,7 @@ export interface LanceDbEfsArgs {
 
 /** S3 storage: the dataset lives at `s3://<bucket>/<prefix>/lancedb/live/`. */
 export interface LanceDbS3Args {
-  /** The bucket (the backup account's, per the seed: "attach the object store path"). */
+  /** The bucket (the backup account's: the dataset sits on the object store beside the backups). */
   bucket: pulumi.Input<string>;
   /** Key prefix, as for backups (the stack name by default in the stack program). */
   prefix: string;

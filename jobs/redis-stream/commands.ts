@@ -1,12 +1,12 @@
 // The continuous-protection commands: `stream redis` (the long-running replica that ships the
 // replication stream to the bucket) and `timeline` (what can be restored to which second).
-import { durationMs, optStr, str, type Flags } from "../cli/args";
+import { byteSize, durationMs, optStr, str, type Flags } from "../cli/args";
 import type { Command } from "../cli/command";
 import { UsageError } from "../cli/errors";
 import { log } from "../cli/log";
 import { credentialsFromEnv, parseAddresses } from "../redis/client";
 import { DiscoveryError } from "../redis-backup/backup/discovery";
-import { byteSize, count, LOCATION_FLAGS } from "../store/flags";
+import { LOCATION_FLAGS } from "../store/flags";
 import { StreamMetrics } from "./metrics";
 import { openLocation } from "../store/location";
 import { LinkAuthError } from "./replica-link";
@@ -57,8 +57,9 @@ const streamCommand: Command = {
     const segmentMs = positive(flags, "segment-time", (v) => durationMs(v, "--segment-time"));
     const segmentBytes = positive(flags, "segment-size", (v) => byteSize(v, "segment-size"));
     const stallMs = positive(flags, "stall-timeout", (v) => durationMs(v, "--stall-timeout"));
-    const metricsPort = count(str(flags, "metrics-port"), "metrics-port", 0);
-    if (metricsPort > 65535) throw new UsageError(`--metrics-port must be a port, got ${metricsPort}`);
+    const metricsPort = Number(str(flags, "metrics-port"));
+    if (!/^\d+$/.test(str(flags, "metrics-port")) || metricsPort > 65535)
+      throw new UsageError(`--metrics-port must be a port, got "${str(flags, "metrics-port")}"`);
     const at = await openLocation(flags);
     const metrics = new StreamMetrics();
     const endpoint = metricsPort > 0 ? await metrics.serve(metricsPort) : undefined;

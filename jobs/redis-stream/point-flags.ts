@@ -1,28 +1,10 @@
-// The flags of `restore redis` that name a point of the stream (`--to-time`, `--to-offset`) and its
-// `--dry-run`, which plans the restore (every segment up to the point read and checked) and says which
-// base and segments it would use, touching nothing.
-import { optStr, type Flags, type FlagSpecs } from "../cli/args";
-import { UsageError } from "../cli/errors";
+// What `restore redis` makes of the flags that name a point of the stream (`--to-time`, `--to-offset`;
+// declared in redis-backup/specs.ts), and what its `--dry-run` says of a point: the base and segments
+// it would use, every one read and checked, touching nothing.
+import { optNum, optStr, type Flags } from "../cli/args";
+import { OperationError, UsageError } from "../cli/errors";
 import type { StoreLocation } from "../store/catalog";
 import { BrokenChainError, planPoint, PointOutOfRangeError, type PointTarget } from "./point-plan";
-import { OperationError } from "../cli/errors";
-
-/** `--to-time`, `--to-offset`, `--dry-run`. */
-export const POINT_FLAGS: FlagSpecs = {
-  "to-time": {
-    type: "string",
-    help: "restore the dataset as it was at this time (RFC 3339, e.g. 2026-01-15T12:00:00.250Z): the newest stream base before it and the replayed stream (see holdfast timeline)",
-  },
-  "to-offset": {
-    type: "string",
-    help: "restore the dataset as it was at this replication offset (the last whole command ending at or before it)",
-  },
-  "dry-run": {
-    type: "boolean",
-    default: false,
-    help: "say what would be restored (for a point: the base and segments, every one checked) and touch nothing",
-  },
-};
 
 /**
  * The point the flags name, if any.
@@ -30,8 +12,8 @@ export const POINT_FLAGS: FlagSpecs = {
  */
 export function pointTargetOf(flags: Flags): PointTarget | undefined {
   const time = optStr(flags, "to-time");
-  const offset = optStr(flags, "to-offset");
-  if (time && offset) throw new UsageError("give --to-time or --to-offset, not both");
+  const offset = optNum(flags, "to-offset");
+  if (time && offset !== undefined) throw new UsageError("give --to-time or --to-offset, not both");
   if (time) {
     const ms = Date.parse(time);
     if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/i.test(time) || Number.isNaN(ms))
@@ -40,23 +22,35 @@ export function pointTargetOf(flags: Flags): PointTarget | undefined {
       );
     return { time: ms };
   }
-  if (offset) {
-    if (!/^\d+$/.test(offset))
-      throw new UsageError(`--to-offset must be a replication offset (a whole number), got "${offset}"`);
-    return { offset: Number(offset) };
-  }
-  return undefined;
+  return offset === undefined ? undefined : { offset };
 }
 
-/** Plans a point restore and prints the plan (`--dry-run`). */
-export async function printPointPlan(at: StoreLocation, target: PointTarget, json: boolean): Promise<void> {
+/** A point restore's plan as the dry run shows it. */
+export interface PointPlanSummary {
+  /** The stream base (a backup id) the replay starts from. */
+  base: string;
+  chain: number;
+  fromOffset: number;
+  toOffset: number;
+  /** When the last replayed command arrived (RFC 3339). */
+  lastCommandAt: string;
+  bytes: number;
+  /** The segment keys replayed, in order. */
+  segments: string[];
+}
+
+/**
+ * Plans a point restore: every segment up to the point read and checked.
+ * @throws UsageError for a point outside the timeline; OperationError for a broken chain.
+ */
+export async function pointPlanSummary(at: StoreLocation, target: PointTarget): Promise<PointPlanSummary> {
   let plan;
   try {
     plan = await planPoint(at, target);
   } catch (err) {
     throw pointError(err);
   }
-  const out = {
+  return {
     base: plan.base.id,
     chain: plan.chain,
     fromOffset: plan.startOffset,
@@ -65,18 +59,15 @@ export async function printPointPlan(at: StoreLocation, target: PointTarget, jso
     bytes: plan.bytes,
     segments: plan.segments.map((s) => s.key),
   };
-  if (json) {
-    process.stdout.write(JSON.stringify(out) + "\n");
-    return;
-  }
-  process.stdout.write(
-    [
-      `would restore base ${out.base} and replay chain ${out.chain} from offset ${out.fromOffset} to ${out.toOffset}`,
-      `  last command arrived ${out.lastCommandAt}; ${out.bytes} bytes in ${out.segments.length} segments (all checked)`,
-      ...out.segments.map((k) => `  segment ${k}`),
-      "nothing was touched (dry run)",
-    ].join("\n") + "\n",
-  );
+}
+
+/** The dry run's lines for a point. */
+export function pointPlanLines(p: PointPlanSummary): string[] {
+  return [
+    `would restore base ${p.base} and replay chain ${p.chain} from offset ${p.fromOffset} to ${p.toOffset}`,
+    `  last command arrived ${p.lastCommandAt}; ${p.bytes} bytes in ${p.segments.length} segments (all checked)`,
+    ...p.segments.map((k) => `  segment ${k}`),
+  ];
 }
 
 /** The CLI error of a failed plan: out of range is bad input, a broken chain a refusal. */

@@ -1,4 +1,4 @@
-// `holdfast restore redis`: seed 002's restore_redis.sh done so that nothing is lost and the result is
+// `holdfast restore redis`: a hand-run restore_redis.sh done so that nothing is lost and the result is
 // proven. In order, each step recorded in a state file before it acts, so a re-run after a crash or a
 // SIGKILL picks up where the first run stopped:
 //   download  the RDB into a staging folder inside the data directory (same filesystem: the later steps
@@ -174,7 +174,7 @@ function lock(dataDir: string): () => void {
 }
 
 /** The entries of the data directory that make up a dataset (what is moved aside). */
-function datasetIn(dataDir: string, names: DatasetNames): string[] {
+export function datasetIn(dataDir: string, names: DatasetNames): string[] {
   const entries = new Set(datasetEntries(dataDir));
   for (const n of [names.dbFilename, names.appendDirname])
     if (fs.existsSync(path.join(dataDir, n))) entries.add(n);
@@ -315,20 +315,42 @@ function refuseRunningServer(dataDir: string): void {
     );
 }
 
+/** How a restore is named to the operator: `backup <id>`, or the point (`to-time <time>`). */
+export function restoreName(id: string): string {
+  return id.startsWith("to-") ? id : `backup ${id}`;
+}
+
+/**
+ * What an earlier restore left in the data directory means for this one: from `aside` on, the directory
+ * holds part of that restore and only finishing it is safe.
+ * @param prior the state file's record, if any.
+ * @param requested the backup id, `latest`, or the point's id (`to-time <time>`, see pointId).
+ * @returns "finish" when this run finishes it; undefined when nothing stands in the way.
+ * @throws UsageError when an unfinished restore of something else is in the directory.
+ */
+export function unfinishedRestore(
+  prior: RestoreState | undefined,
+  requested: string,
+  dataDir: string,
+): "finish" | undefined {
+  const touched = prior !== undefined && ORDER.indexOf(prior.phase) >= ORDER.indexOf("aside");
+  if (!touched) return undefined;
+  if (requested === "latest" || requested === prior.id) return "finish";
+  if (prior.phase === "done") return undefined;
+  throw new UsageError(
+    `an interrupted restore of ${restoreName(prior.id)} is in ${dataDir} (the previous data is in ${prior.asideDir ?? "no folder: there was none"}); ` +
+      `finish it first by re-running with ${prior.id.startsWith("to-") ? `--${prior.id}` : `--backup ${prior.id}`}`,
+  );
+}
+
 /**
  * Decides what this run restores: an interrupted restore that touched the directory must be finished
  * first; otherwise the backup asked for (resolved in the catalogue) or the point.
  */
 async function chooseSource(o: RestoreOptions, prior: RestoreState | undefined): Promise<RestoreSource> {
   const requested = o.point ? pointId(o.point) : o.backup;
-  // From `aside` on, the data directory holds part of this restore: only finishing it is safe.
-  const touched = prior !== undefined && ORDER.indexOf(prior.phase) >= ORDER.indexOf("aside");
-  if (touched && (requested === "latest" || requested === prior.id)) return { id: prior.id };
-  if (touched && prior.phase !== "done")
-    throw new UsageError(
-      `an interrupted restore of ${prior.id.startsWith("to-") ? prior.id : `backup ${prior.id}`} is in ${o.dataDir} (the previous data is in ${prior.asideDir ?? "no folder: there was none"}); ` +
-        `finish it first by re-running with ${prior.id.startsWith("to-") ? `--${prior.id}` : `--backup ${prior.id}`}`,
-    );
+  const pending = unfinishedRestore(prior, requested, o.dataDir);
+  if (pending === "finish") return { id: prior!.id };
   if (o.point) return { id: requested };
   const { catalog, manifests } = await scanRedisBackups(o.at);
   const chosen = resolveBackup(catalog, o.backup);
