@@ -9,7 +9,7 @@ import { redisPodCommands } from "./redis-pod/specs";
 import { lancedbLeaderCommands } from "./lancedb/leader/specs";
 import { lancedbBackupCommands } from "./lancedb/backup/specs";
 import { redisBackupCommands } from "./redis-backup/specs";
-import { redisStreamCommands } from "./redis-stream/commands";
+import { redisStreamCommands } from "./redis-stream/specs";
 import { backupStoreCommands } from "./backup/specs";
 import { scheduleCommands } from "./schedule/specs";
 import { stackCommands, stackPodCommands } from "./stack/specs";

@@ -49,7 +49,7 @@ describe("completion bash", () => {
 
   it("offers the groups, their subcommands and a command's flags", () => {
     expect(offers("")).toEqual(expect.arrayContaining(["backup", "restore", "stack", "pod", "completion"]));
-    expect(offers("st")).toEqual(["stack", "status"]);
+    expect(offers("st")).toEqual(["stack", "status", "stream"]);
     expect(offers("stack", "")).toEqual(["backup", "list", "restore", "status"]);
     expect(offers("restore", "")).toEqual(["lancedb", "redis"]);
     expect(offers("restore", "redis", "--d")).toEqual(["--data-dir", "--dbfilename", "--dry-run"]);

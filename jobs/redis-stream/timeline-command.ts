@@ -1,8 +1,6 @@
-// `holdfast timeline --store redis [--json]`: the restorable intervals, their bases, the gaps and the lag.
-import { str } from "../cli/args";
-import type { Command } from "../cli/command";
-import { UsageError } from "../cli/errors";
-import { JSON_FLAG, LOCATION_FLAGS } from "../store/flags";
+// `holdfast timeline --store redis [--json]` (flags in specs.ts): the restorable intervals, their
+// bases, the gaps and the lag.
+import type { RunCommand } from "../cli/command";
 import { openLocation } from "../store/location";
 import { readTimeline, type Timeline } from "./timeline";
 
@@ -21,20 +19,10 @@ function render(t: Timeline): string {
   return lines.join("\n") + "\n";
 }
 
-/** `timeline`. */
-export const timelineCommand: Command = {
-  words: ["timeline"],
-  summary: "show which times the Redis stream can restore to: intervals, bases, gaps, lag",
-  flags: {
-    store: { type: "string", default: "redis", help: "the store; only redis streams (default redis)" },
-    ...LOCATION_FLAGS,
-    ...JSON_FLAG,
-  },
-  async run(flags) {
-    if (str(flags, "store") !== "redis")
-      throw new UsageError(`--store must be redis (only Redis is streamed), got "${str(flags, "store")}"`);
-    const at = await openLocation(flags);
-    const t = await readTimeline(at);
-    process.stdout.write(flags.json ? JSON.stringify(t) + "\n" : render(t));
-  },
+/** `holdfast timeline` (--store is an enum of one: redis). */
+export const runTimeline: RunCommand = async (flags) => {
+  const at = await openLocation(flags);
+  const t = await readTimeline(at);
+  process.stdout.write(flags.json ? JSON.stringify(t) + "\n" : render(t));
+  return 0;
 };
