@@ -5,7 +5,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
-import { checkEngineImage, DEFAULT_REDIS_IMAGE, type EngineKind } from "../../core/engines";
+import { checkEngineImage, DEFAULT_REDIS_IMAGE } from "../../core/engines";
+import type { RedisEngine } from "../shared/enums";
 import { jobsImageTag } from "./build-context";
 import { keepNewestImagesPolicy } from "./ecr-lifecycle";
 
@@ -22,7 +23,7 @@ export interface JobsImageArgs {
    */
   redisImage?: string;
   /** The engine redisImage runs (redis, valkey): which binaries the image copies. Default redis. */
-  engine?: EngineKind;
+  engine?: RedisEngine;
   /** Images the repository's lifecycle policy keeps. Default 20. */
   keepImages?: number;
   /** Platform the image is built for. Default `linux/amd64`. */

@@ -7,7 +7,7 @@ import { isKubernetesObject, RenderedObject, toObject } from "../../tools/render
 import { schemaProblems } from "../../test/support/k8s-schema";
 import { findResource, resourcesOfType, stackRun } from "../../test/support/stack";
 import { admits, type NetworkPolicyObject } from "../../test/support/network-policy";
-import { LanceDbStore, LanceDbStoreArgs, lanceDbSettings, liveDatasetKey } from ".";
+import { LanceDbStore, LanceDbStoreArgs, checkLanceDbArgs, liveDatasetKey } from ".";
 import { LANCEDB_CLIENT_LABEL, LanceDbMode } from "../../core/lancedb";
 
 const T = {
@@ -386,7 +386,7 @@ describe("EFS given by id", () => {
 
 describe("arguments", () => {
   const settings = (args: Partial<LanceDbStoreArgs>) => () =>
-    lanceDbSettings("lancedb", { ...BASE, ...args });
+    checkLanceDbArgs("lancedb", { ...BASE, ...args });
 
   test("each mode refuses what it cannot run with", () => {
     expect(settings({ mode: "efs", efs: {} })).toThrow(/efs needs efs.fileSystemId, or efs.subnetIds/);
