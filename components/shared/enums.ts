@@ -1,8 +1,6 @@
 // The closed sets of values component args take, each written as a const object and a type of the same
 // name: TypeScript programs get the literal union, and `pulumi package add` (whose analyzer reads a
 // string-literal union only through such a const) generates an enum for Python, Go and the others.
-import type { EngineKind } from "../../core/engines";
-import type { LanceDbMode } from "../../core/lancedb";
 
 /** The engine a Redis image runs: which binaries its containers and the jobs image start. */
 export const RedisEngine = {
@@ -10,7 +8,7 @@ export const RedisEngine = {
   redis: "redis",
   /** Valkey (valkey-server, valkey-sentinel). */
   valkey: "valkey",
-} as const satisfies Record<string, EngineKind>;
+} as const;
 export type RedisEngine = (typeof RedisEngine)[keyof typeof RedisEngine];
 
 /** Where a LanceDB dataset lives. */
@@ -21,7 +19,7 @@ export const LanceDbStorage = {
   efs: "efs",
   /** A leader and a standby opening the dataset on S3 directly. */
   s3: "s3",
-} as const satisfies Record<string, LanceDbMode>;
+} as const;
 export type LanceDbStorage = (typeof LanceDbStorage)[keyof typeof LanceDbStorage];
 
 /** S3 Object Lock modes: GOVERNANCE can be lifted by a principal allowed to bypass it, COMPLIANCE by nobody. */
