@@ -5,7 +5,6 @@
 // that cannot cross a language boundary (functions, classes, providers, untyped values).
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental/provider";
 import * as library from ".";
 
@@ -163,10 +162,7 @@ function tokenOf(component: string, dir = __dirname): string | undefined {
 }
 
 test("components/schema.json is the schema the library generates (HOLDFAST_UPDATE_SCHEMA=1 rewrites it)", () => {
-  const generated = JSON.stringify(schema, null, 2) + "\n";
-  if (process.env.HOLDFAST_UPDATE_SCHEMA === "1") fs.writeFileSync(SCHEMA_FILE, generated);
-  expect(fs.readFileSync(SCHEMA_FILE, "utf8")).toBe(generated);
+  if (process.env.HOLDFAST_UPDATE_SCHEMA === "1")
+    fs.writeFileSync(SCHEMA_FILE, JSON.stringify(schema, null, 2) + "\n");
+  expect(JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8"))).toEqual(schema);
 });
-
-// Keeps the import used where the analyzer runs without a Pulumi engine (types only above).
-void pulumi;

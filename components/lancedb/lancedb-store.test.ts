@@ -402,6 +402,16 @@ describe("arguments", () => {
     expect(settings({ mode: "ebs", jobsImage: undefined, efs: undefined, s3: undefined })).not.toThrow();
   });
 
+  test("probes given as a path probe it over HTTP on the app's port; without one, a TCP connection", async () => {
+    const run = await renderStore({
+      appPort: 9000,
+      readinessProbe: { path: "/ready", periodSeconds: 4 },
+      livenessProbe: { initialDelaySeconds: 60 },
+    });
+    expect(app(run).readinessProbe).toEqual({ httpGet: { path: "/ready", port: 9000 }, periodSeconds: 4 });
+    expect(app(run).livenessProbe).toEqual({ tcpSocket: { port: 9000 }, initialDelaySeconds: 60 });
+  });
+
   test("an existing storage class is used as given; the data path is configurable", async () => {
     const run = await renderStore({ storageClassName: "gp3-retain", dataPath: "/data/lance" });
     expect(resourcesOfType(run, T.storageClass)).toEqual([]);

@@ -60,6 +60,34 @@ export interface LanceDbS3Args {
   region?: pulumi.Input<string>;
 }
 
+/**
+ * A probe of the application on its port: an HTTP GET of `path`, or a TCP connection when there is no
+ * path. (A subset of the Kubernetes Probe that every Pulumi language can pass.)
+ */
+export interface LanceDbProbeArgs {
+  /** Path of an HTTP GET on the application's port; empty or absent probes a TCP connection. */
+  path?: pulumi.Input<string>;
+  /** Seconds after the container starts before the first probe. Default 0. */
+  initialDelaySeconds?: pulumi.Input<number>;
+  /** Seconds between probes. Default 10. */
+  periodSeconds?: pulumi.Input<number>;
+  /** Seconds a probe may take. Default 1. */
+  timeoutSeconds?: pulumi.Input<number>;
+  /** Failures in a row that count. Default 3. */
+  failureThreshold?: pulumi.Input<number>;
+}
+
+/** The Kubernetes probe of a LanceDbProbeArgs on the application's port. */
+export function appProbe(p: pulumi.Unwrap<LanceDbProbeArgs>, port: number): core.v1.Probe {
+  return {
+    ...(p.path ? { httpGet: { path: p.path, port } } : { tcpSocket: { port } }),
+    initialDelaySeconds: p.initialDelaySeconds,
+    periodSeconds: p.periodSeconds,
+    timeoutSeconds: p.timeoutSeconds,
+    failureThreshold: p.failureThreshold,
+  };
+}
+
 /** Lease timings of the writer's election, in seconds. */
 export interface LanceDbElectionArgs {
   /** How long a Lease holds without renewal. Default 15. */
@@ -93,9 +121,9 @@ export interface LanceDbStoreArgs {
   /** Where the dataset is mounted (ebs, efs). Default `/app/lancedb_data`. */
   dataPath?: pulumi.Input<string>;
   /** Readiness probe of the application. Default: its port accepts connections. */
-  readinessProbe?: core.v1.Probe;
+  readinessProbe?: LanceDbProbeArgs;
   /** Liveness probe of the application. Default: its port accepts connections (after 30 s). */
-  livenessProbe?: core.v1.Probe;
+  livenessProbe?: LanceDbProbeArgs;
   /** Size of the EBS volume (ebs); nominal capacity of the EFS volume (efs). Default `20Gi`. */
   storageSize?: pulumi.Input<string>;
   /**
@@ -170,8 +198,8 @@ export function lanceDbSettings(name: string, args: pulumi.Unwrap<LanceDbStoreAr
       limits: { cpu: "1", memory: "1Gi" },
     },
     dataPath: args.dataPath ?? DEFAULT_DATA_PATH,
-    readinessProbe: args.readinessProbe as core.v1.Probe | undefined,
-    livenessProbe: args.livenessProbe as core.v1.Probe | undefined,
+    readinessProbe: args.readinessProbe && appProbe(args.readinessProbe, args.appPort ?? 8000),
+    livenessProbe: args.livenessProbe && appProbe(args.livenessProbe, args.appPort ?? 8000),
     storageSize: args.storageSize ?? "20Gi",
     storageClassName: args.storageClassName || `${args.namespace}-${name}-retain`,
     jobsImage: args.jobsImage,

@@ -4,7 +4,9 @@ import type { BackupStore } from "../shared/enums";
 
 /** Which series belong to a stack. */
 export interface StackSeries {
+  /** The stack's name: the `stack` label of the jobs' pushed metrics. */
   stack: string;
+  /** Namespace of the stack's pods (the exporters' series carry it). */
   namespace: string;
   /** The StatefulSets of the Redis data pods and of the sentinels. */
   redis: { statefulSet: string; sentinelStatefulSet: string };
