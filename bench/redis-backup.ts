@@ -16,14 +16,15 @@
 // default rdbcompression; a sentinel monitors it so Holdfast finds it as in production (--source
 // primary: it has no replica). Every replication client, redis-cli's included, waits for the diskless
 // sync delay before the source forks: with --delay-zero 1 (default) the backup rounds run a second time
-// with `repl-diskless-sync-delay 0` set on the same server, which measures what that wait costs.
+// with `repl-diskless-sync-delay 0` set on the same server, which measures what that wait costs; and
+// --wait-rounds transfers from an empty server with the same settings measure the wait alone.
 // Holdfast runs as the job image runs it: compiled with tsconfig.build.json. Times are medians of
 // --rounds runs in rotating order. The AWS CLI is Debian's /usr/bin/aws (v2).
 // The restore runs --restore-rounds times each (default --rounds; 0 skips it), alternating which goes
 // first; the backup at the second size runs --second-rounds times (--second-size-mib 0 skips it). The
 // results name the commit measured and whether jobs/ had uncommitted changes.
 //   npm run bench:redis -- [--size-mib 1100] [--second-size-mib 2200] [--rounds 3] [--second-rounds 3]
-//                          [--restore-rounds 3] [--delay-zero 1]
+//                          [--restore-rounds 3] [--delay-zero 1] [--wait-rounds 10]
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -370,6 +371,46 @@ function machineInfo() {
   };
 }
 
+/**
+ * The wait alone: `n` rounds of `redis-cli --rdb -` against an empty server with the rendered settings,
+ * at the rendered delay and at 0, alternating; the medians, in seconds. With nothing to send, what is
+ * left is the time from SYNC to the fork (the diskless delay, counted in whole seconds by the
+ * replication cron) plus a fork of an empty server.
+ */
+async function measureSyncWait(work: string, group: ProcessGroup, n: number) {
+  const port = await freePort();
+  const dir = path.join(work, "wait-probe");
+  fs.mkdirSync(dir);
+  const child = group.start("wait-probe", "redis-server", [
+    ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+    ...renderedReplicationArgs(),
+  ]);
+  const redis = new Redis({ port, maxRetriesPerRequest: null });
+  try {
+    await waitFor("the probe redis-server", async () => (await redis.ping()) === "PONG");
+    const rendered = await diskSyncDelay(redis);
+    const times: Record<string, number[]> = { [rendered]: [], "0": [] };
+    for (let i = 0; i < n; i++) {
+      for (const delay of i % 2 ? ["0", rendered] : [rendered, "0"]) {
+        await redis.config("SET", "repl-diskless-sync-delay", delay);
+        const script = `set -eo pipefail; redis-cli -p ${port} --rdb - 2>&1 >/dev/null | grep -q "finished with success"`;
+        times[delay].push((await timed("bash", ["-c", script], process.env)).seconds);
+      }
+    }
+    const medians = Object.fromEntries(Object.entries(times).map(([d, t]) => [d, median(t)]));
+    console.log(
+      `the wait before the fork (empty server, ${n} rounds): ` +
+        Object.entries(medians)
+          .map(([d, m]) => `delay ${d}: median ${m.toFixed(3)} s`)
+          .join(", "),
+    );
+    return { times, medians };
+  } finally {
+    redis.disconnect();
+    await group.stop(child, "SIGKILL");
+  }
+}
+
 async function main(): Promise<void> {
   const sizeMib = flag("size-mib", 1100);
   const secondMib = flag("second-size-mib", 2200);
@@ -415,6 +456,7 @@ async function main(): Promise<void> {
       keys,
     };
     results.replicationArgs = renderedReplicationArgs();
+    results.syncWait = await measureSyncWait(work, group, flag("wait-rounds", 10));
     results.rdbBytes = await rdbSize(b);
     const gib = (bytes: unknown) => (Number(bytes) / 2 ** 30).toFixed(2);
     console.log(`RDB: ${gib(results.rdbBytes)} GiB`);

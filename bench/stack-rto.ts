@@ -85,7 +85,11 @@ interface Bench {
   holdfast: (args: string[]) => Promise<{ seconds: number; stdout: string; stderr: string }>;
   env: NodeJS.ProcessEnv;
   stackArgs: string[];
+  /** The AWS CLI's endpoint arguments (2.9 reads no endpoint from the environment). */
+  aws: string[];
   work: string;
+  /** Names the run's files in bench/results/. */
+  runId: string;
 }
 
 /** Steps of one recovery, in seconds, in order. */
@@ -134,6 +138,13 @@ async function scale(b: Bench, sets: string[], replicas: number): Promise<void> 
     if (replicas === 0 ? now.length === 0 : ready.length === sets.length * replicas) return;
     await sleep(100);
   }
+}
+
+/** Keeps the log of a stack restore (its stderr) in bench/results/, named by the run and the store. */
+function keepLog(b: Bench, store: string, text: string): void {
+  const file = path.join(root, "bench", "results", `${b.runId}-${store}-${Date.now()}.log`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
 }
 
 /** Removes what a previous round kept aside in a claim (bench housekeeping, not timed). */
@@ -233,6 +244,7 @@ async function holdfastRedis(b: Bench, id: string, keys: number) {
   const t0 = Date.now();
   const r = await b.holdfast(["stack", "restore", "redis", ...b.stackArgs, "--backup", id, "--json"]);
   const command = since(t0);
+  keepLog(b, "redis", r.stderr);
   const t1 = Date.now();
   await waitServing(b, keys);
   const out = JSON.parse(r.stdout) as {
@@ -273,7 +285,11 @@ async function manualRedis(b: Bench, id: string, keys: number) {
   fs.mkdirSync(path.dirname(rdb), { recursive: true });
   const { bucket, prefix } = b.c.outputs.backup;
   await step(steps, "aws s3 cp the RDB down", () =>
-    run(AWS, ["s3", "cp", `s3://${bucket}/${prefix}/redis/${id}/dump.rdb`, rdb, "--only-show-errors"], b.env),
+    run(
+      AWS,
+      [...b.aws, "s3", "cp", `s3://${bucket}/${prefix}/redis/${id}/dump.rdb`, rdb, "--only-show-errors"],
+      b.env,
+    ),
   );
   const { statefulSet, sentinelStatefulSet } = b.c.outputs.redis;
   await step(steps, "scale down (sentinels, data pods)", () =>
@@ -414,7 +430,7 @@ async function lancedbRto(b: Bench, sizeMib: number, rounds: number) {
     "--timeout",
     "60m",
   ]);
-  await run(AWS, ["s3", "sync", dir, copy, "--only-show-errors"], b.env);
+  await run(AWS, [...b.aws, "s3", "sync", dir, copy, "--only-show-errors"], b.env);
   console.log(
     `lancedb: stack backup in ${backup.seconds.toFixed(1)} s; operator's copy at ${copy} (prefix ${prefix})`,
   );
@@ -436,6 +452,7 @@ async function lancedbRto(b: Bench, sizeMib: number, rounds: number) {
           "latest",
           "--json",
         ]);
+        keepLog(b, "lancedb", r.stderr);
         const o = JSON.parse(r.stdout) as {
           outcome: {
             steps: { n: number; title: string; ms: number }[];
@@ -452,7 +469,7 @@ async function lancedbRto(b: Bench, sizeMib: number, rounds: number) {
         const steps: Steps = [];
         await step(steps, "scale down", () => scale(b, ["lancedb"], 0));
         await step(steps, "aws s3 sync down", () =>
-          run(AWS, ["s3", "sync", copy, dir, "--only-show-errors"], b.env),
+          run(AWS, [...b.aws, "s3", "sync", copy, dir, "--only-show-errors"], b.env),
         );
         await step(steps, "scale up", () => scale(b, ["lancedb"], 1));
         await step(steps, "open and count every table", () => countRows(dir));
@@ -498,6 +515,7 @@ async function main(): Promise<void> {
   const rounds = flag("rounds", 3);
   const store = option("store", "both");
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-bench-rto-"));
+  const runId = `stack-rto-${new Date().toISOString().replace(/[:.]/g, "")}`;
   const machine = {
     nproc: os.cpus().length,
     cpu: os.cpus()[0]?.model,
@@ -533,6 +551,8 @@ async function main(): Promise<void> {
           c,
           env,
           work,
+          runId,
+          aws: ["--endpoint-url", c.s3.env.AWS_ENDPOINT_URL_S3],
           stackArgs: ["--stack", "dev", "--outputs", c.outputsFile, ...pollArgs],
           holdfast: (args) => run(process.execPath, [cli, ...args], env),
         };
