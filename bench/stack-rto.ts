@@ -10,7 +10,7 @@
 //       primary (pod 0 takes a SET, DBSIZE is the backup's) with both replicas online at its offset;
 //       its steps from its own report (outcome.steps), the restore Job's download/verify/place timings
 //   (M) the manual procedure: aws s3 cp the backup's dump.rdb down; scale the sentinels and the data
-//       pods to 0 (kubectl patch); move pod 0's files aside and copy the RDB in as dump.rdb; set
+//       pods to 0 (kubectl patch's merge patch); move pod 0's files aside and copy the RDB in as dump.rdb; set
 //       `appendonly no` in the pods' redis.conf (the ConfigMap's mounted file, which the kubelet stand-in
 //       reads at pod start); scale up and wait for the same verified, writable, in-sync state; turn the
 //       AOF back on (CONFIG SET appendonly yes on every node, wait for the rewrites) and put the
@@ -105,23 +105,20 @@ async function step<T>(steps: Steps, name: string, fn: () => Promise<T>): Promis
   }
 }
 
-/** kubectl against the stand-in, as the operator. */
-function kubectl(b: Bench, args: string[]) {
-  return run("kubectl", ["--kubeconfig", b.c.kubeconfig, "-n", b.c.namespace, ...args], b.env);
-}
-
-/** Scales StatefulSets with kubectl and waits until their pods are gone (0) or all ready. */
+/**
+ * Scales StatefulSets and waits until their pods are gone (0) or all ready: the merge patch `kubectl patch
+ * statefulset S -p '{"spec":{"replicas":N}}'` sends, applied to the stand-in's store (kubectl itself
+ * needs API discovery, which the stand-in does not serve).
+ */
 async function scale(b: Bench, sets: string[], replicas: number): Promise<void> {
   for (const sts of sets)
-    await kubectl(b, [
-      "patch",
-      "statefulset",
+    b.c.server.store.patch(
+      b.c.server.store.type("apps/v1", "StatefulSet"),
+      b.c.namespace,
       sts,
-      "--type",
-      "merge",
-      "-p",
-      JSON.stringify({ spec: { replicas } }),
-    ]);
+      "application/merge-patch+json",
+      { spec: { replicas } },
+    );
   const pods = () =>
     b.c
       .objects("v1", "Pod")
@@ -169,9 +166,10 @@ async function admin(b: Bench, i: number): Promise<Redis> {
 
 /**
  * Whether pod 0 is a primary holding `keys` keys in db 0 with both replicas online at its offset, and
- * takes a write (min-replicas-to-write counts the replicas).
+ * takes writes: with `write`, a SET and DEL of a probe key succeed; without (while a restore's own
+ * verification may be counting keys), min-replicas-to-write is met (min_slaves_good_slaves).
  */
-async function servingInSync(b: Bench, keys: number): Promise<boolean> {
+async function servingInSync(b: Bench, keys: number, write = true): Promise<boolean> {
   if (!b.c.set.data[0].server) return false;
   const r = await admin(b, 0).catch(() => undefined);
   if (!r) return false;
@@ -183,6 +181,11 @@ async function servingInSync(b: Bench, keys: number): Promise<boolean> {
     if (replicas.length !== 2 || replicas.some((m) => m[1] !== "online" || Number(m[2]) !== offset))
       return false;
     if ((await r.dbsize()) !== keys) return false;
+    if (!write) {
+      const good = /^min_slaves_good_slaves:(\d+)/m.exec(info);
+      const min = ((await r.config("GET", "min-replicas-to-write")) as string[])[1];
+      return !good || Number(good[1]) >= Number(min);
+    }
     return (
       (await r.set("bench:rto-probe", String(Date.now()))) === "OK" && (await r.del("bench:rto-probe")) === 1
     );
@@ -242,7 +245,21 @@ function restoreJobTimings(b: Bench, since0: number): Record<string, number> | u
 /** (H) holdfast stack restore redis, to a verified, writable, in-sync set. */
 async function holdfastRedis(b: Bench, id: string, keys: number) {
   const t0 = Date.now();
-  const r = await b.holdfast(["stack", "restore", "redis", ...b.stackArgs, "--backup", id, "--json"]);
+  // Meanwhile, when pod 0 first serves the backup's keys, writable, with both replicas in sync.
+  let serving: number | undefined;
+  let done = false;
+  const watch = (async () => {
+    while (!done && serving === undefined) {
+      if (await servingInSync(b, keys, false)) serving = since(t0);
+      else await sleep(250);
+    }
+  })();
+  const r = await b
+    .holdfast(["stack", "restore", "redis", ...b.stackArgs, "--backup", id, "--json"])
+    .finally(() => {
+      done = true;
+    });
+  await watch;
   const command = since(t0);
   keepLog(b, "redis", r.stderr);
   const t1 = Date.now();
@@ -259,6 +276,7 @@ async function holdfastRedis(b: Bench, id: string, keys: number) {
   return {
     seconds: since(t0),
     command,
+    serving,
     steps,
     actions: out.outcome.actions.filter((a) => a.status === "done").map((a) => [a.key, a.ms / 1000]),
     restoreJob: restoreJobTimings(b, t0),
@@ -304,9 +322,11 @@ async function manualRedis(b: Bench, id: string, keys: number) {
     await run("cp", [rdb, path.join(data, "dump.rdb")], b.env);
   });
   await step(steps, "appendonly no in redis.conf", async () => setAppendonly(b, "no"));
+  let serving = 0;
   await step(steps, "scale up, wait: serving and in sync", async () => {
     await scale(b, [sentinelStatefulSet, statefulSet], 3);
     await waitServing(b, keys);
+    serving = since(t0);
   });
   await step(steps, "AOF back on (CONFIG SET, rewrites), setting back", async () => {
     await Promise.all(
@@ -327,7 +347,7 @@ async function manualRedis(b: Bench, id: string, keys: number) {
     setAppendonly(b, "yes");
   });
   fs.rmSync(rdb, { force: true });
-  return { seconds: since(t0), steps };
+  return { seconds: since(t0), serving, steps };
 }
 
 /** Sets repl-diskless-sync-delay in every data pod's redis.conf (read at the pod's next start). */
@@ -491,8 +511,10 @@ function summarize<T extends { holdfast: unknown[]; manual: unknown[] }>(store: 
   const medians = (runs: unknown[]) => {
     const rs = runs as { seconds: number; steps: Steps }[];
     const names = rs[0]?.steps.map(([n]) => n) ?? [];
+    const serving = rs.map((r) => (r as { serving?: number }).serving).filter((x) => x !== undefined);
     return {
       seconds: median(rs.map((r) => r.seconds)),
+      serving: serving.length ? median(serving as number[]) : undefined,
       steps: names.map(
         (n) => [n, median(rs.map((r) => r.steps.find(([m]) => m === n)?.[1] ?? 0))] as [string, number],
       ),
@@ -524,7 +546,6 @@ async function main(): Promise<void> {
     node: process.version,
     redis: version("redis-server", ["--version"]),
     aws: version(AWS, ["--version"]),
-    kubectl: version("kubectl", ["version", "--client"]),
     commit: version("git", ["-C", root, "rev-parse", "HEAD"]),
     uncommitted: spawnSync("git", ["-C", root, "status", "--porcelain"], { encoding: "utf8" })
       .stdout.split("\n")
