@@ -24,8 +24,8 @@ export const STACK_FLAGS: FlagSpecs = {
   },
   "poll-interval": {
     type: "string",
-    default: "1s",
-    help: "how often a wait looks at the cluster; default 1s",
+    default: "250ms",
+    help: "how often a wait looks at the cluster; default 250ms",
   },
 };
 
@@ -50,7 +50,7 @@ export interface StackContext {
 
 /** Resolves the outputs and the cluster of `--stack`. */
 export async function openStack(flags: Flags, deps: StackDeps = {}): Promise<StackContext> {
-  const pollMs = flags["poll-interval"] ? durationMs(str(flags, "poll-interval"), "--poll-interval") : 1000;
+  const pollMs = flags["poll-interval"] ? durationMs(str(flags, "poll-interval"), "--poll-interval") : 250;
   const outputs = await resolveOutputs(str(flags, "stack"), {
     file: optStr(flags, "outputs"),
     workDir: optStr(flags, "work-dir") ?? process.cwd(),
