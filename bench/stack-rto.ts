@@ -402,12 +402,14 @@ async function redisRto(b: Bench, sizeMib: number, rounds: number) {
         kept = r.kept;
         out.holdfast.push({ ...r, kept: undefined, loadavg: loadavg() });
         console.log(
-          `redis round ${round + 1}: holdfast ${r.seconds.toFixed(1)} s (command ${r.command.toFixed(1)} s) ${JSON.stringify(r.steps)} job ${JSON.stringify(r.restoreJob)}`,
+          `redis round ${round + 1}: holdfast ${r.seconds.toFixed(1)} s (command ${r.command.toFixed(1)} s, serving and in sync at ${r.serving?.toFixed(1)} s) ${JSON.stringify(r.steps)} job ${JSON.stringify(r.restoreJob)}`,
         );
       } else {
         const r = await manualRedis(b, id, keys);
         out.manual.push({ ...r, loadavg: loadavg() });
-        console.log(`redis round ${round + 1}: manual ${r.seconds.toFixed(1)} s ${JSON.stringify(r.steps)}`);
+        console.log(
+          `redis round ${round + 1}: manual ${r.seconds.toFixed(1)} s (serving and in sync at ${r.serving.toFixed(1)} s) ${JSON.stringify(r.steps)}`,
+        );
       }
     }
   }
@@ -523,7 +525,10 @@ function summarize<T extends { holdfast: unknown[]; manual: unknown[] }>(store: 
   const h = medians(out.holdfast);
   const m = medians(out.manual);
   console.log(
-    `${store}: holdfast stack restore ${h.seconds.toFixed(1)} s, manual ${m.seconds.toFixed(1)} s, ratio ${(h.seconds / m.seconds).toFixed(2)}`,
+    `${store}: holdfast stack restore ${h.seconds.toFixed(1)} s, manual ${m.seconds.toFixed(1)} s, ratio ${(h.seconds / m.seconds).toFixed(2)}` +
+      (h.serving !== undefined
+        ? `; serving and in sync at: holdfast ${h.serving.toFixed(1)} s, manual ${m.serving?.toFixed(1)} s`
+        : ""),
   );
   for (const [n, s] of h.steps) console.log(`  holdfast  ${n.padEnd(50)} ${s.toFixed(2)} s`);
   for (const [n, s] of m.steps) console.log(`  manual    ${n.padEnd(50)} ${s.toFixed(2)} s`);
