@@ -431,9 +431,10 @@ async function main(): Promise<void> {
     restoreRounds,
   };
   let s3: S3Server | undefined;
+  let source: Awaited<ReturnType<typeof startSource>> | undefined;
   try {
     const cli = compileCli(work);
-    const source = await startSource(work, group);
+    source = await startSource(work, group);
     let t0 = Date.now();
     const keys = await fill(source.redis, 0, sizeMib * MiB);
     console.log(
@@ -482,7 +483,6 @@ async function main(): Promise<void> {
       results.backupSecond = second.atRendered;
       results.backupSecondDelayZero = second.atZero;
     }
-    b.redis.disconnect();
     results.loadavgAtEnd = loadavg();
     const out = path.join(
       root,
@@ -494,6 +494,8 @@ async function main(): Promise<void> {
     fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
     console.log(`results: ${path.relative(root, out)}`);
   } finally {
+    // A client left connected would retry the stopped server for ever and keep the process alive.
+    source?.redis.disconnect();
     await s3?.cleanup();
     await group.killAll();
     fs.rmSync(work, { recursive: true, force: true });

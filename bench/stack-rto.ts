@@ -119,12 +119,9 @@ async function scale(b: Bench, sets: string[], replicas: number): Promise<void> 
       "application/merge-patch+json",
       { spec: { replicas } },
     );
-  const pods = () =>
-    b.c
-      .objects("v1", "Pod")
-      .filter(
-        (p) => sets.some((s) => (p.metadata.name ?? "").startsWith(`${s}-`)) && /-\d+$/.test(p.metadata.name),
-      );
+  // The StatefulSets' own pods (`<set>-<ordinal>`), not the pods of Jobs named after them.
+  const own = new RegExp(`^(${sets.join("|")})-\\d+$`);
+  const pods = () => b.c.objects("v1", "Pod").filter((p) => own.test(p.metadata.name));
   for (;;) {
     const now = pods();
     const ready = now.filter((p) =>
