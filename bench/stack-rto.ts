@@ -18,7 +18,8 @@
 // LanceDB (--size-mib of the LanceDB benchmark's dataset): a snapshot through `stack backup lancedb` and
 // an `aws s3 sync` of the same directory to the bucket (an operator's copy), then per round the loss (the
 // volume emptied), and in alternating order
-//   (H) holdfast stack restore lancedb --backup latest --json, and its steps
+//   (H) holdfast stack restore lancedb --backup latest --no-safety-backup --json (the volume is empty:
+//       nothing to back up first), and its steps
 //   (M) scale the application to 0, aws s3 sync the copy down into the volume, scale back to 1, open
 //       every table and count its rows.
 // The application pod of the stand-in runs no process, so its restart costs only the API round trips.
@@ -469,6 +470,8 @@ async function lancedbRto(b: Bench, sizeMib: number, rounds: number) {
           ...b.stackArgs,
           "--backup",
           "latest",
+          // An emptied volume has nothing to back up first (the safety backup refuses an empty one).
+          "--no-safety-backup",
           "--json",
         ]);
         keepLog(b, "lancedb", r.stderr);
