@@ -567,6 +567,7 @@ async function main(): Promise<void> {
     fs.copyFileSync(path.join(root, "jobs", "bin", "holdfast.js"), bin);
     process.env.HOLDFAST_BIN = bin;
     const { StackCluster } = await import("../harness/stack-cluster");
+    const out = path.join(root, "bench", "results", `${runId}.json`);
     const pollArgs = option("poll-interval", "") ? ["--poll-interval", option("poll-interval", "")] : [];
     for (const which of store === "both" ? ["redis", "lancedb"] : [store]) {
       const c = await StackCluster.start({ redis: which === "redis", dir: path.join(work, which) });
@@ -587,16 +588,11 @@ async function main(): Promise<void> {
       } finally {
         await c.cleanup();
       }
+      // Written after each store, so a failure in the next one keeps what was measured.
+      results.loadavgAtEnd = loadavg();
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
     }
-    results.loadavgAtEnd = loadavg();
-    const out = path.join(
-      root,
-      "bench",
-      "results",
-      `stack-rto-${new Date().toISOString().replace(/[:.]/g, "")}.json`,
-    );
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
     console.log(`results: ${path.relative(root, out)}`);
   } finally {
     if (!process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(work, { recursive: true, force: true });
