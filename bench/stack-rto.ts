@@ -23,7 +23,8 @@
 //   (M) scale the application to 0, aws s3 sync the copy down into the volume, scale back to 1, open
 //       every table and count its rows.
 // The application pod of the stand-in runs no process, so its restart costs only the API round trips.
-// With --diskless-delay N the data pods' redis.conf gets `repl-diskless-sync-delay N` before the rounds
+// The data pods' maxmemory is raised to hold --size-mib (the dev stack's is 192 MiB) in their redis.conf
+// and on the running pods. With --diskless-delay N the data pods' redis.conf gets `repl-diskless-sync-delay N` before the rounds
 // (every pod start reads it), to measure what the rendered delay costs or saves when the replicas
 // resynchronise. The CLI runs compiled, as the job image runs it, for the operator's command, the Jobs
 // and the pods' init containers and sidecars. Results to bench/results/stack-rto-<time>.json.
@@ -361,7 +362,28 @@ function setDisklessDelay(b: Bench, seconds: number): void {
   }
 }
 
+/**
+ * Raises the data pods' maxmemory (the dev stack renders 75% of a small memory limit) to hold `bytes`
+ * with room to spare: CONFIG SET on the running pods and in their redis.conf for the next start.
+ */
+async function makeRoom(b: Bench, bytes: number): Promise<void> {
+  const room = Math.ceil(bytes * 1.5) + 64 * MiB;
+  for (let i = 0; i < b.c.set.data.length; i++) {
+    const file = path.join(b.c.set.data[i].dir, "config", "redis.conf");
+    const conf = fs.readFileSync(file, "utf8");
+    if (Number(/^maxmemory (\d+)$/m.exec(conf)?.[1] ?? 0) >= room) continue;
+    fs.writeFileSync(file, conf.replace(/^maxmemory \d+$/m, `maxmemory ${room}`));
+    const r = await admin(b, i);
+    try {
+      await r.config("SET", "maxmemory", String(room));
+    } finally {
+      r.disconnect();
+    }
+  }
+}
+
 async function redisRto(b: Bench, sizeMib: number, rounds: number) {
+  await makeRoom(b, sizeMib * MiB);
   const p = await admin(b, 0);
   const t0 = Date.now();
   const keys = await fillRandomValues(p, 0, sizeMib * MiB);

@@ -62,7 +62,9 @@ export async function fillRandomValues(c: Redis, from: number, toBytes: number):
       randomFillSync(value);
       p.set(`bench:${n++}`, Buffer.from(value));
     }
-    await p.exec();
+    // A refused write (maxmemory, min-replicas-to-write) is an error in the results, not a throw.
+    const refused = (await p.exec())?.find(([err]) => err);
+    if (refused) throw new Error(`the dataset's writes were refused: ${refused[0]?.message}`);
   }
   return n;
 }
