@@ -3,7 +3,8 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>"],
   testMatch: ["**/*.test.ts"],
-  testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+  // test/image/ runs the built jobs image in a Docker engine: `npm run image:test` builds it and runs them.
+  testPathIgnorePatterns: ["/node_modules/", "/dist/", "/test/image/"],
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   testTimeout: 60000,
   // HOLDFAST_TEST_ENGINE=redis7|redis8|valkey8 picks the Redis engine every test runs (harness/engine.ts).

@@ -1,5 +1,7 @@
 // The holdfast CLI: finds the command named by the first words, parses its flags and runs it.
 // Exit codes: 0 done, 1 failed (with the state left behind), 2 bad input.
+import * as fs from "fs";
+import * as path from "path";
 import { describeFlags, parseFlags } from "./cli/args";
 import type { Command } from "./cli/command";
 import { OperationError, UsageError } from "./cli/errors";
@@ -46,11 +48,25 @@ export function findCommand(
   return { command: matches[0], rest: argv.slice(matches[0].words.length) };
 }
 
+/** The version in package.json: beside jobs/ in a checkout, two levels up from dist/jobs/ in the image. */
+export function cliVersion(): string {
+  for (const up of ["..", "../.."]) {
+    const file = path.join(__dirname, up, "package.json");
+    if (fs.existsSync(file))
+      return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
+  }
+  return "unknown";
+}
+
 /** Runs the CLI and resolves to its exit code. */
 export async function main(argv: string[]): Promise<number> {
   // The AWS SDK warns on every run under Node 20 (the job image's Node) that future SDK releases will
   // need Node 22: noise in every job log, with nothing an operator can do about it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  if (argv.length === 1 && argv[0] === "--version") {
+    process.stdout.write(`holdfast ${cliVersion()}\n`);
+    return 0;
+  }
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     process.stdout.write(usage(commands) + "\n");
     return argv.length === 0 ? 2 : 0;
