@@ -124,6 +124,11 @@ local_node() {
   cp -a "$npm_root/npm" "$context/usr/local/lib/node_modules/npm"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$context/usr/local/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$context/usr/local/bin/npx"
+  # As in the official Debian images: apt keeps no package caches or downloaded packages in a layer.
+  mkdir -p "$context/etc/apt/apt.conf.d"
+  printf '%s\n' 'Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";' \
+    'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb || true"; };' \
+    >"$context/etc/apt/apt.conf.d/docker-clean"
   if [ -n "$ca" ]; then
     [ -f "$ca" ] || die "NODE_EXTRA_CA_CERTS names $ca, which does not exist"
     extra=/usr/local/share/holdfast/extra-ca-certificates.crt
