@@ -14,6 +14,7 @@ import { RedisSet } from "../../harness/redis-set";
 import { S3Server } from "../../harness/s3";
 import { StandaloneRedis } from "../../harness/standalone-redis";
 import { waitFor } from "../../harness/processes";
+import { handOver } from "../../harness/container-job";
 import {
   compareSnapshots,
   fillEveryType,
@@ -144,10 +145,15 @@ describe.each([["999:999"], ["1000740000:0"]])("the image as uid:gid %s", (user)
   });
 
   it("backs up a LanceDB folder and restores it into another, every row back", async () => {
+    // The application's volume, written by the application as the user the backup job runs as
+    // (LanceDB writes its files readable by their owner only).
+    const source = path.join(work, `lancedb-source-${prefix}`);
+    fs.cpSync(lancedbSource, source, { recursive: true });
+    handOver([source], user);
     const b = await runImage(["backup", "lancedb", "--data-dir", "/lancedb", "--json"], {
       user,
       env: env(),
-      mounts: { [lancedbSource]: "/lancedb:ro" },
+      mounts: { [source]: "/lancedb:ro" },
     });
     expect({ code: b.code, stderr: b.code === 0 ? "" : b.stderr }).toEqual({ code: 0, stderr: "" });
     const target = volume(`lancedb-restore-${prefix}`, user);
