@@ -4,7 +4,8 @@
 // Sentinel set into s3rver, restores it into a mounted folder that a redis-server then serves (the RDB
 // byte for byte, every key by value and TTL), backs up and restores a LanceDB folder, verifies and drills
 // the backups, gets a one-line exit 2 for bad input, and is stopped (docker stop) in the middle of a
-// backup: it exits on SIGTERM without waiting for the kill and leaves no manifest.
+// backup: it exits on SIGTERM without waiting for the kill and leaves no manifest. The stack commands,
+// with a Pulumi CLI but no Automation API in the image, say in one line to pass --outputs.
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -199,4 +200,18 @@ describe.each([["999:999"], ["1000740000:0"]])("the image as uid:gid %s", (user)
     const after = (await keysUnder(`${prefix}/redis/`)).filter((k) => !before.includes(k));
     expect(after.filter((k) => k.endsWith("manifest.json"))).toEqual([]);
   });
+});
+
+it("leaves the Automation API out: the stack commands say in one line to pass --outputs", async () => {
+  // A Pulumi CLI on PATH (a stand-in that answers `pulumi version`), so the CLI reaches for the API.
+  const bin = path.join(work, "pulumi");
+  fs.writeFileSync(bin, "#!/bin/sh\necho v3.200.0\n", { mode: 0o755 });
+  const r = await runImage(["stack", "list", "--stack", "dev"], {
+    user: "999:999",
+    mounts: { [bin]: "/usr/local/sbin/pulumi:ro" },
+  });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(
+    /^holdfast: the Pulumi Automation API \(@pulumi\/pulumi\) is not installed here[^\n]*--outputs FILE[^\n]*\n$/,
+  );
 });
