@@ -1,4 +1,4 @@
-// `holdfast redis inspect`, run as a Job inside the stack's cluster (an operator's machine cannot reach
+// `holdfast pod inspect redis`, run as a Job inside the stack's cluster (an operator's machine cannot reach
 // the pods): what the sentinels say, each data node's role and keys, and on the primary DBSIZE per
 // database and the key count of each pattern (an operator's `redis-cli --scan --pattern ... | wc -l`).
 // With an expected primary it waits until the set is whole again: a sentinel majority names that node,
@@ -82,6 +82,7 @@ export interface InspectOptions {
   expectPrimary?: NodeAddress;
   /** How long to wait for a whole set; 0 reports at once. */
   waitMs: number;
+  /** Milliseconds between looks while waiting; default 250. */
   pollMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -273,7 +274,7 @@ export async function inspectRedis(o: InspectOptions): Promise<InspectReport> {
     const now = problems.join("; ");
     if (now !== last) o.log?.("waiting for the set", { problems });
     last = now;
-    await sleep(o.pollMs ?? 1000);
+    await sleep(o.pollMs ?? 250);
   }
 }
 
