@@ -275,10 +275,17 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       prefix: backup.prefix,
       kmsKeyArn: backup.kmsKeyArn,
       roles: backup.roleArns,
+      objectLockMode: config.backupObjectLockMode,
+      objectLockDays: config.backupObjectLockMode ? config.backupObjectLockDays : 0,
       serviceAccounts: backup.serviceAccounts,
       replicaBucket: backup.replicaBucketName,
       replicaRegion: backup.replicaRegion,
       replicaKmsKeyArn: backup.replicaKmsKeyArn,
+    },
+    monitoring: {
+      crds: config.prometheusRules
+        ? ["prometheusrules.monitoring.coreos.com", "podmonitors.monitoring.coreos.com"]
+        : [],
     },
     jobsImage,
     jobsRepository: built?.repositoryUrl ?? "",
