@@ -7,6 +7,7 @@ import { redisBackupCommands } from "./redis-backup/commands";
 import { backupStoreCommands } from "./backup/commands";
 import { scheduleCommands } from "./schedule/commands";
 import { stackCommands } from "./stack/commands";
+import { doctorCommand } from "./doctor/commands";
 
 /** All commands, in the order --help lists them. */
 export const commands: Command[] = [
@@ -17,4 +18,5 @@ export const commands: Command[] = [
   ...backupStoreCommands,
   ...scheduleCommands,
   ...stackCommands,
+  doctorCommand,
 ];
