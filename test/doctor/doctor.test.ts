@@ -301,9 +301,13 @@ test("a denied access review: one FAIL line naming the right", async () => {
 });
 
 test("a stale backup: one FAIL line naming the store", async () => {
+  // A fresh LanceDB snapshot, and a Redis backup older than --max-age.
+  await snapshotLanceDb();
+  const wait = redisBackupAt + 40_000 - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   failsOnce(
-    await doctor("--max-age", "1h"),
-    /^FAIL backups\s+newest redis: \S+ is 2 ?h.* old, over --max-age 1h/,
+    await doctor("--max-age", "30s"),
+    /^FAIL backups\s+newest redis: \S+ is \d+ ?s old, over --max-age 30 ?s/,
   );
 });
 
@@ -356,26 +360,15 @@ test("an unreachable cluster: the context fails, what needs it is not checked, t
   }
 });
 
-// Last: the drill really runs (the kubelet runs the CronJob's `holdfast drill` against s3rver) and fails
-// on the stand-in payload of the Redis backup; its Job is newer than the passed one.
+// Last: the drill really runs again and fails, on a newer Redis backup whose RDB is a stand-in payload.
 test("a restore drill that failed: one FAIL line naming its Job", async () => {
-  const cronJob = get("batch/v1", "CronJob", "restore-drill", c.namespace) as never;
-  const job = jobFromCronJob(cronJob, "doctor test", new Date()) as unknown as KubeObject;
-  c.server.store.create(type("batch/v1", "Job"), c.namespace, job);
-  await waitFor(
-    "the drill Job to end",
-    () => {
-      const j = get("batch/v1", "Job", job.metadata.name, c.namespace) as {
-        status?: { conditions?: { type: string }[] };
-      };
-      return (j.status?.conditions ?? []).some((k) => k.type === "Failed" || k.type === "Complete");
-    },
-    120_000,
-  );
+  await putUnrestorableBackup(new Date());
+  const drill = await runDrill();
+  expect(drill.outcome).toBe("Failed");
   failsOnce(
     await doctor(),
     new RegExp(
-      `^FAIL drill\\s+last drill: job ${job.metadata.name} FAILED .* ago .*kubectl -n holdfast-dev logs job/${job.metadata.name}`,
+      `^FAIL drill\\s+last drill: job ${drill.name} FAILED .* ago .*kubectl -n holdfast-dev logs job/${drill.name}$`,
     ),
   );
 });
