@@ -212,12 +212,12 @@ test("passes on the stack as the sandbox deploys it: one line per check, exit 0"
     /^ok\s+identity\s+serviceaccount holdfast-restore: assumes arn:aws:iam/,
     /^ok\s+bucket\s+versioning: /,
     /^skip\s+bucket\s+object lock: the stack configures none/,
-    /^ok\s+backups\s+newest redis: \S+, \d+ ?s old/,
+    /^ok\s+backups\s+newest redis: \S+, \S+ old/,
     /^ok\s+backups\s+newest lancedb: /,
     /^warn\s+image\s+jobs image: ghcr.io\/holdfast\/holdfast-jobs:0.1.0 is pinned by tag only/,
     /^ok\s+image\s+engine: redis:\S+ is Redis \S+, supported/,
     /^ok\s+image\s+pullable: the cluster ran it \(job restore-drill-manual-\S+ succeeded\)/,
-    /^ok\s+drill\s+last drill: job restore-drill-manual-\S+ passed \d+ ?s ago/,
+    /^ok\s+drill\s+last drill: job restore-drill-manual-\S+ passed \S+ ago/,
     /^doctor: stack dev: ready/,
   ])
     expect(lines).toContainEqual(expect.stringMatching(expected));
@@ -307,7 +307,7 @@ test("a stale backup: one FAIL line naming the store", async () => {
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   failsOnce(
     await doctor("--max-age", "30s"),
-    /^FAIL backups\s+newest redis: \S+ is \d+ ?s old, over --max-age 30 ?s/,
+    /^FAIL backups\s+newest redis: \S+ is \S+ old, over --max-age 30 ?s/,
   );
 });
 
