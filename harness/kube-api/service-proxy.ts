@@ -29,7 +29,10 @@ export class ServiceProxy {
     });
     if (!target) return status(404, `services "${name}" not found`);
     try {
-      const response = await fetch(`${target}${m[3] ?? "/"}`, { signal: AbortSignal.timeout(5000) });
+      // The API server decodes the path (client-node sends `-%2Fready`) before it forwards it.
+      const response = await fetch(`${target}${decodeURIComponent(m[3] ?? "/")}`, {
+        signal: AbortSignal.timeout(5000),
+      });
       const text = await response.text();
       return response.ok ? { status: 200, body: text } : status(response.status, text);
     } catch (err) {

@@ -33,8 +33,12 @@ const CRDS: [string, string][] = [
 let c: StackCluster;
 let receiver: PushReceiver;
 let bucket: string;
-/** The outputs of the dev stack rendered with prometheusRules on (it then needs the CRDs). */
-let monitoredOutputs: string;
+/**
+ * The outputs of the dev stack rendered with prod's alerts (it then needs the Prometheus Operator's CRDs)
+ * and Object Lock (GOVERNANCE, 35 days).
+ */
+let guardedOutputs: string;
+const LOCKED = { versioning: "Enabled", objectLock: { mode: "GOVERNANCE", days: 35 } } as const;
 /** When the Redis backup was taken. */
 let redisBackupAt: number;
 
@@ -154,7 +158,11 @@ interface Run {
 }
 
 async function doctor(...extra: string[]): Promise<Run> {
-  const r = await holdfast(["doctor", "--stack", "dev", "--outputs", c.outputsFile, ...extra], c.env);
+  return doctorOf(c.outputsFile, ...extra);
+}
+
+async function doctorOf(outputsFile: string, ...extra: string[]): Promise<Run> {
+  const r = await holdfast(["doctor", "--stack", "dev", "--outputs", outputsFile, ...extra], c.env);
   return { ...r, fails: r.stdout.split("\n").filter((l) => l.startsWith("FAIL")) };
 }
 
@@ -178,14 +186,19 @@ beforeAll(async () => {
     container.env.push({ name: "HOLDFAST_PUSHGATEWAY", value: PUSHGATEWAY });
     replace(cj);
   }
-  await c.s3.bucketSettings(bucket, { versioning: "Enabled" });
+  await c.s3.bucketSettings(bucket, LOCKED);
   await backUpRedis();
   redisBackupAt = Date.now();
   await snapshotLanceDb();
   expect(await runDrill()).toEqual({ name: expect.any(String), outcome: "Complete" });
-  const outputs = await renderedOutputs("dev", { ...testEngine().config, "holdfast:prometheusRules": true });
-  monitoredOutputs = path.join(c.dir, "outputs-dev-monitored.json");
-  fs.writeFileSync(monitoredOutputs, JSON.stringify(outputs));
+  const outputs = await renderedOutputs("dev", {
+    ...testEngine().config,
+    "holdfast:prometheusRules": true,
+    "holdfast:backupObjectLockMode": "GOVERNANCE",
+    "holdfast:backupObjectLockDays": 35,
+  });
+  guardedOutputs = path.join(c.dir, "outputs-dev-guarded.json");
+  fs.writeFileSync(guardedOutputs, JSON.stringify(outputs));
   for (const [name, kind] of CRDS)
     c.server.store.create(
       type("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
@@ -246,16 +259,22 @@ test("--json: the same checks as a list, ok true", async () => {
   expect(report.checks.every((k) => ["ok", "warn", "skip"].includes(k.status))).toBe(true);
 });
 
+test("a stack with alerts and Object Lock passes while the cluster and bucket have them", async () => {
+  const r = await doctorOf(guardedOutputs);
+  expect({ code: r.code, fails: r.fails }).toEqual({ code: 0, fails: [] });
+  expect(r.stdout).toMatch(/^ok\s+monitoring\s+crd prometheusrules.monitoring.coreos.com: established/m);
+  expect(r.stdout).toMatch(/^ok\s+monitoring\s+crd podmonitors.monitoring.coreos.com: established/m);
+  expect(r.stdout).toMatch(
+    /^ok\s+bucket\s+object lock: s3:\/\/\S+ locks new objects GOVERNANCE for 35 days/m,
+  );
+});
+
 test("a missing Prometheus Operator CRD: one FAIL line naming it", async () => {
-  const ok = await holdfast(["doctor", "--stack", "dev", "--outputs", monitoredOutputs], c.env);
-  expect(ok.code).toBe(0);
-  expect(ok.stdout).toMatch(/^ok\s+monitoring\s+crd podmonitors.monitoring.coreos.com: established/m);
   const crd = type("apiextensions.k8s.io/v1", "CustomResourceDefinition");
   c.server.store.delete(crd, undefined, "podmonitors.monitoring.coreos.com");
   try {
-    const r = await holdfast(["doctor", "--stack", "dev", "--outputs", monitoredOutputs], c.env);
     failsOnce(
-      { ...r, fails: r.stdout.split("\n").filter((l) => l.startsWith("FAIL")) },
+      await doctorOf(guardedOutputs),
       /^FAIL monitoring\s+crd podmonitors.monitoring.coreos.com: missing/,
     );
   } finally {
@@ -277,14 +296,35 @@ test("a storage class that reclaims with Delete: one FAIL line naming it", async
 });
 
 test("an unversioned bucket (s3rver's own answer): one FAIL line naming it", async () => {
-  await c.s3.bucketSettings(bucket, {});
+  await c.s3.bucketSettings(bucket, { objectLock: LOCKED.objectLock });
   try {
     failsOnce(
       await doctor(),
       new RegExp(`^FAIL bucket\\s+versioning: s3://${bucket} versioning is never enabled`),
     );
   } finally {
-    await c.s3.bucketSettings(bucket, { versioning: "Enabled" });
+    await c.s3.bucketSettings(bucket, LOCKED);
+  }
+});
+
+test("a bucket without the Object Lock the stack configures: one FAIL line naming it", async () => {
+  await c.s3.bucketSettings(bucket, { versioning: "Enabled" });
+  try {
+    failsOnce(
+      await doctorOf(guardedOutputs),
+      /^FAIL bucket\s+object lock: s3:\/\/\S+ has no Object Lock; the stack configures GOVERNANCE for 35 days/,
+    );
+  } finally {
+    await c.s3.bucketSettings(bucket, LOCKED);
+  }
+});
+
+test("a Pushgateway that is not ready: one FAIL line naming it", async () => {
+  receiver.status = 503;
+  try {
+    failsOnce(await doctor(), new RegExp(`^FAIL monitoring\\s+pushgateway: ${PUSHGATEWAY} is not reachable`));
+  } finally {
+    receiver.status = 200;
   }
 });
 
