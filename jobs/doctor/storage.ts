@@ -55,6 +55,7 @@ async function volumeChecks(ctx: DoctorContext): Promise<CheckResult[]> {
   const o = ctx.stack.outputs;
   const claims = [...o.redis.claimNames, ...(o.lancedb?.claimNames ?? [])];
   const results: CheckResult[] = [];
+  let bound = 0;
   for (const claim of claims) {
     const pvc = await ctx.api.read(`read claim ${claim}`, (opts) =>
       ctx.api.core.readNamespacedPersistentVolumeClaim({ name: claim, namespace: o.namespace }, opts),
@@ -65,6 +66,7 @@ async function volumeChecks(ctx: DoctorContext): Promise<CheckResult[]> {
       ctx.api.core.readPersistentVolume({ name: volume }, opts),
     );
     const policy = pv?.spec?.persistentVolumeReclaimPolicy;
+    if (pv) bound++;
     if (pv && policy !== "Retain")
       results.push(
         r.fail(
@@ -73,7 +75,8 @@ async function volumeChecks(ctx: DoctorContext): Promise<CheckResult[]> {
         ),
       );
   }
-  return results;
+  if (results.length > 0 || bound === 0) return results;
+  return [r.ok("volumes", `the ${bound} volumes bound to the stack's claims reclaim with Retain`)];
 }
 
 /** See the module comment. */

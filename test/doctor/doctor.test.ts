@@ -92,6 +92,32 @@ async function putUnrestorableBackup(at: Date): Promise<void> {
   );
 }
 
+/** Binds every claim of the stack to a volume made by its class (Retain), as a provisioner would. */
+async function bindClaims(): Promise<void> {
+  // The kubelet makes the claims as it starts the StatefulSets' pods.
+  const names = ["data-redis-0", "data-redis-1", "data-redis-2", "data-lancedb-0"];
+  await waitFor(
+    "the stack's claims",
+    () => names.every((n) => c.objects("v1", "PersistentVolumeClaim").some((o) => o.metadata.name === n)),
+    30_000,
+  );
+  for (const claim of c.objects("v1", "PersistentVolumeClaim")) {
+    const spec = claim.spec as { storageClassName?: string; resources: unknown };
+    const volume = `pvc-${claim.metadata.name}`;
+    c.server.store.create(type("v1", "PersistentVolume"), undefined, {
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: volume },
+      spec: {
+        storageClassName: spec.storageClassName,
+        persistentVolumeReclaimPolicy: "Retain",
+        claimRef: { namespace: c.namespace, name: claim.metadata.name },
+      },
+    });
+    replace({ ...claim, spec: { ...spec, volumeName: volume } });
+  }
+}
+
 /** A backup of a real redis-server's RDB, taken by the CLI. */
 async function backUpRedis(): Promise<void> {
   const r = await StandaloneRedis.start();
@@ -186,6 +212,7 @@ beforeAll(async () => {
     container.env.push({ name: "HOLDFAST_PUSHGATEWAY", value: PUSHGATEWAY });
     replace(cj);
   }
+  await bindClaims();
   await c.s3.bucketSettings(bucket, LOCKED);
   await backUpRedis();
   redisBackupAt = Date.now();
@@ -222,6 +249,7 @@ test("passes on the stack as the sandbox deploys it: one line per check, exit 0"
     /^skip\s+monitoring\s+crds: the stack renders no Prometheus Operator objects/,
     new RegExp(`^ok\\s+monitoring\\s+pushgateway: ${PUSHGATEWAY} is ready`),
     /^ok\s+storage\s+storageclass holdfast-dev-redis-retain: reclaims with Retain/,
+    /^ok\s+storage\s+volumes: the 4 volumes bound to the stack's claims reclaim with Retain/,
     /^ok\s+identity\s+serviceaccount holdfast-restore: assumes arn:aws:iam/,
     /^ok\s+bucket\s+versioning: /,
     /^skip\s+bucket\s+object lock: the stack configures none/,
@@ -292,6 +320,21 @@ test("a storage class that reclaims with Delete: one FAIL line naming it", async
       ...get("storage.k8s.io/v1", "StorageClass", "holdfast-dev-redis-retain"),
       reclaimPolicy: "Retain",
     });
+  }
+});
+
+test("a bound volume that reclaims with Delete: one FAIL line naming it and its claim", async () => {
+  const pv = get("v1", "PersistentVolume", "pvc-data-redis-1");
+  const spec = pv.spec as Record<string, unknown>;
+  replace({ ...pv, spec: { ...spec, persistentVolumeReclaimPolicy: "Delete" } });
+  try {
+    failsOnce(
+      await doctor(),
+      /^FAIL storage\s+volume of data-redis-1: pvc-data-redis-1 reclaims with Delete: kubectl patch pv/,
+    );
+  } finally {
+    const now = get("v1", "PersistentVolume", "pvc-data-redis-1");
+    replace({ ...now, spec: { ...spec, persistentVolumeReclaimPolicy: "Retain" } });
   }
 });
 
