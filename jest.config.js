@@ -1,11 +1,35 @@
-/** Jest runs TypeScript through ts-jest in transpile-only mode; `npm run typecheck` checks types. */
-module.exports = {
+/**
+ * Jest runs TypeScript through ts-jest in transpile-only mode; `npm run typecheck` checks types.
+ * Two projects (tools/test-tiers.js decides by what a test starts): `unit` (in-process, seconds;
+ * `npm run test:unit`) and `integration` (real Redis, s3rver, LanceDB, processes and ports;
+ * `npm run test:integration`). `npm test` runs both, then the engine matrix.
+ */
+const { tiers } = require("./tools/test-tiers");
+
+const { unit, integration } = tiers(__dirname);
+
+const common = {
   testEnvironment: "node",
+  rootDir: __dirname,
   roots: ["<rootDir>"],
-  testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
-  testTimeout: 60000,
   // HOLDFAST_TEST_ENGINE=redis7|redis8|valkey8 picks the Redis engine every test runs (harness/engine.ts).
   globalSetup: "<rootDir>/test/support/global-setup.ts",
+};
+
+/** Exact paths as regular expressions. */
+const exactly = (files) => files.map((f) => `^${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+
+module.exports = {
+  testTimeout: 60000,
+  projects: [
+    {
+      ...common,
+      displayName: "unit",
+      testRegex: exactly(unit),
+      setupFilesAfterEnv: ["<rootDir>/test/support/unit-guard.ts"],
+    },
+    { ...common, displayName: "integration", testRegex: exactly(integration) },
+  ],
 };

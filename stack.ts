@@ -1,33 +1,69 @@
 // The Holdfast stack program: stack config in, components wired, stack outputs out. index.ts runs it
-// under the Pulumi CLI; tools/offline.ts runs it under mocks for `npm run render` and the tests.
+// under the Pulumi CLI; tools/offline.ts runs it under mocks for `npm run render` and the tests. It is
+// one consumer of the component library (components/index.ts), as examples/ is another.
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { projectDir, type HoldfastConfig } from "./config";
-import { SentinelRedis } from "./components/redis";
-import type { EngineKind } from "./core/engines";
+import {
+  BackupAlerts,
+  BackupBucket,
+  BackupDashboard,
+  BackupSchedule,
+  JobsImage,
+  LanceDbStore,
+  SentinelRedis,
+  type LanceDbVolumeArgs,
+  type ObjectLockMode,
+  type RedisEngine,
+} from "./components";
 import { redisSetNames } from "./core/redis-set";
 import type { HoldfastOutputs as StackOutputsOf } from "./core/stack-outputs";
-import { BackupBucket, type ObjectLockMode } from "./components/backup-bucket";
-import { JobsImage } from "./components/jobs-image";
-import { LanceDbStore, lanceDbLabels } from "./components/lancedb";
-import { BackupSchedule } from "./components/backup-schedule";
-import { BackupAlerts, BackupDashboard, type WatchedStack } from "./components/monitoring";
+import { JOB_SERVICE_ACCOUNTS } from "./components/backup-bucket";
+import { lanceDbLabels } from "./components/lancedb";
+import type { WatchedStack } from "./components/monitoring";
 import { selectorLabels } from "./components/shared/k8s";
-import { type LanceDbMode } from "./core/lancedb";
+import type { LanceDbMode } from "./core/lancedb";
+
+type Resolved = StackOutputsOf<string>;
 
 /** What operators and the holdfast stack commands read from a stack (`pulumi stack output --json`). */
-export type HoldfastOutputs = StackOutputsOf<pulumi.Input<string>>;
+export type HoldfastOutputs = { [K in keyof Resolved]: pulumi.Input<Resolved[K]> };
+
+/** The Kubernetes provider and namespace every workload of the stack goes through and into. */
+interface Cluster {
+  provider: k8s.Provider;
+  namespace: k8s.core.v1.Namespace;
+  /** Resource options of the components that create Kubernetes objects. */
+  opts: pulumi.ComponentResourceOptions;
+}
 
 /**
  * Builds every resource of a stack.
  * @param config the stack's configuration (see config.ts and Pulumi.yaml).
  */
 export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
+  if (config.backupReplicaRegion && config.backupReplicaRegion === new pulumi.Config("aws").get("region"))
+    throw new Error(
+      "invalid stack config: backupReplicaRegion must differ from aws:region (an offsite copy)",
+    );
+  const cluster = stackCluster(config);
+  const backup = backupBucket(config);
+  // Pods run the image built from this repository by digest when the stack builds it.
+  const built = config.buildJobsImage ? jobsImage(config) : undefined;
+  const image = built ? built.imageRef : pulumi.output(config.jobsImage);
+  const redis = sentinelRedis(config, image, cluster.opts);
+  const lancedb = lanceDbStore(config, image, backup, cluster.opts);
+  const schedule = backupSchedule(config, { image, backup, redis, lancedb }, cluster.opts);
+  monitoring(config, cluster.opts);
+  return stackOutputs(config, { backup, built, image, redis, lancedb, schedule });
+}
+
+/** The Kubernetes provider of the stack's context, and the stack's namespace. */
+function stackCluster(config: HoldfastConfig): Cluster {
   const provider = new k8s.Provider("kubernetes", {
     context: config.kubeContext || undefined,
     enableServerSideApply: true,
   });
-
   // The namespace holds the data volumes' claims: deleting it would delete them, so it is protected.
   const namespace = new k8s.core.v1.Namespace(
     "namespace",
@@ -39,12 +75,11 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     },
     { provider, protect: true, retainOnDelete: true },
   );
+  return { provider, namespace, opts: { provider, dependsOn: [namespace] } };
+}
 
-  if (config.backupReplicaRegion && config.backupReplicaRegion === new pulumi.Config("aws").get("region"))
-    throw new Error(
-      "invalid stack config: backupReplicaRegion must differ from aws:region (an offsite copy)",
-    );
-  const backup = new BackupBucket("backups", {
+function backupBucket(config: HoldfastConfig): BackupBucket {
+  return new BackupBucket("backups", {
     prefix: config.backupPrefix,
     noncurrentVersionDays: config.backupNoncurrentVersionDays,
     transitionDays: config.backupTransitionDays,
@@ -58,26 +93,31 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
     oidcIssuer: config.oidcIssuer || undefined,
     tags: { "holdfast.dev/stack": config.stack },
   });
+}
 
-  // Pods run the image built from this repository by digest when the stack builds it.
-  const built = config.buildJobsImage
-    ? new JobsImage("jobs", {
-        context: projectDir,
-        redisImage: config.redisImage,
-        engine: config.redisEngine as EngineKind,
-        keepImages: config.jobsImageKeep,
-        repositoryName: `holdfast/${config.stack.toLowerCase()}/jobs`,
-        tags: { "app.kubernetes.io/part-of": "holdfast", "holdfast.dev/stack": config.stack },
-      })
-    : undefined;
-  const jobsImage = built ? built.imageRef : config.jobsImage;
-  const redis = new SentinelRedis(
+function jobsImage(config: HoldfastConfig): JobsImage {
+  return new JobsImage("jobs", {
+    context: projectDir,
+    redisImage: config.redisImage,
+    engine: config.redisEngine as RedisEngine,
+    keepImages: config.jobsImageKeep,
+    repositoryName: `holdfast/${config.stack.toLowerCase()}/jobs`,
+    tags: { "app.kubernetes.io/part-of": "holdfast", "holdfast.dev/stack": config.stack },
+  });
+}
+
+function sentinelRedis(
+  config: HoldfastConfig,
+  image: pulumi.Input<string>,
+  opts: pulumi.ComponentResourceOptions,
+): SentinelRedis {
+  return new SentinelRedis(
     "redis",
     {
       namespace: config.namespace,
       redisImage: config.redisImage,
-      engine: config.redisEngine as EngineKind,
-      jobsImage,
+      engine: config.redisEngine as RedisEngine,
+      jobsImage: image,
       masterName: config.redisMasterName,
       replicas: config.redisReplicas,
       sentinels: config.sentinelReplicas,
@@ -98,10 +138,17 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       exporterImage: config.redisExporterImage,
       monitoringNamespaces: config.monitoringNamespaces,
     },
-    { provider, dependsOn: [namespace] },
+    opts,
   );
+}
 
-  const lancedb = new LanceDbStore(
+function lanceDbStore(
+  config: HoldfastConfig,
+  image: pulumi.Input<string>,
+  backup: BackupBucket,
+  opts: pulumi.ComponentResourceOptions,
+): LanceDbStore {
+  return new LanceDbStore(
     "lancedb",
     {
       namespace: config.namespace,
@@ -119,14 +166,14 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       },
       storageSize: config.lancedbStorageSize,
       storageClassName: config.storageClassName || undefined,
-      jobsImage,
+      jobsImage: image,
       efs: {
         fileSystemId: config.lancedbEfsFileSystemId || undefined,
         accessPointId: config.lancedbEfsAccessPointId || undefined,
         subnetIds: config.lancedbSubnetIds,
         securityGroupId: config.lancedbSecurityGroupId || undefined,
       },
-      // The seed's "attach the object store path": the live dataset sits beside the stack's backups.
+      // The live dataset on S3 sits beside the stack's backups, in its bucket unless one is named.
       s3: {
         bucket: config.lancedbS3Bucket || backup.bucketName,
         prefix: config.backupPrefix,
@@ -137,26 +184,52 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       strictScheduling: config.strictScheduling,
       allowedNamespaces: config.allowedNamespaces,
     },
-    { provider, dependsOn: [namespace] },
+    opts,
   );
+}
 
-  // The seed's daily backups, retention and monthly restore test, as CronJobs (and Fargate tasks).
-  // A dataset directly on S3 has no volume to read a snapshot from: its protection is the bucket's
-  // versioning and Object Lock, and it gets no LanceDB backup job.
-  const lancedbOnVolume = lancedb.mode !== "s3";
-  const schedule = new BackupSchedule(
+/** The stores the schedule and the outputs read. */
+interface Stores {
+  image: pulumi.Input<string>;
+  backup: BackupBucket;
+  redis: SentinelRedis;
+  lancedb: LanceDbStore;
+}
+
+/**
+ * The daily backups, the retention prune and the monthly restore drill, as CronJobs (and Fargate tasks).
+ * A dataset directly on S3 has no volume to read a snapshot from: its protection is the bucket's
+ * versioning and Object Lock, and it gets no LanceDB backup job.
+ */
+function backupSchedule(
+  config: HoldfastConfig,
+  s: Stores,
+  opts: pulumi.ComponentResourceOptions,
+): BackupSchedule {
+  const mode = config.lancedbMode as LanceDbMode;
+  const lancedbVolume: LanceDbVolumeArgs | undefined =
+    mode !== "s3"
+      ? {
+          claimName: s.lancedb.claimNames.apply((c) => c[0]),
+          dataPath: s.lancedb.dataPath,
+          uid: config.lancedbAppUid,
+          // An EBS volume is attached to the application's node: the backup reads it from there.
+          sameNodeAs: mode === "ebs" ? selectorLabels(lanceDbLabels({ name: "lancedb" })) : undefined,
+        }
+      : undefined;
+  return new BackupSchedule(
     "schedule",
     {
       namespace: config.namespace,
-      jobsImage,
+      jobsImage: s.image,
       timeZone: config.scheduleTimeZone,
-      roleArns: backup.roleArns,
-      serviceAccounts: backup.serviceAccounts,
+      roleArns: s.backup.roleArns,
+      serviceAccounts: { ...JOB_SERVICE_ACCOUNTS },
       settings: {
         stack: config.stack,
-        bucket: backup.bucketName,
-        prefix: backup.prefix,
-        region: backup.region,
+        bucket: s.backup.bucketName,
+        prefix: s.backup.prefix,
+        region: s.backup.region,
         pushgatewayUrl: config.pushgatewayUrl,
         schedules: {
           redisBackup: config.redisBackupSchedule,
@@ -171,55 +244,50 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
           keepMonthly: config.retentionKeepMonthly,
         },
         redis: {
-          sentinels: redis.sentinelAddresses,
-          masterName: redis.masterName,
-          secretName: redis.secretName,
+          sentinels: s.redis.sentinelAddresses,
+          masterName: s.redis.masterName,
+          secretName: s.redis.secretName,
           patterns: config.backupPatterns,
           scratchSize: config.redisStorageSize,
           memoryLimit: config.redisMemoryLimit,
         },
-        lancedb: lancedbOnVolume ? { dataPath: lancedb.dataPath } : undefined,
+        lancedb: lancedbVolume ? { dataPath: s.lancedb.dataPath } : undefined,
       },
-      lancedbVolume: lancedbOnVolume
-        ? {
-            claimName: lancedb.claimNames[0],
-            dataPath: lancedb.dataPath,
-            uid: config.lancedbAppUid,
-            // An EBS volume is attached to the application's node: the backup reads it from there.
-            sameNodeAs:
-              lancedb.mode === "ebs" ? selectorLabels(lanceDbLabels({ name: "lancedb" })) : undefined,
-          }
-        : undefined,
+      lancedbVolume,
       fargate: config.fargateBackups
         ? {
             subnetIds: config.fargateSubnetIds,
             securityGroupIds: config.fargateSecurityGroupIds,
             clusterArn: config.ecsClusterArn || undefined,
             efs:
-              lancedb.mode === "efs"
+              mode === "efs"
                 ? {
-                    fileSystemId: lancedb.efsFileSystemId,
-                    accessPointId: lancedb.efsAccessPointId,
+                    fileSystemId: s.lancedb.efsFileSystemId,
+                    accessPointId: s.lancedb.efsAccessPointId,
                     uid: config.lancedbAppUid,
                   }
                 : undefined,
           }
         : undefined,
     },
-    { provider, dependsOn: [namespace] },
+    opts,
   );
+}
 
-  // What the alerts and the dashboard watch.
+/** The alerts and the dashboard, when the stack's config asks for them. */
+function monitoring(config: HoldfastConfig, opts: pulumi.ComponentResourceOptions): void {
+  // What the alerts and the dashboard watch: the names the stack gave its Redis set.
+  const names = redisSetNames("redis");
   const watched: WatchedStack = {
     stack: config.stack,
     namespace: config.namespace,
     redis: {
-      statefulSet: redis.statefulSetName,
-      sentinelStatefulSet: redis.sentinelStatefulSetName,
-      masterName: redis.masterName,
+      statefulSet: names.statefulSet,
+      sentinelStatefulSet: names.sentinelStatefulSet,
+      masterName: config.redisMasterName,
       quorum: config.sentinelQuorum,
     },
-    stores: lancedbOnVolume ? ["redis", "lancedb"] : ["redis"],
+    stores: config.lancedbMode !== "s3" ? ["redis", "lancedb"] : ["redis"],
     backupMaxAgeHours: config.backupMaxAgeHours,
     drillMaxAgeDays: 35,
   };
@@ -232,7 +300,7 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
           config.prometheusRuleLabels.map((l) => l.split("=", 2) as [string, string]),
         ),
       },
-      { provider, dependsOn: [namespace] },
+      opts,
     );
   }
   if (config.grafanaDashboard) {
@@ -242,17 +310,29 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
         dashboard: { ...watched, datasource: config.grafanaDatasource },
         namespace: config.grafanaDashboardNamespace || undefined,
       },
-      { provider, dependsOn: [namespace] },
+      opts,
     );
   }
+}
 
+/** The stack's outputs, from its config and its components' outputs. */
+function stackOutputs(
+  config: HoldfastConfig,
+  c: Omit<Stores, "image"> & {
+    built: JobsImage | undefined;
+    image: pulumi.Output<string>;
+    schedule: BackupSchedule;
+  },
+): HoldfastOutputs {
+  const { backup, redis, lancedb } = c;
+  const sentinelClaim = redisSetNames("redis").sentinelStateClaim;
   return {
     stack: config.stack,
     namespace: config.namespace,
     kubeContext: config.kubeContext,
     protected: config.stack === "prod",
-    schedule: { cronJobs: schedule.cronJobs, taskDefinitions: schedule.taskDefinitions },
-    redis: {
+    schedule: pulumi.output({ cronJobs: c.schedule.cronJobs, taskDefinitions: c.schedule.taskDefinitions }),
+    redis: pulumi.output({
       statefulSet: redis.statefulSetName,
       sentinelStatefulSet: redis.sentinelStatefulSetName,
       sentinelEndpoint: redis.sentinelEndpoint,
@@ -260,15 +340,13 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       masterName: redis.masterName,
       secretName: redis.secretName,
       claimNames: redis.claimNames,
-      sentinelClaimNames: Array.from(
-        { length: config.sentinelReplicas },
-        (_, i) =>
-          `${redisSetNames(redis.statefulSetName).sentinelStateClaim}-${redis.sentinelStatefulSetName}-${i}`,
+      sentinelClaimNames: redis.sentinelStatefulSetName.apply((set) =>
+        Array.from({ length: config.sentinelReplicas }, (_, i) => `${sentinelClaim}-${set}-${i}`),
       ),
       storageClassName: redis.storageClassName,
-    },
+    }),
     backupPrefix: config.backupPrefix,
-    backup: {
+    backup: pulumi.output({
       bucket: backup.bucketName,
       bucketArn: backup.bucketArn,
       region: backup.region,
@@ -278,18 +356,23 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       objectLockMode: config.backupObjectLockMode,
       objectLockDays: config.backupObjectLockMode ? config.backupObjectLockDays : 0,
       serviceAccounts: backup.serviceAccounts,
-      replicaBucket: backup.replicaBucketName,
-      replicaRegion: backup.replicaRegion,
-      replicaKmsKeyArn: backup.replicaKmsKeyArn,
-    },
+      // Keys of an offsite copy the stack does not have are left out, as before the library.
+      ...(config.backupReplicaRegion
+        ? {
+            replicaBucket: backup.replicaBucketName,
+            replicaRegion: backup.replicaRegion,
+            replicaKmsKeyArn: backup.replicaKmsKeyArn,
+          }
+        : {}),
+    }),
     monitoring: {
       crds: config.prometheusRules
         ? ["prometheusrules.monitoring.coreos.com", "podmonitors.monitoring.coreos.com"]
         : [],
     },
-    jobsImage,
-    jobsRepository: built?.repositoryUrl ?? "",
-    lancedb: {
+    jobsImage: c.image,
+    jobsRepository: c.built?.repositoryUrl ?? "",
+    lancedb: pulumi.output({
       mode: lancedb.mode,
       statefulSet: lancedb.statefulSetName,
       replicas: lancedb.replicas,
@@ -301,6 +384,6 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
       datasetUri: lancedb.datasetUri,
       storageClassName: lancedb.storageClassName,
       efsFileSystemId: lancedb.efsFileSystemId,
-    },
+    }),
   };
 }

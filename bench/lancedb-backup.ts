@@ -1,4 +1,4 @@
-// Benchmark of `holdfast backup lancedb` against the seed's way of backing up LanceDB (`aws s3 sync`
+// Benchmark of `holdfast backup lancedb` against the usual hand-run way of backing up LanceDB (`aws s3 sync`
 // and `rclone sync` of the data directory), all three against the same s3rver in the same run: a full
 // backup of a dataset of at least 1 GiB (random float vectors, which compress poorly), then, after 1%
 // more rows, the incremental run of each. Prints wall times and the ratios the issue sets as goals:
@@ -136,12 +136,9 @@ const loadavg = () =>
     .map((l) => l.toFixed(2))
     .join(" ");
 
-async function main(): Promise<void> {
-  const sizeMib = flag("size-mib", 1100);
-  const repeat = flag("repeat", 1);
-  const concurrency = flag("concurrency", 8);
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-bench-lancedb-"));
-  const machine = {
+/** The machine and versions a run is measured on. */
+function machineInfo(): Record<string, unknown> {
+  return {
     nproc: os.cpus().length,
     cpu: os.cpus()[0]?.model,
     memoryGiB: Math.round(os.totalmem() / 1073741824),
@@ -153,6 +150,32 @@ async function main(): Promise<void> {
     aws: version(AWS, ["--version"]),
     rclone: version("rclone", ["version"]),
   };
+}
+
+/** The environment of the uploaders: the S3 endpoint and keys, for aws and rclone alike. */
+function benchEnv(s3: S3Server): NodeJS.ProcessEnv {
+  // Loopback http: no CA bundle (rclone's SDK refuses one with its custom transport).
+  const { AWS_CA_BUNDLE: _bundle, ...inherited } = process.env;
+  return {
+    ...inherited,
+    ...s3.env,
+    AWS_PAGER: "",
+    RCLONE_CONFIG_S3RVER_TYPE: "s3",
+    RCLONE_CONFIG_S3RVER_PROVIDER: "Other",
+    RCLONE_CONFIG_S3RVER_ENDPOINT: s3.env.AWS_ENDPOINT_URL_S3,
+    RCLONE_CONFIG_S3RVER_ACCESS_KEY_ID: s3.env.AWS_ACCESS_KEY_ID,
+    RCLONE_CONFIG_S3RVER_SECRET_ACCESS_KEY: s3.env.AWS_SECRET_ACCESS_KEY,
+    RCLONE_CONFIG_S3RVER_REGION: s3.env.AWS_REGION,
+    RCLONE_CONFIG_S3RVER_FORCE_PATH_STYLE: "true",
+  };
+}
+
+async function main(): Promise<void> {
+  const sizeMib = flag("size-mib", 1100);
+  const repeat = flag("repeat", 1);
+  const concurrency = flag("concurrency", 8);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-bench-lancedb-"));
+  const machine = machineInfo();
   console.log("machine", JSON.stringify(machine));
   try {
     const cli = compileCli(work);
@@ -169,20 +192,7 @@ async function main(): Promise<void> {
       const s3 = await S3Server.start();
       try {
         for (const b of ["bench-holdfast", "bench-aws", "bench-rclone"]) await s3.createBucket(b);
-        // Loopback http: no CA bundle (rclone's SDK refuses one with its custom transport).
-        const { AWS_CA_BUNDLE: _bundle, ...inherited } = process.env;
-        const env = {
-          ...inherited,
-          ...s3.env,
-          AWS_PAGER: "",
-          RCLONE_CONFIG_S3RVER_TYPE: "s3",
-          RCLONE_CONFIG_S3RVER_PROVIDER: "Other",
-          RCLONE_CONFIG_S3RVER_ENDPOINT: s3.env.AWS_ENDPOINT_URL_S3,
-          RCLONE_CONFIG_S3RVER_ACCESS_KEY_ID: s3.env.AWS_ACCESS_KEY_ID,
-          RCLONE_CONFIG_S3RVER_SECRET_ACCESS_KEY: s3.env.AWS_SECRET_ACCESS_KEY,
-          RCLONE_CONFIG_S3RVER_REGION: s3.env.AWS_REGION,
-          RCLONE_CONFIG_S3RVER_FORCE_PATH_STYLE: "true",
-        };
+        const env = benchEnv(s3);
         const holdfast = () =>
           run(
             process.execPath,

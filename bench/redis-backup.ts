@@ -1,5 +1,5 @@
-// Benchmark of `holdfast backup redis` and `holdfast restore redis` against what a user would write from
-// seed 002, all against one redis-server and one s3rver in the same run:
+// Benchmark of `holdfast backup redis` and `holdfast restore redis` against what a user would script by
+// hand, all against one redis-server and one s3rver in the same run:
 //   backup  (H) holdfast backup redis: replication stream -> sha256 + CRC-64 + scan -> multipart upload
 //           (a) redis-cli --rdb FILE, then aws s3 cp FILE s3://...          goal: H <= 0.75 x (a)
 //           (b) redis-cli --rdb - | aws s3 cp - s3://...                    goal: H <= 1.10 x (b)
@@ -120,14 +120,20 @@ async function fill(c: Redis, from: number, toBytes: number): Promise<number> {
   return n;
 }
 
-async function main(): Promise<void> {
-  const sizeMib = flag("size-mib", 1100);
-  const secondMib = flag("second-size-mib", 2200);
-  const rounds = flag("rounds", 3);
-  const secondRounds = flag("second-rounds", 3);
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-bench-redis-"));
-  const group = new ProcessGroup(path.join(work, "logs"));
-  const machine = {
+/** What the phases of a run share. */
+interface BenchContext {
+  group: ProcessGroup;
+  work: string;
+  /** The compiled CLI. */
+  cli: string;
+  env: NodeJS.ProcessEnv;
+  endpoint: string;
+  rssFile: string;
+}
+
+/** The machine and versions a run is measured on. */
+function machineInfo(): Record<string, unknown> {
+  return {
     nproc: os.cpus().length,
     cpu: os.cpus()[0]?.model,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
@@ -143,47 +149,259 @@ async function main(): Promise<void> {
       .stdout.split("\n")
       .filter(Boolean),
   };
+}
+
+/** The source: a redis-server with the stack's replication settings, and a sentinel watching it. */
+async function startSource(
+  group: ProcessGroup,
+  work: string,
+): Promise<{ port: number; sentinelPort: number; redis: Redis }> {
+  const port = await freePort();
+  const dataDir = path.join(work, "redis");
+  fs.mkdirSync(dataDir);
+  group.start("redis", "redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dataDir,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--repl-diskless-sync",
+    "yes",
+    "--repl-diskless-sync-delay",
+    "1",
+  ]);
+  const sentinelPort = await freePort();
+  const sentinelConf = path.join(work, "sentinel.conf");
+  fs.writeFileSync(
+    sentinelConf,
+    [
+      `port ${sentinelPort}`,
+      "bind 127.0.0.1",
+      `dir ${work}`,
+      `sentinel monitor bench 127.0.0.1 ${port} 1`,
+      "",
+    ].join("\n"),
+  );
+  group.start("sentinel", "redis-sentinel", [sentinelConf]);
+  const redis = new Redis({ port, maxRetriesPerRequest: null });
+  await waitFor("redis-server", async () => (await redis.ping()) === "PONG");
+  return { port, sentinelPort, redis };
+}
+
+/**
+ * Restore: Holdfast (with its verification) until a stock server serves the directory, against aws s3
+ * cp + the same stock server.
+ */
+async function runRestores(ctx: BenchContext, id: string, keys: number, rounds: number): Promise<unknown> {
+  const { group, work, cli, env, endpoint, rssFile } = ctx;
+  const restoreTimes: Record<string, number[]> = { holdfast: [], "aws-cp-then-load": [] };
+  const restoreRss: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 ? ["aws-cp-then-load", "holdfast"] : ["holdfast", "aws-cp-then-load"]) {
+      const dir = path.join(work, `restore-${name}-${round}`);
+      fs.mkdirSync(dir);
+      let seconds: number;
+      if (name === "holdfast") {
+        const r = await timed(
+          "/usr/bin/time",
+          [
+            "-f",
+            "%M",
+            "-o",
+            rssFile,
+            process.execPath,
+            cli,
+            "restore",
+            "redis",
+            "--backup",
+            id,
+            "--data-dir",
+            dir,
+            "--bucket",
+            "bench-holdfast",
+            "--prefix",
+            "bench",
+          ],
+          env,
+        );
+        restoreRss.push(Number(fs.readFileSync(rssFile, "utf8").trim()) / 1024);
+        const load = await serve(group, dir, true, keys);
+        seconds = r.seconds + load;
+        console.log(
+          `restore round ${round + 1}: holdfast ${r.seconds.toFixed(1)} s + serving load ${load.toFixed(1)} s`,
+        );
+      } else {
+        const r = await timed(
+          AWS,
+          [
+            "--endpoint-url",
+            endpoint,
+            "s3",
+            "cp",
+            "s3://bench-aws/file/dump.rdb",
+            path.join(dir, "dump.rdb"),
+            "--only-show-errors",
+          ],
+          env,
+        );
+        const load = await serve(group, dir, false, keys);
+        seconds = r.seconds + load;
+        console.log(
+          `restore round ${round + 1}: aws s3 cp ${r.seconds.toFixed(1)} s + serving load ${load.toFixed(1)} s`,
+        );
+      }
+      restoreTimes[name].push(seconds);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const restore = {
+    times: restoreTimes,
+    median: {
+      holdfast: median(restoreTimes.holdfast),
+      "aws-cp-then-load": median(restoreTimes["aws-cp-then-load"]),
+    },
+    ratio: median(restoreTimes.holdfast) / median(restoreTimes["aws-cp-then-load"]),
+    peakRssMiB: Math.max(...restoreRss),
+    loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
+  };
+  console.log(
+    `restore: holdfast ${restore.median.holdfast.toFixed(1)} s, aws s3 cp + load ${restore.median["aws-cp-then-load"].toFixed(1)} s; ` +
+      `ratio ${restore.ratio.toFixed(2)} (goal <= 1.20); peak RSS ${restore.peakRssMiB.toFixed(0)} MiB (with the throw-away redis-server)`,
+  );
+  return restore;
+}
+
+/** One backup by each method, timed. */
+type BackupMethods = Record<string, () => Promise<{ seconds: number; rssMiB?: number; id?: string }>>;
+
+/** Holdfast's backup, and the RDB to a file then aws s3 cp, and redis-cli's RDB piped into aws s3 cp. */
+function backupMethods(
+  ctx: BenchContext,
+  source: { port: number; sentinelPort: number; rdbFile: string },
+  expectedKeys: () => number,
+): BackupMethods {
+  const { cli, env, endpoint, rssFile } = ctx;
+  const { port, sentinelPort, rdbFile } = source;
+  return {
+    holdfast: async () => {
+      const r = await timed(
+        "/usr/bin/time",
+        [
+          "-f",
+          "%M",
+          "-o",
+          rssFile,
+          process.execPath,
+          cli,
+          "backup",
+          "redis",
+          "--sentinel",
+          `127.0.0.1:${sentinelPort}`,
+          "--master-name",
+          "bench",
+          "--source",
+          "primary",
+          "--bucket",
+          "bench-holdfast",
+          "--prefix",
+          "bench",
+          "--reason",
+          "benchmark",
+          "--json",
+        ],
+        env,
+      );
+      const out = JSON.parse(r.stdout);
+      if (out.keys !== expectedKeys())
+        throw new Error(`holdfast backed up ${out.keys} keys, ${expectedKeys()} expected`);
+      return {
+        seconds: r.seconds,
+        rssMiB: Number(fs.readFileSync(rssFile, "utf8").trim()) / 1024,
+        id: out.id,
+      };
+    },
+    "rdb-file-then-aws-cp": async () => {
+      const r = await timed(
+        "bash",
+        [
+          "-c",
+          `set -e; redis-cli -p ${port} --rdb ${rdbFile} >/dev/null 2>&1; ${AWS} --endpoint-url ${endpoint} s3 cp ${rdbFile} s3://bench-aws/file/dump.rdb --only-show-errors; rm -f ${rdbFile}`,
+        ],
+        env,
+      );
+      return { seconds: r.seconds };
+    },
+    "rdb-pipe-aws-cp": async () => {
+      const r = await timed(
+        "bash",
+        [
+          "-c",
+          `set -eo pipefail; redis-cli -p ${port} --rdb - 2>/dev/null | ${AWS} --endpoint-url ${endpoint} s3 cp - s3://bench-aws/pipe/dump.rdb --only-show-errors`,
+        ],
+        env,
+      );
+      return { seconds: r.seconds };
+    },
+  };
+}
+
+/** `n` rounds of every backup method, their medians and ratios. */
+async function backupRounds(methods: BackupMethods, label: string, n: number) {
+  const names = Object.keys(methods);
+  const times: Record<string, number[]> = Object.fromEntries(names.map((m) => [m, []]));
+  const rss: number[] = [];
+  let id = "";
+  for (let round = 0; round < n; round++) {
+    // Rotate the order, so no method always runs first (cold caches) or last.
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(round + k) % names.length];
+      const r = await methods[name]();
+      times[name].push(r.seconds);
+      if (r.rssMiB) rss.push(r.rssMiB);
+      if (r.id) id = r.id;
+      console.log(
+        `${label} round ${round + 1}: ${name} ${r.seconds.toFixed(1)} s${r.rssMiB ? `, peak RSS ${r.rssMiB.toFixed(0)} MiB` : ""}`,
+      );
+    }
+  }
+  const med = Object.fromEntries(names.map((m) => [m, median(times[m])]));
+  const summary = {
+    times,
+    median: med,
+    ratioToFileThenCp: med.holdfast / med["rdb-file-then-aws-cp"],
+    ratioToPipe: med.holdfast / med["rdb-pipe-aws-cp"],
+    peakRssMiB: Math.max(...rss),
+    id,
+    loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
+  };
+  console.log(
+    `${label}: holdfast ${med.holdfast.toFixed(1)} s, (a) file+cp ${med["rdb-file-then-aws-cp"].toFixed(1)} s, (b) pipe ${med["rdb-pipe-aws-cp"].toFixed(1)} s; ` +
+      `H/(a) ${summary.ratioToFileThenCp.toFixed(2)} (goal <= 0.75), H/(b) ${summary.ratioToPipe.toFixed(2)} (goal <= 1.10), ` +
+      `peak RSS ${summary.peakRssMiB.toFixed(0)} MiB (goal < 150)`,
+  );
+  return summary;
+}
+
+async function main(): Promise<void> {
+  const sizeMib = flag("size-mib", 1100);
+  const secondMib = flag("second-size-mib", 2200);
+  const rounds = flag("rounds", 3);
+  const secondRounds = flag("second-rounds", 3);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-bench-redis-"));
+  const group = new ProcessGroup(path.join(work, "logs"));
+  const machine = machineInfo();
   console.log("machine", JSON.stringify(machine));
   const results: Record<string, unknown> = { machine, sizeMib, secondMib, rounds, secondRounds };
   let s3: S3Server | undefined;
   try {
     const cli = compileCli(work);
 
-    // The source: a redis-server with the stack's replication settings, and a sentinel watching it.
-    const port = await freePort();
-    const dataDir = path.join(work, "redis");
-    fs.mkdirSync(dataDir);
-    group.start("redis", "redis-server", [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dataDir,
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--repl-diskless-sync",
-      "yes",
-      "--repl-diskless-sync-delay",
-      "1",
-    ]);
-    const sentinelPort = await freePort();
-    const sentinelConf = path.join(work, "sentinel.conf");
-    fs.writeFileSync(
-      sentinelConf,
-      [
-        `port ${sentinelPort}`,
-        "bind 127.0.0.1",
-        `dir ${work}`,
-        `sentinel monitor bench 127.0.0.1 ${port} 1`,
-        "",
-      ].join("\n"),
-    );
-    group.start("sentinel", "redis-sentinel", [sentinelConf]);
-    const redis = new Redis({ port, maxRetriesPerRequest: null });
-    await waitFor("redis-server", async () => (await redis.ping()) === "PONG");
+    const { port, sentinelPort, redis } = await startSource(group, work);
 
     let t0 = Date.now();
     let keys = await fill(redis, 0, sizeMib * MiB);
@@ -199,103 +417,10 @@ async function main(): Promise<void> {
     const endpoint = s3.env.AWS_ENDPOINT_URL_S3;
     const rssFile = path.join(work, "rss");
     const rdbFile = path.join(work, "dump.rdb");
+    const ctx: BenchContext = { group, work, cli, env, endpoint, rssFile };
 
-    const methods: Record<string, () => Promise<{ seconds: number; rssMiB?: number; id?: string }>> = {
-      holdfast: async () => {
-        const r = await timed(
-          "/usr/bin/time",
-          [
-            "-f",
-            "%M",
-            "-o",
-            rssFile,
-            process.execPath,
-            cli,
-            "backup",
-            "redis",
-            "--sentinel",
-            `127.0.0.1:${sentinelPort}`,
-            "--master-name",
-            "bench",
-            "--source",
-            "primary",
-            "--bucket",
-            "bench-holdfast",
-            "--prefix",
-            "bench",
-            "--reason",
-            "benchmark",
-            "--json",
-          ],
-          env,
-        );
-        const out = JSON.parse(r.stdout);
-        if (out.keys !== keys) throw new Error(`holdfast backed up ${out.keys} keys, ${keys} expected`);
-        return {
-          seconds: r.seconds,
-          rssMiB: Number(fs.readFileSync(rssFile, "utf8").trim()) / 1024,
-          id: out.id,
-        };
-      },
-      "rdb-file-then-aws-cp": async () => {
-        const r = await timed(
-          "bash",
-          [
-            "-c",
-            `set -e; redis-cli -p ${port} --rdb ${rdbFile} >/dev/null 2>&1; ${AWS} --endpoint-url ${endpoint} s3 cp ${rdbFile} s3://bench-aws/file/dump.rdb --only-show-errors; rm -f ${rdbFile}`,
-          ],
-          env,
-        );
-        return { seconds: r.seconds };
-      },
-      "rdb-pipe-aws-cp": async () => {
-        const r = await timed(
-          "bash",
-          [
-            "-c",
-            `set -eo pipefail; redis-cli -p ${port} --rdb - 2>/dev/null | ${AWS} --endpoint-url ${endpoint} s3 cp - s3://bench-aws/pipe/dump.rdb --only-show-errors`,
-          ],
-          env,
-        );
-        return { seconds: r.seconds };
-      },
-    };
-
-    const runBackups = async (label: string, n: number) => {
-      const names = Object.keys(methods);
-      const times: Record<string, number[]> = Object.fromEntries(names.map((m) => [m, []]));
-      const rss: number[] = [];
-      let id = "";
-      for (let round = 0; round < n; round++) {
-        // Rotate the order, so no method always runs first (cold caches) or last.
-        for (let k = 0; k < names.length; k++) {
-          const name = names[(round + k) % names.length];
-          const r = await methods[name]();
-          times[name].push(r.seconds);
-          if (r.rssMiB) rss.push(r.rssMiB);
-          if (r.id) id = r.id;
-          console.log(
-            `${label} round ${round + 1}: ${name} ${r.seconds.toFixed(1)} s${r.rssMiB ? `, peak RSS ${r.rssMiB.toFixed(0)} MiB` : ""}`,
-          );
-        }
-      }
-      const med = Object.fromEntries(names.map((m) => [m, median(times[m])]));
-      const summary = {
-        times,
-        median: med,
-        ratioToFileThenCp: med.holdfast / med["rdb-file-then-aws-cp"],
-        ratioToPipe: med.holdfast / med["rdb-pipe-aws-cp"],
-        peakRssMiB: Math.max(...rss),
-        id,
-        loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
-      };
-      console.log(
-        `${label}: holdfast ${med.holdfast.toFixed(1)} s, (a) file+cp ${med["rdb-file-then-aws-cp"].toFixed(1)} s, (b) pipe ${med["rdb-pipe-aws-cp"].toFixed(1)} s; ` +
-          `H/(a) ${summary.ratioToFileThenCp.toFixed(2)} (goal <= 0.75), H/(b) ${summary.ratioToPipe.toFixed(2)} (goal <= 1.10), ` +
-          `peak RSS ${summary.peakRssMiB.toFixed(0)} MiB (goal < 150)`,
-      );
-      return summary;
-    };
+    const methods = backupMethods(ctx, { port, sentinelPort, rdbFile }, () => keys);
+    const runBackups = (label: string, n: number) => backupRounds(methods, label, n);
 
     /** Bytes of the RDB the server would send now (redis-cli --rdb into a file, measured, removed). */
     const rdbSize = async () =>
@@ -315,83 +440,7 @@ async function main(): Promise<void> {
     const backup1 = await runBackups(`backup ${(Number(rdbBytes) / 2 ** 30).toFixed(2)} GiB`, rounds);
     results.backup = backup1;
 
-    // Restore: Holdfast (with its verification) until a stock server serves the directory, against
-    // aws s3 cp + the same stock server.
-    const restoreTimes: Record<string, number[]> = { holdfast: [], "aws-cp-then-load": [] };
-    const restoreRss: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      for (const name of round % 2 ? ["aws-cp-then-load", "holdfast"] : ["holdfast", "aws-cp-then-load"]) {
-        const dir = path.join(work, `restore-${name}-${round}`);
-        fs.mkdirSync(dir);
-        let seconds: number;
-        if (name === "holdfast") {
-          const r = await timed(
-            "/usr/bin/time",
-            [
-              "-f",
-              "%M",
-              "-o",
-              rssFile,
-              process.execPath,
-              cli,
-              "restore",
-              "redis",
-              "--backup",
-              backup1.id,
-              "--data-dir",
-              dir,
-              "--bucket",
-              "bench-holdfast",
-              "--prefix",
-              "bench",
-            ],
-            env,
-          );
-          restoreRss.push(Number(fs.readFileSync(rssFile, "utf8").trim()) / 1024);
-          const load = await serve(group, dir, true, keys);
-          seconds = r.seconds + load;
-          console.log(
-            `restore round ${round + 1}: holdfast ${r.seconds.toFixed(1)} s + serving load ${load.toFixed(1)} s`,
-          );
-        } else {
-          const r = await timed(
-            AWS,
-            [
-              "--endpoint-url",
-              endpoint,
-              "s3",
-              "cp",
-              "s3://bench-aws/file/dump.rdb",
-              path.join(dir, "dump.rdb"),
-              "--only-show-errors",
-            ],
-            env,
-          );
-          const load = await serve(group, dir, false, keys);
-          seconds = r.seconds + load;
-          console.log(
-            `restore round ${round + 1}: aws s3 cp ${r.seconds.toFixed(1)} s + serving load ${load.toFixed(1)} s`,
-          );
-        }
-        restoreTimes[name].push(seconds);
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    }
-    const restore = {
-      times: restoreTimes,
-      median: {
-        holdfast: median(restoreTimes.holdfast),
-        "aws-cp-then-load": median(restoreTimes["aws-cp-then-load"]),
-      },
-      ratio: median(restoreTimes.holdfast) / median(restoreTimes["aws-cp-then-load"]),
-      peakRssMiB: Math.max(...restoreRss),
-      loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
-    };
-    results.restore = restore;
-    console.log(
-      `restore: holdfast ${restore.median.holdfast.toFixed(1)} s, aws s3 cp + load ${restore.median["aws-cp-then-load"].toFixed(1)} s; ` +
-        `ratio ${restore.ratio.toFixed(2)} (goal <= 1.20); peak RSS ${restore.peakRssMiB.toFixed(0)} MiB (with the throw-away redis-server)`,
-    );
+    results.restore = await runRestores(ctx, backup1.id, keys, rounds);
 
     if (secondMib > sizeMib) {
       t0 = Date.now();

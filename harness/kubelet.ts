@@ -499,6 +499,44 @@ export class Kubelet {
     return out;
   }
 
+  /**
+   * The local folders of a Job pod's volume mounts: claims must exist (a pod waits for its claim, as the
+   * scheduler does), emptyDirs are fresh. Undefined when the run ended meanwhile.
+   */
+  private async jobPodVolumes(
+    ns: string,
+    podName: string,
+    spec: Json,
+    run: JobRun,
+  ): Promise<Record<string, string> | undefined> {
+    const paths: Record<string, string> = {};
+    const container = spec.containers[0] as Json;
+    for (;;) {
+      if (run.ended) return undefined;
+      const missing: string[] = [];
+      for (const m of (container.volumeMounts ?? []) as Json[]) {
+        const volume = (spec.volumes ?? []).find((v: Json) => v.name === m.name) as Json | undefined;
+        if (volume?.persistentVolumeClaim) {
+          const claim = volume.persistentVolumeClaim.claimName;
+          try {
+            this.store.get(this.type("PersistentVolumeClaim"), ns, claim);
+            paths[m.mountPath] = this.claimDir(claim);
+          } catch {
+            missing.push(claim);
+          }
+        } else {
+          const dir = path.join(this.o.dir, "emptydir", podName, m.name);
+          fs.mkdirSync(dir, { recursive: true });
+          paths[m.mountPath] = dir;
+        }
+      }
+      if (missing.length === 0) break;
+      this.patchPodScheduled(ns, podName, `persistentvolumeclaim "${missing[0]}" not found`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return paths;
+  }
+
   private async startJobPod(job: KubeObject, run: JobRun): Promise<void> {
     const ns = job.metadata.namespace ?? "";
     const spec = (job as Json).spec.template.spec as Json;
@@ -528,32 +566,9 @@ export class Kubelet {
       spec,
     } as KubeObject);
     run.pod = podName;
-    // Volumes: claims must exist (a pod waits for its claim, as the scheduler does), emptyDirs are fresh.
-    const paths: Record<string, string> = {};
+    const paths = await this.jobPodVolumes(ns, podName, spec, run);
+    if (!paths) return;
     const container = spec.containers[0] as Json;
-    for (;;) {
-      if (run.ended) return;
-      const missing: string[] = [];
-      for (const m of (container.volumeMounts ?? []) as Json[]) {
-        const volume = (spec.volumes ?? []).find((v: Json) => v.name === m.name) as Json | undefined;
-        if (volume?.persistentVolumeClaim) {
-          const claim = volume.persistentVolumeClaim.claimName;
-          try {
-            this.store.get(this.type("PersistentVolumeClaim"), ns, claim);
-            paths[m.mountPath] = this.claimDir(claim);
-          } catch {
-            missing.push(claim);
-          }
-        } else {
-          const dir = path.join(this.o.dir, "emptydir", podName, m.name);
-          fs.mkdirSync(dir, { recursive: true });
-          paths[m.mountPath] = dir;
-        }
-      }
-      if (missing.length === 0) break;
-      this.patchPodScheduled(ns, podName, `persistentvolumeclaim "${missing[0]}" not found`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
     const home = path.join(this.o.dir, "emptydir", podName, "home");
     fs.mkdirSync(home, { recursive: true });
     const l: Localization = { hosts: this.o.hosts ?? new Map(), paths, selfPort: 0 };

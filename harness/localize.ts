@@ -37,13 +37,6 @@ export function localizeConf(text: string, l: Localization): string {
     .replace(/^bind .*$/m, "bind 127.0.0.1");
 }
 
-/** Whether a line of a rendered config is one localizeConf may change. */
-export function isLocalizedLine(line: string, l: Localization): boolean {
-  if (/^(port|bind) /.test(line)) return true;
-  if ([...l.hosts.keys()].some((h) => line.includes(h))) return true;
-  return Object.keys(l.paths).some((p) => new RegExp(`(^|[\\s=:,"'])${escape(p)}(/|$|\\s)`).test(line));
-}
-
 /** A container's env entry as rendered. */
 export interface EnvVar {
   name: string;

@@ -10,22 +10,28 @@ import { prng } from "./prng";
 /** Databases the dataset writes to. */
 export const DATASET_DBS = [0, 1, 5, 15];
 
-/** Patterns the seed's verification counts, plus one that matches keys in several types. */
+/** Patterns a backup's verification counts, plus one that matches keys in several types. */
 export const DATASET_PATTERNS = ["*:emotives:*", "*:metadata:*", "kb1:*"];
 
-/**
- * Writes the dataset through `c` (a user that may run every data command; DEBUG is used when allowed,
- * to get plain quicklist nodes). Returns the number of keys written per database.
- */
-export async function fillEveryType(c: Redis, scale = 1): Promise<Record<number, number>> {
-  const rnd = prng(42);
-  const counts: Record<number, number> = {};
-  const count = (db: number, n = 1) => (counts[db] = (counts[db] ?? 0) + n);
-  await c.call("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "200").catch(() => undefined);
+/** Keys in databases 1, 5 and 15, counted with `count`. */
+async function fillOtherDatabases(c: Redis, count: (db: number, n?: number) => void): Promise<void> {
+  await c.select(1);
+  await c.set("db1:emotives:x", "1");
+  await c.hset("db1:hash", { a: "b" });
+  await c.set("db1:ttl", "v", "EX", 9000);
+  count(1, 3);
+  await c.select(5);
+  for (let i = 0; i < 50; i++) await c.set(`kb${i}:metadata:m`, `meta-${i}`);
+  await c.zadd("db5:zset", 1, "one");
+  count(5, 51);
+  await c.select(15);
+  await c.set("last-db", Buffer.from([1, 2, 3]));
+  count(15, 1);
+}
 
-  await c.select(0);
-  // Strings: integer encodings, embstr, raw, compressible, incompressible, binary, empty.
-  const strings: [string | Buffer, string | Buffer][] = [
+/** Strings: integer encodings, embstr, raw, compressible, incompressible, binary, empty. */
+function stringFixtures(scale: number): [string | Buffer, string | Buffer][] {
+  return [
     ["str:int8", "-7"],
     ["str:int16", "300"],
     ["str:int32", "70000"],
@@ -40,6 +46,20 @@ export async function fillEveryType(c: Redis, scale = 1): Promise<Record<number,
     [`key:${"z".repeat(200)}`, "a key name long and regular enough to be LZF-compressed"],
     ["kb2:emotives:p2", JSON.stringify({ joy: 0.7, fear: 0.1 })],
   ];
+}
+
+/**
+ * Writes the dataset through `c` (a user that may run every data command; DEBUG is used when allowed,
+ * to get plain quicklist nodes). Returns the number of keys written per database.
+ */
+export async function fillEveryType(c: Redis, scale = 1): Promise<Record<number, number>> {
+  const rnd = prng(42);
+  const counts: Record<number, number> = {};
+  const count = (db: number, n = 1) => (counts[db] = (counts[db] ?? 0) + n);
+  await c.call("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "200").catch(() => undefined);
+
+  await c.select(0);
+  const strings = stringFixtures(scale);
   for (const [k, v] of strings) await c.set(k, v);
   count(0, strings.length);
 
@@ -133,19 +153,7 @@ export async function fillEveryType(c: Redis, scale = 1): Promise<Record<number,
     "#!lua name=holdfasttest\nredis.register_function('hf_echo', function(keys, args) return args[1] end)",
   );
 
-  // Other databases.
-  await c.select(1);
-  await c.set("db1:emotives:x", "1");
-  await c.hset("db1:hash", { a: "b" });
-  await c.set("db1:ttl", "v", "EX", 9000);
-  count(1, 3);
-  await c.select(5);
-  for (let i = 0; i < 50; i++) await c.set(`kb${i}:metadata:m`, `meta-${i}`);
-  await c.zadd("db5:zset", 1, "one");
-  count(5, 51);
-  await c.select(15);
-  await c.set("last-db", Buffer.from([1, 2, 3]));
-  count(15, 1);
+  await fillOtherDatabases(c, count);
   await c.select(0);
   return counts;
 }
@@ -282,7 +290,7 @@ export function compareSnapshots(
   return problems;
 }
 
-/** Keys per database and pattern counts of a live server, as SCAN sees them (the seed's check). */
+/** Keys per database and pattern counts of a live server, as SCAN sees them (the operator's check). */
 export async function liveCounts(
   c: Redis,
   patterns: string[],

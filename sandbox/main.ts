@@ -1,7 +1,8 @@
 // `npm run sandbox`: the whole protection loop on one machine. Deploys the dev stack on loopback (real
 // redis-server and redis-sentinel processes from the rendered configuration, s3rver as the bucket, a
-// LanceDB writer), loads seed-shaped data, walks through the seed's disasters with the real commands,
-// prints a table of verdicts, stops every process it started and leaves its folder for inspection.
+// LanceDB writer), loads data shaped like an application's, walks through the disasters Holdfast covers
+// with the real commands, prints a table of verdicts, stops every process it started and leaves its
+// folder for inspection.
 //   npm run sandbox -- [--short] [--step N] [--keep-running] [--json] [--dir DIR] [--engine redis8]
 // Exit codes: 0 every verdict passed, 1 a verdict failed or the sandbox could not start, 2 bad input
 // (or Redis is not installed).

@@ -1,4 +1,4 @@
-// The sandbox's stand-in for the seed's llm_sidecar: it embeds LanceDB on its data directory and appends
+// The sandbox's stand-in for the application's sidecar: it embeds LanceDB on its data directory and appends
 // proposal-log rows with vectors until SIGTERM, logging every commit (table version and the rows it
 // holds) so the sandbox can tell what the table held at any version. Run by the LanceDB pod's runtime.
 //   node -r tsx/cjs sandbox/proposal-log-app.ts DATA_DIR LOG_FILE

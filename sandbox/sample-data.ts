@@ -1,13 +1,13 @@
-// Sample data shaped like the seeds': per knowledge base, the patterns with their emotives, metadata and
-// frequency counters, and the symbol frequencies and PMF (seed 002's table of what lives only in
-// Redis); and the proposal-log rows with vectors an llm_sidecar keeps in LanceDB (seed 000).
+// Sample data shaped like an application's: per knowledge base the patterns with their emotives, metadata and
+// frequency counters, and the symbol frequencies and PMF (what lives only in
+// Redis); and the proposal-log rows with vectors the application's sidecar keeps in LanceDB.
 import type Redis from "ioredis";
 import { prng } from "../harness/prng";
 
 /** Knowledge bases of the sample. */
 export const KNOWLEDGE_BASES = ["kb-alpha", "kb-beta", "kb-gamma"];
 
-/** The key patterns a backup counts and the sandbox checks (the seed's verification, plus frequencies). */
+/** The key patterns a backup counts and the sandbox checks (the usual check, plus frequencies). */
 export const CHECKED_PATTERNS = ["*:emotives:*", "*:metadata:*", "*:frequency:*"];
 
 const EMOTIVES = ["joy", "trust", "fear", "surprise", "sadness", "anticipation"];

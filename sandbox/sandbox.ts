@@ -76,7 +76,7 @@ export class Sandbox {
   }
 
   /** The LanceDB application's data directory (its claim). */
-  get lanceDbDir(): string {
+  get lancedbDir(): string {
     return this.cluster.claimDir("data-lancedb-0");
   }
 

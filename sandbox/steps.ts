@@ -1,5 +1,6 @@
-// The seed's disasters, one step each, run with the real commands against the sandbox; every step checks
-// its outcome and throws StepFailure with what it found when the outcome is not what Holdfast promises.
+// The disasters Holdfast covers, one step each, run with the real commands against the sandbox; every
+// step checks its outcome and throws StepFailure with what it found when the outcome is not what
+// Holdfast promises.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -27,7 +28,7 @@ export interface SandboxState {
   /** The Redis backup step 1 took. */
   redisBackup?: BackupSummary;
   /** The LanceDB snapshot step 1 took. */
-  lanceDbSnapshot?: BackupSummary;
+  lancedbSnapshot?: BackupSummary;
 }
 
 /** What a step is given. */
@@ -123,7 +124,7 @@ const backupStep: Step = {
     const [redis] = backups.filter((b) => b.store === "redis").slice(-1);
     const [lance] = backups.filter((b) => b.store === "lancedb").slice(-1);
     state.redisBackup = redis;
-    state.lanceDbSnapshot = lance;
+    state.lancedbSnapshot = lance;
     const facts = [
       check(
         redis?.items === state.backedUp.size,
@@ -272,7 +273,7 @@ const wipeStep: Step = {
     const { sandbox, state } = ctx;
     const { statefulSet, sentinelStatefulSet } = sandbox.cluster.outputs.redis;
     const set = sandbox.cluster.set;
-    // The seed's `docker compose down -v`: everything stops and every volume comes back blank.
+    // Complete loss with the volumes gone (`down -v`): everything stops and every volume comes back blank.
     ctx.say("  > scale the sentinels and Redis to 0, empty every volume, scale back up");
     const wipedAt = Date.now();
     await sandbox.scale(sentinelStatefulSet, 0);
@@ -416,13 +417,13 @@ const aofStep: Step = {
   },
 };
 
-const lanceDbStep: Step = {
+const lancedbStep: Step = {
   n: 6,
   title: "LanceDB directory lost while writing",
   needs: [1],
   async run(ctx) {
     const { sandbox, state } = ctx;
-    const dir = sandbox.lanceDbDir;
+    const dir = sandbox.lancedbDir;
     const committedBefore = sandbox.commits().length;
     await waitFor(
       "the application to keep committing",
@@ -450,7 +451,7 @@ const lanceDbStep: Step = {
     const record = await getJson<SnapshotRecord>(
       sandbox.cluster.s3.client(),
       sandbox.cluster.outputs.backup.bucket,
-      `${sandbox.cluster.outputs.backup.prefix}/lancedb/snapshots/${state.lanceDbSnapshot!.id}.json`,
+      `${sandbox.cluster.outputs.backup.prefix}/lancedb/snapshots/${state.lancedbSnapshot!.id}.json`,
     );
     const table = record.tables.find((t) => t.name === TABLE);
     if (!table) throw new StepFailure(`snapshot ${record.id} has no table ${TABLE}`);
@@ -619,6 +620,6 @@ export const STEPS: Step[] = [
   failoverStep,
   wipeStep,
   aofStep,
-  lanceDbStep,
+  lancedbStep,
   drillAndPruneStep,
 ];

@@ -1,4 +1,4 @@
-// `npm run sandbox` as a newcomer runs it (short mode): every one of the seed's disasters gets a passed
+// `npm run sandbox` as a newcomer runs it (short mode): every one of the disasters gets a passed
 // verdict, the exit code says so, no process outlives it and its folder is left to inspect; bad input
 // and a machine without Redis get one line and exit 2.
 import { spawnSync } from "child_process";

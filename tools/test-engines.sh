@@ -18,7 +18,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do engines+=("$1"); shift; done
 [ "${1:-}" = "--" ] && shift
 [ ${#engines[@]} -gt 0 ] || engines=(redis8 valkey8)
 
-# The files of the matrix (README, "Engines").
+# The files of the matrix (docs/testing.md, "The engine matrix, locally").
 files=(
   jobs/redis-backup/rdb/scanner.test.ts
   test/backup/round-trip.test.ts

@@ -19,23 +19,26 @@ import {
   tlsOnlyBucketPolicy,
 } from "./policies";
 import { replicationRule } from "./replication";
+import { ObjectLockMode } from "../shared/enums";
 
-/** S3 Object Lock modes: GOVERNANCE can be lifted by a principal allowed to bypass it, COMPLIANCE by nobody. */
-export type ObjectLockMode = "GOVERNANCE" | "COMPLIANCE";
+export { ObjectLockMode };
 
-/** Arguments of a BackupBucket. */
+/**
+ * Arguments of a BackupBucket. Values may come from other resources (pulumi.Input), except what decides
+ * which resources exist: Object Lock (set when the bucket is created) and the offsite copy's region.
+ */
 export interface BackupBucketArgs {
   /** Key prefix of the stack's backups in the bucket (the stack passes backupPrefix, by default its name). */
-  prefix: string;
+  prefix: pulumi.Input<string>;
   /**
    * Days a deleted or overwritten object (a pruned backup) stays recoverable as a noncurrent version.
    * Default 30. No rule expires a current backup by age: the prune job applies retention.
    */
-  noncurrentVersionDays?: number;
+  noncurrentVersionDays?: pulumi.Input<number>;
   /** Days after which backups move to `transitionStorageClass`; 0 never moves them. Default 0. */
-  transitionDays?: number;
+  transitionDays?: pulumi.Input<number>;
   /** Storage class backups move to. Default `STANDARD_IA`. */
-  transitionStorageClass?: string;
+  transitionStorageClass?: pulumi.Input<string>;
   /**
    * Object Lock mode of every new object version; set it when the bucket is created (S3 cannot turn
    * Object Lock on for this bucket later without replacing it, which `protect` refuses). Default: off.
@@ -45,29 +48,85 @@ export interface BackupBucketArgs {
   objectLockDays?: number;
   /** Region of the offsite copy bucket. Default: no copy. */
   replicaRegion?: string;
+  /** ARN of an existing KMS key to encrypt with; its key policy must let IAM grant use. Default: a new key that rotates yearly. */
+  kmsKeyArn?: pulumi.Input<string>;
+  /** Namespace of the jobs' Kubernetes service accounts (see JOB_SERVICE_ACCOUNTS). Default `holdfast`. */
+  namespace?: pulumi.Input<string>;
+  /** ARN of the cluster's IAM OIDC provider. Default: none; the roles are then assumable by ECS tasks only. */
+  oidcProviderArn?: pulumi.Input<string>;
+  /** Issuer host of the OIDC provider. Default: taken from oidcProviderArn. */
+  oidcIssuer?: pulumi.Input<string>;
+  /** Tags of every AWS resource. Default none. */
+  tags?: Record<string, pulumi.Input<string>>;
+}
+
+/** Resource options of a BackupBucket: a component's, plus the provider of the offsite copy. */
+export interface BackupBucketOptions extends pulumi.ComponentResourceOptions {
   /**
    * AWS provider for the offsite copy's resources. Default: a provider for replicaRegion using the
    * credentials of the environment (an explicit provider does not read the stack's `aws:` config).
    */
   replicaProvider?: aws.Provider;
-  /** ARN of an existing KMS key to encrypt with; its key policy must let IAM grant use. Default: a new key that rotates yearly. */
-  kmsKeyArn?: string;
-  /** Namespace of the jobs' Kubernetes service accounts (see JOB_SERVICE_ACCOUNTS). Default `holdfast`. */
-  namespace?: string;
-  /** ARN of the cluster's IAM OIDC provider. Default: none; the roles are then assumable by ECS tasks only. */
-  oidcProviderArn?: string;
-  /** Issuer host of the OIDC provider. Default: taken from oidcProviderArn. */
-  oidcIssuer?: string;
-  /** Tags of every AWS resource. Default none. */
-  tags?: Record<string, string>;
+}
+
+/** The ARN of each job role's IAM role. */
+export interface JobRoleArns {
+  /** The backup jobs' role: writes backups, never deletes. */
+  backup: string;
+  /** The prune job's role: deletes expired backups, never writes. */
+  prune: string;
+  /** The restore and drill jobs' role: reads backups, never writes. */
+  restore: string;
+}
+
+/** The Kubernetes service account of each job role. */
+export interface JobServiceAccounts {
+  /** Service account of the backup jobs. */
+  backup: string;
+  /** Service account of the prune job. */
+  prune: string;
+  /** Service account of the restore and drill jobs. */
+  restore: string;
 }
 
 /** What the bucket-level hardening of one bucket needs. */
 interface Hardening {
   bucket: aws.s3.Bucket;
   kmsKeyArn: pulumi.Input<string>;
-  rules: s3.BucketLifecycleConfigurationRule[];
+  rules: pulumi.Input<s3.BucketLifecycleConfigurationRule[]>;
   objectLock?: { mode: ObjectLockMode; days: number };
+}
+
+/** The offsite copy: its bucket, key and access, for the restore role and the outputs. */
+interface OffsiteCopy {
+  bucketName: pulumi.Output<string>;
+  region: string;
+  kmsKeyArn: pulumi.Output<string>;
+  access: pulumi.Output<BucketAccess>;
+}
+
+/** Tags, lifecycle rules and Object Lock of a bucket and its copy, from the args. */
+function bucketSettings(args: BackupBucketArgs) {
+  return {
+    tags: {
+      "app.kubernetes.io/part-of": "holdfast",
+      "holdfast.dev/prefix": args.prefix,
+      ...args.tags,
+    },
+    objectLock: args.objectLockMode
+      ? { mode: args.objectLockMode, days: requireLockDays(args.objectLockDays) }
+      : undefined,
+    rules: pulumi
+      .all([args.prefix, args.noncurrentVersionDays, args.transitionDays, args.transitionStorageClass])
+      .apply(([prefix, noncurrent, transition, storageClass]) =>
+        lifecycleRules({
+          prefix,
+          noncurrentVersionDays: noncurrent ?? 30,
+          transitionDays: transition ?? 0,
+          transitionStorageClass: storageClass ?? "STANDARD_IA",
+        }),
+      ),
+  };
 }
 
 /** The S3 bucket of a stack's backups and the roles of the jobs that use it. */
@@ -79,56 +138,42 @@ export class BackupBucket extends pulumi.ComponentResource {
   /** Region of the bucket. */
   public readonly region: pulumi.Output<string>;
   /** Key prefix of the stack's backups. */
-  public readonly prefix: string;
+  public readonly prefix: pulumi.Output<string>;
   /** ARN of the KMS key the bucket encrypts with. */
   public readonly kmsKeyArn: pulumi.Output<string>;
   /** ARNs of the job roles. */
-  public readonly roleArns: Record<JobRole, pulumi.Output<string>>;
+  public readonly roleArns: pulumi.Output<JobRoleArns>;
   /** Kubernetes service accounts (in `namespace`) that may assume each role. */
-  public readonly serviceAccounts: Record<JobRole, string>;
-  /** Name of the offsite copy bucket, when there is one. */
-  public readonly replicaBucketName?: pulumi.Output<string>;
-  /** Region of the offsite copy, when there is one. */
-  public readonly replicaRegion?: string;
-  /** ARN of the offsite copy's KMS key, when there is one. */
-  public readonly replicaKmsKeyArn?: pulumi.Output<string>;
+  public readonly serviceAccounts: pulumi.Output<JobServiceAccounts>;
+  /** Name of the offsite copy bucket; empty when there is none. */
+  public readonly replicaBucketName: pulumi.Output<string>;
+  /** Region of the offsite copy; empty when there is none. */
+  public readonly replicaRegion: pulumi.Output<string>;
+  /** ARN of the offsite copy's KMS key; empty when there is none. */
+  public readonly replicaKmsKeyArn: pulumi.Output<string>;
 
   /**
    * @param name base name of the AWS resources.
    * @param args the bucket's settings; see BackupBucketArgs for defaults.
-   * @param opts resource options; an `aws` provider passed here is used for the bucket and roles.
+   * @param opts resource options; an `aws` provider passed here is used for the bucket and roles, and
+   *   `replicaProvider` for the offsite copy.
    */
-  constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("holdfast:aws:BackupBucket", name, {}, opts);
-    const child = { parent: this };
+  constructor(name: string, args: BackupBucketArgs, opts?: BackupBucketOptions) {
+    const { replicaProvider, ...componentOpts } = opts ?? {};
+    super("holdfast:aws:BackupBucket", name, {}, componentOpts);
     // What holds backups, or could make them unreadable or unprotected by going away, is protected
     // and kept on delete: deleting a BucketVersioning resource would suspend versioning.
     const keep = { parent: this, protect: true, retainOnDelete: true };
-    const tags = {
-      "app.kubernetes.io/part-of": "holdfast",
-      "holdfast.dev/prefix": args.prefix,
-      ...args.tags,
-    };
-    const objectLock = args.objectLockMode
-      ? { mode: args.objectLockMode, days: requireLockDays(args.objectLockDays) }
-      : undefined;
-    const rules = lifecycleRules({
-      prefix: args.prefix,
-      noncurrentVersionDays: args.noncurrentVersionDays ?? 30,
-      transitionDays: args.transitionDays ?? 0,
-      transitionStorageClass: args.transitionStorageClass ?? "STANDARD_IA",
-    });
-
-    const region = aws.getRegionOutput({}, child).region;
-    const account = aws.getCallerIdentityOutput({}, child).accountId;
-    const partition = aws.getPartitionOutput({}, child);
+    const { tags, objectLock, rules } = bucketSettings(args);
+    const region = aws.getRegionOutput({}, { parent: this }).region;
+    const partition = aws.getPartitionOutput({}, { parent: this });
 
     const kmsKeyArn = args.kmsKeyArn
       ? pulumi.output(args.kmsKeyArn)
       : new aws.kms.Key(
           `${name}-key`,
           {
-            description: `Holdfast backups under ${args.prefix}/`,
+            description: pulumi.interpolate`Holdfast backups under ${args.prefix}/`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags,
@@ -141,103 +186,158 @@ export class BackupBucket extends pulumi.ComponentResource {
       keep,
     );
     const versioning = this.harden(name, { bucket, kmsKeyArn, rules, objectLock }, {});
-
     const access = pulumi
-      .all([bucket.arn, kmsKeyArn, region, partition.dnsSuffix])
-      .apply(([bucketArn, keyArn, r, dnsSuffix]): BucketAccess => ({
+      .all([bucket.arn, kmsKeyArn, region, partition.dnsSuffix, args.prefix])
+      .apply(([bucketArn, keyArn, r, dnsSuffix, prefix]): BucketAccess => ({
         bucketArn,
-        prefix: args.prefix,
+        prefix,
         kmsKeyArn: keyArn,
         region: r,
         dnsSuffix,
       }));
+    const offsite = args.replicaRegion
+      ? this.offsiteCopy(name, args, { bucket, versioning, access, rules, tags, objectLock }, replicaProvider)
+      : undefined;
 
-    let replicaAccess: pulumi.Output<BucketAccess> | undefined;
-    if (args.replicaRegion) {
-      const replicaRegion = args.replicaRegion;
-      const provider =
-        args.replicaProvider ??
-        new aws.Provider(`${name}-replica-provider`, { region: replicaRegion }, child);
-      const replicaKey = new aws.kms.Key(
-        `${name}-replica-key`,
-        {
-          description: `Holdfast offsite copy of backups under ${args.prefix}/`,
-          enableKeyRotation: true,
-          deletionWindowInDays: 30,
-          tags,
-        },
-        { ...keep, provider },
-      );
-      const replica = new aws.s3.Bucket(
-        `${name}-replica`,
-        { objectLockEnabled: objectLock ? true : undefined, tags },
-        { ...keep, provider },
-      );
-      const replicaVersioning = this.harden(
-        `${name}-replica`,
-        { bucket: replica, kmsKeyArn: replicaKey.arn, rules, objectLock },
-        { provider },
-      );
-      replicaAccess = pulumi
-        .all([replica.arn, replicaKey.arn, partition.dnsSuffix])
-        .apply(([bucketArn, keyArn, dnsSuffix]) => ({
-          bucketArn,
-          prefix: args.prefix,
-          kmsKeyArn: keyArn,
-          region: replicaRegion,
-          dnsSuffix,
-        }));
+    this.bucketName = bucket.bucket;
+    this.bucketArn = bucket.arn;
+    this.region = region;
+    this.prefix = pulumi.output(args.prefix);
+    this.kmsKeyArn = kmsKeyArn;
+    this.roleArns = this.jobRoles(name, args, access, offsite, tags);
+    this.serviceAccounts = pulumi.output({ ...JOB_SERVICE_ACCOUNTS });
+    this.replicaBucketName = offsite?.bucketName ?? pulumi.output("");
+    this.replicaRegion = pulumi.output(offsite?.region ?? "");
+    this.replicaKmsKeyArn = offsite?.kmsKeyArn ?? pulumi.output("");
+    this.registerOutputs({
+      bucketName: this.bucketName,
+      bucketArn: this.bucketArn,
+      region: this.region,
+      prefix: this.prefix,
+      kmsKeyArn: this.kmsKeyArn,
+      roleArns: this.roleArns,
+      serviceAccounts: this.serviceAccounts,
+      replicaBucketName: this.replicaBucketName,
+      replicaRegion: this.replicaRegion,
+      replicaKmsKeyArn: this.replicaKmsKeyArn,
+    });
+  }
 
-      const replicationRole = new aws.iam.Role(
-        `${name}-replication-role`,
-        {
-          description: `S3 replication of Holdfast backups under ${args.prefix}/ to ${replicaRegion}`,
-          assumeRolePolicy: pulumi
-            .all([account, bucket.arn])
-            .apply(([accountId, arn]) => JSON.stringify(replicationTrustPolicy(accountId, arn))),
-          tags,
-        },
-        child,
-      );
-      const replicationPolicy = new aws.iam.RolePolicy(
-        `${name}-replication-policy`,
-        {
-          role: replicationRole.id,
-          policy: pulumi
-            .all([access, replicaAccess])
-            .apply(([source, target]) => JSON.stringify(replicationRolePolicy(source, target))),
-        },
-        child,
-      );
-      new aws.s3.BucketReplicationConfig(
-        `${name}-replication`,
-        {
-          bucket: bucket.bucket,
-          role: replicationRole.arn,
-          rules: [
-            pulumi
-              .all([replica.arn, replicaKey.arn])
-              .apply(([arn, keyArn]) => replicationRule(args.prefix, arn, keyArn)),
-          ],
-        },
-        { parent: this, dependsOn: [versioning, replicaVersioning, replicationPolicy] },
-      );
-      this.replicaBucketName = replica.bucket;
-      this.replicaRegion = replicaRegion;
-      this.replicaKmsKeyArn = replicaKey.arn;
-    }
+  /** The offsite copy in replicaRegion: its key, bucket, hardening, and the replication to it. */
+  private offsiteCopy(
+    name: string,
+    args: BackupBucketArgs,
+    source: {
+      bucket: aws.s3.Bucket;
+      versioning: aws.s3.BucketVersioning;
+      access: pulumi.Output<BucketAccess>;
+      rules: Hardening["rules"];
+      tags: Record<string, pulumi.Input<string>>;
+      objectLock: Hardening["objectLock"];
+    },
+    replicaProvider: aws.Provider | undefined,
+  ): OffsiteCopy {
+    const replicaRegion = args.replicaRegion!;
+    const child = { parent: this };
+    const keep = { parent: this, protect: true, retainOnDelete: true };
+    const { bucket, tags, objectLock } = source;
+    const provider =
+      replicaProvider ?? new aws.Provider(`${name}-replica-provider`, { region: replicaRegion }, child);
+    const replicaKey = new aws.kms.Key(
+      `${name}-replica-key`,
+      {
+        description: pulumi.interpolate`Holdfast offsite copy of backups under ${args.prefix}/`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        tags,
+      },
+      { ...keep, provider },
+    );
+    const replica = new aws.s3.Bucket(
+      `${name}-replica`,
+      { objectLockEnabled: objectLock ? true : undefined, tags },
+      { ...keep, provider },
+    );
+    const replicaVersioning = this.harden(
+      `${name}-replica`,
+      { bucket: replica, kmsKeyArn: replicaKey.arn, rules: source.rules, objectLock },
+      { provider },
+    );
+    const partition = aws.getPartitionOutput({}, child);
+    const access = pulumi
+      .all([replica.arn, replicaKey.arn, partition.dnsSuffix, args.prefix])
+      .apply(([bucketArn, keyArn, dnsSuffix, prefix]) => ({
+        bucketArn,
+        prefix,
+        kmsKeyArn: keyArn,
+        region: replicaRegion,
+        dnsSuffix,
+      }));
+    const account = aws.getCallerIdentityOutput({}, child).accountId;
+    const replicationRole = new aws.iam.Role(
+      `${name}-replication-role`,
+      {
+        description: pulumi.interpolate`S3 replication of Holdfast backups under ${args.prefix}/ to ${replicaRegion}`,
+        assumeRolePolicy: pulumi
+          .all([account, bucket.arn])
+          .apply(([accountId, arn]) => JSON.stringify(replicationTrustPolicy(accountId, arn))),
+        tags,
+      },
+      child,
+    );
+    const replicationPolicy = new aws.iam.RolePolicy(
+      `${name}-replication-policy`,
+      {
+        role: replicationRole.id,
+        policy: pulumi
+          .all([source.access, access])
+          .apply(([from, to]) => JSON.stringify(replicationRolePolicy(from, to))),
+      },
+      child,
+    );
+    new aws.s3.BucketReplicationConfig(
+      `${name}-replication`,
+      {
+        bucket: bucket.bucket,
+        role: replicationRole.arn,
+        rules: [
+          pulumi
+            .all([replica.arn, replicaKey.arn, args.prefix])
+            .apply(([arn, keyArn, prefix]) => replicationRule(prefix, arn, keyArn)),
+        ],
+      },
+      { parent: this, dependsOn: [source.versioning, replicaVersioning, replicationPolicy] },
+    );
+    return { bucketName: replica.bucket, region: replicaRegion, kmsKeyArn: replicaKey.arn, access };
+  }
 
+  /** The backup, prune and restore roles, each trusting its service account, with its least privilege. */
+  private jobRoles(
+    name: string,
+    args: BackupBucketArgs,
+    access: pulumi.Output<BucketAccess>,
+    offsite: OffsiteCopy | undefined,
+    tags: Record<string, pulumi.Input<string>>,
+  ): pulumi.Output<JobRoleArns> {
+    const child = { parent: this };
+    const region = aws.getRegionOutput({}, child).region;
+    const account = aws.getCallerIdentityOutput({}, child).accountId;
+    const partition = aws.getPartitionOutput({}, child);
+    const trust = pulumi.all([
+      account,
+      region,
+      partition.partition,
+      args.oidcProviderArn ?? "",
+      args.oidcIssuer ?? "",
+      args.namespace ?? "holdfast",
+    ]);
     const trustFor = (role: JobRole) =>
-      pulumi.all([account, region, partition.partition]).apply(([accountId, r, p]) =>
+      trust.apply(([accountId, r, p, oidcProviderArn, oidcIssuer, namespace]) =>
         JSON.stringify(
           jobRoleTrustPolicy(
             role,
             { accountId, region: r, partition: p },
-            {
-              oidcProviderArn: args.oidcProviderArn ?? "",
-              oidcIssuer: args.oidcIssuer ?? "",
-              namespace: args.namespace ?? "holdfast",
-            },
+            { oidcProviderArn, oidcIssuer, namespace },
           ),
         ),
       );
@@ -245,20 +345,20 @@ export class BackupBucket extends pulumi.ComponentResource {
       backup: access.apply((a) => JSON.stringify(backupRolePolicy(a))),
       prune: access.apply((a) => JSON.stringify(pruneRolePolicy(a))),
       restore: pulumi
-        .all([access, replicaAccess])
-        .apply(([a, offsite]) => JSON.stringify(restoreRolePolicy(a, offsite))),
+        .all([access, offsite?.access])
+        .apply(([a, copy]) => JSON.stringify(restoreRolePolicy(a, copy))),
     };
     const descriptions: Record<JobRole, string> = {
       backup: "writes backups, never deletes",
       prune: "deletes expired backups, never writes",
       restore: "reads backups, never writes",
     };
-    const roleArns = {} as Record<JobRole, pulumi.Output<string>>;
+    const arns = {} as Record<JobRole, pulumi.Output<string>>;
     for (const role of Object.keys(JOB_SERVICE_ACCOUNTS) as JobRole[]) {
       const iamRole = new aws.iam.Role(
         `${name}-${role}-role`,
         {
-          description: `Holdfast ${role} job under ${args.prefix}/: ${descriptions[role]}`,
+          description: pulumi.interpolate`Holdfast ${role} job under ${args.prefix}/: ${descriptions[role]}`,
           assumeRolePolicy: trustFor(role),
           tags,
         },
@@ -269,25 +369,9 @@ export class BackupBucket extends pulumi.ComponentResource {
         { role: iamRole.id, policy: permissions[role] },
         child,
       );
-      roleArns[role] = iamRole.arn;
+      arns[role] = iamRole.arn;
     }
-
-    this.bucketName = bucket.bucket;
-    this.bucketArn = bucket.arn;
-    this.region = region;
-    this.prefix = args.prefix;
-    this.kmsKeyArn = kmsKeyArn;
-    this.roleArns = roleArns;
-    this.serviceAccounts = { ...JOB_SERVICE_ACCOUNTS };
-    this.registerOutputs({
-      bucketName: this.bucketName,
-      bucketArn: this.bucketArn,
-      region: this.region,
-      kmsKeyArn: this.kmsKeyArn,
-      roleArns: this.roleArns,
-      replicaBucketName: this.replicaBucketName,
-      replicaKmsKeyArn: this.replicaKmsKeyArn,
-    });
+    return pulumi.output(arns);
   }
 
   /**

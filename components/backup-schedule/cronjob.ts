@@ -1,6 +1,7 @@
 // A declared job as a Kubernetes CronJob: never two runs at once, a deadline, a bounded retry, a short
 // history, the restricted security profile with a read-only root filesystem, and the IRSA service
 // account of its role. Pure: BackupSchedule passes the result to the CronJob resource unchanged.
+import type * as pulumi from "@pulumi/pulumi";
 import type { batch, core } from "@pulumi/kubernetes/types/input";
 import type { JobRole } from "../backup-bucket";
 import { REDIS_CLIENT_LABEL } from "../../core/redis-set";
@@ -16,15 +17,15 @@ export const STORE_LABEL = "holdfast.dev/store";
 
 /** How the CronJobs of a stack run. */
 export interface KubernetesRuntime {
-  namespace: string;
+  namespace: pulumi.Input<string>;
   image: core.v1.Container["image"];
   timeZone: string;
   /** Service account of each role (annotated for IRSA). */
   serviceAccounts: Record<JobRole, string>;
   /** The LanceDB dataset, for the jobs that read it. */
   lancedb?: {
-    claimName: string;
-    dataPath: string;
+    claimName: pulumi.Input<string>;
+    dataPath: pulumi.Input<string>;
     /** The application's uid: the job reads its files as it, and never changes their ownership. */
     uid: number;
     /** Labels of the application's pod, when its volume can only be mounted on that pod's node (ebs). */

@@ -1,5 +1,5 @@
-// A declared job as an ECS Fargate task, for stores outside Kubernetes (the seed's s3_lancedb_backup
-// module): the same image and command, the same environment, the LanceDB dataset from EFS, logs to
+// A declared job as an ECS Fargate task, for stores outside Kubernetes (a LanceDB store run as an
+// ECS service): the same image and command, the same environment, the LanceDB dataset from EFS, logs to
 // CloudWatch, a read-only root filesystem with task storage for /tmp and the scratch space.
 import * as pulumi from "@pulumi/pulumi";
 import type { ecs } from "@pulumi/aws/types/input";
@@ -15,7 +15,7 @@ export interface FargateRuntime {
   efs?: {
     fileSystemId: pulumi.Input<string>;
     accessPointId: pulumi.Input<string>;
-    dataPath: string;
+    dataPath: pulumi.Input<string>;
     /** The application's uid, which the task reads the files as. */
     uid: number;
   };
@@ -57,15 +57,20 @@ export function taskVolumes(job: DeclaredJob, rt: FargateRuntime): ecs.TaskDefin
 
 /** The container definitions of a job's task definition, as the JSON ECS takes. */
 export function containerDefinitions(job: DeclaredJob, rt: FargateRuntime): pulumi.Output<string> {
-  const mountPoints = [{ sourceVolume: "tmp", containerPath: "/tmp" }];
-  if (job.scratchSize) mountPoints.push({ sourceVolume: "scratch", containerPath: "/scratch" });
-  if (job.readsLanceDb && rt.efs)
-    mountPoints.push({ sourceVolume: "lancedb", containerPath: rt.efs.dataPath });
   const uid = job.readsLanceDb && rt.efs ? rt.efs.uid : 10001;
   return pulumi
-    .all([rt.image, rt.logGroupName, rt.region, pulumi.all(job.env.map((e) => pulumi.output(e.value ?? "")))])
-    .apply(([image, logGroup, region, values]) =>
-      JSON.stringify([
+    .all([
+      rt.image,
+      rt.logGroupName,
+      rt.region,
+      pulumi.all(job.env.map((e) => pulumi.output(e.value ?? ""))),
+      rt.efs?.dataPath ?? "",
+    ])
+    .apply(([image, logGroup, region, values, dataPath]) => {
+      const mountPoints = [{ sourceVolume: "tmp", containerPath: "/tmp" }];
+      if (job.scratchSize) mountPoints.push({ sourceVolume: "scratch", containerPath: "/scratch" });
+      if (job.readsLanceDb && rt.efs) mountPoints.push({ sourceVolume: "lancedb", containerPath: dataPath });
+      return JSON.stringify([
         {
           name: "holdfast",
           image,
@@ -85,6 +90,6 @@ export function containerDefinitions(job: DeclaredJob, rt: FargateRuntime): pulu
             },
           },
         },
-      ]),
-    );
+      ]);
+    });
 }

@@ -9,7 +9,7 @@ import { quantityToBytes } from "../../core/quantity";
 export interface JobEnv {
   name: string;
   value?: pulumi.Input<string>;
-  secret?: { name: string; key: string };
+  secret?: { name: pulumi.Input<string>; key: string };
 }
 
 /** The jobs Holdfast schedules. */
@@ -18,7 +18,7 @@ export type JobName = "redis-backup" | "lancedb-backup" | "prune" | "restore-dri
 /** One scheduled job. */
 export interface DeclaredJob {
   name: JobName;
-  /** One line for descriptions and the README. */
+  /** One line for descriptions and the docs. */
   summary: string;
   /** Five-field cron schedule. */
   schedule: string;
@@ -39,33 +39,76 @@ export interface DeclaredJob {
   memory: string;
 }
 
-/** What the schedules are made from (stack config and the stores' outputs). */
+/** Five-field cron schedules of the jobs. */
+export interface JobSchedules {
+  /** The Redis backup. */
+  redisBackup: string;
+  /** The LanceDB backup. */
+  lancedbBackup: string;
+  /** The retention prune of both stores. */
+  prune: string;
+  /** The restore drill. */
+  drill: string;
+}
+
+/** What the prune keeps. */
+export interface JobRetention {
+  /** The newest N backups of each store, whatever their age. */
+  keepLast: number;
+  /** The newest backup of each of the last N days. */
+  keepDaily: number;
+  /** The newest backup of each of the last N ISO weeks. */
+  keepWeekly: number;
+  /** The newest backup of each of the last N months. */
+  keepMonthly: number;
+}
+
+/** The Redis set the backup and the drill read. */
+export interface ScheduledRedis {
+  /** Every sentinel as host:port, comma-separated. */
+  sentinels: pulumi.Input<string>;
+  /** Name the sentinels monitor the primary under. */
+  masterName: pulumi.Input<string>;
+  /** Secret with `backup-password` and `discovery-password`. */
+  secretName: pulumi.Input<string>;
+  /** Key patterns whose counts each backup records. */
+  patterns: string[];
+  /** Scratch space a drill restores a Redis backup into. */
+  scratchSize: string;
+  /** Memory of a data pod: what a drill's throw-away Redis needs to load the dataset. */
+  memoryLimit: string;
+}
+
+/** The LanceDB dataset the backup reads. */
+export interface ScheduledLanceDb {
+  /** Where the dataset is mounted in the jobs that read it. */
+  dataPath: pulumi.Input<string>;
+}
+
+/**
+ * What the schedules are made from (stack config and the stores' outputs). Names, addresses and the
+ * bucket may come from other resources; schedules, retention and sizes are plain (a job's memory
+ * decides its Fargate task size).
+ */
 export interface ScheduleSettings {
+  /** The stack's name, on every job's metrics. */
   stack: string;
+  /** The backup bucket. */
   bucket: pulumi.Input<string>;
-  prefix: string;
+  /** Key prefix of the stack's backups. */
+  prefix: pulumi.Input<string>;
+  /** Region of the bucket. */
   region: pulumi.Input<string>;
   /** Pushgateway the jobs push to; empty for none. */
   pushgatewayUrl: string;
-  schedules: { redisBackup: string; lancedbBackup: string; prune: string; drill: string };
-  retention: { keepLast: number; keepDaily: number; keepWeekly: number; keepMonthly: number };
-  redis?: {
-    /** Every sentinel as host:port, comma-separated. */
-    sentinels: string;
-    masterName: string;
-    /** Secret with `backup-password` and `discovery-password`. */
-    secretName: string;
-    /** Key patterns whose counts each backup records. */
-    patterns: string[];
-    /** Scratch space a drill restores a Redis backup into. */
-    scratchSize: string;
-    /** Memory of a data pod: what a drill's throw-away Redis needs to load the dataset. */
-    memoryLimit: string;
-  };
-  lancedb?: {
-    /** Where the dataset is mounted in the jobs that read it. */
-    dataPath: string;
-  };
+  /** When each job runs. */
+  schedules: JobSchedules;
+  /** What the prune keeps. */
+  retention: JobRetention;
+  /** The Redis set; none schedules no Redis backup. */
+  redis?: ScheduledRedis;
+  /** The LanceDB dataset on a volume; none schedules no LanceDB backup. */
+  lancedb?: ScheduledLanceDb;
 }
 
 /** Environment every job has: the bucket, the stack, where to push metrics. */

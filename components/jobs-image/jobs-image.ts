@@ -1,17 +1,19 @@
 // JobsImage: the stack's ECR repository (scanned on push, immutable tags, newest images kept) and the
 // jobs/Dockerfile image built and pushed to it with @pulumi/docker. Later components run the image by
 // the digest this component outputs, so a pod always runs exactly the image that was built.
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
-import { checkEngineImage, DEFAULT_REDIS_IMAGE, type EngineKind } from "../../core/engines";
+import { checkEngineImage, DEFAULT_REDIS_IMAGE } from "../../core/engines";
+import type { RedisEngine } from "../shared/enums";
 import { jobsImageTag } from "./build-context";
 import { keepNewestImagesPolicy } from "./ecr-lifecycle";
 
 /** Arguments of a JobsImage. */
 export interface JobsImageArgs {
-  /** The build context. Default: the repository root (two levels above this module). */
+  /** The build context. Default: the repository root (the nearest folder above this module with jobs/Dockerfile). */
   context?: string;
   /** The Dockerfile, relative to the context. Default `jobs/Dockerfile`. */
   dockerfile?: string;
@@ -22,7 +24,7 @@ export interface JobsImageArgs {
    */
   redisImage?: string;
   /** The engine redisImage runs (redis, valkey): which binaries the image copies. Default redis. */
-  engine?: EngineKind;
+  engine?: RedisEngine;
   /** Images the repository's lifecycle policy keeps. Default 20. */
   keepImages?: number;
   /** Platform the image is built for. Default `linux/amd64`. */
@@ -52,7 +54,7 @@ export class JobsImage extends pulumi.ComponentResource {
   constructor(name: string, args: JobsImageArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("holdfast:image:JobsImage", name, {}, opts);
     const child = { parent: this };
-    const context = path.resolve(args.context ?? path.join(__dirname, "..", ".."));
+    const context = path.resolve(args.context ?? repositoryRoot(__dirname));
     const dockerfile = args.dockerfile ?? "jobs/Dockerfile";
     const redisImage = args.redisImage ?? DEFAULT_REDIS_IMAGE;
     const engine = args.engine ?? "redis";
@@ -108,4 +110,11 @@ export class JobsImage extends pulumi.ComponentResource {
       imageRef: this.imageRef,
     });
   }
+}
+
+/** The nearest folder at or above `from` holding jobs/Dockerfile: the source tree, or the package a build sits in. */
+function repositoryRoot(from: string): string {
+  for (let dir = from; path.dirname(dir) !== dir; dir = path.dirname(dir))
+    if (fs.existsSync(path.join(dir, "jobs", "Dockerfile"))) return dir;
+  return path.join(from, "..", "..");
 }

@@ -7,7 +7,7 @@ import { isKubernetesObject, RenderedObject, toObject } from "../../tools/render
 import { schemaProblems } from "../../test/support/k8s-schema";
 import { findResource, resourcesOfType, stackRun } from "../../test/support/stack";
 import { admits, type NetworkPolicyObject } from "../../test/support/network-policy";
-import { LanceDbStore, LanceDbStoreArgs, lanceDbSettings, liveDatasetKey } from ".";
+import { LanceDbStore, LanceDbStoreArgs, checkLanceDbArgs, liveDatasetKey } from ".";
 import { LANCEDB_CLIENT_LABEL, LanceDbMode } from "../../core/lancedb";
 
 const T = {
@@ -24,7 +24,7 @@ const T = {
 const BASE: LanceDbStoreArgs = {
   namespace: "holdfast",
   mode: "ebs",
-  appImage: "registry.example.com/osiris/llm_sidecar:1.4.2",
+  appImage: "registry.example.com/your-team/lancedb-app:1.4.2",
   jobsImage: "ghcr.io/holdfast/holdfast-jobs:0.1.0",
   env: { LOG_LEVEL: "info" },
   efs: { subnetIds: ["subnet-a", "subnet-b", "subnet-c"], securityGroupId: "sg-efs" },
@@ -224,7 +224,7 @@ describe.each(["ebs", "efs", "s3"] as const)("mode %s", (mode) => {
         name: "elector",
         image: "ghcr.io/holdfast/holdfast-jobs:0.1.0",
         restartPolicy: "Always",
-        command: ["holdfast", "lancedb", "elect"],
+        command: ["holdfast", "pod", "elect", "lancedb"],
         readinessProbe: { httpGet: { path: "/leader", port: "elector" } },
         livenessProbe: { httpGet: { path: "/healthz", port: "elector" } },
       });
@@ -386,7 +386,7 @@ describe("EFS given by id", () => {
 
 describe("arguments", () => {
   const settings = (args: Partial<LanceDbStoreArgs>) => () =>
-    lanceDbSettings("lancedb", { ...BASE, ...args });
+    checkLanceDbArgs("lancedb", { ...BASE, ...args });
 
   test("each mode refuses what it cannot run with", () => {
     expect(settings({ mode: "efs", efs: {} })).toThrow(/efs needs efs.fileSystemId, or efs.subnetIds/);
@@ -400,6 +400,16 @@ describe("arguments", () => {
     );
     expect(settings({ appUid: 0 })).toThrow(/non-root/);
     expect(settings({ mode: "ebs", jobsImage: undefined, efs: undefined, s3: undefined })).not.toThrow();
+  });
+
+  test("probes given as a path probe it over HTTP on the app's port; without one, a TCP connection", async () => {
+    const run = await renderStore({
+      appPort: 9000,
+      readinessProbe: { path: "/ready", periodSeconds: 4 },
+      livenessProbe: { initialDelaySeconds: 60 },
+    });
+    expect(app(run).readinessProbe).toEqual({ httpGet: { path: "/ready", port: 9000 }, periodSeconds: 4 });
+    expect(app(run).livenessProbe).toEqual({ tcpSocket: { port: 9000 }, initialDelaySeconds: 60 });
   });
 
   test("an existing storage class is used as given; the data path is configurable", async () => {

@@ -37,7 +37,7 @@ export interface LanceDbSettings {
   name: string;
   namespace: string;
   mode: LanceDbMode;
-  /** The application image that embeds LanceDB (the seed's llm_sidecar). */
+  /** The application image that embeds LanceDB (the application's sidecar). */
   appImage: pulumi.Input<string>;
   appPort: number;
   /** UID and GID the application runs as (and owns the EFS access point's directory). */
@@ -213,7 +213,7 @@ export function electorContainer(s: LanceDbSettings): core.v1.Container {
     name: "elector",
     image: s.jobsImage!,
     restartPolicy: "Always",
-    command: ["holdfast", "lancedb", "elect"],
+    command: ["holdfast", "pod", "elect", "lancedb"],
     env: [
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
@@ -274,7 +274,7 @@ export function statefulSetSpec(s: LanceDbSettings, uri: pulumi.Input<string>): 
     // The pods do not wait for each other: a standby is never Ready, and must not hold back the leader.
     podManagementPolicy: "Parallel",
     // A standby never becomes Ready, so a rolling update would stall after the first pod. In the
-    // elected modes an update is rolled by deleting the standby, then the leader (see the README).
+    // elected modes an update is rolled by deleting the standby, then the leader (docs/architecture.md).
     updateStrategy: elected ? { type: "OnDelete" } : { type: "RollingUpdate" },
     persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
     selector: { matchLabels: selector },

@@ -7,8 +7,8 @@ import { alertGroups, AlertSettings, podMonitorSpec } from "./alerts";
 
 /** Arguments of BackupAlerts. */
 export interface BackupAlertsArgs {
-  /** What the alerts watch. */
-  alerts: AlertSettings;
+  /** What the alerts watch (the PrometheusRule and PodMonitor go in its namespace). */
+  alerts: pulumi.Input<AlertSettings>;
   /** Extra labels on both objects, to match the Prometheus's ruleSelector and podMonitorSelector. */
   labels?: Record<string, string>;
 }
@@ -16,7 +16,7 @@ export interface BackupAlertsArgs {
 /** The alerts and scrape configuration of a stack. */
 export class BackupAlerts extends pulumi.ComponentResource {
   /** Name of the PrometheusRule. */
-  public readonly ruleName: string;
+  public readonly ruleName: pulumi.Output<string>;
 
   /**
    * @param name base name of the objects.
@@ -26,14 +26,15 @@ export class BackupAlerts extends pulumi.ComponentResource {
   constructor(name: string, args: BackupAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("holdfast:monitoring:BackupAlerts", name, {}, opts);
     const labels = { ...recommendedLabels(name, "holdfast-monitoring", "alerts"), ...args.labels };
-    const namespace = args.alerts.namespace;
+    const alerts = pulumi.output(args.alerts) as pulumi.Output<AlertSettings>;
+    const namespace = alerts.namespace;
     new k8s.apiextensions.CustomResource(
       `${name}-rules`,
       {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PrometheusRule",
         metadata: { name, namespace, labels },
-        spec: { groups: alertGroups(args.alerts) },
+        spec: { groups: alerts.apply(alertGroups) },
       },
       { parent: this },
     );
@@ -43,11 +44,11 @@ export class BackupAlerts extends pulumi.ComponentResource {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PodMonitor",
         metadata: { name: `${name}-redis`, namespace, labels },
-        spec: podMonitorSpec(args.alerts.redis.statefulSet),
+        spec: alerts.apply((a) => podMonitorSpec(a.redis.statefulSet)),
       },
       { parent: this },
     );
-    this.ruleName = name;
-    this.registerOutputs({ ruleName: name });
+    this.ruleName = pulumi.output(name);
+    this.registerOutputs({ ruleName: this.ruleName });
   }
 }

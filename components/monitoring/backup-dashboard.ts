@@ -11,17 +11,17 @@ export const DASHBOARD_LABEL = { grafana_dashboard: "1" } as const;
 /** Arguments of BackupDashboard. */
 export interface BackupDashboardArgs {
   /** What the dashboard shows. */
-  dashboard: DashboardSettings;
+  dashboard: pulumi.Input<DashboardSettings>;
   /** Namespace of the ConfigMap (one the sidecar searches). Default: the stack's namespace. */
-  namespace?: string;
+  namespace?: pulumi.Input<string>;
 }
 
 /** The Grafana dashboard of a stack. */
 export class BackupDashboard extends pulumi.ComponentResource {
   /** Name of the ConfigMap. */
-  public readonly configMapName: string;
+  public readonly configMapName: pulumi.Output<string>;
   /** The dashboard's uid in Grafana. */
-  public readonly uid: string;
+  public readonly uid: pulumi.Output<string>;
 
   /**
    * @param name base name of the ConfigMap.
@@ -30,24 +30,25 @@ export class BackupDashboard extends pulumi.ComponentResource {
    */
   constructor(name: string, args: BackupDashboardArgs, opts?: pulumi.ComponentResourceOptions) {
     super("holdfast:monitoring:BackupDashboard", name, {}, opts);
-    const dashboard = grafanaDashboard(args.dashboard);
-    const configMapName = `${name}-${args.dashboard.stack}-dashboard`;
+    const settings = pulumi.output(args.dashboard) as pulumi.Output<DashboardSettings>;
+    const dashboard = settings.apply(grafanaDashboard);
+    const configMapName = pulumi.interpolate`${name}-${settings.stack}-dashboard`;
     new k8s.core.v1.ConfigMap(
       `${name}-dashboard`,
       {
         metadata: {
           name: configMapName,
-          namespace: args.namespace ?? args.dashboard.namespace,
+          namespace: args.namespace ?? settings.namespace,
           labels: { ...recommendedLabels(name, "holdfast-monitoring", "dashboard"), ...DASHBOARD_LABEL },
           // The folder, where the sidecar is set to read it (folderAnnotation: grafana_folder).
           annotations: { grafana_folder: "Holdfast" },
         },
-        data: { [`${dashboard.uid}.json`]: JSON.stringify(dashboard, null, 2) },
+        data: dashboard.apply((d) => ({ [`${d.uid}.json`]: JSON.stringify(d, null, 2) })),
       },
       { parent: this },
     );
     this.configMapName = configMapName;
-    this.uid = dashboard.uid!;
-    this.registerOutputs({ configMapName, uid: dashboard.uid });
+    this.uid = dashboard.apply((d) => d.uid!);
+    this.registerOutputs({ configMapName: this.configMapName, uid: this.uid });
   }
 }

@@ -1,9 +1,12 @@
 // What the alerts and the dashboard watch, and the PromQL label matchers that pick a stack's own series out
 // of a shared Prometheus: the jobs' pushes by their stack label, the exporters' scrapes by namespace and pod.
+import type { BackupStore } from "../shared/enums";
 
 /** Which series belong to a stack. */
 export interface StackSeries {
+  /** The stack's name: the `stack` label of the jobs' pushed metrics. */
   stack: string;
+  /** Namespace of the stack's pods (the exporters' series carry it). */
   namespace: string;
   /** The StatefulSets of the Redis data pods and of the sentinels. */
   redis: { statefulSet: string; sentinelStatefulSet: string };
@@ -18,12 +21,24 @@ export function selectors(s: StackSeries): { jobs: string; data: string; sentine
   };
 }
 
+/** The Redis set the alerts and the dashboard watch. */
+export interface WatchedRedis {
+  /** StatefulSet of the data pods. */
+  statefulSet: string;
+  /** StatefulSet of the sentinels. */
+  sentinelStatefulSet: string;
+  /** Name the sentinels monitor the primary under. */
+  masterName: string;
+  /** Sentinels that must agree the primary is down. */
+  quorum: number;
+}
+
 /** What the alerts and the dashboard watch: a stack's series, its Redis set, its stores' promises. */
 export interface WatchedStack extends StackSeries {
   /** The Redis set: StatefulSet names, master name, sentinel quorum. */
-  redis: StackSeries["redis"] & { masterName: string; quorum: number };
+  redis: WatchedRedis;
   /** Stores that have a scheduled backup. */
-  stores: ("redis" | "lancedb")[];
+  stores: BackupStore[];
   /** The newest good backup may be this old. */
   backupMaxAgeHours: number;
   /** The newest good drill may be this old. */

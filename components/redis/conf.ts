@@ -34,7 +34,7 @@ export function busyReplyThresholdFor(downAfterMilliseconds: number): number {
   return Math.max(100, Math.min(5000, Math.floor(downAfterMilliseconds / 2)));
 }
 
-/** The persistence settings of seed 002, with the additions of the design. */
+/** Holdfast's persistence settings: RDB snapshots at three thresholds and an AOF fsynced every second. */
 export const PERSISTENCE_LINES = [
   "save 60 1000",
   "save 300 10",
@@ -54,14 +54,14 @@ export const PERSISTENCE_LINES = [
 /** Renders a data node's redis.conf. */
 export function renderRedisConf(o: RedisConfOptions): string {
   return [
-    "# Holdfast Redis data node. Role lines (replicaof, announce) are added at start by `holdfast redis init`.",
+    "# Holdfast Redis data node. Role lines (replicaof, announce) are added at start by `holdfast pod init redis`.",
     `port ${o.port}`,
     `bind ${o.bind}`,
     "protected-mode no",
     `dir ${o.dataDir}`,
     `aclfile ${o.aclFile}`,
     "",
-    "# Persistence (seed 002): RDB snapshots and an fsync-every-second AOF with an RDB preamble.",
+    "# Persistence: RDB snapshots and an fsync-every-second AOF with an RDB preamble.",
     ...PERSISTENCE_LINES,
     "",
     "# Replication: an isolated primary stops taking writes a failover would discard.",
@@ -108,7 +108,7 @@ export interface SentinelConfOptions {
 /** Renders sentinel.conf without its secrets (see renderSentinelAuth) and announce line. */
 export function renderSentinelConf(o: SentinelConfOptions): string {
   return [
-    "# Holdfast sentinel. `holdfast sentinel init` points the monitor line at the current primary,",
+    "# Holdfast sentinel. `holdfast pod init sentinel` points the monitor line at the current primary,",
     "# adds the announce line and appends the credentials from the Secret.",
     `port ${o.port}`,
     `bind ${o.bind}`,

@@ -1,4 +1,4 @@
-// SentinelRedis as the dev and prod stacks render it under Pulumi mocks: the objects the seeds require,
+// SentinelRedis as the dev and prod stacks render it under Pulumi mocks: the objects a protected Redis needs,
 // with each stack's sizes, zones and scheduling; persistence and ACLs as the Redis safety model says;
 // data kept on delete.
 import { findObject, findResource, stackRun, OfflineRun, RenderedObject } from "../../test/support/stack";
@@ -125,17 +125,22 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
 
   it("runs the start-up logic and the hand-over from the jobs image", () => {
     const pod = data.spec.template.spec;
-    expect(pod.initContainers[0].command).toEqual(["holdfast", "redis", "init"]);
+    expect(pod.initContainers[0].command).toEqual(["holdfast", "pod", "init", "redis"]);
     const agent = pod.containers.find((c: Obj) => c.name === "holdfast");
-    expect(agent.lifecycle.preStop.exec.command).toEqual(["holdfast", "redis", "handover"]);
+    expect(agent.lifecycle.preStop.exec.command).toEqual(["holdfast", "pod", "handover", "redis"]);
     const redis = pod.containers.find((c: Obj) => c.name === "redis");
     expect(redis.lifecycle.preStop.exec.command.join(" ")).toMatch(/handover\.done/);
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(60);
     expect(data.spec.podManagementPolicy).toBe("Parallel");
-    expect(sentinels.spec.template.spec.initContainers[0].command).toEqual(["holdfast", "sentinel", "init"]);
+    expect(sentinels.spec.template.spec.initContainers[0].command).toEqual([
+      "holdfast",
+      "pod",
+      "init",
+      "sentinel",
+    ]);
   });
 
-  it("loads the seed's persistence settings, and stops writes on an isolated primary", () => {
+  it("loads Holdfast's persistence settings, and stops writes on an isolated primary", () => {
     const conf = (findObject(run, "ConfigMap", "redis-config") as Obj).data["redis.conf"] as string;
     for (const line of [
       "save 60 1000",
@@ -183,9 +188,9 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
     const sentinelPod = pod(sentinels);
     const backupJob = findObject(run, "CronJob", "redis-backup") as Obj;
     const backupPod = { namespace: ns, labels: backupJob.spec.jobTemplate.spec.template.metadata.labels };
-    const client = { namespace: ns, labels: { app: "kato", [REDIS_CLIENT_LABEL]: "true" } };
+    const client = { namespace: ns, labels: { app: "recommender", [REDIS_CLIENT_LABEL]: "true" } };
     const others: PodAt[] = [
-      { namespace: ns, labels: { app: "kato" } },
+      { namespace: ns, labels: { app: "recommender" } },
       { namespace: "elsewhere", labels: { [REDIS_CLIENT_LABEL]: "true" } },
       { namespace: "monitoring", labels: { app: "prometheus" } },
     ];
@@ -220,7 +225,7 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
 describe("stack config reaches the Redis set", () => {
   it("follows allowedNamespaces, replicas and an existing storage class", async () => {
     const run = await stackRun("dev", {
-      "holdfast:allowedNamespaces": ["apps", "kato"],
+      "holdfast:allowedNamespaces": ["apps", "recommender"],
       "holdfast:redisReplicas": 5,
       "holdfast:storageClassName": "gp3-retain",
     });
@@ -229,7 +234,7 @@ describe("stack config reaches the Redis set", () => {
       namespace: "holdfast-dev",
       labels: (findObject(run, "StatefulSet", "redis") as Obj).spec.template.metadata.labels,
     };
-    for (const namespace of ["holdfast-dev", "apps", "kato"])
+    for (const namespace of ["holdfast-dev", "apps", "recommender"])
       expect(admits([np], { namespace, labels: { [REDIS_CLIENT_LABEL]: "true" } }, target, 6379)).toBe(true);
     expect(admits([np], { namespace: "other", labels: { [REDIS_CLIENT_LABEL]: "true" } }, target, 6379)).toBe(
       false,

@@ -1,7 +1,8 @@
 // SentinelRedis: a Sentinel-replicated Redis set with RDB+AOF persistence on Retain volumes, ACL users
 // with generated passwords, and start-up logic that never lets a pod holding data elect itself.
 // The objects are rendered by ./spec and ./conf; this component only wires them into resources.
-import { DEFAULT_REDIS_IMAGE, type EngineKind } from "../../core/engines";
+import { DEFAULT_REDIS_IMAGE } from "../../core/engines";
+import type { RedisEngine } from "../shared/enums";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
@@ -31,61 +32,64 @@ import {
 } from "./spec";
 import { redisSetNames, SENTINEL_PORT } from "../../core/redis-set";
 
-/** Arguments of a SentinelRedis set. */
+/**
+ * Arguments of a SentinelRedis set. Every value may come from another resource (a pulumi.Input); the
+ * set resolves them before it renders its objects.
+ */
 export interface SentinelRedisArgs {
   /** Namespace the set lives in (must exist). */
-  namespace: string;
-  /** Image of the Redis and sentinel containers. Default: the official Redis 7 image, pinned. */
+  namespace: pulumi.Input<string>;
+  /** Image of the Redis and sentinel containers. Default: the official Redis image, pinned. */
   redisImage?: pulumi.Input<string>;
   /** The engine redisImage runs: it names the binaries the containers start. Default redis. */
-  engine?: EngineKind;
+  engine?: pulumi.Input<RedisEngine>;
   /** Image with the holdfast CLI, run by the init and hand-over containers. */
   jobsImage: pulumi.Input<string>;
   /** Name the sentinels monitor the primary under. Default `holdfast`. */
-  masterName?: string;
+  masterName?: pulumi.Input<string>;
   /** Data pods: a primary and replicas. Default 3. */
-  replicas?: number;
+  replicas?: pulumi.Input<number>;
   /** Sentinel pods; odd. Default 3. */
-  sentinels?: number;
+  sentinels?: pulumi.Input<number>;
   /** Sentinels that must agree the primary is down. Default 2. */
-  quorum?: number;
+  quorum?: pulumi.Input<number>;
   /** Milliseconds of silence before the primary is considered down. Default 5000. */
-  downAfterMilliseconds?: number;
+  downAfterMilliseconds?: pulumi.Input<number>;
   /** Sentinel failover-timeout in milliseconds. Default 60000. */
-  failoverTimeoutMilliseconds?: number;
+  failoverTimeoutMilliseconds?: pulumi.Input<number>;
   /** Replicas the primary needs connected to accept writes. Default 1. */
-  minReplicasToWrite?: number;
+  minReplicasToWrite?: pulumi.Input<number>;
   /** Seconds a replica may lag and still count for minReplicasToWrite. Default 10. */
-  minReplicasMaxLag?: number;
+  minReplicasMaxLag?: pulumi.Input<number>;
   /**
    * An existing StorageClass for the data volumes, which must reclaim with Retain. Default: the set
    * creates `<namespace>-<name>-retain` (encrypted gp3, expandable, Retain).
    */
-  storageClassName?: string;
+  storageClassName?: pulumi.Input<string>;
   /** Size of each data volume. Default `8Gi`. */
-  storageSize?: string;
+  storageSize?: pulumi.Input<string>;
   /** CPU request of a data container. Default `100m`. */
-  cpuRequest?: string;
+  cpuRequest?: pulumi.Input<string>;
   /** CPU limit of a data container. Default `1`. */
-  cpuLimit?: string;
+  cpuLimit?: pulumi.Input<string>;
   /** Memory request and limit of a data container; maxmemory is 75% of it. Default `512Mi`. */
-  memoryLimit?: string;
+  memoryLimit?: pulumi.Input<string>;
   /** Memory request and limit of a sentinel. Default `64Mi`. */
-  sentinelMemoryLimit?: string;
+  sentinelMemoryLimit?: pulumi.Input<string>;
   /** Size of each sentinel's state volume (its rewritten sentinel.conf). Default `1Gi`. */
-  sentinelStorageSize?: string;
+  sentinelStorageSize?: pulumi.Input<string>;
   /** Zones the pods spread over. Default `["us-east-1a"]`. */
-  zones?: string[];
+  zones?: pulumi.Input<pulumi.Input<string>[]>;
   /** Require one pod per node and an even zone spread (instead of preferring it). Default false. */
-  strictScheduling?: boolean;
+  strictScheduling?: pulumi.Input<boolean>;
   /** Namespaces besides the set's own whose pods may connect. Default none. */
-  allowedNamespaces?: string[];
+  allowedNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
   /** Seconds a terminating primary waits for a replica to take over. Default 60. */
-  handoverTimeoutSeconds?: number;
+  handoverTimeoutSeconds?: pulumi.Input<number>;
   /** Image of the redis_exporter sidecars. Default: DEFAULT_EXPORTER_IMAGE. */
   exporterImage?: pulumi.Input<string>;
   /** Namespaces whose pods may scrape the exporters (Prometheus). Default `["monitoring"]`. */
-  monitoringNamespaces?: string[];
+  monitoringNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** The default Redis image (components/redis/engines.ts says why). */
@@ -95,7 +99,7 @@ export { DEFAULT_REDIS_IMAGE } from "../../core/engines";
 export const DEFAULT_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.67.0";
 
 /** Applies the defaults of SentinelRedisArgs. */
-export function redisSetSettings(name: string, args: SentinelRedisArgs): RedisSetSettings {
+export function redisSetSettings(name: string, args: pulumi.Unwrap<SentinelRedisArgs>): RedisSetSettings {
   const storageClassName = args.storageClassName || `${args.namespace}-${name}-retain`;
   return {
     name,
@@ -130,23 +134,23 @@ export function redisSetSettings(name: string, args: SentinelRedisArgs): RedisSe
 /** A Sentinel-replicated Redis set. */
 export class SentinelRedis extends pulumi.ComponentResource {
   /** Name of the data StatefulSet. */
-  public readonly statefulSetName: string;
+  public readonly statefulSetName: pulumi.Output<string>;
   /** Name of the sentinel StatefulSet. */
-  public readonly sentinelStatefulSetName: string;
+  public readonly sentinelStatefulSetName: pulumi.Output<string>;
   /** Service clients ask for the primary: `host:port`. */
-  public readonly sentinelEndpoint: string;
-  /** Every sentinel pod's `host:port`, for jobs that need a majority's view. */
-  public readonly sentinelAddresses: string;
+  public readonly sentinelEndpoint: pulumi.Output<string>;
+  /** Every sentinel pod's `host:port`, comma-separated, for jobs that need a majority's view. */
+  public readonly sentinelAddresses: pulumi.Output<string>;
   /** Name the sentinels monitor the primary under. */
-  public readonly masterName: string;
+  public readonly masterName: pulumi.Output<string>;
   /** Secret holding every user's password (`<role>-password`) and the ACL files. */
-  public readonly secretName: string;
+  public readonly secretName: pulumi.Output<string>;
   /** PVCs of the data pods, in ordinal order. */
-  public readonly claimNames: string[];
+  public readonly claimNames: pulumi.Output<string[]>;
   /** StorageClass of the data volumes. */
-  public readonly storageClassName: string;
-  /** Generated passwords, by role (Pulumi secrets). */
-  public readonly passwords: Record<keyof RedisPasswords, pulumi.Output<string>>;
+  public readonly storageClassName: pulumi.Output<string>;
+  /** Generated passwords, by role (a Pulumi secret). */
+  public readonly passwords: pulumi.Output<RedisPasswords>;
 
   /**
    * @param name base name of the set's Kubernetes objects.
@@ -155,132 +159,156 @@ export class SentinelRedis extends pulumi.ComponentResource {
    */
   constructor(name: string, args: SentinelRedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("holdfast:redis:SentinelRedis", name, {}, opts);
-    const s = redisSetSettings(name, args);
+    const s = pulumi.output(args).apply((a) => redisSetSettings(name, a as pulumi.Unwrap<SentinelRedisArgs>));
     const names = redisSetNames(name);
-    const child = { parent: this };
-    // What holds data, or decides whether it survives a delete, is protected and kept on delete.
-    const keep = { parent: this, protect: true, retainOnDelete: true };
-    const meta = (objectName: string, labels = setLabels(s)) => ({
-      name: objectName,
-      namespace: s.namespace,
-      labels,
-    });
-
-    const passwords = Object.fromEntries(
-      REDIS_USER_ROLES.map((role) => [
-        role,
-        new random.RandomPassword(`${name}-${role}-password`, { length: 32, special: false }, child).result,
-      ]),
-    ) as Record<keyof RedisPasswords, pulumi.Output<string>>;
-    const all = pulumi.all(passwords) as unknown as pulumi.Output<RedisPasswords>;
+    const passwords = pulumi.secret(
+      pulumi.all(
+        Object.fromEntries(
+          REDIS_USER_ROLES.map((role) => [
+            role,
+            new random.RandomPassword(
+              `${name}-${role}-password`,
+              { length: 32, special: false },
+              { parent: this },
+            ).result,
+          ]),
+        ),
+      ) as unknown as pulumi.Output<RedisPasswords>,
+    );
 
     if (!args.storageClassName) {
+      // What decides whether the data survives a delete is protected and kept on delete.
       new k8s.storage.v1.StorageClass(
         `${name}-storage`,
-        { metadata: { name: s.storageClassName, labels: setLabels(s) }, ...retainStorageClass() },
-        keep,
+        {
+          metadata: s.apply((v) => ({ name: v.storageClassName, labels: setLabels(v) })),
+          ...retainStorageClass(),
+        },
+        { parent: this, protect: true, retainOnDelete: true },
       );
     }
+    this.configuration(name, s, passwords);
+    this.workloads(name, s);
 
-    new k8s.core.v1.Secret(
-      `${name}-auth`,
-      {
-        metadata: meta(names.secret),
-        type: "Opaque",
-        stringData: pulumi.secret(
-          all.apply((p) => ({
-            [AUTH_FILES.usersAcl]: renderUsersAcl(p),
-            [AUTH_FILES.replication]: renderReplicationAuth(p),
-            [AUTH_FILES.sentinelAuth]: renderSentinelAuth(s.masterName, p),
-            ...Object.fromEntries(REDIS_USER_ROLES.map((role) => [`${role}-password`, p[role]])),
-          })),
-        ),
-      },
-      child,
-    );
-
-    new k8s.core.v1.ConfigMap(
-      `${name}-config`,
-      {
-        metadata: meta(names.configMap),
-        data: { "redis.conf": clusterRedisConf(s), "sentinel.conf": clusterSentinelConf(s) },
-      },
-      child,
-    );
-
-    new k8s.core.v1.ServiceAccount(
-      `${name}-account`,
-      { metadata: meta(names.serviceAccount), automountServiceAccountToken: false },
-      child,
-    );
-
-    new k8s.core.v1.Service(
-      `${name}-headless`,
-      { metadata: meta(names.headlessService, redisLabels(s, "data")), spec: headlessServiceSpec(s, "data") },
-      child,
-    );
-    new k8s.core.v1.Service(
-      `${name}-sentinel-headless`,
-      {
-        metadata: meta(names.sentinelHeadlessService, redisLabels(s, "sentinel")),
-        spec: headlessServiceSpec(s, "sentinel"),
-      },
-      child,
-    );
-    new k8s.core.v1.Service(
-      `${name}-sentinel-service`,
-      { metadata: meta(names.sentinelService, redisLabels(s, "sentinel")), spec: sentinelServiceSpec(s) },
-      child,
-    );
-
-    new k8s.apps.v1.StatefulSet(
-      `${name}-data`,
-      { metadata: meta(names.statefulSet, redisLabels(s, "data")), spec: dataStatefulSetSpec(s) },
-      keep,
-    );
-    new k8s.apps.v1.StatefulSet(
-      `${name}-sentinel`,
-      {
-        metadata: meta(names.sentinelStatefulSet, redisLabels(s, "sentinel")),
-        spec: sentinelStatefulSetSpec(s),
-      },
-      keep,
-    );
-
-    const budgets = disruptionBudgets(s);
-    new k8s.policy.v1.PodDisruptionBudget(
-      `${name}-data-budget`,
-      { metadata: meta(names.dataBudget, redisLabels(s, "data")), spec: budgets.data },
-      child,
-    );
-    new k8s.policy.v1.PodDisruptionBudget(
-      `${name}-sentinel-budget`,
-      { metadata: meta(names.sentinelBudget, redisLabels(s, "sentinel")), spec: budgets.sentinel },
-      child,
-    );
-
-    new k8s.networking.v1.NetworkPolicy(
-      `${name}-network`,
-      { metadata: meta(names.networkPolicy), spec: networkPolicySpec(s) },
-      child,
-    );
-
-    this.statefulSetName = names.statefulSet;
-    this.sentinelStatefulSetName = names.sentinelStatefulSet;
-    this.sentinelEndpoint = `${names.sentinelService}.${s.namespace}.svc.cluster.local:${SENTINEL_PORT}`;
-    this.sentinelAddresses = sentinelAddresses(s);
+    this.statefulSetName = pulumi.output(names.statefulSet);
+    this.sentinelStatefulSetName = pulumi.output(names.sentinelStatefulSet);
+    this.sentinelEndpoint = pulumi.interpolate`${names.sentinelService}.${s.namespace}.svc.cluster.local:${SENTINEL_PORT}`;
+    this.sentinelAddresses = s.apply(sentinelAddresses);
     this.masterName = s.masterName;
-    this.secretName = names.secret;
-    this.claimNames = dataClaimNames(s);
+    this.secretName = pulumi.output(names.secret);
+    this.claimNames = s.apply(dataClaimNames);
     this.storageClassName = s.storageClassName;
     this.passwords = passwords;
     this.registerOutputs({
       statefulSetName: this.statefulSetName,
       sentinelStatefulSetName: this.sentinelStatefulSetName,
       sentinelEndpoint: this.sentinelEndpoint,
+      sentinelAddresses: this.sentinelAddresses,
       masterName: this.masterName,
       secretName: this.secretName,
       claimNames: this.claimNames,
+      storageClassName: this.storageClassName,
     });
   }
+
+  /** The Secret with the passwords and ACL files, the ConfigMap with redis.conf and sentinel.conf. */
+  private configuration(
+    name: string,
+    s: pulumi.Output<RedisSetSettings>,
+    passwords: pulumi.Output<RedisPasswords>,
+  ): void {
+    const names = redisSetNames(name);
+    new k8s.core.v1.Secret(
+      `${name}-auth`,
+      {
+        metadata: s.apply((v) => objectMeta(v, names.secret)),
+        type: "Opaque",
+        stringData: pulumi.secret(
+          pulumi.all([s, passwords]).apply(([v, p]) => ({
+            [AUTH_FILES.usersAcl]: renderUsersAcl(p),
+            [AUTH_FILES.replication]: renderReplicationAuth(p),
+            [AUTH_FILES.sentinelAuth]: renderSentinelAuth(v.masterName, p),
+            ...Object.fromEntries(REDIS_USER_ROLES.map((role) => [`${role}-password`, p[role]])),
+          })),
+        ),
+      },
+      { parent: this },
+    );
+    new k8s.core.v1.ConfigMap(
+      `${name}-config`,
+      {
+        metadata: s.apply((v) => objectMeta(v, names.configMap)),
+        data: s.apply((v) => ({
+          "redis.conf": clusterRedisConf(v),
+          "sentinel.conf": clusterSentinelConf(v),
+        })),
+      },
+      { parent: this },
+    );
+  }
+
+  /** The service account, Services, StatefulSets, disruption budgets and NetworkPolicy of the set. */
+  private workloads(name: string, s: pulumi.Output<RedisSetSettings>): void {
+    const names = redisSetNames(name);
+    const child = { parent: this };
+    // What holds data is protected and kept on delete.
+    const keep = { parent: this, protect: true, retainOnDelete: true };
+    const meta = (objectName: string, role?: "data" | "sentinel") =>
+      s.apply((v) => objectMeta(v, objectName, role && redisLabels(v, role)));
+
+    new k8s.core.v1.ServiceAccount(
+      `${name}-account`,
+      { metadata: meta(names.serviceAccount), automountServiceAccountToken: false },
+      child,
+    );
+    new k8s.core.v1.Service(
+      `${name}-headless`,
+      { metadata: meta(names.headlessService, "data"), spec: s.apply((v) => headlessServiceSpec(v, "data")) },
+      child,
+    );
+    new k8s.core.v1.Service(
+      `${name}-sentinel-headless`,
+      {
+        metadata: meta(names.sentinelHeadlessService, "sentinel"),
+        spec: s.apply((v) => headlessServiceSpec(v, "sentinel")),
+      },
+      child,
+    );
+    new k8s.core.v1.Service(
+      `${name}-sentinel-service`,
+      { metadata: meta(names.sentinelService, "sentinel"), spec: s.apply(sentinelServiceSpec) },
+      child,
+    );
+    new k8s.apps.v1.StatefulSet(
+      `${name}-data`,
+      { metadata: meta(names.statefulSet, "data"), spec: s.apply(dataStatefulSetSpec) },
+      keep,
+    );
+    new k8s.apps.v1.StatefulSet(
+      `${name}-sentinel`,
+      { metadata: meta(names.sentinelStatefulSet, "sentinel"), spec: s.apply(sentinelStatefulSetSpec) },
+      keep,
+    );
+    const budgets = s.apply(disruptionBudgets);
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-data-budget`,
+      { metadata: meta(names.dataBudget, "data"), spec: budgets.data },
+      child,
+    );
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-sentinel-budget`,
+      { metadata: meta(names.sentinelBudget, "sentinel"), spec: budgets.sentinel },
+      child,
+    );
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-network`,
+      { metadata: meta(names.networkPolicy), spec: s.apply(networkPolicySpec) },
+      child,
+    );
+  }
+}
+
+/** Metadata of one of the set's objects: its name, the set's namespace, the set's or a role's labels. */
+function objectMeta(s: RedisSetSettings, name: string, labels: Record<string, string> = setLabels(s)) {
+  return { name, namespace: s.namespace, labels };
 }

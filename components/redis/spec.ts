@@ -229,7 +229,7 @@ function dataPodEnv(s: RedisSetSettings): core.v1.EnvVar[] {
     podNameEnv,
     { name: "HOLDFAST_ANNOUNCE_HOST", value: serviceHost(`$(POD_NAME).${n.headlessService}`, s.namespace) },
     { name: "HOLDFAST_PORT", value: String(REDIS_PORT) },
-    { name: "HOLDFAST_SENTINELS", value: sentinelAddresses(s) },
+    { name: "HOLDFAST_SENTINEL", value: sentinelAddresses(s) },
     { name: "HOLDFAST_MASTER_NAME", value: s.masterName },
     { name: "HOLDFAST_RUN_DIR", value: PATHS.run },
   ];
@@ -251,7 +251,7 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
   return {
     serviceName: n.headlessService,
     replicas: s.replicas,
-    // Parallel: a pod waiting for the sentinels (see `holdfast redis init`) must not hold back the others.
+    // Parallel: a pod waiting for the sentinels (see `holdfast pod init redis`) must not hold back the others.
     podManagementPolicy: "Parallel",
     updateStrategy: { type: "RollingUpdate" },
     persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
@@ -268,7 +268,7 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
           {
             name: "init",
             image: s.jobsImage,
-            command: ["holdfast", "redis", "init"],
+            command: ["holdfast", "pod", "init", "redis"],
             env: [
               ...env,
               { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
@@ -315,7 +315,7 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
             // container's preStop waits for it.
             name: "holdfast",
             image: s.jobsImage,
-            command: ["holdfast", "redis", "agent"],
+            command: ["holdfast", "pod", "agent", "redis"],
             env: [
               ...env,
               { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
@@ -328,7 +328,7 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
             volumeMounts: [mounts.data, mounts.run, mounts.tmp],
             securityContext: restrictedContainerSecurity(),
             resources: jobsContainerResources(),
-            lifecycle: { preStop: { exec: { command: ["holdfast", "redis", "handover"] } } },
+            lifecycle: { preStop: { exec: { command: ["holdfast", "pod", "handover", "redis"] } } },
           },
           exporterContainer(s, REDIS_PORT),
         ],
@@ -395,7 +395,7 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
           {
             name: "init",
             image: s.jobsImage,
-            command: ["holdfast", "sentinel", "init"],
+            command: ["holdfast", "pod", "init", "sentinel"],
             env: [
               podNameEnv,
               {
@@ -403,7 +403,7 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
                 value: serviceHost(`$(POD_NAME).${n.sentinelHeadlessService}`, s.namespace),
               },
               { name: "HOLDFAST_PORT", value: String(SENTINEL_PORT) },
-              { name: "HOLDFAST_SENTINELS", value: sentinelAddresses(s) },
+              { name: "HOLDFAST_SENTINEL", value: sentinelAddresses(s) },
               { name: "HOLDFAST_REDIS_NODES", value: dataAddresses(s) },
               { name: "HOLDFAST_MASTER_NAME", value: s.masterName },
               { name: "HOLDFAST_CONFIG", value: `${PATHS.config}/sentinel.conf` },

@@ -1,9 +1,9 @@
 // The pieces of the store-generic commands that need no server: flag values (sizes, counts, the
 // retention defaults), how numbers are shown, and which stores `--store` selects.
 import { UsageError } from "../cli/errors";
-import { parseFlags } from "../cli/args";
+import { byteSize, parseFlags } from "../cli/args";
 import type { StoreModule } from "../store/catalog";
-import { byteSize, count, RETENTION_DEFAULTS, RETENTION_FLAGS, retentionPolicy } from "../store/flags";
+import { RETENTION_DEFAULTS, RETENTION_FLAGS, retentionPolicy } from "../store/flags";
 import { formatBytes, formatDuration, formatTable } from "../cli/format";
 import { selectStores, storeModules } from "./stores";
 
@@ -13,18 +13,19 @@ describe("flag values", () => {
     expect(byteSize("8M", "part-size")).toBe(8 * 2 ** 20);
     expect(byteSize("1.5GiB", "part-size")).toBe(1.5 * 2 ** 30);
     expect(byteSize("4096", "part-size")).toBe(4096);
-    expect(() => byteSize("lots", "part-size")).toThrow(
+    expect(() => byteSize("lots", "--part-size")).toThrow(
       new UsageError('--part-size must be a size such as 16MiB, got "lots"'),
     );
   });
 
   it("reads whole numbers with a minimum", () => {
-    expect(count("3", "attempts", 1)).toBe(3);
-    expect(() => count("0", "attempts", 1)).toThrow(/--attempts must be a whole number of at least 1/);
-    expect(() => count("2.5", "keep-last")).toThrow(UsageError);
+    const specs = { attempts: { type: "integer", min: 1, help: "" } } as const;
+    expect(parseFlags(["--attempts", "3"], specs, {}).attempts).toBe(3);
+    expect(() => parseFlags(["--attempts", "0"], specs, {})).toThrow(/--attempts must be at least 1/);
+    expect(() => parseFlags(["--keep-last", "2.5"], RETENTION_FLAGS, {})).toThrow(UsageError);
   });
 
-  it("defaults retention to seed 002's 30 days: the newest 7, then one a day for 30 days", () => {
+  it("defaults retention to 30 days of daily backups: the newest 7, then one a day for 30 days", () => {
     expect(RETENTION_DEFAULTS).toEqual({ keepLast: 7, keepDaily: 30, keepWeekly: 0, keepMonthly: 0 });
     expect(retentionPolicy(parseFlags([], RETENTION_FLAGS, {}))).toEqual(RETENTION_DEFAULTS);
     expect(

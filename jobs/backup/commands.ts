@@ -1,15 +1,15 @@
-// The store-generic commands: `holdfast list`, `verify`, `status`, `prune` and `drill`. They parse
-// flags, open the bucket, dispatch to the StoreModule of each selected store (stores.ts) and print a
+// The store-generic commands: `holdfast list`, `verify`, `status`, `prune` and `drill` (flags in
+// specs.ts). They open the bucket, dispatch to the StoreModule of each selected store (stores.ts) and print a
 // table on stdout (JSON with --json). Exit codes: 0 fine, 1 a check failed or a backup is too old,
 // 2 bad input.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { durationMs, type FlagSpecs, type Flags, list, optStr, str } from "../cli/args";
-import type { Command } from "../cli/command";
+import { type Flags, list, num, optStr, str } from "../cli/args";
+import type { RunCommand } from "../cli/command";
 import { UsageError } from "../cli/errors";
 import { log } from "../cli/log";
-import { PUSH_FLAGS, type PushTarget, pushTarget, reportOutcome } from "../metrics/report";
+import { type PushTarget, pushTarget, reportOutcome } from "../metrics/report";
 import { backupTime, checkRequestedBackup, compareBackupIds } from "../store/backup-id";
 import {
   type BackupSummary,
@@ -20,30 +20,10 @@ import {
   type StoreModule,
   type VerifyReport,
 } from "../store/catalog";
-import { JSON_FLAG, LOCATION_FLAGS, RETENTION_FLAGS, retentionPolicy } from "../store/flags";
+import { retentionPolicy } from "../store/flags";
 import { formatBytes, formatDuration, formatTable } from "../cli/format";
 import { describeLocation, openLocation } from "../store/location";
-import { selectStores, storeModules } from "./stores";
-
-const STORE_FLAG: FlagSpecs = {
-  store: {
-    type: "string",
-    multiple: true,
-    help: `which stores (${storeModules.map((m) => m.kind).join(", ")}); default every one`,
-  },
-};
-
-const VERIFY_FLAGS: FlagSpecs = {
-  "scratch-dir": {
-    type: "string",
-    help: "where to download and load the backup (needs its size free twice over); default a temporary folder",
-  },
-  "redis-server": {
-    type: "string",
-    env: "HOLDFAST_REDIS_SERVER",
-    help: "redis-server binary for the verification load (default from PATH)",
-  },
-};
+import { selectStores } from "./stores";
 
 function print(flags: Flags, json: unknown, text: string): void {
   process.stdout.write(flags.json ? JSON.stringify(json, null, 2) + "\n" : text + "\n");
@@ -70,48 +50,43 @@ type ListedBackup =
   | (BackupSummary & { state: "committed"; ageSeconds: number })
   | (DamagedBackup & { state: "damaged"; ageSeconds: number });
 
-const listCommand: Command = {
-  words: ["list"],
-  summary:
-    "list the backups: id, time, age, size, keys or rows, reason; damaged ones marked, with what is wrong",
-  flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...JSON_FLAG },
-  async run(flags) {
-    const { stores } = selectStores(list(flags, "store"));
-    const at = await openLocation(flags);
-    const found = await catalogs(at, stores);
-    const backups: ListedBackup[] = found
-      .flatMap((c): ListedBackup[] => [
-        ...c.committed.map((b) => ({ ...b, state: "committed" as const, ageSeconds: 0 })),
-        ...c.damaged.map((d) => ({ ...d, state: "damaged" as const, ageSeconds: 0 })),
-      ])
-      .map((b) => ({ ...b, ageSeconds: Math.round(ageOf(b.id) / 1000) }))
-      .sort((a, b) => compareBackupIds(b.id, a.id) || a.store.localeCompare(b.store));
-    const rows = backups.map((b) =>
-      b.state === "committed"
-        ? [
-            b.store,
-            b.id,
-            "ok",
-            b.completedAt.replace(/\.\d+Z$/, "Z"),
-            formatDuration(b.ageSeconds * 1000),
-            formatBytes(b.sizeBytes),
-            b.items,
-            b.reason,
-          ]
-        : [b.store, b.id, "DAMAGED", "-", formatDuration(b.ageSeconds * 1000), "-", "-", "-"],
-    );
-    const damaged = backups.filter((b): b is ListedBackup & { state: "damaged" } => b.state === "damaged");
-    print(
-      flags,
-      backups,
-      backups.length === 0
-        ? `no backups in ${describeLocation(at)}`
-        : [
-            formatTable(["STORE", "ID", "STATE", "COMPLETED", "AGE", "SIZE", "KEYS/ROWS", "REASON"], rows),
-            ...(damaged.length > 0 ? ["", ...describeDamaged(damaged)] : []),
-          ].join("\n"),
-    );
-  },
+/** `holdfast list`. */
+export const runList: RunCommand = async (flags) => {
+  const { stores } = selectStores(list(flags, "store"));
+  const at = await openLocation(flags);
+  const found = await catalogs(at, stores);
+  const backups: ListedBackup[] = found
+    .flatMap((c): ListedBackup[] => [
+      ...c.committed.map((b) => ({ ...b, state: "committed" as const, ageSeconds: 0 })),
+      ...c.damaged.map((d) => ({ ...d, state: "damaged" as const, ageSeconds: 0 })),
+    ])
+    .map((b) => ({ ...b, ageSeconds: Math.round(ageOf(b.id) / 1000) }))
+    .sort((a, b) => compareBackupIds(b.id, a.id) || a.store.localeCompare(b.store));
+  const rows = backups.map((b) =>
+    b.state === "committed"
+      ? [
+          b.store,
+          b.id,
+          "ok",
+          b.completedAt.replace(/\.\d+Z$/, "Z"),
+          formatDuration(b.ageSeconds * 1000),
+          formatBytes(b.sizeBytes),
+          b.items,
+          b.reason,
+        ]
+      : [b.store, b.id, "DAMAGED", "-", formatDuration(b.ageSeconds * 1000), "-", "-", "-"],
+  );
+  const damaged = backups.filter((b): b is ListedBackup & { state: "damaged" } => b.state === "damaged");
+  print(
+    flags,
+    backups,
+    backups.length === 0
+      ? `no backups in ${describeLocation(at)}`
+      : [
+          formatTable(["STORE", "ID", "STATE", "COMPLETED", "AGE", "SIZE", "KEYS/ROWS", "REASON"], rows),
+          ...(damaged.length > 0 ? ["", ...describeDamaged(damaged)] : []),
+        ].join("\n"),
+  );
 };
 
 /** A verification that stops at the catalogue: the backup is damaged, nothing is downloaded. */
@@ -192,31 +167,16 @@ function describeReports(reports: VerifyReport[]): string {
     .join("\n");
 }
 
-const verifyCommand: Command = {
-  words: ["verify"],
-  summary:
-    "check a backup end to end: integrity, then a full restore into a scratch folder, loaded and compared",
-  flags: {
-    backup: {
-      type: "string",
-      default: "latest",
-      help: "the backup id, or latest (each store's newest committed, undamaged backup)",
-    },
-    ...LOCATION_FLAGS,
-    ...STORE_FLAG,
-    ...VERIFY_FLAGS,
-    ...JSON_FLAG,
-  },
-  async run(flags) {
-    const { stores, explicit } = selectStores(list(flags, "store"));
-    const requested = checkRequestedBackup(str(flags, "backup"));
-    const at = await openLocation(flags);
-    const found = (await catalogs(at, stores)).map((catalog, i) => ({ store: stores[i], catalog }));
-    const { targets, damaged } = verificationTargets(found, explicit, requested, describeLocation(at));
-    const reports = [...damaged, ...(await verifyAll(at, targets, flags))];
-    print(flags, reports, describeReports(reports));
-    return reports.every((r) => r.ok) ? 0 : 1;
-  },
+/** `holdfast verify`. */
+export const runVerify: RunCommand = async (flags) => {
+  const { stores, explicit } = selectStores(list(flags, "store"));
+  const requested = checkRequestedBackup(str(flags, "backup"));
+  const at = await openLocation(flags);
+  const found = (await catalogs(at, stores)).map((catalog, i) => ({ store: stores[i], catalog }));
+  const { targets, damaged } = verificationTargets(found, explicit, requested, describeLocation(at));
+  const reports = [...damaged, ...(await verifyAll(at, targets, flags))];
+  print(flags, reports, describeReports(reports));
+  return reports.every((r) => r.ok) ? 0 : 1;
 };
 
 /** A store's latest backup and whether it is recent enough, with the damaged backups it holds. */
@@ -253,128 +213,101 @@ function freshness(found: Catalog[], explicit: boolean, maxAgeMs: number): Fresh
   return out;
 }
 
-const MAX_AGE_FLAG: FlagSpecs = {
-  "max-age": {
-    type: "string",
-    default: "24h",
-    help: "the newest backup must be younger than this (30m, 24h, 7d); default 24h",
-  },
+/** `holdfast status`. */
+export const runStatus: RunCommand = async (flags) => {
+  const { stores, explicit } = selectStores(list(flags, "store"));
+  const maxAge = num(flags, "max-age");
+  const at = await openLocation(flags);
+  const states = freshness(await catalogs(at, stores), explicit, maxAge);
+  const rows = states.map((s) => [
+    s.store,
+    s.newest?.id ?? "-",
+    s.ageSeconds === undefined ? "-" : formatDuration(s.ageSeconds * 1000),
+    s.newest ? formatBytes(s.newest.sizeBytes) : "-",
+    s.ok ? "ok" : `STALE: ${s.problem}`,
+  ]);
+  const damaged = states.flatMap((s) => s.damaged);
+  print(
+    flags,
+    states,
+    [
+      formatTable(["STORE", "NEWEST", "AGE", "SIZE", "STATUS"], rows),
+      ...(damaged.length > 0 ? ["", ...describeDamaged(damaged)] : []),
+    ].join("\n"),
+  );
+  return states.every((s) => s.ok) ? 0 : 1;
 };
 
-const statusCommand: Command = {
-  words: ["status"],
-  summary: "exit 1 when a store's newest backup is older than --max-age (seed 002: no backup in 24 hours)",
-  flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...MAX_AGE_FLAG, ...JSON_FLAG },
-  async run(flags) {
-    const { stores, explicit } = selectStores(list(flags, "store"));
-    const maxAge = durationMs(str(flags, "max-age"), "--max-age");
-    const at = await openLocation(flags);
-    const states = freshness(await catalogs(at, stores), explicit, maxAge);
-    const rows = states.map((s) => [
-      s.store,
-      s.newest?.id ?? "-",
-      s.ageSeconds === undefined ? "-" : formatDuration(s.ageSeconds * 1000),
-      s.newest ? formatBytes(s.newest.sizeBytes) : "-",
-      s.ok ? "ok" : `STALE: ${s.problem}`,
-    ]);
-    const damaged = states.flatMap((s) => s.damaged);
-    print(
-      flags,
-      states,
+/** `holdfast prune`. */
+export const runPrune: RunCommand = async (flags) => {
+  const { stores } = selectStores(list(flags, "store"));
+  const policy = retentionPolicy(flags);
+  const dryRun = Boolean(flags["dry-run"]);
+  const at = await openLocation(flags);
+  const reports = [];
+  for (const store of stores) reports.push(await store.prune(at, policy, dryRun));
+  const text = reports
+    .map((r) =>
       [
-        formatTable(["STORE", "NEWEST", "AGE", "SIZE", "STATUS"], rows),
-        ...(damaged.length > 0 ? ["", ...describeDamaged(damaged)] : []),
+        `${r.store}: ${dryRun ? "would delete" : "deleted"} ${r.deleted.length} backup${r.deleted.length === 1 ? "" : "s"} ` +
+          `(${r.objectsDeleted} objects, ${formatBytes(r.bytesDeleted)}), kept ${r.kept.length}` +
+          (r.damaged.length > 0 ? ` and ${r.damaged.length} damaged` : ""),
+        ...r.deleted.map((id) => `  ${dryRun ? "would delete" : "deleted"}  ${id}`),
+        ...r.kept.map((k) => `  kept          ${k.id}  (${k.reasons.join(", ")})`),
+        ...r.damaged.map((d) => `  kept DAMAGED  ${d.id}  (${d.problem}; never pruned: inspect it)`),
       ].join("\n"),
-    );
-    return states.every((s) => s.ok) ? 0 : 1;
-  },
+    )
+    .join("\n");
+  print(flags, reports, text);
 };
 
-const pruneCommand: Command = {
-  words: ["prune"],
-  summary: "apply retention: keep the newest N whatever their age, then one per day, week and month",
-  flags: {
-    ...LOCATION_FLAGS,
-    ...STORE_FLAG,
-    ...RETENTION_FLAGS,
-    "dry-run": { type: "boolean", default: false, help: "print what would be deleted, delete nothing" },
-    ...JSON_FLAG,
-  },
-  async run(flags) {
-    const { stores } = selectStores(list(flags, "store"));
-    const policy = retentionPolicy(flags);
-    const dryRun = Boolean(flags["dry-run"]);
-    const at = await openLocation(flags);
-    const reports = [];
-    for (const store of stores) reports.push(await store.prune(at, policy, dryRun));
-    const text = reports
-      .map((r) =>
-        [
-          `${r.store}: ${dryRun ? "would delete" : "deleted"} ${r.deleted.length} backup${r.deleted.length === 1 ? "" : "s"} ` +
-            `(${r.objectsDeleted} objects, ${formatBytes(r.bytesDeleted)}), kept ${r.kept.length}` +
-            (r.damaged.length > 0 ? ` and ${r.damaged.length} damaged` : ""),
-          ...r.deleted.map((id) => `  ${dryRun ? "would delete" : "deleted"}  ${id}`),
-          ...r.kept.map((k) => `  kept          ${k.id}  (${k.reasons.join(", ")})`),
-          ...r.damaged.map((d) => `  kept DAMAGED  ${d.id}  (${d.problem}; never pruned: inspect it)`),
-        ].join("\n"),
-      )
-      .join("\n");
-    print(flags, reports, text);
-  },
-};
-
-const drillCommand: Command = {
-  words: ["drill"],
-  summary:
-    "the monthly restore test: verify each store's latest backup (newest committed, undamaged) and report, with its age and restore time",
-  flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...MAX_AGE_FLAG, ...VERIFY_FLAGS, ...PUSH_FLAGS, ...JSON_FLAG },
-  async run(flags) {
-    const { stores, explicit } = selectStores(list(flags, "store"));
-    const maxAge = durationMs(str(flags, "max-age"), "--max-age");
-    const push = pushTarget(flags);
-    const at = await openLocation(flags);
-    const started = Date.now();
-    const states = freshness(await catalogs(at, stores), explicit, maxAge);
-    const targets = states
-      .filter((s) => s.newest)
-      .map((s) => ({ store: stores.find((m) => m.kind === s.store)!, id: s.newest!.id }));
-    let reports: VerifyReport[];
-    try {
-      reports = targets.length > 0 ? await verifyAll(at, targets, flags) : [];
-    } catch (err) {
-      await pushDrillOutcomes(push, states, () => false);
-      throw err;
-    }
-    await pushDrillOutcomes(push, states, (s) => s.ok && reports.some((r) => r.store === s.store && r.ok));
-    const ok = states.every((s) => s.ok) && reports.every((r) => r.ok) && reports.length > 0;
-    const result = {
-      ok,
-      location: describeLocation(at),
-      at: new Date(started).toISOString(),
-      stores: states.map((s) => ({
-        ...s,
-        verification: reports.find((r) => r.store === s.store),
-      })),
-      durationMs: Date.now() - started,
-    };
-    const text = [
-      `restore drill of ${describeLocation(at)}: ${ok ? "PASSED" : "FAILED"}`,
-      ...states.map(
-        (s) =>
-          `${s.store}: newest ${s.newest?.id ?? "none"}` +
-          (s.newest
-            ? `, ${formatDuration((s.ageSeconds ?? 0) * 1000)} old, ${formatBytes(s.newest.sizeBytes)}, ${s.newest.items} keys/rows`
-            : "") +
-          (s.ok ? "" : ` — ${s.problem}`),
-      ),
-      describeReports(reports),
-      ...describeDamaged(states.flatMap((s) => s.damaged)),
-    ]
-      .filter(Boolean)
-      .join("\n");
-    print(flags, result, text);
-    return ok ? 0 : 1;
-  },
+/** `holdfast drill`. */
+export const runDrill: RunCommand = async (flags) => {
+  const { stores, explicit } = selectStores(list(flags, "store"));
+  const maxAge = num(flags, "max-age");
+  const push = pushTarget(flags);
+  const at = await openLocation(flags);
+  const started = Date.now();
+  const states = freshness(await catalogs(at, stores), explicit, maxAge);
+  const targets = states
+    .filter((s) => s.newest)
+    .map((s) => ({ store: stores.find((m) => m.kind === s.store)!, id: s.newest!.id }));
+  let reports: VerifyReport[];
+  try {
+    reports = targets.length > 0 ? await verifyAll(at, targets, flags) : [];
+  } catch (err) {
+    await pushDrillOutcomes(push, states, () => false);
+    throw err;
+  }
+  await pushDrillOutcomes(push, states, (s) => s.ok && reports.some((r) => r.store === s.store && r.ok));
+  const ok = states.every((s) => s.ok) && reports.every((r) => r.ok) && reports.length > 0;
+  const result = {
+    ok,
+    location: describeLocation(at),
+    at: new Date(started).toISOString(),
+    stores: states.map((s) => ({
+      ...s,
+      verification: reports.find((r) => r.store === s.store),
+    })),
+    durationMs: Date.now() - started,
+  };
+  const text = [
+    `restore drill of ${describeLocation(at)}: ${ok ? "PASSED" : "FAILED"}`,
+    ...states.map(
+      (s) =>
+        `${s.store}: newest ${s.newest?.id ?? "none"}` +
+        (s.newest
+          ? `, ${formatDuration((s.ageSeconds ?? 0) * 1000)} old, ${formatBytes(s.newest.sizeBytes)}, ${s.newest.items} keys/rows`
+          : "") +
+        (s.ok ? "" : ` — ${s.problem}`),
+    ),
+    describeReports(reports),
+    ...describeDamaged(states.flatMap((s) => s.damaged)),
+  ]
+    .filter(Boolean)
+    .join("\n");
+  print(flags, result, text);
+  return ok ? 0 : 1;
 };
 
 /**
@@ -406,12 +339,3 @@ async function pushDrillOutcomes(
     });
   }
 }
-
-/** The store-generic commands. */
-export const backupStoreCommands: Command[] = [
-  listCommand,
-  verifyCommand,
-  statusCommand,
-  pruneCommand,
-  drillCommand,
-];

@@ -1,9 +1,10 @@
 // `holdfast doctor --stack S`: the preflight an operator runs before trusting a stack. Each check group
 // reads what it needs (the cluster through the stack's kubeconfig context, the bucket with the
 // operator's AWS credentials) and says one line per check; exit 1 when a check failed, 2 on bad input.
-import type { Flags } from "../cli/args";
+import { durationMs, type Flags, str } from "../cli/args";
 import type { Command } from "../cli/command";
-import { openBackups, openStack, STACK_FLAGS, durationFlag, type StackDeps } from "../stack/context";
+import { openBackups, openStack, type StackDeps } from "../stack/context";
+import { STACK_FLAGS } from "../stack/specs";
 import type { StoreLocation } from "../store/catalog";
 import { JSON_FLAG } from "../store/flags";
 import { accessChecks } from "./access";
@@ -64,9 +65,9 @@ export async function runDoctor(
 }
 
 async function doctor(flags: Flags): Promise<number> {
-  const maxBackupAgeMs = durationFlag(flags, "max-age");
-  const maxDrillAgeMs = durationFlag(flags, "drill-max-age");
-  const timeoutMs = durationFlag(flags, "timeout");
+  const maxBackupAgeMs = durationMs(str(flags, "max-age"), "--max-age");
+  const maxDrillAgeMs = durationMs(str(flags, "drill-max-age"), "--drill-max-age");
+  const timeoutMs = durationMs(str(flags, "timeout"), "--timeout");
   const stack = await openStack(flags, deps);
   let location: Promise<StoreLocation> | undefined;
   const results = await runDoctor({

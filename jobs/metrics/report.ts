@@ -1,24 +1,12 @@
-// The jobs' side of the Pushgateway: the `--pushgateway` and `--stack` flags (HOLDFAST_PUSHGATEWAY and
-// HOLDFAST_STACK, which the scheduled jobs carry), and running a backup so that its outcome is pushed
+// The jobs' side of the Pushgateway: the target the `--pushgateway` and `--stack` flags (flags.ts) name,
+// and running a backup so that its outcome is pushed
 // whether it succeeds or fails. A push that fails is a warning in the log, never a failed job.
-import type { FlagSpecs, Flags } from "../cli/args";
+import type { Flags } from "../cli/args";
 import { optStr } from "../cli/args";
 import { UsageError } from "../cli/errors";
 import { log } from "../cli/log";
 import type { StoreKind } from "../store/catalog";
 import { type JobOutcome, pushOutcome } from "./pushgateway";
-
-/** The flags of the commands that push their outcome. */
-export const PUSH_FLAGS: FlagSpecs = {
-  pushgateway: {
-    type: "string",
-    help: "Prometheus Pushgateway (http://host:9091) to push the outcome to, success or failure; default none",
-  },
-  stack: {
-    type: "string",
-    help: "the stack label of the pushed metrics (needed with --pushgateway)",
-  },
-};
 
 /** Where to push, and the stack label. */
 export interface PushTarget {

@@ -1,6 +1,6 @@
 // How a restored dataset is laid out for Redis 7: with `appendonly yes` Redis loads only the multi-part
 // AOF in `appendonlydir/` and ignores dump.rdb (finding no AOF it starts empty and writes an empty one:
-// the trap of seed 002's "place the file in the data directory"). So the RDB becomes the AOF's base
+// the trap of the hand-run advice "place the file in the data directory"). So the RDB becomes the AOF's base
 // file — an RDB is exactly what Redis itself writes as a base with aof-use-rdb-preamble — next to an
 // empty incremental file and the manifest naming both, in the format Redis 7.0 writes.
 import * as fs from "fs";

@@ -102,13 +102,13 @@ describe("the AOF layout of a restore", () => {
       );
       expect(fs.statSync(path.join(built, "appendonly.aof.1.base.rdb")).ino).toBe(fs.statSync(rdb).ino);
       expect(fs.statSync(path.join(built, "appendonly.aof.1.incr.aof")).size).toBe(0);
-      const custom = { appendFilename: "kato.aof", appendDirname: "aof", dbFilename: "kato.rdb" };
+      const custom = { appendFilename: "app.aof", appendDirname: "aof", dbFilename: "app.rdb" };
       expect(aofFiles(custom)).toEqual({
-        base: "kato.aof.1.base.rdb",
-        incr: "kato.aof.1.incr.aof",
-        manifest: "kato.aof.manifest",
+        base: "app.aof.1.base.rdb",
+        incr: "app.aof.1.incr.aof",
+        manifest: "app.aof.manifest",
       });
-      expect(aofManifestText(custom)).toMatch(/^file kato.aof.1.base.rdb seq 1 type b\n/);
+      expect(aofManifestText(custom)).toMatch(/^file app.aof.1.base.rdb seq 1 type b\n/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-// AOF repair at start (seed 002, scenario 3): check the append-only files with redis-check-aof; when they
+// AOF repair at start (a corrupted AOF): check the append-only files with redis-check-aof; when they
 // are truncated or corrupt, keep the originals aside, fix with `redis-check-aof --fix`, and check again.
 // A file that cannot be fixed stops the pod with a clear message instead of Redis starting empty.
 import { spawnSync } from "child_process";

@@ -110,7 +110,6 @@ it("--wait exits 0 when the run succeeds and 1 with the Job's message when it fa
       "--reason",
       "manual",
       "--wait",
-      "--timeout",
       "30s",
     ]);
     expect(ok.code).toBe(0);
@@ -118,6 +117,7 @@ it("--wait exits 0 when the run succeeds and 1 with the Job's message when it fa
     outcome = "fail";
     // Job names are per second: make the second run's name differ.
     await new Promise((r) => setTimeout(r, 1100));
+    // The old spelling: a bare --wait bounded by --timeout.
     const failed = await holdfast([
       "trigger",
       "--cronjob",
@@ -133,6 +133,21 @@ it("--wait exits 0 when the run succeeds and 1 with the Job's message when it fa
   } finally {
     stop();
   }
+});
+
+it("--dry-run names the run it would start and creates nothing", async () => {
+  const before = jobs().length;
+  const r = await holdfast(["trigger", "--cronjob", "redis-backup", "--reason", "rehearsal", "--dry-run"]);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(r.stdout).toMatch(
+    new RegExp(
+      `^would start job redis-backup-manual-\\d{8}t\\d{6}z from cronjob redis-backup in namespace ${NS}`,
+    ),
+  );
+  expect(r.stdout).toContain("nothing was created (--dry-run)");
+  expect(jobs()).toHaveLength(before);
+  const unknown = await holdfast(["trigger", "--cronjob", "nightly", "--reason", "x", "--dry-run"]);
+  expect(unknown.code).toBe(2);
 });
 
 it("refuses an unknown CronJob, a bad reason and an unreachable cluster with one line and exit code 2", async () => {

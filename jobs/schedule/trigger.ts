@@ -1,4 +1,4 @@
-// A one-off run of a scheduled job, the seed's "backup before a major training session": a Job made from
+// A one-off run of a scheduled job, such as a backup before a major training session: a Job made from
 // a CronJob's template (as `kubectl create job --from=cronjob/...` does), with the reason recorded in the
 // job's environment and annotations, optionally waited for until it finishes.
 import type * as KubeClient from "@kubernetes/client-node";
@@ -77,6 +77,7 @@ export function jobFromCronJob(cronJob: KubeClient.V1CronJob, reason: string, no
 
 /**
  * Creates a one-off run of `cronJob` in `namespace`.
+ * @param dryRun read the CronJob and name the run, but create nothing.
  * @throws TriggerError when the CronJob cannot be read.
  */
 export async function triggerCronJob(
@@ -85,6 +86,7 @@ export async function triggerCronJob(
   cronJob: string,
   reason: string,
   now: Date = new Date(),
+  dryRun = false,
 ): Promise<TriggeredJob> {
   let source: KubeClient.V1CronJob;
   try {
@@ -98,6 +100,7 @@ export async function triggerCronJob(
     );
   }
   const job = jobFromCronJob(source, reason, now);
+  if (dryRun) return { name: job.metadata!.name!, namespace, cronJob, reason };
   const created = await batch.createNamespacedJob({ namespace, body: job });
   return { name: created.metadata!.name!, namespace, cronJob, reason };
 }

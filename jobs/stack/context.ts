@@ -2,32 +2,13 @@
 // context it runs in (--context, else the stack's kubeContext output, else the current context), and
 // the Kubernetes and S3 handles on it. Mistakes here are bad input: one line, exit 2.
 import type * as KubeClient from "@kubernetes/client-node";
-import { type Flags, type FlagSpecs, durationMs, optStr, str } from "../cli/args";
+import { type Flags, optNum, optStr, str } from "../cli/args";
 import { UsageError } from "../cli/errors";
 import { openLocation } from "../store/location";
 import type { StoreLocation } from "../store/catalog";
 import { defaultKubeConfig, loadKubeClient } from "../kube/client";
 import { StackKube } from "./kube";
 import { type AutomationApi, resolveOutputs, type StackOutputs } from "./outputs";
-
-/** The flags every stack command takes. */
-export const STACK_FLAGS: FlagSpecs = {
-  stack: { type: "string", required: true, help: "the Pulumi stack (dev, prod, org/project/prod)" },
-  outputs: {
-    type: "string",
-    help: "a file of `pulumi stack output --json --show-secrets`; default: read them with the Pulumi CLI",
-  },
-  "work-dir": { type: "string", help: "the Pulumi project directory (Pulumi.yaml); default the current one" },
-  context: {
-    type: "string",
-    help: "kubeconfig context; default the stack's kubeContext output, else the current one",
-  },
-  "poll-interval": {
-    type: "string",
-    default: "1s",
-    help: "how often a wait looks at the cluster; default 1s",
-  },
-};
 
 /** What can be injected (tests): the Automation API and whether a Pulumi CLI is present. */
 export interface StackDeps {
@@ -50,7 +31,7 @@ export interface StackContext {
 
 /** Resolves the outputs and the cluster of `--stack`. */
 export async function openStack(flags: Flags, deps: StackDeps = {}): Promise<StackContext> {
-  const pollMs = flags["poll-interval"] ? durationMs(str(flags, "poll-interval"), "--poll-interval") : 1000;
+  const pollMs = optNum(flags, "poll-interval") ?? 1000;
   const outputs = await resolveOutputs(str(flags, "stack"), {
     file: optStr(flags, "outputs"),
     workDir: optStr(flags, "work-dir") ?? process.cwd(),
@@ -90,9 +71,4 @@ export async function openStack(flags: Flags, deps: StackDeps = {}): Promise<Sta
 export function openBackups(ctx: StackContext): Promise<StoreLocation> {
   const env = { ...ctx.env, AWS_REGION: ctx.env.AWS_REGION || ctx.outputs.backup.region };
   return openLocation({ bucket: ctx.outputs.backup.bucket, prefix: ctx.outputs.backup.prefix }, env);
-}
-
-/** A duration flag. */
-export function durationFlag(flags: Flags, name: string): number {
-  return durationMs(str(flags, name), `--${name}`);
 }

@@ -114,10 +114,236 @@ export function asideFromLog(jobLog: string): string | undefined {
   return undefined;
 }
 
+/** What a run of a plan carries from action to action. */
+interface RunState {
+  o: ExecuteOptions;
+  now: () => Date;
+  started: number;
+  outcome: RunOutcome;
+  /** The StatefulSets the plan scales to zero: no pod of theirs may run while a volume Job does. */
+  downSets: Set<string>;
+  /** Whether `downSets` were checked since the last scale-down. */
+  checkedDown: boolean;
+  /** Writes the restore record on a StatefulSet (saves run one after another). */
+  save(statefulSet: string): Promise<void>;
+  /** The StatefulSet that holds the restore record. */
+  recordHolder: string;
+}
+
+type Handler<K extends PlanAction["kind"]> = (
+  r: RunState,
+  a: Extract<PlanAction, { kind: K }>,
+) => Promise<string | undefined>;
+
+function jobFailed(name: string, message: string | undefined, jobLog: string): string {
+  const why = failureLines(jobLog);
+  return `Job ${name} failed: ${message ?? "unknown"}${why ? ` — ${why}` : ""}`;
+}
+
+const inspect: Handler<"inspect"> = async ({ o, outcome }, a) => {
+  const r = await o.kube.runJob(a.job, o.jobTimeoutMs);
+  if (!r.succeeded) throw new Error(jobFailed(r.name, r.message, r.log));
+  const report = reportFromLog(r.log);
+  if (!report) throw new Error(`Job ${r.name} left no report in its log`);
+  outcome.before = report;
+  const keys = Object.entries(report.keyspace ?? {})
+    .map(([db, n]) => `db${db}=${n}`)
+    .join(" ");
+  return report.primary
+    ? `primary ${report.primary} (pod ${report.primaryIndex ?? "?"}), DBSIZE ${keys || "0"}`
+    : `no primary: ${report.problems.join("; ")}`;
+};
+
+const safetyBackup: Handler<"safety-backup"> = async ({ o, outcome, now }, a) => {
+  const before = new Set((await o.listBackups()).map((b) => b.id));
+  const job = await triggerCronJob(o.kube.batch, o.kube.namespace, a.cronJob, a.reason, now());
+  log.info(`safety backup: job ${job.name} started`);
+  const r = await waitForJob(o.kube.batch, job, o.backupTimeoutMs, o.kube.pollMs);
+  if (!r.succeeded) throw new Error(jobFailed(job.name, r.message, await o.kube.jobLog(job.name)));
+  const fresh = (await o.listBackups())
+    .filter((b) => !before.has(b.id) && b.reason === a.reason)
+    .sort((x, y) => compareBackupIds(y.id, x.id))[0];
+  if (!fresh) throw new Error(`Job ${job.name} succeeded but no new ${a.reason} backup is in the bucket`);
+  outcome.safetyBackup = fresh.id;
+  return `backup ${fresh.id}: ${fresh.items} ${o.store === "redis" ? "keys" : "rows"}`;
+};
+
+const record: Handler<"record"> = async (r, a) => {
+  const { outcome } = r;
+  const prior = outcome.record;
+  outcome.record =
+    prior && prior.backup === a.backup
+      ? prior
+      : prior
+        ? { ...prior, backup: a.backup, done: [] }
+        : {
+            version: 1,
+            store: r.o.store,
+            backup: a.backup,
+            startedAt: r.now().toISOString(),
+            safetyBackup: outcome.safetyBackup,
+            replicas: a.replicas,
+            done: [],
+          };
+  await r.save(a.statefulSet);
+  return prior ? `continuing the restore started ${prior.startedAt}` : undefined;
+};
+
+const scale: Handler<"scale"> = async (r, a) => {
+  if (a.replicas === 0) r.checkedDown = false;
+  await r.o.kube.scale(a.statefulSet, a.replicas);
+  const pods = await r.o.kube.waitForPods(a.statefulSet, a.replicas, r.o.readyTimeoutMs, a.ready);
+  return a.replicas === 0
+    ? "no pod runs"
+    : `${pods.filter((p) => p.ready).length} of ${pods.length} pods ready`;
+};
+
+const createClaim: Handler<"create-claim"> = async ({ o }, a) => {
+  try {
+    await o.kube.createClaim(a.claim);
+  } catch (err) {
+    if (!(err instanceof KubeError && err.status === 409)) throw err;
+  }
+  return undefined;
+};
+
+/** Never touch a volume a running pod may write: whatever happened since the plan was made. */
+async function checkDown(r: RunState): Promise<void> {
+  if (r.checkedDown) return;
+  for (const sts of r.downSets) {
+    const found = await r.o.kube.readStatefulSet(sts);
+    const pods = found ? await r.o.kube.pods(found.spec?.selector?.matchLabels ?? {}) : [];
+    if (pods.length > 0)
+      throw new Error(
+        `pods of statefulset ${sts} run again (${pods.map((p) => p.name).join(", ")}); no volume was touched by this step`,
+      );
+  }
+  r.checkedDown = true;
+}
+
+const volumeJob: Handler<"job"> = async (r, a) => {
+  await checkDown(r);
+  const j = await r.o.kube.runJob(a.job, r.o.jobTimeoutMs);
+  if (!j.succeeded) throw new Error(jobFailed(j.name, j.message, j.log));
+  const aside = asideFromLog(j.log);
+  if (aside) r.outcome.keptAside.push({ claim: a.claim, dir: aside });
+  return aside ? `previous content in ${aside}` : "the volume held nothing to keep";
+};
+
+const verify: Handler<"verify"> = async ({ o, outcome }, a) => {
+  const r = await o.kube.runJob(a.job, o.jobTimeoutMs);
+  const report = reportFromLog(r.log);
+  if (!report) throw new Error(jobFailed(r.name, r.message, r.log));
+  outcome.after = report;
+  if (!report.healthy || report.primaryIndex !== a.primaryIndex)
+    throw new Error(
+      `the set did not come back whole: ${report.problems.join("; ") || "pod 0 is not primary"}`,
+    );
+  outcome.checks = compareCounts(a.expected, report.keyspace ?? {}, report.patterns ?? {});
+  const failed = outcome.checks.filter((c) => !c.ok);
+  if (failed.length > 0)
+    throw new Error(
+      `the restored data does not match the backup: ${failed.map((c) => `${c.name} ${c.detail}`).join("; ")}`,
+    );
+  return outcome.checks.map((c) => `${c.name} ${c.actual}`).join(", ");
+};
+
+const finish: Handler<"finish"> = async ({ o, outcome, now, started }, a) => {
+  const last = {
+    backup: a.backup,
+    safetyBackup: outcome.safetyBackup ?? null,
+    startedAt: outcome.record?.startedAt ?? new Date(started).toISOString(),
+    finishedAt: now().toISOString(),
+  };
+  await o.kube.annotate(a.statefulSet, {
+    [RESTORE_ANNOTATION]: null,
+    [LAST_RESTORE_ANNOTATION]: JSON.stringify(last),
+  });
+  return undefined;
+};
+
+/** One handler per kind of action. */
+const HANDLERS: { [K in PlanAction["kind"]]: Handler<K> } = {
+  inspect,
+  "safety-backup": safetyBackup,
+  record,
+  scale,
+  "create-claim": createClaim,
+  job: volumeJob,
+  verify,
+  finish,
+};
+
+function handle(r: RunState, a: PlanAction): Promise<string | undefined> {
+  return (HANDLERS[a.kind] as Handler<typeof a.kind>)(r, a as never);
+}
+
+/** Marks `a` done in the restore record (the actions a re-run may skip). */
+async function progress(r: RunState, a: PlanAction): Promise<void> {
+  if (!r.outcome.record || a.kind === "record" || a.kind === "finish" || a.kind === "inspect") return;
+  r.outcome.record = withDone(r.outcome.record, a.key);
+  await r.save(r.recordHolder);
+}
+
+/** Runs one action (or reports it skipped), recording its outcome. */
+async function runAction(r: RunState, step: PlanStep, a: PlanAction): Promise<void> {
+  const { outcome } = r;
+  if (a.skip) {
+    outcome.actions.push({
+      step: step.n,
+      key: a.key,
+      does: a.does,
+      status: "skipped",
+      detail: a.skip,
+      ms: 0,
+    });
+    return;
+  }
+  log.info(`step ${step.n} ${step.title}: ${a.does}`);
+  const t0 = Date.now();
+  let detail: string | undefined;
+  try {
+    detail = await handle(r, a);
+    await progress(r, a);
+  } catch (err) {
+    outcome.totalMs = Date.now() - r.started;
+    throw new RunFailed((err as Error).message, step, a, outcome);
+  }
+  const ms = Date.now() - t0;
+  outcome.actions.push({
+    step: step.n,
+    key: a.key,
+    does: a.does,
+    status: "done",
+    detail,
+    job: "job" in a ? a.job.metadata?.name : undefined,
+    ms,
+  });
+  log.info(`step ${step.n} ${step.title}: done`, {
+    seconds: Math.round(ms / 100) / 10,
+    ...(detail ? { detail } : {}),
+  });
+}
+
+/** Runs the actions of a step in order; consecutive actions of one group run together. */
+async function runStep(r: RunState, step: PlanStep): Promise<void> {
+  const stepStarted = Date.now();
+  let i = 0;
+  while (i < step.actions.length) {
+    const first = step.actions[i];
+    const batch = [first];
+    while (first.group && step.actions[i + batch.length]?.group === first.group)
+      batch.push(step.actions[i + batch.length]);
+    i += batch.length;
+    await Promise.all(batch.map((a) => runAction(r, step, a)));
+  }
+  if (step.actions.some((a) => !a.skip))
+    r.outcome.steps.push({ n: step.n, title: step.title, ms: Date.now() - stepStarted });
+}
+
 /** Runs `plan`. */
 export async function executePlan(o: ExecuteOptions): Promise<RunOutcome> {
-  const started = Date.now();
-  const now = o.now ?? (() => new Date());
+  const actions = o.plan.steps.flatMap((s) => s.actions);
   const outcome: RunOutcome = {
     actions: [],
     steps: [],
@@ -127,206 +353,27 @@ export async function executePlan(o: ExecuteOptions): Promise<RunOutcome> {
     safetyBackup: o.record?.safetyBackup,
     totalMs: 0,
   };
-  const downSets = new Set(
-    o.plan.steps
-      .flatMap((s) => s.actions)
-      .filter((a) => a.kind === "scale" && a.replicas === 0)
-      .map((a) => (a as { statefulSet: string }).statefulSet),
-  );
-  let checkedDown = false;
-
   // Saves run one after another, each with the record as it is then: the last one holds every change.
   let saving: Promise<void> = Promise.resolve();
-  const save = (statefulSet: string): Promise<void> => {
-    saving = saving.then(async () => {
-      if (outcome.record)
-        await o.kube.annotate(statefulSet, { [RESTORE_ANNOTATION]: serializeRecord(outcome.record) });
-    });
-    return saving;
+  const r: RunState = {
+    o,
+    now: o.now ?? (() => new Date()),
+    started: Date.now(),
+    outcome,
+    downSets: new Set(
+      actions.flatMap((a) => (a.kind === "scale" && a.replicas === 0 ? [a.statefulSet] : [])),
+    ),
+    checkedDown: false,
+    save(statefulSet) {
+      saving = saving.then(async () => {
+        if (outcome.record)
+          await o.kube.annotate(statefulSet, { [RESTORE_ANNOTATION]: serializeRecord(outcome.record) });
+      });
+      return saving;
+    },
+    recordHolder: actions.find((a) => a.kind === "record")?.statefulSet ?? "",
   };
-  const progress = async (a: PlanAction) => {
-    if (!outcome.record || a.kind === "record" || a.kind === "finish" || a.kind === "inspect") return;
-    outcome.record = withDone(outcome.record, a.key);
-    await save(recordHolder);
-  };
-  const recordHolder =
-    (o.plan.steps.flatMap((s) => s.actions).find((a) => a.kind === "record") as { statefulSet?: string })
-      ?.statefulSet ?? "";
-
-  const jobFailed = (name: string, message: string | undefined, jobLog: string): string => {
-    const why = failureLines(jobLog);
-    return `Job ${name} failed: ${message ?? "unknown"}${why ? ` — ${why}` : ""}`;
-  };
-
-  async function run(a: PlanAction): Promise<string | undefined> {
-    switch (a.kind) {
-      case "inspect": {
-        const r = await o.kube.runJob(a.job, o.jobTimeoutMs);
-        if (!r.succeeded) throw new Error(jobFailed(r.name, r.message, r.log));
-        const report = reportFromLog(r.log);
-        if (!report) throw new Error(`Job ${r.name} left no report in its log`);
-        outcome.before = report;
-        const keys = Object.entries(report.keyspace ?? {})
-          .map(([db, n]) => `db${db}=${n}`)
-          .join(" ");
-        return report.primary
-          ? `primary ${report.primary} (pod ${report.primaryIndex ?? "?"}), DBSIZE ${keys || "0"}`
-          : `no primary: ${report.problems.join("; ")}`;
-      }
-      case "safety-backup": {
-        const before = new Set((await o.listBackups()).map((b) => b.id));
-        const job = await triggerCronJob(o.kube.batch, o.kube.namespace, a.cronJob, a.reason, now());
-        log.info(`safety backup: job ${job.name} started`);
-        const r = await waitForJob(o.kube.batch, job, o.backupTimeoutMs, o.kube.pollMs);
-        if (!r.succeeded) throw new Error(jobFailed(job.name, r.message, await o.kube.jobLog(job.name)));
-        const fresh = (await o.listBackups())
-          .filter((b) => !before.has(b.id) && b.reason === a.reason)
-          .sort((x, y) => compareBackupIds(y.id, x.id))[0];
-        if (!fresh)
-          throw new Error(`Job ${job.name} succeeded but no new ${a.reason} backup is in the bucket`);
-        outcome.safetyBackup = fresh.id;
-        return `backup ${fresh.id}: ${fresh.items} ${o.store === "redis" ? "keys" : "rows"}`;
-      }
-      case "record": {
-        const prior = outcome.record;
-        outcome.record =
-          prior && prior.backup === a.backup
-            ? prior
-            : prior
-              ? { ...prior, backup: a.backup, done: [] }
-              : {
-                  version: 1,
-                  store: o.store,
-                  backup: a.backup,
-                  startedAt: now().toISOString(),
-                  safetyBackup: outcome.safetyBackup,
-                  replicas: a.replicas,
-                  done: [],
-                };
-        await save(a.statefulSet);
-        return prior ? `continuing the restore started ${prior.startedAt}` : undefined;
-      }
-      case "scale": {
-        if (a.replicas === 0) checkedDown = false;
-        await o.kube.scale(a.statefulSet, a.replicas);
-        const pods = await o.kube.waitForPods(a.statefulSet, a.replicas, o.readyTimeoutMs, a.ready);
-        return a.replicas === 0
-          ? "no pod runs"
-          : `${pods.filter((p) => p.ready).length} of ${pods.length} pods ready`;
-      }
-      case "create-claim": {
-        try {
-          await o.kube.createClaim(a.claim);
-        } catch (err) {
-          if (!(err instanceof KubeError && err.status === 409)) throw err;
-        }
-        return undefined;
-      }
-      case "job": {
-        if (!checkedDown) {
-          // Never touch a volume a running pod may write: whatever happened since the plan was made.
-          for (const sts of downSets) {
-            const found = await o.kube.readStatefulSet(sts);
-            const pods = found ? await o.kube.pods(found.spec?.selector?.matchLabels ?? {}) : [];
-            if (pods.length > 0)
-              throw new Error(
-                `pods of statefulset ${sts} run again (${pods.map((p) => p.name).join(", ")}); no volume was touched by this step`,
-              );
-          }
-          checkedDown = true;
-        }
-        const r = await o.kube.runJob(a.job, o.jobTimeoutMs);
-        if (!r.succeeded) throw new Error(jobFailed(r.name, r.message, r.log));
-        const aside = asideFromLog(r.log);
-        if (aside) outcome.keptAside.push({ claim: a.claim, dir: aside });
-        return aside ? `previous content in ${aside}` : "the volume held nothing to keep";
-      }
-      case "verify": {
-        const r = await o.kube.runJob(a.job, o.jobTimeoutMs);
-        const report = reportFromLog(r.log);
-        if (!report) throw new Error(jobFailed(r.name, r.message, r.log));
-        outcome.after = report;
-        if (!report.healthy || report.primaryIndex !== a.primaryIndex)
-          throw new Error(
-            `the set did not come back whole: ${report.problems.join("; ") || "pod 0 is not primary"}`,
-          );
-        outcome.checks = compareCounts(a.expected, report.keyspace ?? {}, report.patterns ?? {});
-        const failed = outcome.checks.filter((c) => !c.ok);
-        if (failed.length > 0)
-          throw new Error(
-            `the restored data does not match the backup: ${failed.map((c) => `${c.name} ${c.detail}`).join("; ")}`,
-          );
-        return outcome.checks.map((c) => `${c.name} ${c.actual}`).join(", ");
-      }
-      case "finish": {
-        const last = {
-          backup: a.backup,
-          safetyBackup: outcome.safetyBackup ?? null,
-          startedAt: outcome.record?.startedAt ?? new Date(started).toISOString(),
-          finishedAt: now().toISOString(),
-        };
-        await o.kube.annotate(a.statefulSet, {
-          [RESTORE_ANNOTATION]: null,
-          [LAST_RESTORE_ANNOTATION]: JSON.stringify(last),
-        });
-        return undefined;
-      }
-    }
-  }
-
-  const steps = o.plan.steps;
-  for (const step of steps) {
-    const stepStarted = Date.now();
-    let i = 0;
-    while (i < step.actions.length) {
-      const first = step.actions[i];
-      const batch = [first];
-      while (first.group && step.actions[i + batch.length]?.group === first.group)
-        batch.push(step.actions[i + batch.length]);
-      i += batch.length;
-      await Promise.all(
-        batch.map(async (a) => {
-          if (a.skip) {
-            outcome.actions.push({
-              step: step.n,
-              key: a.key,
-              does: a.does,
-              status: "skipped",
-              detail: a.skip,
-              ms: 0,
-            });
-            return;
-          }
-          log.info(`step ${step.n} ${step.title}: ${a.does}`);
-          const t0 = Date.now();
-          let detail: string | undefined;
-          try {
-            detail = await run(a);
-            await progress(a);
-          } catch (err) {
-            outcome.totalMs = Date.now() - started;
-            throw new RunFailed((err as Error).message, step, a, outcome);
-          }
-          const ms = Date.now() - t0;
-          outcome.actions.push({
-            step: step.n,
-            key: a.key,
-            does: a.does,
-            status: "done",
-            detail,
-            job: "job" in a ? a.job.metadata?.name : undefined,
-            ms,
-          });
-          log.info(`step ${step.n} ${step.title}: done`, {
-            seconds: Math.round(ms / 100) / 10,
-            ...(detail ? { detail } : {}),
-          });
-        }),
-      );
-    }
-    if (step.actions.some((a) => !a.skip))
-      outcome.steps.push({ n: step.n, title: step.title, ms: Date.now() - stepStarted });
-  }
-  outcome.totalMs = Date.now() - started;
+  for (const step of o.plan.steps) await runStep(r, step);
+  outcome.totalMs = Date.now() - r.started;
   return outcome;
 }

@@ -46,18 +46,10 @@ export interface LanceDbFacts {
   checked: string[];
 }
 
-/** Plans a LanceDB restore (pure). */
-export function planLanceDbRestore(f: LanceDbFacts, opts: { safetyBackup: boolean }): Plan {
+/** The Job that restores the snapshot into the store's volume. */
+function restoreJob(f: LanceDbFacts): KubeClient.V1Job {
   const id = f.backup.id;
-  const rec = f.record;
-  const done = new Set(rec?.backup === id ? rec.done : []);
-  const target = rec?.replicas[f.app.name] ?? (f.app.replicas > 0 ? f.app.replicas : 1);
-  const warnings: string[] = [];
-  if (!pinnedByDigest(f.image))
-    warnings.push(`the jobs image ${f.image} is not pinned by digest (stack config jobsImage)`);
-  if (!f.claimExists) warnings.push(`claim ${f.claim} does not exist: the restore Job waits for it`);
-  const restoreKey = `restore:${f.claim}`;
-  const job = stackJob({
+  return stackJob({
     name: jobName("holdfast-restore", id, f.claim),
     namespace: f.namespace,
     image: f.image,
@@ -82,6 +74,20 @@ export function planLanceDbRestore(f: LanceDbFacts, opts: { safetyBackup: boolea
     memory: f.app.memoryLimit ?? "1Gi",
     labels: { [OPERATION_LABEL]: "restore", [BACKUP_LABEL]: id, "holdfast.dev/store": "lancedb" },
   });
+}
+
+/** Plans a LanceDB restore (pure). */
+export function planLanceDbRestore(f: LanceDbFacts, opts: { safetyBackup: boolean }): Plan {
+  const id = f.backup.id;
+  const rec = f.record;
+  const done = new Set(rec?.backup === id ? rec.done : []);
+  const target = rec?.replicas[f.app.name] ?? (f.app.replicas > 0 ? f.app.replicas : 1);
+  const warnings: string[] = [];
+  if (!pinnedByDigest(f.image))
+    warnings.push(`the jobs image ${f.image} is not pinned by digest (stack config jobsImage)`);
+  if (!f.claimExists) warnings.push(`claim ${f.claim} does not exist: the restore Job waits for it`);
+  const restoreKey = `restore:${f.claim}`;
+  const job = restoreJob(f);
   const left = !done.has(restoreKey);
   const steps: PlanStep[] = [
     { n: 1, title: "preflight", actions: [] },

@@ -79,11 +79,6 @@ export function actionsOf(plan: Plan): { step: PlanStep; action: PlanAction }[] 
   return plan.steps.flatMap((step) => step.actions.map((action) => ({ step, action })));
 }
 
-/** The Job an action creates, if any. */
-export function jobOf(action: PlanAction): KubeClient.V1Job | undefined {
-  return "job" in action ? action.job : undefined;
-}
-
 /** The plan as an operator reads it. */
 export function formatPlan(plan: Plan): string {
   const b = plan.backup;

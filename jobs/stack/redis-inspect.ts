@@ -1,6 +1,6 @@
 // `holdfast redis inspect`, run as a Job inside the stack's cluster (an operator's machine cannot reach
 // the pods): what the sentinels say, each data node's role and keys, and on the primary DBSIZE per
-// database and the key count of each pattern (the seed's `redis-cli --scan --pattern ... | wc -l`).
+// database and the key count of each pattern (an operator's `redis-cli --scan --pattern ... | wc -l`).
 // With an expected primary it waits until the set is whole again: a sentinel majority names that node,
 // it serves as primary, every other node replicates it in sync, and every sentinel knows those replicas
 // and no stale ones. The report is one JSON line on stdout, which the restore reads from the Job's log.

@@ -201,7 +201,7 @@ test("--no-safety-backup, an image not pinned, a backup with no keys", () => {
   ]);
 });
 
-test("a set scaled down with its volumes lost (the seed's down -v): no safety backup of nothing, pod 0's claim made", () => {
+test("a set scaled down with its volumes lost (`down -v`): no safety backup of nothing, pod 0's claim made", () => {
   const down = (sts: string) => ({
     name: sts,
     replicas: 0,

@@ -111,6 +111,8 @@ function inspectJob(f: RedisFacts, suffix: string, extra: string[]): KubeClient.
     namespace: o.namespace,
     image: o.jobsImage,
     serviceAccount: o.backup.serviceAccounts.restore,
+    // The old spelling (`pod inspect redis` now): the Job runs the stack's jobs image, which may
+    // predate the `pod` group; both spellings work for a release.
     command: [
       "holdfast",
       "redis",
@@ -183,28 +185,19 @@ function recreatedClaim(f: RedisFacts, claim: string): KubeClient.V1PersistentVo
   };
 }
 
-/** Plans a Redis restore. */
-export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan {
-  const o = f.outputs;
-  const id = f.backup.id;
+/** What the actions of a Redis restore plan are made from. */
+interface PlanInput {
+  f: RedisFacts;
+  id: string;
+  /** Why an action is skipped when the interrupted restore did it. */
+  doneSkip(key: string): string | undefined;
+  warnings: string[];
+}
+
+/** Step 1: the set as it is (which pod is primary, DBSIZE). */
+function preflightActions({ f, id }: PlanInput): PlanAction[] {
   const rec = f.record;
-  const sameBackup = rec?.backup === id;
-  const done = new Set(sameBackup ? rec!.done : []);
-  const target = targetReplicas(f);
-  const claims = dataClaims(f);
-  const sClaims = sentinelClaims(f);
-  const warnings: string[] = [];
-  if (!pinnedByDigest(o.jobsImage))
-    warnings.push(`the jobs image ${o.jobsImage} is not pinned by digest (stack config jobsImage)`);
-  if (f.backup.items === 0) warnings.push(`backup ${id} holds no keys: the set will be empty`);
-
-  const doneSkip = (key: string) => (done.has(key) ? "done by the interrupted restore" : undefined);
-  // Nothing runs to back up (a scaled-down set, the volumes lost): each volume's content is set aside.
-  const setDown = f.data.replicas === 0 && f.data.pods.length === 0;
-  const primaryRestore = `restore:${claims[0]}`;
-
-  // 1 preflight
-  const preflight: PlanAction[] = [
+  return [
     {
       key: "preflight",
       kind: "inspect",
@@ -217,9 +210,12 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
           : undefined,
     },
   ];
+}
 
-  // 2 safety backup
-  const safety: PlanAction[] = [
+/** Step 2: a backup of the current data. */
+function safetyActions({ f }: PlanInput, opts: RedisRestoreOptions, setDown: boolean): PlanAction[] {
+  const rec = f.record;
+  return [
     {
       key: "safety-backup",
       kind: "safety-backup",
@@ -237,8 +233,13 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
             : undefined,
     },
   ];
+}
 
-  // 4 restore volumes (planned first: step 3 is skipped when nothing is left to do here)
+/** Step 4: the backup into pod 0's volume, the other volumes' datasets and sentinels' state aside. */
+function volumeActions({ f, id, doneSkip, warnings }: PlanInput): PlanAction[] {
+  const o = f.outputs;
+  const claims = dataClaims(f);
+  const primaryRestore = `restore:${claims[0]}`;
   const volumes: PlanAction[] = [];
   if (!f.claims[claims[0]])
     volumes.push({
@@ -280,6 +281,8 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
       warnings.push(`claim ${claim} does not exist: its pod starts on a new empty volume and resynchronises`);
       continue;
     }
+    // Old spellings (`pod set-aside redis|sentinel` now), as for the inspect Job: the stack's jobs image
+    // may predate the `pod` group.
     volumes.push({
       key: `set-aside:${claim}`,
       kind: "job",
@@ -296,7 +299,7 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
       skip: doneSkip(`set-aside:${claim}`),
     });
   }
-  for (const claim of sClaims) {
+  for (const claim of sentinelClaims(f)) {
     if (!f.claims[claim]) continue;
     volumes.push({
       key: `reset:${claim}`,
@@ -314,11 +317,16 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
       skip: doneSkip(`reset:${claim}`),
     });
   }
-  const volumesLeft = volumes.some((a) => !a.skip);
+  return volumes;
+}
 
-  // 3 scale down
-  const nothingLeft = volumesLeft ? undefined : "every volume already holds the restore";
-  const down: PlanAction[] = [
+/** Step 3: the record of the restore, then both StatefulSets down (unless nothing is left to do). */
+function downActions(
+  { f, id }: PlanInput,
+  target: Record<string, number>,
+  nothingLeft?: string,
+): PlanAction[] {
+  return [
     {
       key: "record",
       kind: "record",
@@ -346,9 +354,12 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
       skip: nothingLeft,
     },
   ];
+}
 
-  // 5 bring back and verify
-  const up: PlanAction[] = [
+/** Step 5: both StatefulSets back, the set verified against the manifest, the record closed. */
+function upActions({ f, id }: PlanInput, target: Record<string, number>, nothingLeft?: string): PlanAction[] {
+  const o = f.outputs;
+  return [
     {
       key: `scale-up:${f.sentinels.name}`,
       kind: "scale",
@@ -383,13 +394,36 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
       does: `replace the progress record with holdfast.dev/last-restore on statefulset ${f.data.name}`,
     },
   ];
+}
 
+/** Plans a Redis restore. */
+export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan {
+  const o = f.outputs;
+  const id = f.backup.id;
+  const rec = f.record;
+  const done = new Set(rec?.backup === id ? rec!.done : []);
+  const target = targetReplicas(f);
+  const warnings: string[] = [];
+  if (!pinnedByDigest(o.jobsImage))
+    warnings.push(`the jobs image ${o.jobsImage} is not pinned by digest (stack config jobsImage)`);
+  if (f.backup.items === 0) warnings.push(`backup ${id} holds no keys: the set will be empty`);
+  const input: PlanInput = {
+    f,
+    id,
+    doneSkip: (key) => (done.has(key) ? "done by the interrupted restore" : undefined),
+    warnings,
+  };
+  // Nothing runs to back up (a scaled-down set, the volumes lost): each volume's content is set aside.
+  const setDown = f.data.replicas === 0 && f.data.pods.length === 0;
+  // Step 4 is planned first: step 3 is skipped when nothing is left to do there.
+  const volumes = volumeActions(input);
+  const nothingLeft = volumes.some((a) => !a.skip) ? undefined : "every volume already holds the restore";
   const steps: PlanStep[] = [
-    { n: 1, title: "preflight", actions: preflight },
-    { n: 2, title: "safety backup", actions: safety },
-    { n: 3, title: "scale down", actions: down },
+    { n: 1, title: "preflight", actions: preflightActions(input) },
+    { n: 2, title: "safety backup", actions: safetyActions(input, opts, setDown) },
+    { n: 3, title: "scale down", actions: downActions(input, target, nothingLeft) },
     { n: 4, title: "restore volumes", actions: volumes },
-    { n: 5, title: "bring back and verify", actions: up },
+    { n: 5, title: "bring back and verify", actions: upActions(input, target, nothingLeft) },
   ];
   return {
     operation: "restore redis",

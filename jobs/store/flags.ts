@@ -1,6 +1,6 @@
 // The flags every backup command shares (where the backups are, --json, which stores, retention), and
 // the parsers of their values. Each has its HOLDFAST_<FLAG> environment twin.
-import { durationMs, type FlagSpecs, type Flags } from "../cli/args";
+import { durationMs, type FlagSpecs, type Flags, num } from "../cli/args";
 import { UsageError } from "../cli/errors";
 import type { RetentionPolicy } from "./retention";
 import { DEFAULT_S3_TIMEOUT_MS } from "./s3-timeout";
@@ -8,11 +8,12 @@ import { DEFAULT_S3_TIMEOUT_MS } from "./s3-timeout";
 /** How long an S3 request may stay silent. */
 export const S3_TIMEOUT_FLAG: FlagSpecs = {
   "s3-timeout": {
-    type: "string",
+    type: "duration",
+    min: 1000,
     default: `${DEFAULT_S3_TIMEOUT_MS / 1000}s`,
     help:
       `an S3 request that sends and receives nothing for this long fails (3 attempts), so a frozen S3 ` +
-      `ends the command; default ${DEFAULT_S3_TIMEOUT_MS / 1000}s`,
+      `ends the command`,
   },
 };
 
@@ -21,21 +22,30 @@ export const S3_TIMEOUT_FLAG: FlagSpecs = {
  * @throws UsageError when it is not a duration of at least a second.
  */
 export function s3Timeout(flags: Flags, env: NodeJS.ProcessEnv = process.env): number {
-  const value = (typeof flags["s3-timeout"] === "string" && flags["s3-timeout"]) || env.HOLDFAST_S3_TIMEOUT;
+  if (typeof flags["s3-timeout"] === "number") return flags["s3-timeout"];
+  const value = env.HOLDFAST_S3_TIMEOUT;
   if (!value) return DEFAULT_S3_TIMEOUT_MS;
   const ms = durationMs(value, "--s3-timeout");
   if (ms < 1000) throw new UsageError(`--s3-timeout must be at least 1s, got "${value}"`);
   return ms;
 }
 
-/** Where a stack's backups are. */
-export const LOCATION_FLAGS: FlagSpecs = {
-  bucket: { type: "string", required: true, help: "the backup bucket" },
+/**
+ * The stack's key prefix in the bucket. One rule everywhere: required (no default), since a wrong guess
+ * would read or write another stack's backups; a stack's outputs name it (backup.prefix).
+ */
+export const PREFIX_FLAG: FlagSpecs = {
   prefix: {
     type: "string",
     required: true,
-    help: "the stack's key prefix in the bucket (stack output backup.prefix; the stack name by default)",
+    help: "the stack's key prefix in the bucket: the stack output backup.prefix",
   },
+};
+
+/** Where a stack's backups are. */
+export const LOCATION_FLAGS: FlagSpecs = {
+  bucket: { type: "string", required: true, help: "the backup bucket" },
+  ...PREFIX_FLAG,
   ...S3_TIMEOUT_FLAG,
 };
 
@@ -58,53 +68,37 @@ export const RETENTION_DEFAULTS: RetentionPolicy = {
 
 export const RETENTION_FLAGS: FlagSpecs = {
   "keep-last": {
-    type: "string",
+    type: "integer",
+    min: 0,
     default: String(RETENTION_DEFAULTS.keepLast),
-    help: `keep the newest N backups whatever their age; default ${RETENTION_DEFAULTS.keepLast}`,
+    help: `keep the newest N backups whatever their age`,
   },
   "keep-daily": {
-    type: "string",
+    type: "integer",
+    min: 0,
     default: String(RETENTION_DEFAULTS.keepDaily),
-    help: `keep the newest backup of each of the last N days; default ${RETENTION_DEFAULTS.keepDaily}`,
+    help: `keep the newest backup of each of the last N days`,
   },
   "keep-weekly": {
-    type: "string",
+    type: "integer",
+    min: 0,
     default: String(RETENTION_DEFAULTS.keepWeekly),
-    help: `keep the newest backup of each of the last N ISO weeks; default ${RETENTION_DEFAULTS.keepWeekly}`,
+    help: `keep the newest backup of each of the last N ISO weeks`,
   },
   "keep-monthly": {
-    type: "string",
+    type: "integer",
+    min: 0,
     default: String(RETENTION_DEFAULTS.keepMonthly),
-    help: `keep the newest backup of each of the last N months; default ${RETENTION_DEFAULTS.keepMonthly}`,
+    help: `keep the newest backup of each of the last N months`,
   },
 };
 
-/** A whole number of at least `min`. */
-export function count(value: string, flag: string, min = 0): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min)
-    throw new UsageError(
-      `--${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ""}, got "${value}"`,
-    );
-  return n;
-}
-
 /** The retention policy the flags give. */
 export function retentionPolicy(flags: Flags): RetentionPolicy {
-  const get = (f: string) => count(String(flags[f]), f);
   return {
-    keepLast: get("keep-last"),
-    keepDaily: get("keep-daily"),
-    keepWeekly: get("keep-weekly"),
-    keepMonthly: get("keep-monthly"),
+    keepLast: num(flags, "keep-last"),
+    keepDaily: num(flags, "keep-daily"),
+    keepWeekly: num(flags, "keep-weekly"),
+    keepMonthly: num(flags, "keep-monthly"),
   };
-}
-
-/** Parses a size such as `16MiB`, `8M`, `1GiB` or a number of bytes. */
-export function byteSize(value: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(B|K|KB|KiB|M|MB|MiB|G|GB|GiB)?$/i.exec(value.trim());
-  if (!m) throw new UsageError(`--${flag} must be a size such as 16MiB, got "${value}"`);
-  const unit = (m[2] ?? "B").toLowerCase().replace(/i?b$/, "");
-  const factor = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit] ?? NaN;
-  return Math.round(Number(m[1]) * factor);
 }

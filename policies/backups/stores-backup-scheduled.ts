@@ -1,5 +1,5 @@
-// stores-backup-scheduled: every Redis and LanceDB store of the stack has a scheduled backup job (the
-// seed's daily backups), in reach of it: a CronJob in its namespace or an ECS task on a schedule. A
+// stores-backup-scheduled: every Redis and LanceDB store of the stack has a scheduled backup job (daily
+// by default), in reach of it: a CronJob in its namespace or an ECS task on a schedule. A
 // LanceDB dataset on S3 has no volume to back up; `lancedb-s3-dataset-protected` judges it instead.
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { PreviewGaps } from "../lib/props";

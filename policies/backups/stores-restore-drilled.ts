@@ -1,5 +1,5 @@
 // stores-restore-drilled: a backup nobody has restored is a hope. Every store the stack backs up has a
-// scheduled restore drill (the seed's monthly restore test) that reaches it.
+// scheduled restore drill (monthly by default) that reaches it.
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { PreviewGaps } from "../lib/props";
 import { backupJobsOf, jobsFor, storesOf } from "../lib/stores";

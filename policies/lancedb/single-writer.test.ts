@@ -28,7 +28,7 @@ describe("lancedb-single-writer", () => {
     const noElector = lancedbStore("efs");
     delete podSpec(noElector).initContainers;
     expect((await checkStack(policy, [noElector, sharedClaim()])).messages).toEqual([
-      expect.stringContaining("no election sidecar (`holdfast lancedb elect`): every replica may write"),
+      expect.stringContaining("no election sidecar (`holdfast pod elect lancedb`): every replica may write"),
     ]);
     const noGate = lancedbStore("s3");
     delete podSpec(noGate).readinessGates;

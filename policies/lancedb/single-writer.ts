@@ -8,9 +8,12 @@ import { PVC, claimTemplates, containers, metadataOf, podSpec, replicasOf, volum
 import { PreviewGaps, asArray, asString, at, strings, tryKnown } from "../lib/props";
 import { LANCEDB_DATA_PATHS, Store, storesOf } from "../lib/stores";
 
+/** The election sidecar's command line before the `pod` group, a hidden alias of the CLI for a release. */
+const OLD_ELECTION_COMMAND = "holdfast lancedb elect";
+
 const DEFAULTS = {
   /** The words of the election sidecar's command line. */
-  electionCommand: "holdfast lancedb elect",
+  electionCommand: "holdfast pod elect lancedb",
   /** The readiness gate the elector sets on the leader's pod. */
   leaderCondition: "holdfast.dev/leader",
   /** Dataset mount paths. */
@@ -56,8 +59,10 @@ function storageProblem(store: Store, claims: PolicyResource[], s: typeof DEFAUL
 function electionProblem(store: Store, s: typeof DEFAULTS): string | undefined {
   const r = store.resource;
   const spec = podSpec(r.type, r.props);
+  // Pods of stacks deployed before the `pod` group run the old spelling, which works as well.
+  const spellings = [s.electionCommand, OLD_ELECTION_COMMAND];
   const sidecar = containers(spec).some((c) =>
-    ` ${[...c.command, ...c.args].join(" ")} `.includes(` ${s.electionCommand} `),
+    spellings.some((words) => ` ${[...c.command, ...c.args].join(" ")} `.includes(` ${words} `)),
   );
   const gate = asArray(at(spec, "readinessGates")).some(
     (g) => asString(at(g, "conditionType")) === s.leaderCondition,
@@ -78,7 +83,7 @@ export const lancedbSingleWriter: StackValidationPolicy = {
   severity: "critical",
   remediationSteps: [
     "Run one replica (LanceDbStore mode ebs), or",
-    "use LanceDbStore mode efs (a ReadWriteMany claim) or s3, which add the `holdfast lancedb elect` sidecar and the holdfast.dev/leader readiness gate.",
+    "use LanceDbStore mode efs (a ReadWriteMany claim) or s3, which add the `holdfast pod elect lancedb` sidecar and the holdfast.dev/leader readiness gate.",
   ].join("\n"),
   configSchema: configSchema(DEFAULTS, {
     electionCommand: { type: "string", description: "Words of the election sidecar's command line." },

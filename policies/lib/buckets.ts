@@ -10,7 +10,7 @@
 // A sibling is attached to a bucket when its `bucket` property names the bucket (name, id or ARN) or,
 // when that value is unknown during preview, when its property dependencies say it came from the bucket.
 import type { PolicyResource } from "@pulumi/policy";
-import { asArray, asRecord, asString, at, stringMap, tryKnown } from "./props";
+import { asArray, asString, at, stringMap, tryKnown } from "./props";
 import { CRON_JOB, containers, envOf, isWorkloadType, podSpec } from "./k8s";
 
 export const BUCKET_TYPES = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"];
@@ -183,11 +183,6 @@ export function backupKeys(resources: PolicyResource[], buckets: PolicyResource[
 export function bucketLabel(bucket: PolicyResource): string {
   const name = tryKnownOr(() => at(bucket.props, "bucket"));
   return typeof name === "string" && name ? `${bucket.name} (${name})` : bucket.name;
-}
-
-/** `value` as a record, reading through unknowns (undefined when unknown). */
-export function knownRecord(read: () => unknown): Record<string, unknown> | undefined {
-  return asRecord(tryKnownOr(read));
 }
 
 /** `value` as a string, reading through unknowns (undefined when unknown). */

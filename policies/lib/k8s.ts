@@ -168,10 +168,3 @@ export function replicasOf(type: string, props: Props): number {
   }
   return 1;
 }
-
-/** `kind/namespace/name` of an object, for messages. */
-export function describeObject(type: string, props: Props): string {
-  const m = metadataOf(props);
-  const kind = type.split(":").pop() ?? type;
-  return [kind, m.namespace, m.name].filter(Boolean).join("/");
-}

@@ -31,7 +31,7 @@ export const JOB_LABEL = "holdfast.dev/job";
 export const STORE_LABEL = "holdfast.dev/store";
 /** The scheduled jobs Holdfast declares (components/backup-schedule/jobs.ts). */
 export const JOB_NAMES = ["redis-backup", "lancedb-backup", "prune", "restore-drill"] as const;
-/** The default dataset path of the seed's LanceDB sidecar. */
+/** The default dataset path of the application's LanceDB sidecar. */
 export const LANCEDB_DATA_PATHS = ["/app/lancedb_data"];
 
 export type StoreKind = "redis" | "lancedb";

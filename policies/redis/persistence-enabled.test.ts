@@ -14,7 +14,7 @@ const check = (f: Parameters<typeof checkResource>[1], config?: Record<string, u
   checkResource(policy, f, config);
 
 describe("redis-persistence-enabled", () => {
-  it("#1 passes Holdfast's redis.conf (AOF everysec, the seed's save rules) and its Secret's fragments", async () => {
+  it("#1 passes Holdfast's redis.conf (AOF everysec, Holdfast's save rules) and its Secret's fragments", async () => {
     expect((await check(configMap())).messages).toEqual([]);
     expect((await check(authSecret())).messages).toEqual([]);
   });

@@ -1,4 +1,4 @@
-// redis-persistence-enabled: every Redis keeps its data on disk both ways seed 002 asks for, an AOF
+// redis-persistence-enabled: every Redis keeps its data on disk both ways, an AOF
 // fsynced every second (or always) and RDB snapshots, so a restart or a crash loses at most a second.
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { configSchema, settings } from "../lib/config";

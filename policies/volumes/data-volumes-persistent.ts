@@ -9,7 +9,7 @@ import { isRedisImage, redisInvocation } from "../lib/redis-conf";
 const DEFAULTS = {
   /** Where Redis servers keep their data (the official image's /data, Bitnami's, Debian's). */
   redisDataPaths: ["/data", "/bitnami/redis/data", "/var/lib/redis"],
-  /** Dataset directories that must be persistent in any container (the seed's LanceDB path). */
+  /** Dataset directories that must be persistent in any container (the application's LanceDB path). */
   datasetPaths: ["/app/lancedb_data"],
 };
 

@@ -280,6 +280,30 @@ describe("messages name the real cause", () => {
     expect(treeDigest(dir)).toEqual(before);
   });
 
+  it("restore --dry-run names the backup and what would move aside, and touches nothing", async () => {
+    const prefix = "dry-run";
+    const id = await backup(prefix);
+    const dir = emptyDir("dry-run");
+    fs.writeFileSync(path.join(dir, "dump.rdb"), "the dataset before the restore");
+    const before = treeDigest(dir);
+    const objects = await keysUnder(`${prefix}/`);
+    const r = await holdfast(
+      ["restore", "redis", "--backup", "latest", "--data-dir", dir, "--dry-run"],
+      env(prefix),
+    );
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(r.stdout).toContain(`would restore backup ${id} into ${dir}`);
+    expect(r.stdout).toMatch(/would move dump\.rdb into .*holdfast-aside/);
+    expect(r.stdout).toContain("nothing was changed (--dry-run)");
+    const json = await holdfast(
+      ["restore", "redis", "--backup", id, "--data-dir", dir, "--dry-run", "--json"],
+      env(prefix),
+    );
+    expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: true, id, movedAside: ["dump.rdb"] });
+    expect(treeDigest(dir)).toEqual(before);
+    expect(await keysUnder(`${prefix}/`)).toEqual(objects);
+  });
+
   it("control characters in a bad id are echoed escaped, never raw", async () => {
     const bad = "2026\u001b[2J\u0007\u009b";
     for (const args of [

@@ -1,6 +1,6 @@
 // Backups and restores through the CLI as the CronJob and the restore Job run it, on the harness's
 // Sentinel set (1 primary, 2 replicas, 3 sentinels) and s3rver: a dataset with every Redis type comes
-// back key by key (type, value, TTL) for appendonly yes and no; the seed's sidecar method; the bad
+// back key by key (type, value, TTL) for appendonly yes and no; the data-directory sidecar method; the bad
 // input that must be one line and exit 2; list, status, prune, verify and drill on a history of backups.
 import { CopyObjectCommand } from "@aws-sdk/client-s3";
 import { createHash } from "crypto";
@@ -210,7 +210,7 @@ describe("a dataset with every Redis type", () => {
     ).toEqual([]);
   });
 
-  it("would be lost by the seed's 'place dump.rdb in the data directory' with appendonly yes", async () => {
+  it("would be lost by the hand-run 'place dump.rdb in the data directory' with appendonly yes", async () => {
     const dir = newDataDir("trap");
     const m = await manifestOf(prefix, id);
     fs.writeFileSync(
@@ -247,7 +247,7 @@ describe("a dataset with every Redis type", () => {
   });
 });
 
-describe("the data-directory method (a sidecar, the seed's BGSAVE and copy)", () => {
+describe("the data-directory method (a sidecar, BGSAVE and copy)", () => {
   it("backs up dump.rdb and the AOF files after a BGSAVE, and the restore serves the same keys", async () => {
     const primary = await set.waitForHealthy();
     await admin.set("sidecar:marker", "written before the BGSAVE");

@@ -122,6 +122,39 @@ describe("holdfast backup/restore lancedb", () => {
     ]);
   });
 
+  it("restore --dry-run names the snapshot, its tables and what would move aside, and touches nothing", async () => {
+    const target = path.join(work, "dry-run");
+    fs.mkdirSync(target);
+    fs.writeFileSync(path.join(target, "notes.txt"), "kept\n");
+    const before = treeDigest(target);
+    const r = await holdfast(s3, [
+      "restore",
+      "lancedb",
+      "--backup",
+      "latest",
+      "--data-dir",
+      target,
+      "--dry-run",
+    ]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(r.stdout).toMatch(/^would restore snapshot \S+ into /);
+    expect(r.stdout).toMatch(/^ {2}docs +version \d+/m);
+    expect(r.stdout).toContain("would move notes.txt into");
+    expect(r.stdout).toContain("nothing was changed (--dry-run)");
+    const json = await holdfast(s3, [
+      "restore",
+      "lancedb",
+      "--backup",
+      first.id,
+      "--data-dir",
+      target,
+      "--dry-run",
+      "--json",
+    ]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: true, id: first.id, movedAside: ["notes.txt"] });
+    expect(treeDigest(target)).toEqual(before);
+  });
+
   it("restoring over a directory with content moves that content aside, byte for byte, instead of deleting it", async () => {
     const target = path.join(work, "occupied");
     fs.mkdirSync(target);

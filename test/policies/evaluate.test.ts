@@ -1,6 +1,6 @@
 // The offline evaluation (`npm run policy`): both Holdfast stacks pass the whole pack with no mandatory
 // violation, each small violating program under programs/ fails naming the policy it breaks, and the
-// command's exit codes and output are those of the README (one run as a subprocess each).
+// command's exit codes and output are those of docs/policy-pack.md (one run as a subprocess each).
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { UsageError, evaluate, evaluateRecords, loadPackConfig, recordsOf } from "../../tools/policy";
@@ -60,7 +60,7 @@ describe("Holdfast's stacks under the whole pack", () => {
     const pinned = await runHoldfastStack("prod", {
       "holdfast:redisImage": `redis:7.2.7-bookworm${digest}`,
       "holdfast:redisExporterImage": `oliver006/redis_exporter:v1.67.0${digest}`,
-      "holdfast:lancedbAppImage": `registry.example.com/osiris/llm_sidecar:1.0.0${digest}`,
+      "holdfast:lancedbAppImage": `registry.example.com/your-team/lancedb-app:1.0.0${digest}`,
     });
     const config = loadPackConfig(path.join(ROOT, "policies", "config", "prod.json"));
     expect(named(await evaluateRecords(recordsOf(pinned), "stack prod", "prod", config))).toEqual([]);

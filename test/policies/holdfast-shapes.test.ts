@@ -21,7 +21,7 @@ describe("the pack's names for Holdfast's shapes", () => {
   it("the LanceDB dataset path, the leader readiness gate and the elector's command", () => {
     expect(stores.LANCEDB_DATA_PATHS).toContain(DEFAULT_DATA_PATH);
     expect(schemaDefault(lancedbSingleWriter, "leaderCondition")).toBe(LEADER_CONDITION_TYPE);
-    expect(schemaDefault(lancedbSingleWriter, "electionCommand")).toBe("holdfast lancedb elect");
+    expect(schemaDefault(lancedbSingleWriter, "electionCommand")).toBe("holdfast pod elect lancedb");
   });
 
   it("the break-glass Redis user is the one admin the flush policy allows by default", () => {

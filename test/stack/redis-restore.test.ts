@@ -1,14 +1,14 @@
 // `holdfast stack restore redis` against a stack "deployed" on this machine (harness/stack-cluster):
 // the Kubernetes API stand-in with the dev stack's rendered objects, its Redis pods as real redis-server
 // and sentinel processes on their claims' folders, every Job the restore creates run as a local process
-// of this checkout's CLI, and s3rver as the bucket. The seed's scenarios on a dataset of every Redis type
+// of this checkout's CLI, and s3rver as the bucket. The loss scenarios on a dataset of every Redis type
 // and a few thousand emotives, metadata and frequency keys:
 // - complete loss (FLUSHALL): --dry-run changes nothing; the real run executes exactly the printed plan,
 //   restores every key, verifies, and keeps what was there before (safety backup, holdfast-aside/);
 // - partial loss, with the restore Job of pod 0 killed half-way: the stack is left scaled down with a
 //   message saying so and how to go on; the same command again finishes it, without a second safety
 //   backup, and the data from before is still kept;
-// - complete loss with the volumes gone (the seed's `down -v`): both StatefulSets at zero and every claim
+// - complete loss with the volumes gone (`down -v`): both StatefulSets at zero and every claim
 //   deleted; the restore takes no safety backup of nothing, recreates pod 0's claim, and the set comes
 //   back whole on new volumes.
 import * as fs from "fs";
@@ -56,8 +56,8 @@ async function primary(): Promise<Redis> {
   return admin;
 }
 
-/** The seed's data: a few thousand emotives, metadata and pattern frequencies, beside every Redis type. */
-async function fillSeedKeys(r: Redis): Promise<void> {
+/** Application data: a few thousand emotives, metadata and pattern frequencies, beside every Redis type. */
+async function fillAppKeys(r: Redis): Promise<void> {
   const p = r.pipeline();
   for (let i = 0; i < 1500; i++) {
     p.set(`kb${i % 30}:emotives:p${i}`, JSON.stringify({ joy: (i % 10) / 10, fear: (i % 7) / 7 }));
@@ -104,14 +104,14 @@ let backupId: string;
 let expected: Map<string, KeySnapshot>;
 let snapshotAt: number;
 
-describe("complete loss (seed scenario 1)", () => {
+describe("complete loss", () => {
   let dryPlan: Plan;
   let preRestoreKeys: number;
 
   beforeAll(async () => {
     const admin = await primary();
     await fillEveryType(admin);
-    await fillSeedKeys(admin);
+    await fillAppKeys(admin);
     await c.set.waitForAofWritten();
     const r = await run([
       "stack",
@@ -277,7 +277,7 @@ describe("complete loss (seed scenario 1)", () => {
   });
 });
 
-describe("partial loss (seed scenario 2), the restore Job killed half-way", () => {
+describe("partial loss, the restore Job killed half-way", () => {
   let lost: number;
   let preRestoreKeys: number;
 
@@ -373,7 +373,7 @@ describe("partial loss (seed scenario 2), the restore Job killed half-way", () =
   });
 });
 
-describe("complete loss with the volumes gone (seed scenario 1, the seed's down -v)", () => {
+describe("complete loss with the volumes gone (`down -v`)", () => {
   const claims = [
     "data-redis-0",
     "data-redis-1",

@@ -116,46 +116,38 @@ function isMissing(err: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR";
 }
 
-/** Takes a snapshot of every table in `dataDir` and commits its record. */
-export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> {
-  const started = Date.now();
+/** What one snapshot run shares between its tables. */
+interface SnapshotRun {
+  opts: BackupOptions;
+  id: string;
+  started: number;
+  transfer: TransferSettings;
+  state: StoreState;
+  uploader: Uploader;
+  /** Objects stored after this may be reused by their hash (see the top of this file). */
+  reuseNewerThan: number;
+  outcomes: TableOutcome[];
+  captured: SnapshotTable[];
+}
+
+/** Bytes sent for one table. */
+type Counts = { files: number; bytes: number };
+
+/** How a run puts files and in-memory bytes into the store, reusing what is there. */
+interface ObjectStore {
+  storeFile(
+    cap: CapturedVersion,
+    rel: string,
+    size: number,
+    counts: Counts,
+  ): Promise<Known & { key: string }>;
+  storeBuffer(table: string, filePath: string, content: Buffer, counts: Counts): Promise<SnapshotFile>;
+}
+
+/** The object store of a run (see the top of this file for what may be reused). */
+function objectStore(run: SnapshotRun): ObjectStore {
+  const { opts, id, state, uploader, reuseNewerThan } = run;
   const { at } = opts;
-  const transfer = opts.transfer ?? DEFAULT_TRANSFER;
-  const maxAttempts = opts.maxAttempts ?? 5;
-  if (!fs.existsSync(opts.dataDir) || !fs.statSync(opts.dataDir).isDirectory())
-    throw new UsageError(`--data-dir ${opts.dataDir} is not a directory`);
-  const { tables, skipped } = listTables(opts.dataDir);
-  if (tables.length === 0 && !opts.allowEmpty)
-    throw new UsageError(
-      `no LanceDB table (*.lance) in ${opts.dataDir}: is the volume mounted? (--allow-empty records an empty snapshot)`,
-    );
-  if (skipped.length > 0)
-    log.warn("entries of the data directory that are not tables are not backed up", { skipped });
-
-  // Unique without a listing (which cannot see a backup still uploading); every write is create-only.
-  const id = opts.id ?? newBackupId(new Date(started));
-  // The first S3 requests are sent, then the LanceDB native library loads while they are answered.
-  const scanning = scanSnapshots(at);
-  scanning.catch(() => undefined);
-  await new Promise((resolve) => setImmediate(resolve));
-  loadLanceDb();
-  const scan = await scanning;
-  const state = new StoreState();
-  for (const [key, o] of scan.files) state.stored.set(key, o);
-  const newest = scan.catalog.committed[0];
-  if (newest)
-    for (const t of scan.records.get(newest.id)!.tables)
-      for (const f of t.files) {
-        state.known.set(f.key, { size: f.size, sha256: f.sha256 });
-        state.referencedByNewest.add(f.key);
-        state.newestKeyOf.set(`${t.name}/${f.path}`, f.key);
-      }
-
-  const uploader = new Uploader(at.client, at.bucket, transfer);
-  const reuseNewerThan = started - opts.graceMs / 2;
-  const outcomes: TableOutcome[] = [];
-  const captured: SnapshotTable[] = [];
-
   /** Whether a stored object may be relied on without sending it again (see the top of this file). */
   const reusable = (key: string, size: number): "known" | "hash" | undefined => {
     const stored = state.stored.get(key);
@@ -257,130 +249,160 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
       (await send(plainKey, content.length, (full) => uploader.putBuffer(full, content), counts)).key;
     return { path: filePath, key, size: content.length, sha256 };
   };
+  return { storeFile, storeBuffer };
+}
 
-  /** The rows @lancedb/lancedb counts at a captured version, which must be those its manifest says. */
-  const rowsOf = async (cap: CapturedVersion): Promise<number> => {
-    const rows = await rowsAtVersion(opts.dataDir, cap.table, cap.version);
-    if (rows !== cap.manifestRows)
-      throw new OperationError(
-        `${cap.table} version ${cap.version}: @lancedb/lancedb counts ${rows} rows, its manifest ${cap.manifestRows}`,
-        "no snapshot was committed; this is a bug in reading Lance manifests, please report it",
-      );
-    return rows;
-  };
-
-  const backupTable = async (table: string): Promise<void> => {
-    const counts = { files: 0, bytes: 0 };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const cap = captureLatest(opts.dataDir, table);
-        if (!cap) {
-          log.warn("table has no committed version (dropped or being created); not in this snapshot", {
-            table,
-          });
-          return;
-        }
-        // Tags, and the older versions they name: kept too, so a restore gives them back.
-        const tags = readTags(opts.dataDir, table).filter((t) => {
-          if (t.branch)
-            log.warn("a tag on a branch is not kept (branches are not backed up)", { table, tag: t.name });
-          else if (t.version > cap.version)
-            throw new ChangedFileError(
-              `${table}: tag ${t.name} names version ${t.version}, committed meanwhile`,
-            );
-          return !t.branch;
-        });
-        const older = [...new Set(tags.map((t) => t.version))]
-          .filter((v) => v !== cap.version)
-          .sort((a, b) => a - b)
-          .map((version) =>
-            captureVersion(opts.dataDir, table, {
-              version,
-              scheme: cap.scheme,
-              name: manifestName(version, cap.scheme),
-            }),
-          );
-        // Each path is one immutable file, whichever versions need it.
-        const needed = new Map<string, number>();
-        for (const c of [cap, ...older]) for (const f of c.files) needed.set(f.path, f.size);
-        const files: SnapshotFile[] = [];
-        await forEachLimit([...needed], transfer.concurrency, async ([filePath, size]) => {
-          await opts.beforeFile?.(table, filePath);
-          const s = await storeFile(cap, filePath, size, counts);
-          files.push({ path: filePath, key: s.key, size: s.size, sha256: s.sha256 });
-        });
-        const rows = await rowsOf(cap);
-        const versions: NonNullable<SnapshotTable["versions"]> = [];
-        for (const c of older)
-          versions.push({ version: c.version, manifest: c.manifestPath, rows: await rowsOf(c) });
-        for (const c of [cap, ...older])
-          files.push(await storeBuffer(table, c.manifestPath, c.manifest, counts));
-        for (const t of tags) files.push(await storeBuffer(table, t.path, t.content, counts));
-        files.sort((a, b) => a.path.localeCompare(b.path));
-        const tagged = Object.fromEntries(tags.map((t) => [t.name, t.version]));
-        captured.push({
-          name: table,
-          version: cap.version,
-          scheme: cap.scheme,
-          rows,
-          manifest: cap.manifestPath,
-          latestManifestCopy: cap.latestManifestCopy,
-          ...(tags.length > 0 ? { versions, tags: tagged } : {}),
-          files,
-        });
-        outcomes.push({
-          name: table,
-          version: cap.version,
-          rows,
-          tags: tagged,
-          files: files.length,
-          bytes: files.reduce((n, f) => n + f.size, 0),
-          uploadedFiles: counts.files,
-          uploadedBytes: counts.bytes,
-          attempts: attempt,
-        });
-        log.info("table captured", {
-          table,
-          version: cap.version,
-          rows,
-          tags: tagged,
-          files: files.length,
-          uploadedBytes: counts.bytes,
-        });
-        return;
-      } catch (err) {
-        if (err instanceof ManifestError)
-          throw new OperationError(
-            `${table}: ${err.message}`,
-            "no snapshot was committed; the data directory is unchanged",
-          );
-        if (!isRetryable(err) || attempt >= maxAttempts) {
-          if (isRetryable(err))
-            throw new OperationError(
-              `${table} kept changing under the backup (${maxAttempts} captures): ${(err as Error).message}`,
-              "no snapshot was committed; files already uploaded are kept and not sent again; re-run the backup",
-            );
-          throw err;
-        }
-        log.warn("a file of the table vanished or changed while it was copied; capturing the table again", {
-          table,
-          attempt,
-          error: (err as Error).message,
-        });
-      }
-    }
-  };
-
-  try {
-    await forEachLimit(tables, 4, backupTable);
-  } catch (err) {
-    if (err instanceof OperationError || err instanceof UsageError) throw err;
+/** The rows @lancedb/lancedb counts at a captured version, which must be those its manifest says. */
+async function rowsOfVersion(dataDir: string, cap: CapturedVersion): Promise<number> {
+  const rows = await rowsAtVersion(dataDir, cap.table, cap.version);
+  if (rows !== cap.manifestRows)
     throw new OperationError(
-      `backup failed: ${(err as Error).message}`,
-      "no snapshot was committed; files already uploaded are kept and not sent again; re-run the backup",
+      `${cap.table} version ${cap.version}: @lancedb/lancedb counts ${rows} rows, its manifest ${cap.manifestRows}`,
+      "no snapshot was committed; this is a bug in reading Lance manifests, please report it",
     );
-  }
+  return rows;
+}
 
+/** One capture of a table: its latest version, the versions its tags name, every file stored. */
+async function captureTable(
+  run: SnapshotRun,
+  store: ObjectStore,
+  table: string,
+  counts: Counts,
+  attempt: number,
+): Promise<void> {
+  const { opts, transfer, captured, outcomes } = run;
+  const { storeFile, storeBuffer } = store;
+  const rowsOf = (cap: CapturedVersion) => rowsOfVersion(opts.dataDir, cap);
+  const cap = captureLatest(opts.dataDir, table);
+  if (!cap) {
+    log.warn("table has no committed version (dropped or being created); not in this snapshot", {
+      table,
+    });
+    return;
+  }
+  // Tags, and the older versions they name: kept too, so a restore gives them back.
+  const tags = readTags(opts.dataDir, table).filter((t) => {
+    if (t.branch)
+      log.warn("a tag on a branch is not kept (branches are not backed up)", { table, tag: t.name });
+    else if (t.version > cap.version)
+      throw new ChangedFileError(`${table}: tag ${t.name} names version ${t.version}, committed meanwhile`);
+    return !t.branch;
+  });
+  const older = [...new Set(tags.map((t) => t.version))]
+    .filter((v) => v !== cap.version)
+    .sort((a, b) => a - b)
+    .map((version) =>
+      captureVersion(opts.dataDir, table, {
+        version,
+        scheme: cap.scheme,
+        name: manifestName(version, cap.scheme),
+      }),
+    );
+  // Each path is one immutable file, whichever versions need it.
+  const needed = new Map<string, number>();
+  for (const c of [cap, ...older]) for (const f of c.files) needed.set(f.path, f.size);
+  const files: SnapshotFile[] = [];
+  await forEachLimit([...needed], transfer.concurrency, async ([filePath, size]) => {
+    await opts.beforeFile?.(table, filePath);
+    const s = await storeFile(cap, filePath, size, counts);
+    files.push({ path: filePath, key: s.key, size: s.size, sha256: s.sha256 });
+  });
+  const rows = await rowsOf(cap);
+  const versions: NonNullable<SnapshotTable["versions"]> = [];
+  for (const c of older)
+    versions.push({ version: c.version, manifest: c.manifestPath, rows: await rowsOf(c) });
+  for (const c of [cap, ...older]) files.push(await storeBuffer(table, c.manifestPath, c.manifest, counts));
+  for (const t of tags) files.push(await storeBuffer(table, t.path, t.content, counts));
+  files.sort((a, b) => a.path.localeCompare(b.path));
+  const tagged = Object.fromEntries(tags.map((t) => [t.name, t.version]));
+  captured.push({
+    name: table,
+    version: cap.version,
+    scheme: cap.scheme,
+    rows,
+    manifest: cap.manifestPath,
+    latestManifestCopy: cap.latestManifestCopy,
+    ...(tags.length > 0 ? { versions, tags: tagged } : {}),
+    files,
+  });
+  outcomes.push({
+    name: table,
+    version: cap.version,
+    rows,
+    tags: tagged,
+    files: files.length,
+    bytes: files.reduce((n, f) => n + f.size, 0),
+    uploadedFiles: counts.files,
+    uploadedBytes: counts.bytes,
+    attempts: attempt,
+  });
+  log.info("table captured", {
+    table,
+    version: cap.version,
+    rows,
+    tags: tagged,
+    files: files.length,
+    uploadedBytes: counts.bytes,
+  });
+  return;
+}
+
+/** Captures a table, again when a file vanished or changed under the copy (up to maxAttempts). */
+async function backupTable(run: SnapshotRun, store: ObjectStore, table: string): Promise<void> {
+  const maxAttempts = run.opts.maxAttempts ?? 5;
+  const counts = { files: 0, bytes: 0 };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await captureTable(run, store, table, counts, attempt);
+      return;
+    } catch (err) {
+      if (err instanceof ManifestError)
+        throw new OperationError(
+          `${table}: ${err.message}`,
+          "no snapshot was committed; the data directory is unchanged",
+        );
+      if (!isRetryable(err) || attempt >= maxAttempts) {
+        if (isRetryable(err))
+          throw new OperationError(
+            `${table} kept changing under the backup (${maxAttempts} captures): ${(err as Error).message}`,
+            "no snapshot was committed; files already uploaded are kept and not sent again; re-run the backup",
+          );
+        throw err;
+      }
+      log.warn("a file of the table vanished or changed while it was copied; capturing the table again", {
+        table,
+        attempt,
+        error: (err as Error).message,
+      });
+    }
+  }
+}
+
+/** The store as the newest committed snapshot left it: what is stored, and what is known of it. */
+async function openStoreState(at: BackupOptions["at"]): Promise<StoreState> {
+  // The first S3 requests are sent, then the LanceDB native library loads while they are answered.
+  const scanning = scanSnapshots(at);
+  scanning.catch(() => undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+  loadLanceDb();
+  const scan = await scanning;
+  const state = new StoreState();
+  for (const [key, o] of scan.files) state.stored.set(key, o);
+  const newest = scan.catalog.committed[0];
+  if (newest)
+    for (const t of scan.records.get(newest.id)!.tables)
+      for (const f of t.files) {
+        state.known.set(f.key, { size: f.size, sha256: f.sha256 });
+        state.referencedByNewest.add(f.key);
+        state.newestKeyOf.set(`${t.name}/${f.path}`, f.key);
+      }
+  return state;
+}
+
+/** Refuses to commit a snapshot that took too long or whose files are not all in the store now. */
+async function checkCommittable({ opts, started, captured }: SnapshotRun): Promise<void> {
+  const { at } = opts;
   const elapsed = Date.now() - started;
   if (elapsed > opts.graceMs / 2)
     throw new OperationError(
@@ -400,7 +422,12 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
       `${missing.length} file(s) of this snapshot are not in the store any more (a prune ran meanwhile?), e.g. ${missing[0]}`,
       "no snapshot was committed; re-run the backup, it sends what is missing",
     );
+}
 
+/** Writes the snapshot's record (the commit) and returns the outcome. */
+async function commitRecord(run: SnapshotRun, skipped: string[]): Promise<BackupOutcome> {
+  const { opts, id, started, captured, outcomes } = run;
+  const { at } = opts;
   captured.sort((a, b) => a.name.localeCompare(b.name));
   const totals = {
     tables: captured.length,
@@ -443,4 +470,44 @@ export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> 
     skipped,
     durationMs: Date.now() - started,
   };
+}
+
+/** Takes a snapshot of every table in `dataDir` and commits its record. */
+export async function takeSnapshot(opts: BackupOptions): Promise<BackupOutcome> {
+  const started = Date.now();
+  if (!fs.existsSync(opts.dataDir) || !fs.statSync(opts.dataDir).isDirectory())
+    throw new UsageError(`--data-dir ${opts.dataDir} is not a directory`);
+  const { tables, skipped } = listTables(opts.dataDir);
+  if (tables.length === 0 && !opts.allowEmpty)
+    throw new UsageError(
+      `no LanceDB table (*.lance) in ${opts.dataDir}: is the volume mounted? (--allow-empty records an empty snapshot)`,
+    );
+  if (skipped.length > 0)
+    log.warn("entries of the data directory that are not tables are not backed up", { skipped });
+
+  const transfer = opts.transfer ?? DEFAULT_TRANSFER;
+  const run: SnapshotRun = {
+    opts,
+    // Unique without a listing (which cannot see a backup still uploading); every write is create-only.
+    id: opts.id ?? newBackupId(new Date(started)),
+    started,
+    transfer,
+    state: await openStoreState(opts.at),
+    uploader: new Uploader(opts.at.client, opts.at.bucket, transfer),
+    reuseNewerThan: started - opts.graceMs / 2,
+    outcomes: [],
+    captured: [],
+  };
+  const store = objectStore(run);
+  try {
+    await forEachLimit(tables, 4, (table) => backupTable(run, store, table));
+  } catch (err) {
+    if (err instanceof OperationError || err instanceof UsageError) throw err;
+    throw new OperationError(
+      `backup failed: ${(err as Error).message}`,
+      "no snapshot was committed; files already uploaded are kept and not sent again; re-run the backup",
+    );
+  }
+  await checkCommittable(run);
+  return commitRecord(run, skipped);
 }

@@ -1,7 +1,7 @@
-// The second way to take a backup, seed 002's own procedure, for a sidecar that mounts the Redis data
+// The second way to take a backup, the classic BGSAVE-and-copy, for a sidecar that mounts the Redis data
 // directory: BGSAVE on the local node and wait for it, then stream dump.rdb (checked like a replication
 // snapshot: SHA-256, CRC-64, scan) and the AOF files in appendonlydir/ into S3, manifest last. The
-// restore uses dump.rdb; the AOF files are kept as the seed kept them, for forensics.
+// restore uses dump.rdb; the AOF files are kept as they were, for forensics.
 import * as fs from "fs";
 import * as path from "path";
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -39,7 +39,7 @@ export interface DataDirBackupOptions {
   redis: NodeAddress;
   /** A user with +bgsave +lastsave +info (the backup user of the stack has none of the first two). */
   credentials: Credentials;
-  /** Run BGSAVE first (the seed's procedure); false backs up the dump.rdb already there. */
+  /** Run BGSAVE first (the classic procedure); false backs up the dump.rdb already there. */
   bgsave: boolean;
   bgsaveTimeoutMs?: number;
   client: S3Client;

@@ -1,4 +1,4 @@
-// `holdfast backup redis`: seed 002's backup_redis.sh done properly. Find the nodes through the
+// `holdfast backup redis`: a hand-run backup_redis.sh done properly. Find the nodes through the
 // sentinels, take the snapshot from the healthiest replica over the replication protocol, stream it
 // into S3 while hashing, checksumming and scanning it, complete the upload only if the RDB is whole,
 // then write the manifest last. If the node dies mid-stream the upload is aborted and the next node is

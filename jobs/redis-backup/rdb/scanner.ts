@@ -7,7 +7,7 @@
 // Anything it cannot parse in a version it knows is an error: a manifest must describe exactly the RDB
 // stored, or not be written. An RDB of a version it does not know (a newer Redis, Valkey's own VALKEY0NN
 // numbering) is not parsed at all: the scanner only records its version and `unread`, and the caller
-// falls back to what it can check without reading the content (see README, "RDB formats").
+// falls back to what it can check without reading the content (docs/engines.md, "RDB formats").
 import { keyMatcher } from "./glob";
 import { lzfDecompress, lzfPrefix } from "./lzf";
 
@@ -667,24 +667,8 @@ export class RdbScanner {
         this.pos = next;
         return true;
       }
-      case OP_AUX: {
-        const afterName = this.readString(p + 1);
-        if (afterName < 0) return false;
-        const name = this.sValue.toString("utf8");
-        if (this.strHeader(afterName) < 0) return false;
-        if (this.sPayload > 1 << 20) {
-          // A large aux value (old versions stored Lua scripts here): recorded by size, skipped.
-          this.summary.aux[name] = `(${this.sPayload} bytes)`;
-          this.pos = afterName;
-          this.push([STR]);
-          return true;
-        }
-        const next = this.readString(afterName);
-        if (next < 0) return false;
-        this.summary.aux[name] = this.sValue.toString("utf8");
-        this.pos = next;
-        return true;
-      }
+      case OP_AUX:
+        return this.aux(p);
       case OP_MODULE_AUX:
         this.stats.moduleAux++;
         this.pos = p + 1;
@@ -697,44 +681,67 @@ export class RdbScanner {
         return true;
       case OP_FUNCTION_PRE_GA:
         throw this.error("functions in the pre-release format of Redis 7.0 RC are not supported", p);
-      default: {
-        const type = TYPES[op];
-        if (!type) throw this.error(`unknown RDB type or opcode ${op}`, p);
-        const afterKey = this.readString(p + 1);
-        if (afterKey < 0) return false;
-        if (this.sLzf >= 0) this.stats.lzfKeys++;
-        this.stats.typeIds[op] = (this.stats.typeIds[op] ?? 0) + 1;
-        const matched: number[] = [];
-        for (let i = 0; i < this.matchers.length; i++)
-          if (this.matchers[i].match(this.sValue)) matched.push(i);
-        const key: PendingKey = {
-          typeName: type.name,
-          elements: type.elements,
-          expireAt: this.expireAt,
-          matched,
-          filled: false,
-          counted: false,
-          fieldTtls: false,
-        };
-        this.expireAt = undefined;
-        this.pos = afterKey;
-        if (type.steps.length === 1 && type.steps[0] === STR) {
-          // Fast path for strings: never empty, counted at once.
-          this.countKey(key);
-          const start = this.strHeader(afterKey);
-          if (start >= 0) {
-            this.pos = start;
-            this.skip = this.sPayload;
-            return true;
-          }
-          this.push(type.steps);
-          return true;
-        }
-        this.pendingKey = key;
-        this.push(type.steps);
+      default:
+        return this.keyStart(p, op);
+    }
+  }
+
+  /** An aux field (name and value); a large value is recorded by size and skipped. */
+  private aux(p: number): boolean {
+    const afterName = this.readString(p + 1);
+    if (afterName < 0) return false;
+    const name = this.sValue.toString("utf8");
+    if (this.strHeader(afterName) < 0) return false;
+    if (this.sPayload > 1 << 20) {
+      // A large aux value (old versions stored Lua scripts here): recorded by size, skipped.
+      this.summary.aux[name] = `(${this.sPayload} bytes)`;
+      this.pos = afterName;
+      this.push([STR]);
+      return true;
+    }
+    const next = this.readString(afterName);
+    if (next < 0) return false;
+    this.summary.aux[name] = this.sValue.toString("utf8");
+    this.pos = next;
+    return true;
+  }
+
+  /** The start of a key: its type, name and the patterns it matches, then its value's first steps. */
+  private keyStart(p: number, op: number): boolean {
+    const type = TYPES[op];
+    if (!type) throw this.error(`unknown RDB type or opcode ${op}`, p);
+    const afterKey = this.readString(p + 1);
+    if (afterKey < 0) return false;
+    if (this.sLzf >= 0) this.stats.lzfKeys++;
+    this.stats.typeIds[op] = (this.stats.typeIds[op] ?? 0) + 1;
+    const matched: number[] = [];
+    for (let i = 0; i < this.matchers.length; i++) if (this.matchers[i].match(this.sValue)) matched.push(i);
+    const key: PendingKey = {
+      typeName: type.name,
+      elements: type.elements,
+      expireAt: this.expireAt,
+      matched,
+      filled: false,
+      counted: false,
+      fieldTtls: false,
+    };
+    this.expireAt = undefined;
+    this.pos = afterKey;
+    if (type.steps.length === 1 && type.steps[0] === STR) {
+      // Fast path for strings: never empty, counted at once.
+      this.countKey(key);
+      const start = this.strHeader(afterKey);
+      if (start >= 0) {
+        this.pos = start;
+        this.skip = this.sPayload;
         return true;
       }
+      this.push(type.steps);
+      return true;
     }
+    this.pendingKey = key;
+    this.push(type.steps);
+    return true;
   }
 
   /** Counts a key whose value was read: as a key, or as an empty key Redis drops on load. */

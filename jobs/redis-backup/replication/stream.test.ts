@@ -146,10 +146,10 @@ describe("ReplicationStream from a node that fails mid-stream", () => {
     await new Promise((r) => setTimeout(r, 300));
     // Paused after the piece the sink refused: nothing more was read.
     expect(b.pieces()).toBe(1);
-    const check = new RdbCheck();
     b.release();
-    await piping.catch(() => undefined);
-    expect(check).toBeDefined();
+    // Once the sink drains, the stream resumes and the whole snapshot arrives without an error.
+    await piping;
+    expect(b.pieces()).toBeGreaterThan(1);
     expect(stream.bytesReceived).toBeGreaterThan(40_000_000);
   });
 

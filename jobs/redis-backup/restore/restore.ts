@@ -1,4 +1,4 @@
-// `holdfast restore redis`: seed 002's restore_redis.sh done so that nothing is lost and the result is
+// `holdfast restore redis`: a hand-run restore_redis.sh done so that nothing is lost and the result is
 // proven. In order, each step recorded in a state file before it acts, so a re-run after a crash or a
 // SIGKILL picks up where the first run stopped:
 //   download  the RDB into a staging folder inside the data directory (same filesystem: the later steps
@@ -163,7 +163,7 @@ function lock(dataDir: string): () => void {
 }
 
 /** The entries of the data directory that make up a dataset (what is moved aside). */
-function datasetIn(dataDir: string, names: DatasetNames): string[] {
+export function datasetIn(dataDir: string, names: DatasetNames): string[] {
   const entries = new Set(datasetEntries(dataDir));
   for (const n of [names.dbFilename, names.appendDirname])
     if (fs.existsSync(path.join(dataDir, n))) entries.add(n);

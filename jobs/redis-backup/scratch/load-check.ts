@@ -1,6 +1,6 @@
 // The proof of a restore: what a redis-server that loaded the restored files holds, compared with what
-// the backup's manifest recorded — keys per database (DBSIZE) and keys per pattern (SCAN MATCH, the
-// seed's `redis-cli --scan --pattern ... | wc -l`). Keys whose TTL ran out since the backup may be gone,
+// the backup's manifest recorded — keys per database (DBSIZE) and keys per pattern (SCAN MATCH, an
+// operator's `redis-cli --scan --pattern ... | wc -l`). Keys whose TTL ran out since the backup may be gone,
 // so those counts are checked against a range the RDB's own expire times give; without such keys the
 // check is exact.
 import * as fs from "fs";

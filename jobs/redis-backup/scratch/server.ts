@@ -65,6 +65,57 @@ const TIED_TO_PARENT = [
 /** Exit statuses of the shell that mean it could not run the server binary at all. */
 const NOT_RUNNABLE = [126, 127];
 
+/** The command line of a throw-away server on `o.dir`, listening on `socket` only. */
+function serverArgs(o: ScratchServerOptions, socket: string): string[] {
+  return [
+    "--port",
+    "0",
+    "--unixsocket",
+    socket,
+    "--unixsocketperm",
+    "700",
+    "--dir",
+    o.dir,
+    "--dbfilename",
+    o.names.dbFilename,
+    "--appendonly",
+    o.appendonly && !o.replicaOf ? "yes" : "no",
+    ...(o.replicaOf
+      ? [
+          "--replicaof",
+          "127.0.0.1",
+          String(o.replicaOf),
+          "--repl-diskless-load",
+          "on-empty-db",
+          "--repl-timeout",
+          String(o.replicaTimeoutS ?? 60),
+        ]
+      : []),
+    "--appendfilename",
+    o.names.appendFilename,
+    "--appenddirname",
+    o.names.appendDirname,
+    "--appendfsync",
+    "no",
+    "--aof-load-truncated",
+    "no",
+    "--save",
+    "",
+    "--databases",
+    String(o.databases ?? 16),
+    "--daemonize",
+    "no",
+    "--protected-mode",
+    "no",
+    "--logfile",
+    path.join(o.dir, LOG_FILE),
+    // Keep the command line as started (Redis rewrites it by default): a re-run finds the server by it.
+    "--set-proc-title",
+    "no",
+    ...(o.modules ?? []).flatMap((m) => ["--loadmodule", m]),
+  ];
+}
+
 /** Why the shell ended, in words: the server's exit code or the signal that killed it. */
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return `was killed by ${signal}`;
@@ -112,53 +163,7 @@ export class ScratchServer {
     killLeftoverServer(o.dir);
     const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-redis-"));
     const socket = path.join(socketDir, "redis.sock");
-    const args = [
-      "--port",
-      "0",
-      "--unixsocket",
-      socket,
-      "--unixsocketperm",
-      "700",
-      "--dir",
-      o.dir,
-      "--dbfilename",
-      o.names.dbFilename,
-      "--appendonly",
-      o.appendonly && !o.replicaOf ? "yes" : "no",
-      ...(o.replicaOf
-        ? [
-            "--replicaof",
-            "127.0.0.1",
-            String(o.replicaOf),
-            "--repl-diskless-load",
-            "on-empty-db",
-            "--repl-timeout",
-            String(o.replicaTimeoutS ?? 60),
-          ]
-        : []),
-      "--appendfilename",
-      o.names.appendFilename,
-      "--appenddirname",
-      o.names.appendDirname,
-      "--appendfsync",
-      "no",
-      "--aof-load-truncated",
-      "no",
-      "--save",
-      "",
-      "--databases",
-      String(o.databases ?? 16),
-      "--daemonize",
-      "no",
-      "--protected-mode",
-      "no",
-      "--logfile",
-      path.join(o.dir, LOG_FILE),
-      // Keep the command line as started (Redis rewrites it by default): a re-run finds the server by it.
-      "--set-proc-title",
-      "no",
-      ...(o.modules ?? []).flatMap((m) => ["--loadmodule", m]),
-    ];
+    const args = serverArgs(o, socket);
     const loadStartedAt = Date.now();
     const child = spawn("sh", ["-c", TIED_TO_PARENT, "holdfast-scratch-redis", o.redisServer, ...args], {
       stdio: ["pipe", "pipe", "ignore"],
