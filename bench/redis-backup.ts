@@ -1,6 +1,8 @@
-// Benchmark of `holdfast backup redis` and `holdfast restore redis` against what a user would script by
-// hand, all against one redis-server and one s3rver in the same run:
-//   backup  (H) holdfast backup redis: replication stream -> sha256 + CRC-64 + scan -> multipart upload
+// Benchmark of `holdfast backup redis` and `holdfast restore redis` against the production limit and
+// what a user would script by hand, all against one redis-server and one s3rver in the same run:
+//   backup  (L) redis-cli --rdb - >/dev/null: the time the source takes to produce the RDB, the limit of a
+//               backup whose upload is fully overlapped with production      goal: H <= 1.05 x (L)
+//           (H) holdfast backup redis: replication stream -> sha256 + CRC-64 + scan -> multipart upload
 //           (a) redis-cli --rdb FILE, then aws s3 cp FILE s3://...          goal: H <= 0.75 x (a)
 //           (b) redis-cli --rdb - | aws s3 cp - s3://...                    goal: H <= 1.10 x (b)
 //           Holdfast's peak RSS (VmHWM by /usr/bin/time)                    goal: < 150 MiB at 1 and 2 GiB
@@ -10,27 +12,32 @@
 //                                                                           goal: H <= 1.20 x (r)
 // The dataset is values of 4 KiB of random bytes (incompressible), pipelined SETs, until the RDB holds
 // --size-mib MiB; then more until --second-size-mib for the memory check at 2 GiB. The Redis server has
-// the replication settings the stack renders (diskless sync, 1 s delay) and default rdbcompression;
-// a sentinel monitors it so Holdfast finds it as in production (--source primary: it has no replica).
+// the replication settings the stack renders (components/redis/conf.ts: diskless sync and its delay) and
+// default rdbcompression; a sentinel monitors it so Holdfast finds it as in production (--source
+// primary: it has no replica). Every replication client, redis-cli's included, waits for the diskless
+// sync delay before the source forks: with --delay-zero 1 (default) the backup rounds run a second time
+// with `repl-diskless-sync-delay 0` set on the same server, which measures what that wait costs; and
+// --wait-rounds transfers from an empty server with the same settings measure the wait alone.
 // Holdfast runs as the job image runs it: compiled with tsconfig.build.json. Times are medians of
 // --rounds runs in rotating order. The AWS CLI is Debian's /usr/bin/aws (v2).
-// The restore runs --rounds times each, alternating which goes first; the backup at the second size runs
-// --second-rounds times. The results name the commit measured and whether jobs/ had uncommitted changes.
+// The restore runs --restore-rounds times each (default --rounds; 0 skips it), alternating which goes
+// first; the backup at the second size runs --second-rounds times (--second-size-mib 0 skips it). The
+// results name the commit measured and whether jobs/ had uncommitted changes.
 //   npm run bench:redis -- [--size-mib 1100] [--second-size-mib 2200] [--rounds 3] [--second-rounds 3]
+//                          [--restore-rounds 3] [--delay-zero 1] [--wait-rounds 10]
 import { spawn, spawnSync } from "child_process";
-import { randomFillSync } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
 import { S3Server } from "../harness/s3";
 import { freePort, ProcessGroup, waitFor } from "../harness/processes";
-import { compileCli, flag, version } from "./support";
+import { renderRedisConf } from "../components/redis/conf";
+import { compileCli, fillRandomValues as fill, flag, version, VALUE } from "./support";
 
 const root = path.join(__dirname, "..");
 const AWS = "/usr/bin/aws";
 const MiB = 1024 * 1024;
-const VALUE = 4096;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -106,74 +113,59 @@ async function serve(
   }
 }
 
-async function fill(c: Redis, from: number, toBytes: number): Promise<number> {
-  let n = from;
-  const value = Buffer.allocUnsafe(VALUE);
-  while (n * (VALUE + 20) < toBytes) {
-    const p = c.pipeline();
-    for (let i = 0; i < 1000; i++) {
-      randomFillSync(value);
-      p.set(`bench:${n++}`, Buffer.from(value));
-    }
-    await p.exec();
-  }
-  return n;
+const loadavg = () => os.loadavg().map((x) => Number(x.toFixed(2)));
+
+/** The replication settings of the redis.conf the stack renders, as redis-server arguments. */
+export function renderedReplicationArgs(): string[] {
+  const conf = renderRedisConf({
+    port: 6379,
+    bind: "*",
+    dataDir: "/data",
+    aclFile: "/auth/users.acl",
+    includes: [],
+    maxmemoryBytes: 0,
+    minReplicasToWrite: 0,
+    minReplicasMaxLag: 10,
+    busyReplyThresholdMs: 5000,
+  });
+  return conf
+    .split("\n")
+    .filter((l) => /^repl-diskless-sync/.test(l))
+    .flatMap((l) => {
+      const [name, ...value] = l.split(" ");
+      return [`--${name}`, value.join(" ")];
+    });
 }
 
-/** What the phases of a run share. */
-interface BenchContext {
-  group: ProcessGroup;
+/** What the run needs: the source, its sentinel, the bucket, the CLI and the scratch paths. */
+interface Bench {
   work: string;
-  /** The compiled CLI. */
+  group: ProcessGroup;
   cli: string;
+  port: number;
+  sentinelPort: number;
+  redis: Redis;
   env: NodeJS.ProcessEnv;
   endpoint: string;
   rssFile: string;
+  rdbFile: string;
+  keys: number;
 }
 
-/** The machine and versions a run is measured on. */
-function machineInfo(): Record<string, unknown> {
-  return {
-    nproc: os.cpus().length,
-    cpu: os.cpus()[0]?.model,
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    loadavgAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
-    node: process.version,
-    redis: version("redis-server", ["--version"]),
-    aws: version(AWS, ["--version"]),
-    s3rver: JSON.parse(fs.readFileSync(path.join(root, "node_modules/s3rver/package.json"), "utf8")).version,
-    commit: version("git", ["-C", root, "rev-parse", "HEAD"]),
-    jobsUncommitted: spawnSync("git", ["-C", root, "status", "--porcelain", "--", "jobs"], {
-      encoding: "utf8",
-    })
-      .stdout.split("\n")
-      .filter(Boolean),
-  };
-}
-
-/** The source: a redis-server with the stack's replication settings, and a sentinel watching it. */
+/** Starts the source (the stack's replication settings) and a sentinel watching it. */
 async function startSource(
-  group: ProcessGroup,
   work: string,
-): Promise<{ port: number; sentinelPort: number; redis: Redis }> {
+  group: ProcessGroup,
+): Promise<Pick<Bench, "port" | "sentinelPort" | "redis">> {
   const port = await freePort();
   const dataDir = path.join(work, "redis");
   fs.mkdirSync(dataDir);
+  const replication = renderedReplicationArgs();
+  console.log(`source replication settings (rendered): ${replication.join(" ")}`);
   group.start("redis", "redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    dataDir,
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--repl-diskless-sync",
-    "yes",
-    "--repl-diskless-sync-delay",
-    "1",
+    ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dataDir],
+    ...["--save", "", "--appendonly", "no"],
+    ...replication,
   ]);
   const sentinelPort = await freePort();
   const sentinelConf = path.join(work, "sentinel.conf");
@@ -193,165 +185,55 @@ async function startSource(
   return { port, sentinelPort, redis };
 }
 
-/**
- * Restore: Holdfast (with its verification) until a stock server serves the directory, against aws s3
- * cp + the same stock server.
- */
-async function runRestores(ctx: BenchContext, id: string, keys: number, rounds: number): Promise<unknown> {
-  const { group, work, cli, env, endpoint, rssFile } = ctx;
-  const restoreTimes: Record<string, number[]> = { holdfast: [], "aws-cp-then-load": [] };
-  const restoreRss: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    for (const name of round % 2 ? ["aws-cp-then-load", "holdfast"] : ["holdfast", "aws-cp-then-load"]) {
-      const dir = path.join(work, `restore-${name}-${round}`);
-      fs.mkdirSync(dir);
-      let seconds: number;
-      if (name === "holdfast") {
-        const r = await timed(
-          "/usr/bin/time",
-          [
-            "-f",
-            "%M",
-            "-o",
-            rssFile,
-            process.execPath,
-            cli,
-            "restore",
-            "redis",
-            "--backup",
-            id,
-            "--data-dir",
-            dir,
-            "--bucket",
-            "bench-holdfast",
-            "--prefix",
-            "bench",
-          ],
-          env,
-        );
-        restoreRss.push(Number(fs.readFileSync(rssFile, "utf8").trim()) / 1024);
-        const load = await serve(group, dir, true, keys);
-        seconds = r.seconds + load;
-        console.log(
-          `restore round ${round + 1}: holdfast ${r.seconds.toFixed(1)} s + serving load ${load.toFixed(1)} s`,
-        );
-      } else {
-        const r = await timed(
-          AWS,
-          [
-            "--endpoint-url",
-            endpoint,
-            "s3",
-            "cp",
-            "s3://bench-aws/file/dump.rdb",
-            path.join(dir, "dump.rdb"),
-            "--only-show-errors",
-          ],
-          env,
-        );
-        const load = await serve(group, dir, false, keys);
-        seconds = r.seconds + load;
-        console.log(
-          `restore round ${round + 1}: aws s3 cp ${r.seconds.toFixed(1)} s + serving load ${load.toFixed(1)} s`,
-        );
-      }
-      restoreTimes[name].push(seconds);
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  const restore = {
-    times: restoreTimes,
-    median: {
-      holdfast: median(restoreTimes.holdfast),
-      "aws-cp-then-load": median(restoreTimes["aws-cp-then-load"]),
-    },
-    ratio: median(restoreTimes.holdfast) / median(restoreTimes["aws-cp-then-load"]),
-    peakRssMiB: Math.max(...restoreRss),
-    loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
-  };
-  console.log(
-    `restore: holdfast ${restore.median.holdfast.toFixed(1)} s, aws s3 cp + load ${restore.median["aws-cp-then-load"].toFixed(1)} s; ` +
-      `ratio ${restore.ratio.toFixed(2)} (goal <= 1.20); peak RSS ${restore.peakRssMiB.toFixed(0)} MiB (with the throw-away redis-server)`,
-  );
-  return restore;
+/** The source's repl-diskless-sync-delay now. */
+async function diskSyncDelay(redis: Redis): Promise<string> {
+  return ((await redis.config("GET", "repl-diskless-sync-delay")) as string[])[1];
 }
 
-/** One backup by each method, timed. */
-type BackupMethods = Record<string, () => Promise<{ seconds: number; rssMiB?: number; id?: string }>>;
+type Method = () => Promise<{ seconds: number; rssMiB?: number; id?: string }>;
 
-/** Holdfast's backup, and the RDB to a file then aws s3 cp, and redis-cli's RDB piped into aws s3 cp. */
-function backupMethods(
-  ctx: BenchContext,
-  source: { port: number; sentinelPort: number; rdbFile: string },
-  expectedKeys: () => number,
-): BackupMethods {
-  const { cli, env, endpoint, rssFile } = ctx;
-  const { port, sentinelPort, rdbFile } = source;
+/** The backup methods, by name: the limit, Holdfast and the two hand-run ways. */
+function backupMethods(b: Bench): Record<string, Method> {
+  const shell = async (script: string) => ({ seconds: (await timed("bash", ["-c", script], b.env)).seconds });
   return {
+    // `--rdb /dev/null` exits 1 after the transfer (redis-cli 7.0 fsyncs the file: EINVAL on /dev/null);
+    // `--rdb -` into /dev/null is the same transfer without the fsync.
+    limit: () =>
+      shell(
+        `set -eo pipefail; redis-cli -p ${b.port} --rdb - 2>&1 >/dev/null | grep -q "finished with success"`,
+      ),
     holdfast: async () => {
       const r = await timed(
         "/usr/bin/time",
         [
-          "-f",
-          "%M",
-          "-o",
-          rssFile,
-          process.execPath,
-          cli,
-          "backup",
-          "redis",
-          "--sentinel",
-          `127.0.0.1:${sentinelPort}`,
-          "--master-name",
-          "bench",
-          "--source",
-          "primary",
-          "--bucket",
-          "bench-holdfast",
-          "--prefix",
-          "bench",
-          "--reason",
-          "benchmark",
-          "--json",
+          ...["-f", "%M", "-o", b.rssFile, process.execPath, b.cli, "backup", "redis"],
+          ...["--sentinel", `127.0.0.1:${b.sentinelPort}`, "--master-name", "bench", "--source", "primary"],
+          ...["--bucket", "bench-holdfast", "--prefix", "bench", "--reason", "benchmark", "--json"],
         ],
-        env,
+        b.env,
       );
       const out = JSON.parse(r.stdout);
-      if (out.keys !== expectedKeys())
-        throw new Error(`holdfast backed up ${out.keys} keys, ${expectedKeys()} expected`);
+      if (out.keys !== b.keys) throw new Error(`holdfast backed up ${out.keys} keys, ${b.keys} expected`);
       return {
         seconds: r.seconds,
-        rssMiB: Number(fs.readFileSync(rssFile, "utf8").trim()) / 1024,
+        rssMiB: Number(fs.readFileSync(b.rssFile, "utf8").trim()) / 1024,
         id: out.id,
       };
     },
-    "rdb-file-then-aws-cp": async () => {
-      const r = await timed(
-        "bash",
-        [
-          "-c",
-          `set -e; redis-cli -p ${port} --rdb ${rdbFile} >/dev/null 2>&1; ${AWS} --endpoint-url ${endpoint} s3 cp ${rdbFile} s3://bench-aws/file/dump.rdb --only-show-errors; rm -f ${rdbFile}`,
-        ],
-        env,
-      );
-      return { seconds: r.seconds };
-    },
-    "rdb-pipe-aws-cp": async () => {
-      const r = await timed(
-        "bash",
-        [
-          "-c",
-          `set -eo pipefail; redis-cli -p ${port} --rdb - 2>/dev/null | ${AWS} --endpoint-url ${endpoint} s3 cp - s3://bench-aws/pipe/dump.rdb --only-show-errors`,
-        ],
-        env,
-      );
-      return { seconds: r.seconds };
-    },
+    "rdb-file-then-aws-cp": () =>
+      shell(
+        `set -e; redis-cli -p ${b.port} --rdb ${b.rdbFile} >/dev/null 2>&1; ${AWS} --endpoint-url ${b.endpoint} s3 cp ${b.rdbFile} s3://bench-aws/file/dump.rdb --only-show-errors; rm -f ${b.rdbFile}`,
+      ),
+    "rdb-pipe-aws-cp": () =>
+      shell(
+        `set -eo pipefail; redis-cli -p ${b.port} --rdb - 2>/dev/null | ${AWS} --endpoint-url ${b.endpoint} s3 cp - s3://bench-aws/pipe/dump.rdb --only-show-errors`,
+      ),
   };
 }
 
-/** `n` rounds of every backup method, their medians and ratios. */
-async function backupRounds(methods: BackupMethods, label: string, n: number) {
+/** Runs every backup method `n` times in rotating order; prints and returns the medians and ratios. */
+async function runBackups(b: Bench, label: string, n: number) {
+  const methods = backupMethods(b);
   const names = Object.keys(methods);
   const times: Record<string, number[]> = Object.fromEntries(names.map((m) => [m, []]));
   const rss: number[] = [];
@@ -365,26 +247,168 @@ async function backupRounds(methods: BackupMethods, label: string, n: number) {
       if (r.rssMiB) rss.push(r.rssMiB);
       if (r.id) id = r.id;
       console.log(
-        `${label} round ${round + 1}: ${name} ${r.seconds.toFixed(1)} s${r.rssMiB ? `, peak RSS ${r.rssMiB.toFixed(0)} MiB` : ""}`,
+        `${label} round ${round + 1}: ${name} ${r.seconds.toFixed(2)} s${r.rssMiB ? `, peak RSS ${r.rssMiB.toFixed(0)} MiB` : ""}`,
       );
     }
   }
   const med = Object.fromEntries(names.map((m) => [m, median(times[m])]));
   const summary = {
+    delay: Number(await diskSyncDelay(b.redis)),
     times,
     median: med,
+    ratioToLimit: med.holdfast / med.limit,
     ratioToFileThenCp: med.holdfast / med["rdb-file-then-aws-cp"],
     ratioToPipe: med.holdfast / med["rdb-pipe-aws-cp"],
     peakRssMiB: Math.max(...rss),
     id,
-    loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
+    loadavg: loadavg(),
   };
   console.log(
-    `${label}: holdfast ${med.holdfast.toFixed(1)} s, (a) file+cp ${med["rdb-file-then-aws-cp"].toFixed(1)} s, (b) pipe ${med["rdb-pipe-aws-cp"].toFixed(1)} s; ` +
-      `H/(a) ${summary.ratioToFileThenCp.toFixed(2)} (goal <= 0.75), H/(b) ${summary.ratioToPipe.toFixed(2)} (goal <= 1.10), ` +
-      `peak RSS ${summary.peakRssMiB.toFixed(0)} MiB (goal < 150)`,
+    `${label} (repl-diskless-sync-delay ${summary.delay}): limit ${med.limit.toFixed(2)} s, holdfast ${med.holdfast.toFixed(2)} s, ` +
+      `(a) file+cp ${med["rdb-file-then-aws-cp"].toFixed(2)} s, (b) pipe ${med["rdb-pipe-aws-cp"].toFixed(2)} s; ` +
+      `H/L ${summary.ratioToLimit.toFixed(2)} (goal <= 1.05), H/(a) ${summary.ratioToFileThenCp.toFixed(2)} (goal <= 0.75), ` +
+      `H/(b) ${summary.ratioToPipe.toFixed(2)} (goal <= 1.10), peak RSS ${summary.peakRssMiB.toFixed(0)} MiB (goal < 150)`,
   );
   return summary;
+}
+
+/** The backup rounds at the rendered delay, then (if asked) again with the delay set to 0. */
+async function runBackupsAtDelays(b: Bench, label: string, n: number, delayZero: boolean) {
+  const rendered = await diskSyncDelay(b.redis);
+  const atRendered = await runBackups(b, label, n);
+  if (!delayZero || rendered === "0") return { atRendered };
+  await b.redis.config("SET", "repl-diskless-sync-delay", "0");
+  try {
+    return { atRendered, atZero: await runBackups(b, label, n) };
+  } finally {
+    await b.redis.config("SET", "repl-diskless-sync-delay", rendered);
+  }
+}
+
+/** Bytes of the RDB the server would send now (redis-cli --rdb into a file, measured, removed). */
+async function rdbSize(b: Bench): Promise<number> {
+  const script = `redis-cli -p ${b.port} --rdb ${b.rdbFile} >/dev/null 2>&1; stat -c %s ${b.rdbFile}; rm -f ${b.rdbFile}`;
+  return Number((await timed("bash", ["-c", script], b.env)).stdout.trim());
+}
+
+/** One restore into an empty directory until a stock server serves it; resolves to the seconds. */
+async function restoreOnce(
+  b: Bench,
+  name: string,
+  id: string,
+  dir: string,
+): Promise<{ seconds: number; rssMiB?: number }> {
+  if (name === "holdfast") {
+    const r = await timed(
+      "/usr/bin/time",
+      [
+        ...["-f", "%M", "-o", b.rssFile, process.execPath, b.cli, "restore", "redis", "--backup", id],
+        ...["--data-dir", dir, "--bucket", "bench-holdfast", "--prefix", "bench"],
+      ],
+      b.env,
+    );
+    const load = await serve(b.group, dir, true, b.keys);
+    console.log(`restore: holdfast ${r.seconds.toFixed(1)} s + serving load ${load.toFixed(1)} s`);
+    return { seconds: r.seconds + load, rssMiB: Number(fs.readFileSync(b.rssFile, "utf8").trim()) / 1024 };
+  }
+  const r = await timed(
+    AWS,
+    [
+      ...["--endpoint-url", b.endpoint, "s3", "cp", "s3://bench-aws/file/dump.rdb"],
+      ...[path.join(dir, "dump.rdb"), "--only-show-errors"],
+    ],
+    b.env,
+  );
+  const load = await serve(b.group, dir, false, b.keys);
+  console.log(`restore: aws s3 cp ${r.seconds.toFixed(1)} s + serving load ${load.toFixed(1)} s`);
+  return { seconds: r.seconds + load };
+}
+
+/** Restores Holdfast's backup `id` and the (a) copy `n` times each, alternating which goes first. */
+async function runRestores(b: Bench, id: string, n: number) {
+  const times: Record<string, number[]> = { holdfast: [], "aws-cp-then-load": [] };
+  const rss: number[] = [];
+  for (let round = 0; round < n; round++) {
+    for (const name of round % 2 ? ["aws-cp-then-load", "holdfast"] : ["holdfast", "aws-cp-then-load"]) {
+      const dir = path.join(b.work, `restore-${name}-${round}`);
+      fs.mkdirSync(dir);
+      const r = await restoreOnce(b, name, id, dir);
+      times[name].push(r.seconds);
+      if (r.rssMiB) rss.push(r.rssMiB);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const restore = {
+    times,
+    median: { holdfast: median(times.holdfast), "aws-cp-then-load": median(times["aws-cp-then-load"]) },
+    ratio: median(times.holdfast) / median(times["aws-cp-then-load"]),
+    peakRssMiB: Math.max(...rss),
+    loadavg: loadavg(),
+  };
+  console.log(
+    `restore: holdfast ${restore.median.holdfast.toFixed(1)} s, aws s3 cp + load ${restore.median["aws-cp-then-load"].toFixed(1)} s; ` +
+      `ratio ${restore.ratio.toFixed(2)} (goal <= 1.20); peak RSS ${restore.peakRssMiB.toFixed(0)} MiB (with the throw-away redis-server)`,
+  );
+  return restore;
+}
+
+function machineInfo() {
+  return {
+    nproc: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadavgAtStart: loadavg(),
+    node: process.version,
+    redis: version("redis-server", ["--version"]),
+    aws: version(AWS, ["--version"]),
+    s3rver: JSON.parse(fs.readFileSync(path.join(root, "node_modules/s3rver/package.json"), "utf8")).version,
+    commit: version("git", ["-C", root, "rev-parse", "HEAD"]),
+    jobsUncommitted: spawnSync("git", ["-C", root, "status", "--porcelain", "--", "jobs"], {
+      encoding: "utf8",
+    })
+      .stdout.split("\n")
+      .filter(Boolean),
+  };
+}
+
+/**
+ * The wait alone: `n` rounds of `redis-cli --rdb -` against an empty server with the rendered settings,
+ * at the rendered delay and at 0, alternating; the medians, in seconds. With nothing to send, what is
+ * left is the time from SYNC to the fork (the diskless delay, counted in whole seconds by the
+ * replication cron) plus a fork of an empty server.
+ */
+async function measureSyncWait(work: string, group: ProcessGroup, n: number) {
+  const port = await freePort();
+  const dir = path.join(work, "wait-probe");
+  fs.mkdirSync(dir);
+  const child = group.start("wait-probe", "redis-server", [
+    ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+    ...renderedReplicationArgs(),
+  ]);
+  const redis = new Redis({ port, maxRetriesPerRequest: null });
+  try {
+    await waitFor("the probe redis-server", async () => (await redis.ping()) === "PONG");
+    const rendered = await diskSyncDelay(redis);
+    const times: Record<string, number[]> = { [rendered]: [], "0": [] };
+    for (let i = 0; i < n; i++) {
+      for (const delay of i % 2 ? ["0", rendered] : [rendered, "0"]) {
+        await redis.config("SET", "repl-diskless-sync-delay", delay);
+        const script = `set -eo pipefail; redis-cli -p ${port} --rdb - 2>&1 >/dev/null | grep -q "finished with success"`;
+        times[delay].push((await timed("bash", ["-c", script], process.env)).seconds);
+      }
+    }
+    const medians = Object.fromEntries(Object.entries(times).map(([d, t]) => [d, median(t)]));
+    console.log(
+      `the wait before the fork (empty server, ${n} rounds): ` +
+        Object.entries(medians)
+          .map(([d, m]) => `delay ${d}: median ${m.toFixed(3)} s`)
+          .join(", "),
+    );
+    return { times, medians };
+  } finally {
+    redis.disconnect();
+    await group.stop(child, "SIGKILL");
+  }
 }
 
 async function main(): Promise<void> {
@@ -392,19 +416,27 @@ async function main(): Promise<void> {
   const secondMib = flag("second-size-mib", 2200);
   const rounds = flag("rounds", 3);
   const secondRounds = flag("second-rounds", 3);
+  const restoreRounds = flag("restore-rounds", rounds);
+  const delayZero = flag("delay-zero", 1) !== 0;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-bench-redis-"));
   const group = new ProcessGroup(path.join(work, "logs"));
   const machine = machineInfo();
   console.log("machine", JSON.stringify(machine));
-  const results: Record<string, unknown> = { machine, sizeMib, secondMib, rounds, secondRounds };
+  const results: Record<string, unknown> = {
+    machine,
+    sizeMib,
+    secondMib,
+    rounds,
+    secondRounds,
+    restoreRounds,
+  };
   let s3: S3Server | undefined;
+  let source: Awaited<ReturnType<typeof startSource>> | undefined;
   try {
     const cli = compileCli(work);
-
-    const { port, sentinelPort, redis } = await startSource(group, work);
-
+    source = await startSource(work, group);
     let t0 = Date.now();
-    let keys = await fill(redis, 0, sizeMib * MiB);
+    const keys = await fill(source.redis, 0, sizeMib * MiB);
     console.log(
       `dataset: ${keys} keys of ${VALUE} random bytes in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
     );
@@ -413,48 +445,45 @@ async function main(): Promise<void> {
     await s3.createBucket("bench-holdfast");
     await s3.createBucket("bench-aws");
     const { AWS_CA_BUNDLE: _bundle, ...inherited } = process.env;
-    const env = { ...inherited, ...s3.env, AWS_PAGER: "" };
-    const endpoint = s3.env.AWS_ENDPOINT_URL_S3;
-    const rssFile = path.join(work, "rss");
-    const rdbFile = path.join(work, "dump.rdb");
-    const ctx: BenchContext = { group, work, cli, env, endpoint, rssFile };
+    const b: Bench = {
+      ...source,
+      work,
+      group,
+      cli,
+      env: { ...inherited, ...s3.env, AWS_PAGER: "" },
+      endpoint: s3.env.AWS_ENDPOINT_URL_S3,
+      rssFile: path.join(work, "rss"),
+      rdbFile: path.join(work, "dump.rdb"),
+      keys,
+    };
+    results.replicationArgs = renderedReplicationArgs();
+    results.syncWait = await measureSyncWait(work, group, flag("wait-rounds", 10));
+    results.rdbBytes = await rdbSize(b);
+    const gib = (bytes: unknown) => (Number(bytes) / 2 ** 30).toFixed(2);
+    console.log(`RDB: ${gib(results.rdbBytes)} GiB`);
+    const first = await runBackupsAtDelays(b, `backup ${gib(results.rdbBytes)} GiB`, rounds, delayZero);
+    results.backup = first.atRendered;
+    results.backupDelayZero = first.atZero;
 
-    const methods = backupMethods(ctx, { port, sentinelPort, rdbFile }, () => keys);
-    const runBackups = (label: string, n: number) => backupRounds(methods, label, n);
-
-    /** Bytes of the RDB the server would send now (redis-cli --rdb into a file, measured, removed). */
-    const rdbSize = async () =>
-      (
-        await timed(
-          "bash",
-          [
-            "-c",
-            `redis-cli -p ${port} --rdb ${rdbFile} >/dev/null 2>&1; stat -c %s ${rdbFile}; rm -f ${rdbFile}`,
-          ],
-          env,
-        )
-      ).stdout.trim();
-    const rdbBytes = await rdbSize();
-    results.rdbBytes = Number(rdbBytes);
-    console.log(`RDB: ${(Number(rdbBytes) / 2 ** 30).toFixed(2)} GiB`);
-    const backup1 = await runBackups(`backup ${(Number(rdbBytes) / 2 ** 30).toFixed(2)} GiB`, rounds);
-    results.backup = backup1;
-
-    results.restore = await runRestores(ctx, backup1.id, keys, rounds);
+    // Restore: Holdfast (with its verification) until a stock server serves the directory, against
+    // aws s3 cp + the same stock server.
+    if (restoreRounds > 0) results.restore = await runRestores(b, first.atRendered.id, restoreRounds);
 
     if (secondMib > sizeMib) {
       t0 = Date.now();
-      keys = await fill(redis, keys, secondMib * MiB);
-      console.log(`dataset grown to ${keys} keys in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-      const bytes2 = await rdbSize();
-      results.secondRdbBytes = Number(bytes2);
-      results.backupSecond = await runBackups(
-        `backup ${(Number(bytes2) / 2 ** 30).toFixed(2)} GiB`,
+      b.keys = await fill(b.redis, b.keys, secondMib * MiB);
+      console.log(`dataset grown to ${b.keys} keys in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      results.secondRdbBytes = await rdbSize(b);
+      const second = await runBackupsAtDelays(
+        b,
+        `backup ${gib(results.secondRdbBytes)} GiB`,
         secondRounds,
+        delayZero,
       );
+      results.backupSecond = second.atRendered;
+      results.backupSecondDelayZero = second.atZero;
     }
-    redis.disconnect();
-    results.loadavgAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
+    results.loadavgAtEnd = loadavg();
     const out = path.join(
       root,
       "bench",
@@ -465,6 +494,8 @@ async function main(): Promise<void> {
     fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
     console.log(`results: ${path.relative(root, out)}`);
   } finally {
+    // A client left connected would retry the stopped server for ever and keep the process alive.
+    source?.redis.disconnect();
     await s3?.cleanup();
     await group.killAll();
     fs.rmSync(work, { recursive: true, force: true });

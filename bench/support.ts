@@ -1,8 +1,10 @@
-// What the benchmarks share: their numeric flags, the version line of a baseline tool, and the CLI
-// compiled as the job image runs it.
+// What the benchmarks share: their numeric flags, the version line of a baseline tool, the CLI
+// compiled as the job image runs it, and a Redis dataset of incompressible values.
 import { spawnSync } from "child_process";
+import { randomFillSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import type Redis from "ioredis";
 
 const root = path.join(__dirname, "..");
 
@@ -42,4 +44,27 @@ export function compileCli(work: string): string {
   const cli = path.join(build, "dist", "jobs", "cli.js");
   if (!fs.existsSync(cli)) throw new Error("the CLI did not compile (tsc -p tsconfig.build.json)");
   return cli;
+}
+
+/** Bytes of each value of the benchmark's Redis datasets. */
+export const VALUE = 4096;
+
+/**
+ * Fills Redis with keys `bench:<n>` from `from` on, each VALUE random bytes (incompressible), in
+ * pipelines of 1000 SETs, until about `toBytes`; resolves to the next n (the key count from 0).
+ */
+export async function fillRandomValues(c: Redis, from: number, toBytes: number): Promise<number> {
+  let n = from;
+  const value = Buffer.allocUnsafe(VALUE);
+  while (n * (VALUE + 20) < toBytes) {
+    const p = c.pipeline();
+    for (let i = 0; i < 1000; i++) {
+      randomFillSync(value);
+      p.set(`bench:${n++}`, Buffer.from(value));
+    }
+    // A refused write (maxmemory, min-replicas-to-write) is an error in the results, not a throw.
+    const refused = (await p.exec())?.find(([err]) => err);
+    if (refused) throw new Error(`the dataset's writes were refused: ${refused[0]?.message}`);
+  }
+  return n;
 }

@@ -82,6 +82,7 @@ export interface InspectOptions {
   expectPrimary?: NodeAddress;
   /** How long to wait for a whole set; 0 reports at once. */
   waitMs: number;
+  /** Milliseconds between looks while waiting; default 250. */
   pollMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -273,7 +274,7 @@ export async function inspectRedis(o: InspectOptions): Promise<InspectReport> {
     const now = problems.join("; ");
     if (now !== last) o.log?.("waiting for the set", { problems });
     last = now;
-    await sleep(o.pollMs ?? 1000);
+    await sleep(o.pollMs ?? 250);
   }
 }
 

@@ -26,7 +26,7 @@ export const STACK_FLAGS: FlagSpecs = {
   "poll-interval": {
     type: "duration",
     min: 1,
-    default: "1s",
+    default: "250ms",
     help: "how often a wait looks at the cluster",
   },
 };

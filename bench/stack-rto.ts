@@ -1,0 +1,628 @@
+// Recovery time of a whole stack: `holdfast stack restore redis|lancedb` against the manual procedure an
+// operator would follow, both scripted in the same run against the same stand-in of a deployed stack
+// (harness/stack-cluster: the Kubernetes API stand-in with the dev stack's rendered objects, its kubelet
+// running the Redis pods (3 data pods, 3 sentinels) as real redis-server and sentinel processes on their
+// claims' folders and every Job as a local process, s3rver as the bucket).
+//
+// Redis (--size-mib of 4 KiB random values, default 1 GiB): a backup through `stack backup redis`, then
+// per round the loss (FLUSHALL on the primary, replicated), and in alternating order
+//   (H) holdfast stack restore redis --backup ID --json, timed from the command to a verified, writable
+//       primary (pod 0 takes a SET, DBSIZE is the backup's) with both replicas online at its offset;
+//       its steps from its own report (outcome.steps), the restore Job's download/verify/place timings
+//   (M) the manual procedure: aws s3 cp the backup's dump.rdb down; scale the sentinels and the data
+//       pods to 0 (kubectl patch's merge patch); move pod 0's files aside and copy the RDB in as dump.rdb; set
+//       `appendonly no` in the pods' redis.conf (the ConfigMap's mounted file, which the kubelet stand-in
+//       reads at pod start); scale up and wait for the same verified, writable, in-sync state; turn the
+//       AOF back on (CONFIG SET appendonly yes on every node, wait for the rewrites) and put the
+//       setting back; each step timed.
+// LanceDB (--size-mib of the LanceDB benchmark's dataset): a snapshot through `stack backup lancedb` and
+// an `aws s3 sync` of the same directory to the bucket (an operator's copy), then per round the loss (the
+// volume emptied), and in alternating order
+//   (H) holdfast stack restore lancedb --backup latest --no-safety-backup --json (the volume is empty:
+//       nothing to back up first), and its steps
+//   (M) scale the application to 0, aws s3 sync the copy down into the volume, scale back to 1, open
+//       every table and count its rows.
+// The application pod of the stand-in runs no process, so its restart costs only the API round trips.
+// The data pods' maxmemory is raised to hold --size-mib (the dev stack's is 192 MiB) in their redis.conf
+// and on the running pods. With --diskless-delay N the data pods' redis.conf gets `repl-diskless-sync-delay N` before the rounds
+// (every pod start reads it), to measure what the rendered delay costs or saves when the replicas
+// resynchronise. The CLI runs compiled, as the job image runs it, for the operator's command, the Jobs
+// and the pods' init containers and sidecars. Results to bench/results/stack-rto-<time>.json.
+//   npm run bench:rto -- [--size-mib 1024] [--rounds 3] [--store redis|lancedb|both]
+//                        [--diskless-delay N] [--poll-interval 1s]
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type Redis from "ioredis";
+import * as lancedb from "@lancedb/lancedb";
+import type { StackCluster } from "../harness/stack-cluster";
+import { generate } from "./lancedb-dataset";
+import { compileCli, fillRandomValues, flag, version } from "./support";
+
+const root = path.join(__dirname, "..");
+const AWS = "/usr/bin/aws";
+const MiB = 1024 * 1024;
+
+const loadavg = () => os.loadavg().map((x) => Number(x.toFixed(2)));
+const since = (t0: number) => (Date.now() - t0) / 1000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** The value after `--name`, or `fallback`. */
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+/** Runs a command to completion; resolves to its output and seconds. Throws on a non-zero exit. */
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ seconds: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr.slice(-3000)}`));
+      else resolve({ seconds: since(t0), stdout, stderr });
+    });
+  });
+}
+
+/** What every part of the run shares. */
+interface Bench {
+  c: StackCluster;
+  /** node + the compiled CLI. */
+  holdfast: (args: string[]) => Promise<{ seconds: number; stdout: string; stderr: string }>;
+  env: NodeJS.ProcessEnv;
+  stackArgs: string[];
+  /** The AWS CLI's endpoint arguments (2.9 reads no endpoint from the environment). */
+  aws: string[];
+  work: string;
+  /** Names the run's files in bench/results/. */
+  runId: string;
+}
+
+/** Steps of one recovery, in seconds, in order. */
+type Steps = [string, number][];
+
+/** Times `fn` as step `name` of `steps`. */
+async function step<T>(steps: Steps, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await fn();
+  } finally {
+    steps.push([name, since(t0)]);
+  }
+}
+
+/**
+ * Scales StatefulSets and waits until their pods are gone (0) or all ready: the merge patch `kubectl patch
+ * statefulset S -p '{"spec":{"replicas":N}}'` sends, applied to the stand-in's store (kubectl itself
+ * needs API discovery, which the stand-in does not serve).
+ */
+async function scale(b: Bench, sets: string[], replicas: number): Promise<void> {
+  for (const sts of sets)
+    b.c.server.store.patch(
+      b.c.server.store.type("apps/v1", "StatefulSet"),
+      b.c.namespace,
+      sts,
+      "application/merge-patch+json",
+      { spec: { replicas } },
+    );
+  // The StatefulSets' own pods (`<set>-<ordinal>`), not the pods of Jobs named after them.
+  const own = new RegExp(`^(${sets.join("|")})-\\d+$`);
+  const pods = () => b.c.objects("v1", "Pod").filter((p) => own.test(p.metadata.name));
+  for (;;) {
+    const now = pods();
+    const ready = now.filter((p) =>
+      ((p as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? []).some(
+        (x) => x.type === "Ready" && x.status === "True",
+      ),
+    );
+    if (replicas === 0 ? now.length === 0 : ready.length === sets.length * replicas) return;
+    await sleep(100);
+  }
+}
+
+/** Keeps the log of a stack restore (its stderr) in bench/results/, named by the run and the store. */
+function keepLog(b: Bench, store: string, text: string): void {
+  const file = path.join(root, "bench", "results", `${b.runId}-${store}-${Date.now()}.log`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+/** Removes what a previous round kept aside in a claim (bench housekeeping, not timed). */
+function clearAside(b: Bench, kept: { claim: string; dir: string }[] = []): void {
+  for (const { claim, dir } of kept) {
+    const local = b.c.claimDir(claim);
+    const resolved = dir.startsWith(local)
+      ? dir
+      : dir.replace(/^\/[^/]+(\/[^/]+)?(?=\/holdfast-aside)/, local);
+    if (resolved.startsWith(local + path.sep)) fs.rmSync(resolved, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- Redis
+
+/** An admin connection to data pod `i`. */
+async function admin(b: Bench, i: number): Promise<Redis> {
+  const r = b.c.set.connect(b.c.set.data[i], "admin");
+  await r.connect();
+  return r;
+}
+
+/**
+ * Whether pod 0 is a primary holding `keys` keys in db 0 with both replicas online at its offset, and
+ * takes writes: with `write`, a SET and DEL of a probe key succeed; without (while a restore's own
+ * verification may be counting keys), min-replicas-to-write is met (min_slaves_good_slaves).
+ */
+async function servingInSync(b: Bench, keys: number, write = true): Promise<boolean> {
+  if (!b.c.set.data[0].server) return false;
+  const r = await admin(b, 0).catch(() => undefined);
+  if (!r) return false;
+  try {
+    const info = String(await r.info("replication"));
+    if (!/^role:master/m.test(info) || /^loading:1/m.test(String(await r.info("persistence")))) return false;
+    const offset = Number(/^master_repl_offset:(\d+)/m.exec(info)?.[1]);
+    const replicas = [...info.matchAll(/^slave\d+:.*state=(\w+),offset=(\d+)/gm)];
+    if (replicas.length !== 2 || replicas.some((m) => m[1] !== "online" || Number(m[2]) !== offset))
+      return false;
+    if ((await r.dbsize()) !== keys) return false;
+    if (!write) {
+      const good = /^min_slaves_good_slaves:(\d+)/m.exec(info);
+      const min = ((await r.config("GET", "min-replicas-to-write")) as string[])[1];
+      return !good || Number(good[1]) >= Number(min);
+    }
+    return (
+      (await r.set("bench:rto-probe", String(Date.now()))) === "OK" && (await r.del("bench:rto-probe")) === 1
+    );
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function waitServing(b: Bench, keys: number): Promise<void> {
+  const deadline = Date.now() + 30 * 60_000;
+  while (!(await servingInSync(b, keys))) {
+    if (Date.now() > deadline) throw new Error("the set did not come back serving and in sync in 30 min");
+    await sleep(100);
+  }
+}
+
+/** The loss: FLUSHALL on the primary (replicated), each node's AOF rewritten small; asides removed. */
+async function redisLoss(b: Bench, kept: { claim: string; dir: string }[]): Promise<void> {
+  const p = await admin(b, 0);
+  try {
+    await p.flushall();
+    await waitServing(b, 0);
+  } finally {
+    p.disconnect();
+  }
+  for (let i = 0; i < 3; i++) {
+    const r = await admin(b, i);
+    try {
+      // A node back from a restore may be rewriting its AOF already; that rewrite does as well.
+      await r.bgrewriteaof().catch((err: Error) => {
+        if (!/already in progress/.test(err.message)) throw err;
+      });
+      while (/^aof_rewrite_(in_progress|scheduled):1/m.test(String(await r.info("persistence"))))
+        await sleep(100);
+    } finally {
+      r.disconnect();
+    }
+  }
+  clearAside(b, kept);
+  for (let i = 0; i < 3; i++)
+    fs.rmSync(path.join(b.c.claimDir(`data-redis-${i}`), "manual-aside"), { recursive: true, force: true });
+}
+
+/** The restore Job's own timings (download, verify, place), from its log. */
+function restoreJobTimings(b: Bench, since0: number): Record<string, number> | undefined {
+  const logs = path.join(b.c.dir, "kubelet", "logs");
+  for (const f of fs.readdirSync(logs).filter((n) => /restore.*data-redis-0/.test(n))) {
+    const file = path.join(logs, f);
+    if (fs.statSync(file).mtimeMs < since0) continue;
+    for (const line of fs.readFileSync(file, "utf8").split("\n").reverse()) {
+      const m = /"timings":(\{[^}]*\})/.exec(line);
+      if (m) return JSON.parse(m[1]) as Record<string, number>;
+    }
+  }
+  return undefined;
+}
+
+/** (H) holdfast stack restore redis, to a verified, writable, in-sync set. */
+async function holdfastRedis(b: Bench, id: string, keys: number) {
+  const t0 = Date.now();
+  // Meanwhile, when pod 0 first serves the backup's keys, writable, with both replicas in sync.
+  let serving: number | undefined;
+  let done = false;
+  const watch = (async () => {
+    while (!done && serving === undefined) {
+      if (await servingInSync(b, keys, false)) serving = since(t0);
+      else await sleep(250);
+    }
+  })();
+  const r = await b
+    .holdfast(["stack", "restore", "redis", ...b.stackArgs, "--backup", id, "--json"])
+    .finally(() => {
+      done = true;
+    });
+  await watch;
+  const command = since(t0);
+  keepLog(b, "redis", r.stderr);
+  const t1 = Date.now();
+  await waitServing(b, keys);
+  const out = JSON.parse(r.stdout) as {
+    outcome: {
+      steps: { n: number; title: string; ms: number }[];
+      actions: { key: string; ms: number; status: string }[];
+      keptAside: { claim: string; dir: string }[];
+    };
+  };
+  const steps: Steps = out.outcome.steps.map((s) => [`${s.n} ${s.title}`, s.ms / 1000]);
+  steps.push(["after the command: serving and in sync", since(t1)]);
+  return {
+    seconds: since(t0),
+    command,
+    serving,
+    steps,
+    actions: out.outcome.actions.filter((a) => a.status === "done").map((a) => [a.key, a.ms / 1000]),
+    restoreJob: restoreJobTimings(b, t0),
+    kept: out.outcome.keptAside,
+  };
+}
+
+/** Sets `appendonly` in every data pod's redis.conf (the ConfigMap edit, as the pods mount it). */
+function setAppendonly(b: Bench, value: "yes" | "no"): void {
+  for (const pod of b.c.set.data) {
+    const file = path.join(pod.dir, "config", "redis.conf");
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(file, "utf8").replace(/^appendonly (yes|no)$/m, `appendonly ${value}`),
+    );
+  }
+}
+
+/** (M) the manual procedure, each step timed. */
+async function manualRedis(b: Bench, id: string, keys: number) {
+  const steps: Steps = [];
+  const t0 = Date.now();
+  const rdb = path.join(b.work, "manual", "dump.rdb");
+  fs.mkdirSync(path.dirname(rdb), { recursive: true });
+  const { bucket, prefix } = b.c.outputs.backup;
+  await step(steps, "aws s3 cp the RDB down", () =>
+    run(
+      AWS,
+      [...b.aws, "s3", "cp", `s3://${bucket}/${prefix}/redis/${id}/dump.rdb`, rdb, "--only-show-errors"],
+      b.env,
+    ),
+  );
+  const { statefulSet, sentinelStatefulSet } = b.c.outputs.redis;
+  await step(steps, "scale down (sentinels, data pods)", () =>
+    scale(b, [sentinelStatefulSet, statefulSet], 0),
+  );
+  await step(steps, "move pod 0's files aside, copy the RDB in", async () => {
+    const data = b.c.claimDir("data-redis-0");
+    const aside = path.join(data, "manual-aside");
+    fs.mkdirSync(aside, { recursive: true });
+    for (const f of ["dump.rdb", "appendonlydir"])
+      if (fs.existsSync(path.join(data, f))) fs.renameSync(path.join(data, f), path.join(aside, f));
+    await run("cp", [rdb, path.join(data, "dump.rdb")], b.env);
+  });
+  await step(steps, "appendonly no in redis.conf", async () => setAppendonly(b, "no"));
+  let serving = 0;
+  await step(steps, "scale up, wait: serving and in sync", async () => {
+    await scale(b, [sentinelStatefulSet, statefulSet], 3);
+    await waitServing(b, keys);
+    serving = since(t0);
+  });
+  await step(steps, "AOF back on (CONFIG SET, rewrites), setting back", async () => {
+    await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const r = await admin(b, i);
+        try {
+          await r.config("SET", "appendonly", "yes");
+          for (;;) {
+            const p = String(await r.info("persistence"));
+            if (/^aof_enabled:1/m.test(p) && !/^aof_rewrite_(in_progress|scheduled):1/m.test(p)) break;
+            await sleep(100);
+          }
+        } finally {
+          r.disconnect();
+        }
+      }),
+    );
+    setAppendonly(b, "yes");
+  });
+  fs.rmSync(rdb, { force: true });
+  return { seconds: since(t0), serving, steps };
+}
+
+/** Sets repl-diskless-sync-delay in every data pod's redis.conf (read at the pod's next start). */
+function setDisklessDelay(b: Bench, seconds: number): void {
+  for (const pod of b.c.set.data) {
+    const file = path.join(pod.dir, "config", "redis.conf");
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, "utf8")
+        .replace(/^repl-diskless-sync-delay \d+$/m, `repl-diskless-sync-delay ${seconds}`),
+    );
+  }
+}
+
+/**
+ * Raises the data pods' maxmemory (the dev stack renders 75% of a small memory limit) to hold `bytes`
+ * with room to spare: CONFIG SET on the running pods and in their redis.conf for the next start.
+ */
+async function makeRoom(b: Bench, bytes: number): Promise<void> {
+  const room = Math.ceil(bytes * 1.5) + 64 * MiB;
+  for (let i = 0; i < b.c.set.data.length; i++) {
+    const file = path.join(b.c.set.data[i].dir, "config", "redis.conf");
+    const conf = fs.readFileSync(file, "utf8");
+    if (Number(/^maxmemory (\d+)$/m.exec(conf)?.[1] ?? 0) >= room) continue;
+    fs.writeFileSync(file, conf.replace(/^maxmemory \d+$/m, `maxmemory ${room}`));
+    const r = await admin(b, i);
+    try {
+      await r.config("SET", "maxmemory", String(room));
+    } finally {
+      r.disconnect();
+    }
+  }
+}
+
+async function redisRto(b: Bench, sizeMib: number, rounds: number) {
+  await makeRoom(b, sizeMib * MiB);
+  const p = await admin(b, 0);
+  const t0 = Date.now();
+  const keys = await fillRandomValues(p, 0, sizeMib * MiB);
+  p.disconnect();
+  console.log(`redis: ${keys} keys of random values in ${since(t0).toFixed(0)} s`);
+  await waitServing(b, keys);
+  const delay = flag("diskless-delay", -1);
+  if (delay >= 0) setDisklessDelay(b, delay);
+  const conf = fs.readFileSync(path.join(b.c.set.data[0].dir, "config", "redis.conf"), "utf8");
+  const replication = conf.split("\n").filter((l) => /^repl-diskless/.test(l));
+  console.log(`redis: the data pods' ${replication.join(", ")}`);
+  const backup = await b.holdfast([
+    "stack",
+    "backup",
+    "redis",
+    ...b.stackArgs,
+    "--reason",
+    "benchmark",
+    "--wait",
+    "60m",
+  ]);
+  console.log(`redis: stack backup in ${backup.seconds.toFixed(1)} s`);
+  const list = await b.holdfast(["stack", "list", ...b.stackArgs, "--store", "redis", "--json"]);
+  const id = (JSON.parse(list.stdout) as { id: string }[])
+    .map((x) => x.id)
+    .sort()
+    .slice(-1)[0];
+  const out = { keys, backup: id, replication, holdfast: [] as unknown[], manual: [] as unknown[] };
+  let kept: { claim: string; dir: string }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 ? ["manual", "holdfast"] : ["holdfast", "manual"]) {
+      await redisLoss(b, kept);
+      if (name === "holdfast") {
+        const r = await holdfastRedis(b, id, keys);
+        kept = r.kept;
+        out.holdfast.push({ ...r, kept: undefined, loadavg: loadavg() });
+        console.log(
+          `redis round ${round + 1}: holdfast ${r.seconds.toFixed(1)} s (command ${r.command.toFixed(1)} s, serving and in sync at ${r.serving?.toFixed(1)} s) ${JSON.stringify(r.steps)} job ${JSON.stringify(r.restoreJob)}`,
+        );
+      } else {
+        const r = await manualRedis(b, id, keys);
+        out.manual.push({ ...r, loadavg: loadavg() });
+        console.log(
+          `redis round ${round + 1}: manual ${r.seconds.toFixed(1)} s (serving and in sync at ${r.serving.toFixed(1)} s) ${JSON.stringify(r.steps)}`,
+        );
+      }
+    }
+  }
+  return summarize("redis", out);
+}
+
+// -------------------------------------------------------------------------------------------- LanceDB
+
+async function countRows(dir: string): Promise<Record<string, number>> {
+  const db = await lancedb.connect(dir);
+  try {
+    const counts: Record<string, number> = {};
+    for (const name of await db.tableNames()) {
+      const t = await db.openTable(name);
+      counts[name] = await t.countRows();
+      t.close();
+    }
+    return counts;
+  } finally {
+    db.close();
+  }
+}
+
+async function lancedbRto(b: Bench, sizeMib: number, rounds: number) {
+  const dir = b.c.claimDir("data-lancedb-0");
+  let t0 = Date.now();
+  await generate(dir, sizeMib);
+  const expected = await countRows(dir);
+  console.log(`lancedb: ${JSON.stringify(expected)} rows written in ${since(t0).toFixed(0)} s`);
+  const { bucket, prefix } = b.c.outputs.backup;
+  const copy = `s3://${bucket}/operator-copy/lancedb/`;
+  const backup = await b.holdfast([
+    "stack",
+    "backup",
+    "lancedb",
+    ...b.stackArgs,
+    "--reason",
+    "benchmark",
+    "--wait",
+    "60m",
+  ]);
+  await run(AWS, [...b.aws, "s3", "sync", dir, copy, "--only-show-errors"], b.env);
+  console.log(
+    `lancedb: stack backup in ${backup.seconds.toFixed(1)} s; operator's copy at ${copy} (prefix ${prefix})`,
+  );
+  const out = { rows: expected, holdfast: [] as unknown[], manual: [] as unknown[] };
+  let kept: { claim: string; dir: string }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 ? ["manual", "holdfast"] : ["holdfast", "manual"]) {
+      // The loss: the volume emptied (and what an earlier round kept aside removed).
+      clearAside(b, kept);
+      for (const e of fs.readdirSync(dir)) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+      t0 = Date.now();
+      if (name === "holdfast") {
+        const r = await b.holdfast([
+          "stack",
+          "restore",
+          "lancedb",
+          ...b.stackArgs,
+          "--backup",
+          "latest",
+          // An emptied volume has nothing to back up first (the safety backup refuses an empty one).
+          "--no-safety-backup",
+          "--json",
+        ]);
+        keepLog(b, "lancedb", r.stderr);
+        const o = JSON.parse(r.stdout) as {
+          outcome: {
+            steps: { n: number; title: string; ms: number }[];
+            keptAside: { claim: string; dir: string }[];
+          };
+        };
+        kept = o.outcome.keptAside;
+        const steps: Steps = o.outcome.steps.map((s) => [`${s.n} ${s.title}`, s.ms / 1000]);
+        out.holdfast.push({ seconds: since(t0), steps, loadavg: loadavg() });
+        console.log(
+          `lancedb round ${round + 1}: holdfast ${since(t0).toFixed(1)} s ${JSON.stringify(steps)}`,
+        );
+      } else {
+        const steps: Steps = [];
+        await step(steps, "scale down", () => scale(b, ["lancedb"], 0));
+        await step(steps, "aws s3 sync down", () =>
+          run(AWS, [...b.aws, "s3", "sync", copy, dir, "--only-show-errors"], b.env),
+        );
+        await step(steps, "scale up", () => scale(b, ["lancedb"], 1));
+        await step(steps, "open and count every table", () => countRows(dir));
+        out.manual.push({ seconds: since(t0), steps, loadavg: loadavg() });
+        console.log(`lancedb round ${round + 1}: manual ${since(t0).toFixed(1)} s ${JSON.stringify(steps)}`);
+      }
+      const got = await countRows(dir);
+      if (JSON.stringify(got) !== JSON.stringify(expected))
+        throw new Error(
+          `lancedb after ${name}: ${JSON.stringify(got)}, ${JSON.stringify(expected)} expected`,
+        );
+    }
+  }
+  return summarize("lancedb", out);
+}
+
+/** Medians of the totals and of each step, printed; the rounds kept as they were. */
+function summarize<T extends { holdfast: unknown[]; manual: unknown[] }>(store: string, out: T) {
+  const medians = (runs: unknown[]) => {
+    const rs = runs as { seconds: number; steps: Steps }[];
+    const names = rs[0]?.steps.map(([n]) => n) ?? [];
+    const serving = rs.map((r) => (r as { serving?: number }).serving).filter((x) => x !== undefined);
+    return {
+      seconds: median(rs.map((r) => r.seconds)),
+      serving: serving.length ? median(serving as number[]) : undefined,
+      steps: names.map(
+        (n) => [n, median(rs.map((r) => r.steps.find(([m]) => m === n)?.[1] ?? 0))] as [string, number],
+      ),
+    };
+  };
+  const h = medians(out.holdfast);
+  const m = medians(out.manual);
+  console.log(
+    `${store}: holdfast stack restore ${h.seconds.toFixed(1)} s, manual ${m.seconds.toFixed(1)} s, ratio ${(h.seconds / m.seconds).toFixed(2)}` +
+      (h.serving !== undefined
+        ? `; serving and in sync at: holdfast ${h.serving.toFixed(1)} s, manual ${m.serving?.toFixed(1)} s`
+        : ""),
+  );
+  for (const [n, s] of h.steps) console.log(`  holdfast  ${n.padEnd(50)} ${s.toFixed(2)} s`);
+  for (const [n, s] of m.steps) console.log(`  manual    ${n.padEnd(50)} ${s.toFixed(2)} s`);
+  return { ...out, median: { holdfast: h, manual: m, ratio: h.seconds / m.seconds } };
+}
+
+// ----------------------------------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const sizeMib = flag("size-mib", 1024);
+  const rounds = flag("rounds", 3);
+  const store = option("store", "both");
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-bench-rto-"));
+  const runId = `stack-rto-${new Date().toISOString().replace(/[:.]/g, "")}`;
+  const machine = {
+    nproc: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadavgAtStart: loadavg(),
+    node: process.version,
+    redis: version("redis-server", ["--version"]),
+    aws: version(AWS, ["--version"]),
+    commit: version("git", ["-C", root, "rev-parse", "HEAD"]),
+    uncommitted: spawnSync("git", ["-C", root, "status", "--porcelain"], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter(Boolean),
+  };
+  console.log("machine", JSON.stringify(machine));
+  const results: Record<string, unknown> = { machine, sizeMib, rounds };
+  try {
+    // The pods' init containers and sidecars and the Jobs run the compiled CLI too (HOLDFAST_BIN, read
+    // when the harness loads): the entry point beside the compiled output, as in the job image.
+    const cli = compileCli(work);
+    const bin = path.join(work, "build", "jobs", "bin", "holdfast.js");
+    fs.mkdirSync(path.dirname(bin), { recursive: true });
+    fs.copyFileSync(path.join(root, "jobs", "bin", "holdfast.js"), bin);
+    process.env.HOLDFAST_BIN = bin;
+    const { StackCluster } = await import("../harness/stack-cluster");
+    const out = path.join(root, "bench", "results", `${runId}.json`);
+    const pollArgs = option("poll-interval", "") ? ["--poll-interval", option("poll-interval", "")] : [];
+    for (const which of store === "both" ? ["redis", "lancedb"] : [store]) {
+      const c = await StackCluster.start({ redis: which === "redis", dir: path.join(work, which) });
+      try {
+        const { AWS_CA_BUNDLE: _bundle, ...inherited } = process.env;
+        const env = { ...inherited, ...c.env, AWS_PAGER: "" };
+        const b: Bench = {
+          c,
+          env,
+          work,
+          runId,
+          aws: ["--endpoint-url", c.s3.env.AWS_ENDPOINT_URL_S3],
+          stackArgs: ["--stack", "dev", "--outputs", c.outputsFile, ...pollArgs],
+          holdfast: (args) => run(process.execPath, [cli, ...args], env),
+        };
+        results[which] =
+          which === "redis" ? await redisRto(b, sizeMib, rounds) : await lancedbRto(b, sizeMib, rounds);
+      } finally {
+        await c.cleanup();
+      }
+      // Written after each store, so a failure in the next one keeps what was measured.
+      results.loadavgAtEnd = loadavg();
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
+    }
+    console.log(`results: ${path.relative(root, out)}`);
+  } finally {
+    if (!process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
