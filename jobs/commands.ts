@@ -12,7 +12,7 @@ import { redisBackupCommands } from "./redis-backup/specs";
 import { backupStoreCommands } from "./backup/specs";
 import { scheduleCommands } from "./schedule/specs";
 import { stackCommands, stackPodCommands } from "./stack/specs";
-import { doctorCommand } from "./doctor/commands";
+import { doctorCommand } from "./doctor/specs";
 
 /** All commands, in the order --help lists them (the `pod` group apart, at the end). */
 export const commands: Command[] = [

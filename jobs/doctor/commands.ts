@@ -1,12 +1,10 @@
-// `holdfast doctor --stack S`: the preflight an operator runs before trusting a stack. Each check group
-// reads what it needs (the cluster through the stack's kubeconfig context, the bucket with the
-// operator's AWS credentials) and says one line per check; exit 1 when a check failed, 2 on bad input.
-import { durationMs, type Flags, str } from "../cli/args";
-import type { Command } from "../cli/command";
-import { openBackups, openStack, type StackDeps } from "../stack/context";
-import { STACK_FLAGS } from "../stack/specs";
+// `holdfast stack doctor --stack S` (its flags are in specs.ts): the preflight an operator runs before
+// trusting a stack. Each check group reads what it needs (the cluster through the stack's kubeconfig
+// context, the bucket with the operator's AWS credentials) and says one line per check; exit 1 when a
+// check failed, 2 on bad input.
+import { type Flags, num } from "../cli/args";
+import { openBackups, openStack } from "../stack/context";
 import type { StoreLocation } from "../store/catalog";
-import { JSON_FLAG } from "../store/flags";
 import { accessChecks } from "./access";
 import { backupChecks } from "./backups";
 import { bucketChecks } from "./bucket";
@@ -25,14 +23,6 @@ import { identityChecks } from "./identity";
 import { imageChecks } from "./image";
 import { monitoringChecks } from "./monitoring";
 import { storageChecks } from "./storage";
-
-/** What tests inject; the CLI uses the defaults. */
-let deps: StackDeps = {};
-
-/** Replaces the injected dependencies (tests running the command in-process). */
-export function setDoctorDeps(d: StackDeps): void {
-  deps = d;
-}
 
 /** The groups after the cluster's own, in the order they print. */
 const GROUPS: [string, CheckGroup][] = [
@@ -64,11 +54,12 @@ export async function runDoctor(
   return results;
 }
 
-async function doctor(flags: Flags): Promise<number> {
-  const maxBackupAgeMs = durationMs(str(flags, "max-age"), "--max-age");
-  const maxDrillAgeMs = durationMs(str(flags, "drill-max-age"), "--drill-max-age");
-  const timeoutMs = durationMs(str(flags, "timeout"), "--timeout");
-  const stack = await openStack(flags, deps);
+/** `holdfast stack doctor`: exit 0 when no check failed, 1 when one did. */
+export async function runDoctorCommand(flags: Flags): Promise<number> {
+  const maxBackupAgeMs = num(flags, "max-age");
+  const maxDrillAgeMs = num(flags, "drill-max-age");
+  const timeoutMs = num(flags, "timeout");
+  const stack = await openStack(flags);
   let location: Promise<StoreLocation> | undefined;
   const results = await runDoctor({
     stack,
@@ -87,26 +78,3 @@ async function doctor(flags: Flags): Promise<number> {
   );
   return ok ? 0 : 1;
 }
-
-/** `holdfast doctor`. */
-export const doctorCommand: Command = {
-  words: ["doctor"],
-  summary:
-    "check a stack before trusting it: cluster and restore rights, CRDs, Retain storage, bucket versioning, IRSA, Pushgateway, images, backup age, last drill",
-  flags: {
-    ...STACK_FLAGS,
-    "max-age": {
-      type: "string",
-      default: "24h",
-      help: "the newest backup of each store must be younger than this; default 24h",
-    },
-    "drill-max-age": {
-      type: "string",
-      default: "35d",
-      help: "the last restore drill must be younger than this; default 35d",
-    },
-    timeout: { type: "string", default: "10s", help: "bound on each call a check makes; default 10s" },
-    ...JSON_FLAG,
-  },
-  run: doctor,
-};

@@ -1,10 +1,10 @@
-// holdfast doctor on the dev stack "deployed" on the Kubernetes API stand-in, with s3rver as its bucket,
-// set up as the sandbox runs it: a versioned bucket, a Redis backup of a real redis-server's RDB and a
-// LanceDB snapshot taken by the CLI, a restore drill that passed (the kubelet runs the CronJob's
-// `holdfast drill` against s3rver), the jobs pushing to an in-cluster Pushgateway (a receiver behind the
-// stand-in's service proxy). Doctor passes on it; each broken precondition (a missing CRD, a Delete
-// reclaim policy, an unversioned bucket, a denied access review, a stale backup, a wrong IRSA role, a
-// drill that really failed) fails it with exit 1 and one FAIL line naming it.
+// holdfast stack doctor on the dev stack "deployed" on the Kubernetes API stand-in, with s3rver as its
+// bucket, set up as the sandbox runs it: a versioned bucket, a Redis backup of a real redis-server's RDB and
+// a LanceDB snapshot taken by the CLI, a restore drill that passed (the kubelet runs the CronJob's `holdfast
+// drill` against s3rver), the jobs pushing to an in-cluster Pushgateway (a receiver behind the stand-in's
+// service proxy). Doctor passes on it; each broken precondition (a missing CRD, a Delete reclaim policy, an
+// unversioned bucket, a denied access review, a stale backup, a wrong IRSA role, a drill that really failed)
+// fails it with exit 1 and one FAIL line naming it.
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -188,7 +188,7 @@ async function doctor(...extra: string[]): Promise<Run> {
 }
 
 async function doctorOf(outputsFile: string, ...extra: string[]): Promise<Run> {
-  const r = await holdfast(["doctor", "--stack", "dev", "--outputs", outputsFile, ...extra], c.env);
+  const r = await holdfast(["stack", "doctor", "--stack", "dev", "--outputs", outputsFile, ...extra], c.env);
   return { ...r, fails: r.stdout.split("\n").filter((l) => l.startsWith("FAIL")) };
 }
 
@@ -420,9 +420,17 @@ test("a service account with another role: one FAIL line naming it", async () =>
 });
 
 test("bad input: one line, exit 2", async () => {
-  const r = await doctor("--max-age", "soon");
-  expect(r.code).toBe(2);
-  expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^holdfast: .*--max-age/)]);
+  for (const flag of [
+    ["--max-age", "soon"],
+    ["--timeout", "0"],
+  ]) {
+    const r = await doctor(...flag);
+    expect({ flag, code: r.code }).toEqual({ flag, code: 2 });
+    expect(r.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(new RegExp(`^holdfast: .*${flag[0]}`)),
+    ]);
+  }
+  // The old spelling, `holdfast doctor`, still runs the command.
   const unknown = await holdfast(["doctor", "--stack", "prod", "--outputs", c.outputsFile], c.env);
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toMatch(/^holdfast: the outputs in .* are those of stack dev, not prod\n$/);
