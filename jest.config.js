@@ -12,7 +12,13 @@ const common = {
   testEnvironment: "node",
   rootDir: __dirname,
   roots: ["<rootDir>"],
-  testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+  // test/image/ runs the built jobs image in a Docker engine: `npm run image:test` builds the image and
+  // runs them (HOLDFAST_IMAGE_TEST=1); every other run leaves them out.
+  testPathIgnorePatterns: [
+    "/node_modules/",
+    "/dist/",
+    ...(process.env.HOLDFAST_IMAGE_TEST === "1" ? [] : ["/test/image/"]),
+  ],
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   // HOLDFAST_TEST_ENGINE=redis7|redis8|valkey8 picks the Redis engine every test runs (harness/engine.ts).
   globalSetup: "<rootDir>/test/support/global-setup.ts",

@@ -5,7 +5,8 @@
 //   Redis harness starts redis-server and sentinels); Pod status (phase, Ready, podIP) and StatefulSet
 //   status (replicas, readyReplicas) follow what the runtime reports. A StatefulSet with no runtime gets
 //   pods that are ready at once and run nothing.
-// - Jobs: each Job's container command runs as a local process (`holdfast` is this checkout's CLI), with
+// - Jobs: each Job's container command runs as a local process (`holdfast` is this checkout's CLI), or
+//   with `jobImage` as a container of that image (harness/container-job.ts), with
 //   its environment resolved (Secret references from the stand-in's Secrets, host names and mount paths
 //   localized) and its PersistentVolumeClaims mapped to local directories; the Job's pods and status
 //   (active, succeeded, failed, Complete/Failed conditions, backoffLimit, activeDeadlineSeconds) follow
@@ -18,6 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import type { ApiRequest, ApiResponse, KubeApiServer, KubeObject, ResourceType } from "./kube-api";
 import { containerEnv, type EnvVar, type Localization, localizeText } from "./localize";
+import { dockerRunArgs, handOver, killContainer, podUser } from "./container-job";
 
 /** How the pods of one StatefulSet run on this machine. */
 export interface PodRuntime {
@@ -46,6 +48,8 @@ export interface KubeletOptions {
   jobEnvFor?: (job: KubeObject) => Record<string, string> | undefined;
   /** The holdfast CLI run for a `holdfast` command. */
   holdfastBin: string;
+  /** Run each Job's container in this image (docker) instead of as a local process. */
+  jobImage?: string;
   /** How often readiness probes run. */
   probeIntervalMs?: number;
   /** Wait before a pod that failed to start is started again. */
@@ -68,6 +72,8 @@ interface PodWorker {
 
 interface JobRun {
   child?: ChildProcess;
+  /** The container's name, when the Job runs in `jobImage`. */
+  container?: string;
   pod?: string;
   deadline?: NodeJS.Timeout;
   ended: boolean;
@@ -145,7 +151,7 @@ export class Kubelet {
     for (const run of this.jobs.values()) {
       run.ended = true;
       if (run.deadline) clearTimeout(run.deadline);
-      run.child?.kill("SIGKILL");
+      this.killJobProcess(run);
     }
     await Promise.all(
       [...this.workers.values()].map(async (w) => {
@@ -439,7 +445,7 @@ export class Kubelet {
       run.deadline = setTimeout(() => {
         if (run.ended) return;
         run.ended = true;
-        run.child?.kill("SIGKILL");
+        this.killJobProcess(run);
         this.finishJob(job, false, "DeadlineExceeded", "Job was active longer than specified deadline");
       }, deadline * 1000);
     this.patchJobStatus(job, { active: 1, startTime: now() });
@@ -600,8 +606,9 @@ export class Kubelet {
     const logFile = path.join(this.o.dir, "logs", `${podName}.log`);
     this.logs.set(podName, logFile);
     const out = fs.openSync(logFile, "a");
-    const child =
-      bin === "holdfast"
+    const child = this.o.jobImage
+      ? this.startJobContainer(run, podName, spec, container, Object.values(paths), env, [bin, ...args], out)
+      : bin === "holdfast"
         ? spawn(process.execPath, [this.o.holdfastBin, ...args], { env, stdio: ["ignore", out, out] })
         : spawn(bin, args, { env, stdio: ["ignore", out, out] });
     fs.closeSync(out);
@@ -637,6 +644,34 @@ export class Kubelet {
     void this.startJobPod(job, run);
   }
 
+  /** A Job pod's container as a container of `jobImage`, its volumes handed to the pod's user. */
+  private startJobContainer(
+    run: JobRun,
+    podName: string,
+    spec: Json,
+    container: Json,
+    mounts: string[],
+    env: Record<string, string | undefined>,
+    command: string[],
+    out: number,
+  ): ChildProcess {
+    const user = podUser(spec, container) ?? "10001:10001";
+    handOver(mounts, user);
+    const name = `holdfast-${podName}-${randomUUID().slice(0, 8)}`;
+    run.container = name;
+    const defined = Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    const args = dockerRunArgs({ image: this.o.jobImage!, name, user, mounts, env: defined, command });
+    return spawn("docker", args, { stdio: ["ignore", out, out] });
+  }
+
+  /** Ends a Job's process (or container) at once. */
+  private killJobProcess(run: JobRun): void {
+    run.child?.kill("SIGKILL");
+    if (run.container) killContainer(run.container);
+  }
+
   private patchPodScheduled(ns: string, pod: string, message: string): void {
     try {
       this.store.patch(
@@ -662,7 +697,7 @@ export class Kubelet {
     if (run) {
       run.ended = true;
       if (run.deadline) clearTimeout(run.deadline);
-      run.child?.kill("SIGKILL");
+      this.killJobProcess(run);
     }
     if (!deleted) return;
     // The garbage collector: the Job's pods go with it.

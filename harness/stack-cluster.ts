@@ -35,6 +35,8 @@ export interface StackClusterOptions {
   redis?: boolean;
   /** Extra environment for one Job's process (fault injection). */
   jobEnvFor?: KubeletOptions["jobEnvFor"];
+  /** Run every Job as a container of this image (docker) instead of as a process. */
+  jobImage?: string;
   /**
    * Runtimes of other StatefulSets (the LanceDB application's), by StatefulSet name; given the local
    * folder of a claim, to call when a pod starts.
@@ -122,6 +124,7 @@ export class StackCluster {
         jobEnv: s3.env,
         jobEnvFor: o.jobEnvFor,
         holdfastBin: HOLDFAST_BIN,
+        jobImage: o.jobImage,
         runtimes: {
           ...o.runtimes?.((claim) => kubelet!.claimDir(claim)),
           ...(set ? { [statefulSet]: dataRuntime(set), [sentinelStatefulSet]: sentinelRuntime(set) } : {}),

@@ -4,6 +4,7 @@
 // with the real commands, prints a table of verdicts, stops every process it started and leaves its
 // folder for inspection.
 //   npm run sandbox -- [--short] [--step N] [--keep-running] [--json] [--dir DIR] [--engine redis8]
+//                      [--runtime docker]   (every Job in the holdfast-jobs:dev image; HOLDFAST_IMAGE to change)
 // Exit codes: 0 every verdict passed, 1 a verdict failed or the sandbox could not start, 2 bad input
 // (or Redis is not installed).
 import { spawnSync } from "child_process";
@@ -30,10 +31,12 @@ export interface SandboxOptions {
   dir: string;
   /** The engine the Redis pods run: redis7 (Redis on PATH), redis8 or valkey8 (tools/engines.sh). */
   engine: TestEngineName;
+  /** process: Jobs run this checkout's CLI; docker: Jobs run as containers of the jobs image. */
+  runtime: "process" | "docker";
 }
 
 const USAGE =
-  "usage: npm run sandbox -- [--short] [--step 1-7] [--keep-running] [--json] [--dir DIR] [--engine redis7|redis8|valkey8]";
+  "usage: npm run sandbox -- [--short] [--step 1-7] [--keep-running] [--json] [--dir DIR] [--engine redis7|redis8|valkey8] [--runtime process|docker]";
 
 /** Parses the command line; throws a one-line message on bad input. */
 export function parseArgs(argv: string[], now = new Date()): SandboxOptions {
@@ -42,6 +45,7 @@ export function parseArgs(argv: string[], now = new Date()): SandboxOptions {
     keepRunning: false,
     json: false,
     engine: "redis7",
+    runtime: "process",
     dir: path.join(os.tmpdir(), `holdfast-sandbox-${now.toISOString().replace(/[-:]|\.\d+/g, "")}`),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -60,6 +64,10 @@ export function parseArgs(argv: string[], now = new Date()): SandboxOptions {
       if (!(TEST_ENGINES as readonly string[]).includes(v))
         throw new Error(`--engine takes ${TEST_ENGINES.join(", ")}, not ${v}`);
       o.engine = v as TestEngineName;
+    } else if (a === "--runtime") {
+      const v = value();
+      if (v !== "process" && v !== "docker") throw new Error(`--runtime takes process or docker, not ${v}`);
+      o.runtime = v;
     } else if (a === "--step") {
       const v = value();
       if (!/^[1-7]$/.test(v)) throw new Error(`--step takes a step number from 1 to 7, not ${v}`);
@@ -84,6 +92,20 @@ export function chooseEngine(engine: TestEngineName): string | undefined {
     return (err as Error).message;
   }
   return undefined;
+}
+
+/** The image Jobs run in with --runtime docker. */
+function jobImage(): string {
+  return process.env.HOLDFAST_IMAGE ?? "holdfast-jobs:dev";
+}
+
+/** With --runtime docker: one line when the image is not there to run. */
+export function missingImage(runtime: SandboxOptions["runtime"]): string | undefined {
+  if (runtime !== "docker") return undefined;
+  const r = spawnSync("docker", ["image", "inspect", jobImage()], { stdio: "ignore" });
+  return r.status === 0
+    ? undefined
+    : `--runtime docker runs every Job in ${jobImage()}, which the Docker engine does not have: npm run image:build`;
 }
 
 /** What is missing for the sandbox to run, as one line with how to install it; undefined when nothing is. */
@@ -117,10 +139,11 @@ export async function runSandbox(o: SandboxOptions, say: Say): Promise<StepResul
     ? { patternsPerBase: 400, initialRows: 1000 }
     : { patternsPerBase: 2500, initialRows: 5000 };
   say(
-    `holdfast sandbox: the dev stack on this machine (${o.engine}: ${spawnSync("redis-server", ["--version"], { encoding: "utf8" }).stdout.split(" sha=")[0]}), under ${o.dir}`,
+    `holdfast sandbox: the dev stack on this machine (${o.engine}: ${spawnSync("redis-server", ["--version"], { encoding: "utf8" }).stdout.split(" sha=")[0]}), under ${o.dir}` +
+      (o.runtime === "docker" ? `; every Job runs in ${jobImage()}` : ""),
   );
   const t0 = Date.now();
-  const sandbox = await Sandbox.start(o.dir, size, say);
+  const sandbox = await Sandbox.start(o.dir, size, say, o.runtime === "docker" ? jobImage() : undefined);
   const stop = async () => {
     await sandbox.cleanup();
   };
@@ -229,7 +252,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`holdfast sandbox: ${(err as Error).message}\n`);
     return 2;
   }
-  const missing = chooseEngine(o.engine) ?? missingRedis();
+  const missing = chooseEngine(o.engine) ?? missingRedis() ?? missingImage(o.runtime);
   if (missing) {
     process.stderr.write(`holdfast sandbox: ${missing}\n`);
     return 2;

@@ -48,12 +48,13 @@ export class Sandbox {
    * Deploys the dev stack under `dir` and waits until the Redis set is healthy and the application has
    * committed its first rows.
    */
-  static async start(dir: string, size: SandboxSize, say: Say): Promise<Sandbox> {
+  static async start(dir: string, size: SandboxSize, say: Say, jobImage?: string): Promise<Sandbox> {
     fs.mkdirSync(dir, { recursive: true });
     const appLog = path.join(dir, "proposal-log-commits.jsonl");
     const cluster = await StackCluster.start({
       stack: "dev",
       dir,
+      jobImage,
       runtimes: (claimDir) => ({ lancedb: applicationRuntime(claimDir, appLog, dir, size.initialRows) }),
     });
     const sandbox = new Sandbox(dir, cluster, appLog, say);

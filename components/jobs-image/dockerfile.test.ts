@@ -1,7 +1,9 @@
-// jobs/Dockerfile, checked by reading it (there is no Docker engine here): pinned bases, Redis from the
-// data pods' image, a non-root runtime without build tools that works on a read-only root filesystem,
-// and a build stage that has everything the CLI imports, proven by replaying its COPYs and compiling.
+// jobs/Dockerfile, checked by reading it (test/image/ builds and runs it in a Docker engine): pinned bases,
+// Redis from the data pods' image, a non-root runtime without build tools that works on a read-only root
+// filesystem, a build stage that has everything the CLI imports, proven by replaying its COPYs and
+// compiling, and runtime dependencies that are exactly the packages the CLI loads (no Pulumi SDK).
 import { spawnSync } from "child_process";
+import { builtinModules } from "module";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -130,8 +132,8 @@ describe("jobs/Dockerfile", () => {
         expect([stage.base, PINNED.test(stage.base)]).toEqual([stage.base, true]);
       if (stage.name) stageNames.add(stage.name);
     }
-    expect(file.globalArgs.NODE_IMAGE).toMatch(/^node:20\.\d+\.\d+-bookworm-slim$/);
-    expect(PINNED.test("node:20-bookworm-slim")).toBe(false);
+    expect(file.globalArgs.NODE_IMAGE).toMatch(/^node:22\.\d+\.\d+-bookworm-slim$/);
+    expect(PINNED.test("node:22-bookworm-slim")).toBe(false);
     expect(PINNED.test("redis:latest")).toBe(false);
   });
 
@@ -210,7 +212,7 @@ describe("jobs/Dockerfile", () => {
       expect(removal!.split(/\s+/)).toContain(tool);
   });
 
-  it("copies only compiled output from the build stage and only production dependencies", () => {
+  it("copies only compiled output from the build stage and only runtime dependencies", () => {
     const fromStages = instructionsOf(runtime, "COPY")
       .map(copySpec)
       .filter((c) => c.from && c.from !== "redis");
@@ -218,8 +220,29 @@ describe("jobs/Dockerfile", () => {
       { from: "deps", sources: ["/src/node_modules"], destination: "./node_modules" },
       { from: "build", sources: ["/src/dist"], destination: "./dist" },
     ]);
-    const install = runCommands(stageNamed(file, "deps")).find((c) => c.startsWith("npm ci"));
+    const deps = stageNamed(file, "deps");
+    expect(instructionsOf(deps, "COPY").map(copySpec)[0].sources).toEqual([
+      "package.json",
+      "package-lock.json",
+      "jobs/image-dependencies.json",
+    ]);
+    const commands = runCommands(deps);
+    const install = commands.find((c) => c.startsWith("npm install"));
     expect(install?.split(/\s+/)).toEqual(expect.arrayContaining(["--omit=dev", "--ignore-scripts"]));
+    // package.json is cut down to the image's dependencies before the install, which keeps the lockfile's versions.
+    expect(commands.findIndex((c) => c.includes("image-dependencies.json"))).toBeLessThan(
+      commands.indexOf(install!),
+    );
+  });
+
+  it("runs on the Node.js lines package.json engines names", () => {
+    const engines = (
+      JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+        engines: { node: string };
+      }
+    ).engines.node;
+    const major = /^node:(\d+)\./.exec(file.globalArgs.NODE_IMAGE)![1];
+    expect(engines.split("||").map((r) => r.trim().replace(/^\^(\d+)\..*$/, "$1"))).toContain(major);
   });
 
   it("keeps tests and local state out of the build context", () => {
@@ -254,6 +277,90 @@ function importedFiles(entry: string): string[] {
   return [...seen].sort();
 }
 
+/** The packages (not Node.js built-ins) the files reached from `entry` import or require. */
+function importedPackages(entry: string): string[] {
+  const names = new Set<string>();
+  for (const file of importedFiles(entry)) {
+    const text = fs.readFileSync(path.join(ROOT, file), "utf8");
+    for (const [, spec] of text.matchAll(/(?:from\s+|import\s*\(\s*|require\(\s*)["']([^."'][^"']*)["']/g)) {
+      const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0];
+      if (!builtinModules.includes(name) && !name.startsWith("node:")) names.add(name);
+    }
+  }
+  return [...names].sort();
+}
+
+/** The image's dependencies: jobs/image-dependencies.json. */
+const IMAGE_DEPENDENCIES = JSON.parse(
+  fs.readFileSync(path.join(ROOT, "jobs", "image-dependencies.json"), "utf8"),
+) as string[];
+
+interface LockEntry {
+  dev?: boolean;
+  optional?: boolean;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+/**
+ * The lockfile paths (node_modules/...) `npm install --omit=dev` puts in the image: the image's
+ * dependencies and everything they depend on, resolved as Node.js does (nested node_modules first).
+ */
+function imageClosure(): string[] {
+  const lock = (
+    JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
+      packages: Record<string, LockEntry>;
+    }
+  ).packages;
+  const seen = new Set<string>();
+  const resolve = (from: string, name: string): string | undefined => {
+    for (let dir = from; ; dir = dir.slice(0, dir.lastIndexOf("/node_modules"))) {
+      const candidate = `${dir ? `${dir}/` : ""}node_modules/${name}`;
+      if (lock[candidate]) return candidate;
+      if (!dir) return undefined;
+    }
+  };
+  const visit = (key: string) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    const e = lock[key];
+    for (const name of Object.keys({ ...e.dependencies, ...e.optionalDependencies, ...e.peerDependencies })) {
+      const found = resolve(key, name);
+      if (found) visit(found);
+    }
+  };
+  for (const name of IMAGE_DEPENDENCIES) visit(`node_modules/${name}`);
+  return [...seen].sort();
+}
+
+describe("the image's runtime dependencies (jobs/image-dependencies.json)", () => {
+  it("are the packages the CLI loads, and the peers they need (apache-arrow for LanceDB)", () => {
+    // The Automation API is required only by the stack commands, and only when a Pulumi CLI is present;
+    // the image leaves it out (those commands read --outputs FILE there).
+    const loaded = importedPackages("jobs/cli.ts").filter((n) => n !== "@pulumi/pulumi");
+    expect(loaded.length).toBeGreaterThan(3);
+    expect([...IMAGE_DEPENDENCIES].sort()).toEqual([...loaded, "apache-arrow"].sort());
+    const lancedb = JSON.parse(
+      fs.readFileSync(path.join(ROOT, "node_modules/@lancedb/lancedb/package.json"), "utf8"),
+    ) as { peerDependencies: Record<string, string> };
+    expect(Object.keys(lancedb.peerDependencies)).toContain("apache-arrow");
+  });
+
+  it("are production dependencies of package.json", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    expect(IMAGE_DEPENDENCIES.filter((n) => !pkg.dependencies[n])).toEqual([]);
+  });
+
+  it("hold no Pulumi SDK, provider or policy package", () => {
+    const closure = imageClosure();
+    expect(closure.length).toBeGreaterThan(20);
+    expect(closure.filter((k) => /node_modules\/@pulumi\//.test(k))).toEqual([]);
+  });
+});
+
 /** Every .ts file under a repository folder, repository-relative. */
 function sourcesUnder(dir: string): string[] {
   return fs
@@ -284,14 +391,11 @@ function replayContextCopies(stage: Stage, dir: string): void {
   }
 }
 
-/** A node_modules of symbolic links to the repository's production packages (what `npm ci --omit=dev` installs). */
+/** A node_modules of symbolic links to the image's packages (what the deps stage installs). */
 function productionModules(dir: string): void {
-  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
-    packages: Record<string, { dev?: boolean }>;
-  };
-  for (const [key, entry] of Object.entries(lock.packages)) {
+  for (const key of imageClosure()) {
     const name = key.replace(/^node_modules\//, "");
-    if (!key.startsWith("node_modules/") || name.includes("/node_modules/") || entry.dev) continue;
+    if (name.includes("/node_modules/")) continue; // inside its parent, which is linked
     const real = path.join(ROOT, key);
     if (!fs.existsSync(real)) continue; // an optional package for another platform
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
@@ -361,6 +465,6 @@ describe("the image's build, replayed without Docker", () => {
     });
     expect(help.stderr).toBe("");
     expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/^usage: holdfast <command>/);
+    expect(help.stdout).toMatch(/^usage: holdfast \[stack\] <verb> <noun>/);
   });
 });

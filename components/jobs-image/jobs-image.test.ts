@@ -100,10 +100,10 @@ describe("the dev stack", () => {
     const run = await stackRun("dev");
     expect(resourcesOfType(run, T.image)).toEqual([]);
     expect(resourcesOfType(run, T.repository)).toEqual([]);
-    expect(run.outputs.jobsImage).toBe("ghcr.io/holdfast/holdfast-jobs:0.1.0");
+    expect(run.outputs.jobsImage).toBe("ghcr.io/holdfast-dev/holdfast-jobs:0.1.0");
     expect(run.outputs.jobsRepository).toBe("");
     const jobs = redisContainers(run).filter((c) => !c.image.startsWith("redis:") && c.name !== "exporter");
-    expect(new Set(jobs.map((c) => c.image))).toEqual(new Set(["ghcr.io/holdfast/holdfast-jobs:0.1.0"]));
+    expect(new Set(jobs.map((c) => c.image))).toEqual(new Set(["ghcr.io/holdfast-dev/holdfast-jobs:0.1.0"]));
   });
 
   it("builds the image when buildJobsImage is turned on", async () => {

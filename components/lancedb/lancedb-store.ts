@@ -1,4 +1,4 @@
-// LanceDbStore: the application that embeds LanceDB (the seed's llm_sidecar) as a single-writer
+// LanceDbStore: the application that embeds LanceDB (the application's sidecar) as a single-writer
 // StatefulSet on highly available storage. ebs: one pod on a ReadWriteOnce volume of a Retain class;
 // failover is the StatefulSet rescheduling it with its volume. efs: a leader and a standby on one
 // ReadWriteMany EFS volume. s3: a leader and a standby opening the dataset on S3 directly. In the two

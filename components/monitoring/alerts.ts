@@ -38,12 +38,11 @@ type Rule = Omit<AlertRule, "labels" | "annotations"> & {
   annotations: Omit<AlertRule["annotations"], "runbook_url">;
 };
 
-/** The alert groups of a stack. */
-export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[] }[] {
-  const { jobs: stack, data, sentinels } = selectors(s);
-  const base = s.runbookBaseUrl.replace(/\/+$/, "");
+/** The backup and restore-drill alerts: no recent good backup, none ever, a failed or an overdue drill. */
+function backupRules(s: AlertSettings): Rule[] {
+  const { jobs: stack } = selectors(s);
   const maxAge = s.backupMaxAgeHours * 3600;
-  const backups: Rule[] = [
+  return [
     {
       alert: "HoldfastBackupTooOld",
       expr: `time() - max by (${by}) (${J.backupLastSuccess}{${stack}}) > ${maxAge}`,
@@ -93,7 +92,15 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
       },
     },
   ];
-  const redis: Rule[] = [
+}
+
+/**
+ * The Redis set's alerts: keys lost, AOF rewrite or write failing, memory near maxmemory, no replica, no
+ * primary, sentinel quorum lost.
+ */
+function redisRules(s: AlertSettings): Rule[] {
+  const { data, sentinels } = selectors(s);
+  return [
     {
       alert: "HoldfastRedisKeysDropped",
       expr: `sum(max by (db) (${X.dbKeys}{${data}})) < 0.9 * sum(max by (db) (${X.dbKeys}{${data}} offset 1h))`,
@@ -173,14 +180,24 @@ export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[
       },
     },
   ];
-  const complete = (r: Rule): AlertRule => ({
+}
+
+/** A rule as the PrometheusRule carries it: with the stack's label and the link to its runbook page. */
+function completeRule(s: AlertSettings, r: Rule): AlertRule {
+  const base = s.runbookBaseUrl.replace(/\/+$/, "");
+  return {
     ...r,
     labels: { ...r.labels, stack: s.stack },
     annotations: { ...r.annotations, runbook_url: `${base}/${runbookPage(r.alert)}` },
-  });
+  };
+}
+
+/** The alert groups of a stack: its backups and drills, and its Redis set. */
+export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[] }[] {
+  const complete = (r: Rule) => completeRule(s, r);
   return [
-    { name: "holdfast-backups", rules: backups.map(complete) },
-    { name: "holdfast-redis", rules: redis.map(complete) },
+    { name: "holdfast-backups", rules: backupRules(s).map(complete) },
+    { name: "holdfast-redis", rules: redisRules(s).map(complete) },
   ];
 }
 

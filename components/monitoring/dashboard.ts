@@ -117,27 +117,38 @@ function layout(rows: { title: string; panels: PanelSpec[] }[]): (Panel | RowPan
   return out;
 }
 
-/** The dashboard of a stack. */
-export function grafanaDashboard(s: DashboardSettings): Dashboard {
-  const { jobs, data, sentinels } = selectors(s);
-  const byStore = "store, database";
-  /** 1 per store where the newest `a` is later than the newest `b`, or only `a` exists; else 0. */
-  const later = (a: string, b: string) => {
-    const [newestA, newestB] = [a, b].map((m) => `max by (${byStore}) (${m}{${jobs}})`);
-    return `(${newestA} > bool ${newestB}) or (${newestA} * 0 + 1) or (${newestB} * 0)`;
-  };
-  const lastDrill = later(J.drillLastSuccess, J.drillLastFailure);
-  const lastBackup = later(J.backupLastFailure, J.backupLastSuccess);
-  // 1 for the pod that is primary, 0 for a replica: a failover flips two pods.
-  const role =
+/** The labels the store panels group the jobs' series by. */
+const byStore = "store, database";
+
+/**
+ * PromQL: 1 per store where the newest `a` of the jobs matched by `jobs` is later than the newest `b`, or
+ * only `a` exists; else 0.
+ */
+function later(jobs: string, a: string, b: string): string {
+  const [newestA, newestB] = [a, b].map((m) => `max by (${byStore}) (${m}{${jobs}})`);
+  return `(${newestA} > bool ${newestB}) or (${newestA} * 0 + 1) or (${newestB} * 0)`;
+}
+
+/** PromQL: 1 for the data pod that is primary, 0 for a replica: a failover flips two pods. */
+function role(data: string): string {
+  return (
     `(max by (pod) (${X.instanceInfo}{${data}, role="master"})` +
-    ` or max by (pod) (${X.instanceInfo}{${data}, role="slave"}) * 0)`;
-  const red = (value: number) => [
+    ` or max by (pod) (${X.instanceInfo}{${data}, role="slave"}) * 0)`
+  );
+}
+
+/** Thresholds: green, red from `value` on. */
+function red(value: number): { value: number | null; color: string }[] {
+  return [
     { value: null, color: "green" },
     { value, color: "red" },
   ];
+}
 
-  const backups: PanelSpec[] = [
+/** The Backups row: age of the newest good backup, its size, bytes sent, duration, keys, last attempt. */
+function backupPanels(s: DashboardSettings): PanelSpec[] {
+  const { jobs } = selectors(s);
+  return [
     {
       type: "stat",
       title: "Newest good backup: age",
@@ -186,18 +197,23 @@ export function grafanaDashboard(s: DashboardSettings): Dashboard {
       type: "stat",
       title: "Newest backup attempt",
       description: "FAILED when a store's newest backup attempt failed after its last success.",
-      queries: [{ expr: lastBackup, legend: "{{store}}" }],
+      queries: [{ expr: later(jobs, J.backupLastFailure, J.backupLastSuccess), legend: "{{store}}" }],
       width: 12,
       mappings: { "0": { text: "OK", color: "green" }, "1": { text: "FAILED", color: "red" } },
     },
   ];
-  const drills: PanelSpec[] = [
+}
+
+/** The Restore drills row: the last drill's outcome, and the age of the last passing one. */
+function drillPanels(s: DashboardSettings): PanelSpec[] {
+  const { jobs } = selectors(s);
+  return [
     {
       type: "stat",
       title: "Last restore drill",
       description:
         "PASSED when the newest drill of a store restored and verified its newest backup; FAILED raises HoldfastDrillFailed.",
-      queries: [{ expr: lastDrill, legend: "{{store}}" }],
+      queries: [{ expr: later(jobs, J.drillLastSuccess, J.drillLastFailure), legend: "{{store}}" }],
       width: 12,
       mappings: { "1": { text: "PASSED", color: "green" }, "0": { text: "FAILED", color: "red" } },
     },
@@ -213,7 +229,12 @@ export function grafanaDashboard(s: DashboardSettings): Dashboard {
       thresholds: red(s.drillMaxAgeDays * 86400),
     },
   ];
-  const redis: PanelSpec[] = [
+}
+
+/** The Redis row: memory (share of maxmemory and bytes), keys, replicas, replication lag, pod roles. */
+function redisPanels(s: DashboardSettings): PanelSpec[] {
+  const { data } = selectors(s);
+  return [
     {
       type: "timeseries",
       title: "Memory used of maxmemory",
@@ -275,12 +296,17 @@ export function grafanaDashboard(s: DashboardSettings): Dashboard {
       type: "state-timeline",
       title: "Role of each pod",
       description: "Which pod is primary over time: a change is a failover or a hand-over.",
-      queries: [{ expr: role, legend: "{{pod}}" }],
+      queries: [{ expr: role(data), legend: "{{pod}}" }],
       width: 8,
       mappings: { "1": { text: "primary", color: "blue" }, "0": { text: "replica", color: "green" } },
     },
   ];
-  const failovers: PanelSpec[] = [
+}
+
+/** The Failovers row: promotions in the time range, the primary the sentinels name, sentinels agreeing. */
+function failoverPanels(s: DashboardSettings): PanelSpec[] {
+  const { data, sentinels } = selectors(s);
+  return [
     {
       type: "stat",
       title: "Failovers in the time range",
@@ -288,7 +314,7 @@ export function grafanaDashboard(s: DashboardSettings): Dashboard {
         "Times a replica became primary (a failover or a hand-over) within the dashboard's time range.",
       queries: [
         {
-          expr: `sum(changes(${role}[$__range:1m]) - resets(${role}[$__range:1m]))`,
+          expr: `sum(changes(${role(data)}[$__range:1m]) - resets(${role(data)}[$__range:1m]))`,
           legend: "promotions",
         },
       ],
@@ -326,8 +352,12 @@ export function grafanaDashboard(s: DashboardSettings): Dashboard {
       ],
     },
   ];
-  const lance = `${jobs}, store="lancedb"`;
-  const lancedb: PanelSpec[] = [
+}
+
+/** The LanceDB row: table versions, bytes and rows of the newest snapshot. */
+function lancedbPanels(s: DashboardSettings): PanelSpec[] {
+  const lance = `${selectors(s).jobs}, store="lancedb"`;
+  return [
     {
       type: "timeseries",
       title: "LanceDB table versions in the newest snapshot",
@@ -357,8 +387,11 @@ export function grafanaDashboard(s: DashboardSettings): Dashboard {
       unit: "short",
     },
   ];
+}
 
-  const datasource: VariableModel = {
+/** The dashboard's data source variable, preselecting the data source the stack config names. */
+function datasourceVariable(s: DashboardSettings): VariableModel {
+  return {
     type: "datasource",
     name: "datasource",
     label: "Prometheus",
@@ -372,6 +405,10 @@ export function grafanaDashboard(s: DashboardSettings): Dashboard {
     regex: "",
     skipUrlSync: false,
   };
+}
+
+/** The dashboard of a stack: one row each for backups, restore drills, Redis, failovers and LanceDB. */
+export function grafanaDashboard(s: DashboardSettings): Dashboard {
   return {
     uid: `holdfast-${s.stack}`.slice(0, 40),
     title: `Holdfast: ${s.stack}`,
@@ -385,15 +422,15 @@ export function grafanaDashboard(s: DashboardSettings): Dashboard {
     timepicker: {},
     timezone: "utc",
     refresh: "1m",
-    templating: { list: [datasource] },
+    templating: { list: [datasourceVariable(s)] },
     annotations: { list: [] },
     links: [],
     panels: layout([
-      { title: "Backups", panels: backups },
-      { title: "Restore drills", panels: drills },
-      { title: "Redis", panels: redis },
-      { title: "Failovers", panels: failovers },
-      ...(s.stores.includes("lancedb") ? [{ title: "LanceDB", panels: lancedb }] : []),
+      { title: "Backups", panels: backupPanels(s) },
+      { title: "Restore drills", panels: drillPanels(s) },
+      { title: "Redis", panels: redisPanels(s) },
+      { title: "Failovers", panels: failoverPanels(s) },
+      ...(s.stores.includes("lancedb") ? [{ title: "LanceDB", panels: lancedbPanels(s) }] : []),
     ]),
   };
 }

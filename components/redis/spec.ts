@@ -235,19 +235,130 @@ function dataPodEnv(s: RedisSetSettings): core.v1.EnvVar[] {
   ];
 }
 
-/** The data pods' StatefulSet spec. */
-export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpec {
-  const n = redisSetNames(s.name);
-  const labels = redisLabels(s, "data");
-  const selector = selectorLabels(labels);
-  const mounts = {
-    data: { name: n.volumeClaim, mountPath: PATHS.data },
+/** Where a data pod's containers mount its volumes: the data claim, config, auth files, run and tmp. */
+function dataPodMounts(s: RedisSetSettings) {
+  return {
+    data: { name: redisSetNames(s.name).volumeClaim, mountPath: PATHS.data },
     config: { name: "config", mountPath: PATHS.config, readOnly: true },
     auth: { name: "auth", mountPath: PATHS.auth, readOnly: true },
     run: { name: "run", mountPath: PATHS.run },
     tmp: { name: "tmp", mountPath: PATHS.tmp },
   };
-  const env = dataPodEnv(s);
+}
+
+/**
+ * The data pod's init container: `holdfast pod init redis` decides the node's role (asking the sentinels
+ * as the discovery user) and writes the redis.conf the redis container loads.
+ */
+function dataInitContainer(s: RedisSetSettings): core.v1.Container {
+  const n = redisSetNames(s.name);
+  const mounts = dataPodMounts(s);
+  return {
+    name: "init",
+    image: s.jobsImage,
+    command: ["holdfast", "pod", "init", "redis"],
+    env: [
+      ...dataPodEnv(s),
+      { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
+      { name: "HOLDFAST_CONFIG", value: `${PATHS.config}/redis.conf` },
+      { name: "SENTINEL_USERNAME", value: "discovery" },
+      secretEnv("SENTINEL_PASSWORD", n.secret, "discovery-password"),
+    ],
+    volumeMounts: [mounts.data, mounts.config, mounts.run, mounts.tmp],
+    securityContext: restrictedContainerSecurity(),
+    resources: jobsContainerResources(),
+  };
+}
+
+/** The redis container of a data pod: the server, its probes, and a preStop that waits for the hand-over. */
+function redisContainer(s: RedisSetSettings): core.v1.Container {
+  const n = redisSetNames(s.name);
+  const mounts = dataPodMounts(s);
+  return {
+    name: "redis",
+    image: s.redisImage,
+    command: [engineBinaries(s.engine).server, `${PATHS.run}/redis.conf`],
+    ports: [{ name: "redis", containerPort: REDIS_PORT }],
+    env: [secretEnv("REDISCLI_AUTH", n.secret, "probe-password")],
+    volumeMounts: [mounts.data, mounts.auth, mounts.run, mounts.tmp],
+    securityContext: restrictedContainerSecurity(),
+    resources: {
+      requests: { cpu: s.cpuRequest, memory: s.memoryLimit },
+      limits: { cpu: s.cpuLimit, memory: s.memoryLimit },
+    },
+    readinessProbe: {
+      exec: { command: engineProbes(s.engine).data },
+      periodSeconds: 5,
+      timeoutSeconds: 3,
+      failureThreshold: 2,
+    },
+    livenessProbe: {
+      exec: { command: engineProbes(s.engine).dataLiveness },
+      initialDelaySeconds: 30,
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      failureThreshold: 6,
+    },
+    lifecycle: { preStop: { exec: { command: waitForHandover(s.handoverTimeoutSeconds) } } },
+  };
+}
+
+/**
+ * The holdfast sidecar of a data pod. It records the node's role as it changes, and runs the hand-over at
+ * termination: pause writes, let the sentinels promote a caught-up replica, then follow it. The redis
+ * container's preStop waits for it.
+ */
+function dataAgentContainer(s: RedisSetSettings): core.v1.Container {
+  const n = redisSetNames(s.name);
+  const mounts = dataPodMounts(s);
+  return {
+    name: "holdfast",
+    image: s.jobsImage,
+    command: ["holdfast", "pod", "agent", "redis"],
+    env: [
+      ...dataPodEnv(s),
+      { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
+      { name: "HOLDFAST_TIMEOUT", value: `${s.handoverTimeoutSeconds}s` },
+      { name: "REDIS_USERNAME", value: "admin" },
+      secretEnv("REDIS_PASSWORD", n.secret, "admin-password"),
+      { name: "SENTINEL_USERNAME", value: "sentinel" },
+      secretEnv("SENTINEL_PASSWORD", n.secret, "sentinel-password"),
+    ],
+    volumeMounts: [mounts.data, mounts.run, mounts.tmp],
+    securityContext: restrictedContainerSecurity(),
+    resources: jobsContainerResources(),
+    lifecycle: { preStop: { exec: { command: ["holdfast", "pod", "handover", "redis"] } } },
+  };
+}
+
+/** The volumes of a data pod: redis.conf from the ConfigMap, the ACL and replication files, run and tmp. */
+function dataPodVolumes(s: RedisSetSettings): core.v1.Volume[] {
+  const n = redisSetNames(s.name);
+  return [
+    {
+      name: "config",
+      configMap: { name: n.configMap, items: [{ key: "redis.conf", path: "redis.conf" }] },
+    },
+    {
+      name: "auth",
+      secret: {
+        secretName: n.secret,
+        defaultMode: 0o440,
+        items: [
+          { key: AUTH_FILES.usersAcl, path: AUTH_FILES.usersAcl },
+          { key: AUTH_FILES.replication, path: AUTH_FILES.replication },
+        ],
+      },
+    },
+    ...runVolumes,
+  ];
+}
+
+/** The data pods' StatefulSet spec: an init container, redis, the holdfast sidecar and an exporter per pod. */
+export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpec {
+  const n = redisSetNames(s.name);
+  const labels = redisLabels(s, "data");
+  const selector = selectorLabels(labels);
   return {
     serviceName: n.headlessService,
     replicas: s.replicas,
@@ -264,92 +375,9 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
         securityContext: restrictedPodSecurity(REDIS_UID),
         terminationGracePeriodSeconds: s.handoverTimeoutSeconds + 30,
         ...spreadPods(selector, { zones: s.zones, strict: s.strictScheduling }),
-        initContainers: [
-          {
-            name: "init",
-            image: s.jobsImage,
-            command: ["holdfast", "pod", "init", "redis"],
-            env: [
-              ...env,
-              { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
-              { name: "HOLDFAST_CONFIG", value: `${PATHS.config}/redis.conf` },
-              { name: "SENTINEL_USERNAME", value: "discovery" },
-              secretEnv("SENTINEL_PASSWORD", n.secret, "discovery-password"),
-            ],
-            volumeMounts: [mounts.data, mounts.config, mounts.run, mounts.tmp],
-            securityContext: restrictedContainerSecurity(),
-            resources: jobsContainerResources(),
-          },
-        ],
-        containers: [
-          {
-            name: "redis",
-            image: s.redisImage,
-            command: [engineBinaries(s.engine).server, `${PATHS.run}/redis.conf`],
-            ports: [{ name: "redis", containerPort: REDIS_PORT }],
-            env: [secretEnv("REDISCLI_AUTH", n.secret, "probe-password")],
-            volumeMounts: [mounts.data, mounts.auth, mounts.run, mounts.tmp],
-            securityContext: restrictedContainerSecurity(),
-            resources: {
-              requests: { cpu: s.cpuRequest, memory: s.memoryLimit },
-              limits: { cpu: s.cpuLimit, memory: s.memoryLimit },
-            },
-            readinessProbe: {
-              exec: { command: engineProbes(s.engine).data },
-              periodSeconds: 5,
-              timeoutSeconds: 3,
-              failureThreshold: 2,
-            },
-            livenessProbe: {
-              exec: { command: engineProbes(s.engine).dataLiveness },
-              initialDelaySeconds: 30,
-              periodSeconds: 10,
-              timeoutSeconds: 5,
-              failureThreshold: 6,
-            },
-            lifecycle: { preStop: { exec: { command: waitForHandover(s.handoverTimeoutSeconds) } } },
-          },
-          {
-            // Records the node's role as it changes, and runs the hand-over at termination: pause
-            // writes, let the sentinels promote a caught-up replica, then follow it. The redis
-            // container's preStop waits for it.
-            name: "holdfast",
-            image: s.jobsImage,
-            command: ["holdfast", "pod", "agent", "redis"],
-            env: [
-              ...env,
-              { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
-              { name: "HOLDFAST_TIMEOUT", value: `${s.handoverTimeoutSeconds}s` },
-              { name: "REDIS_USERNAME", value: "admin" },
-              secretEnv("REDIS_PASSWORD", n.secret, "admin-password"),
-              { name: "SENTINEL_USERNAME", value: "sentinel" },
-              secretEnv("SENTINEL_PASSWORD", n.secret, "sentinel-password"),
-            ],
-            volumeMounts: [mounts.data, mounts.run, mounts.tmp],
-            securityContext: restrictedContainerSecurity(),
-            resources: jobsContainerResources(),
-            lifecycle: { preStop: { exec: { command: ["holdfast", "pod", "handover", "redis"] } } },
-          },
-          exporterContainer(s, REDIS_PORT),
-        ],
-        volumes: [
-          {
-            name: "config",
-            configMap: { name: n.configMap, items: [{ key: "redis.conf", path: "redis.conf" }] },
-          },
-          {
-            name: "auth",
-            secret: {
-              secretName: n.secret,
-              defaultMode: 0o440,
-              items: [
-                { key: AUTH_FILES.usersAcl, path: AUTH_FILES.usersAcl },
-                { key: AUTH_FILES.replication, path: AUTH_FILES.replication },
-              ],
-            },
-          },
-          ...runVolumes,
-        ],
+        initContainers: [dataInitContainer(s)],
+        containers: [redisContainer(s), dataAgentContainer(s), exporterContainer(s, REDIS_PORT)],
+        volumes: dataPodVolumes(s),
       },
     },
     volumeClaimTemplates: [

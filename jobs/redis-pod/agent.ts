@@ -1,4 +1,4 @@
-// `holdfast redis agent`, the sidecar of a data pod: it records the node's role in the data directory as
+// `holdfast pod agent redis`, the sidecar of a data pod: it records the node's role in the data directory as
 // it changes (so a former primary's data is kept aside when it later rejoins as a replica) and stays
 // up so that its preStop hook can run the hand-over; beside it the command runs the busy-script watch
 // (busy-watch.ts). It exits on SIGTERM.

@@ -1,4 +1,4 @@
-// `holdfast redis init`, the data pod's init container: repair the AOF, decide the pod's role with the
+// `holdfast pod init redis`, the data pod's init container: repair the AOF, decide the pod's role with the
 // sentinels, keep a copy of a former primary's data before it resynchronises as a replica, and write
 // the redis.conf and role lines the redis container starts from.
 import * as fs from "fs";

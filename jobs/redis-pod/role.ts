@@ -17,7 +17,7 @@ export interface SentinelView {
   error?: string;
 }
 
-/** The decision of `holdfast redis init`. */
+/** The decision of `holdfast pod init redis`. */
 export type RoleDecision =
   | { role: "primary"; reason: string }
   | { role: "replica"; primary: NodeAddress; reason: string }

@@ -40,12 +40,23 @@ export function pulumiCliAvailable(env: NodeJS.ProcessEnv = process.env): boolea
   return r.error === undefined && r.status === 0;
 }
 
-/** The real Automation API, loaded only when it is used (it pulls in the Pulumi SDK). */
+/**
+ * The real Automation API, loaded only when it is used (it pulls in the Pulumi SDK, which the jobs image
+ * leaves out: there the outputs come from --outputs FILE).
+ * @throws UsageError when @pulumi/pulumi is not installed.
+ */
 export function loadAutomationApi(): AutomationApi {
-  const { LocalWorkspace } =
+  let automation: typeof import("@pulumi/pulumi/automation");
+  try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("@pulumi/pulumi/automation") as typeof import("@pulumi/pulumi/automation");
-  return LocalWorkspace;
+    automation = require("@pulumi/pulumi/automation") as typeof import("@pulumi/pulumi/automation");
+  } catch {
+    throw new UsageError(
+      "the Pulumi Automation API (@pulumi/pulumi) is not installed here (the jobs image leaves it out); " +
+        "pass --outputs FILE (pulumi stack output --json --show-secrets > FILE), or run holdfast from a checkout",
+    );
+  }
+  return automation.LocalWorkspace;
 }
 
 type Json = Record<string, unknown>;

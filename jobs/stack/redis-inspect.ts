@@ -1,4 +1,4 @@
-// `holdfast redis inspect`, run as a Job inside the stack's cluster (an operator's machine cannot reach
+// `holdfast pod inspect redis`, run as a Job inside the stack's cluster (an operator's machine cannot reach
 // the pods): what the sentinels say, each data node's role and keys, and on the primary DBSIZE per
 // database and the key count of each pattern (an operator's `redis-cli --scan --pattern ... | wc -l`).
 // With an expected primary it waits until the set is whole again: a sentinel majority names that node,
