@@ -192,6 +192,10 @@ async function doctorOf(outputsFile: string, ...extra: string[]): Promise<Run> {
   return { ...r, fails: r.stdout.split("\n").filter((l) => l.startsWith("FAIL")) };
 }
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
 /** Exit 1 and exactly one FAIL line, matching `line`. */
 function failsOnce(r: Run, line: RegExp): void {
   expect({ code: r.code, fails: r.fails }).toEqual({ code: 1, fails: [expect.stringMatching(line)] });
@@ -255,7 +259,10 @@ test("passes on the stack as the sandbox deploys it: one line per check, exit 0"
     /^skip\s+bucket\s+object lock: the stack configures none/,
     /^ok\s+backups\s+newest redis: \S+, \S+ old/,
     /^ok\s+backups\s+newest lancedb: /,
-    /^warn\s+image\s+jobs image: ghcr.io\/holdfast\/holdfast-jobs:0.1.0 is pinned by tag only/,
+    // The stack's default jobsImage, the published release, by tag until a release is pushed.
+    new RegExp(
+      `^warn\\s+image\\s+jobs image: ${escapeRegExp(String(c.outputs.jobsImage))} is pinned by tag only`,
+    ),
     /^ok\s+image\s+engine: redis:\S+ is Redis \S+, supported/,
     /^ok\s+image\s+pullable: the cluster ran it \(job restore-drill-manual-\S+ succeeded\)/,
     /^ok\s+drill\s+last drill: job restore-drill-manual-\S+ passed \S+ ago/,
