@@ -353,6 +353,8 @@ function stackOutputs(
       prefix: backup.prefix,
       kmsKeyArn: backup.kmsKeyArn,
       roles: backup.roleArns,
+      objectLockMode: config.backupObjectLockMode,
+      objectLockDays: config.backupObjectLockMode ? config.backupObjectLockDays : 0,
       serviceAccounts: backup.serviceAccounts,
       // Keys of an offsite copy the stack does not have are left out, as before the library.
       ...(config.backupReplicaRegion
@@ -363,6 +365,11 @@ function stackOutputs(
           }
         : {}),
     }),
+    monitoring: {
+      crds: config.prometheusRules
+        ? ["prometheusrules.monitoring.coreos.com", "podmonitors.monitoring.coreos.com"]
+        : [],
+    },
     jobsImage: c.image,
     jobsRepository: c.built?.repositoryUrl ?? "",
     lancedb: pulumi.output({

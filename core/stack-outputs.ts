@@ -46,6 +46,10 @@ export interface HoldfastOutputs<Deferred = string> {
     kmsKeyArn: Deferred;
     /** IAM role ARNs of the jobs. */
     roles: Record<JobRole, Deferred>;
+    /** Object Lock's default retention mode on the bucket (GOVERNANCE, COMPLIANCE); empty without it. */
+    objectLockMode: string;
+    /** Object Lock's default retention in days; 0 without it. */
+    objectLockDays: number;
     /** Kubernetes service accounts, in the stack's namespace, that may assume each role. */
     serviceAccounts: Record<JobRole, string>;
     /** The offsite copy, when the stack has one. */
@@ -55,6 +59,11 @@ export interface HoldfastOutputs<Deferred = string> {
   };
   /** The scheduled jobs: CronJob names, and ECS task definitions when the Fargate runtime is on. */
   schedule: { cronJobs: Record<string, string>; taskDefinitions: Record<string, Deferred> };
+  /** What the stack needs of the cluster's monitoring. */
+  monitoring: {
+    /** The CustomResourceDefinitions its objects need (`prometheusrules.monitoring.coreos.com`...). */
+    crds: string[];
+  };
   /** The image that runs the holdfast CLI: the built image by digest, or config jobsImage. */
   jobsImage: Deferred;
   /** ECR repository of the built jobs image; empty when the stack does not build it. */
@@ -87,15 +96,20 @@ type Outputs = HoldfastOutputs<string>;
 
 /**
  * What the stack commands read from a stack: part of HoldfastOutputs, checked when read. What older
- * stacks did not export is optional (`protected`, the sentinels' claims, the LanceDB store).
+ * stacks did not export is optional (`protected`, the sentinels' claims, the LanceDB store, and what
+ * `holdfast doctor` checks: storage classes, role ARNs, Object Lock, monitoring).
  */
 export interface StackOutputs extends Pick<Outputs, "stack" | "namespace" | "kubeContext" | "jobsImage"> {
   protected?: boolean;
   redis: Pick<
     Outputs["redis"],
     "statefulSet" | "sentinelStatefulSet" | "sentinels" | "masterName" | "secretName" | "claimNames"
-  > & { sentinelClaimNames?: string[] };
-  backup: Pick<Outputs["backup"], "bucket" | "prefix" | "region" | "serviceAccounts">;
+  > &
+    Partial<Pick<Outputs["redis"], "sentinelClaimNames" | "storageClassName">>;
+  backup: Pick<Outputs["backup"], "bucket" | "prefix" | "region" | "serviceAccounts"> &
+    Partial<Pick<Outputs["backup"], "roles" | "objectLockMode" | "objectLockDays">>;
   schedule: Pick<Outputs["schedule"], "cronJobs">;
-  lancedb?: Pick<Outputs["lancedb"], "mode" | "statefulSet" | "replicas" | "claimNames" | "dataPath">;
+  lancedb?: Pick<Outputs["lancedb"], "mode" | "statefulSet" | "replicas" | "claimNames" | "dataPath"> &
+    Partial<Pick<Outputs["lancedb"], "storageClassName">>;
+  monitoring?: Outputs["monitoring"];
 }

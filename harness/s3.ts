@@ -132,6 +132,22 @@ export class S3Server {
   }
 
   /**
+   * Declares a bucket's versioning and Object Lock, which s3rver does not keep: GetBucketVersioning and
+   * GetObjectLockConfiguration of `bucket` answer them from now on (see s3rver.js).
+   */
+  async bucketSettings(
+    bucket: string,
+    s: { versioning?: "Enabled" | "Suspended"; objectLock?: { mode: string; days: number } },
+  ): Promise<void> {
+    const q = new URLSearchParams({ bucket, versioning: s.versioning ?? "" });
+    if (s.objectLock) {
+      q.set("objectLock", s.objectLock.mode);
+      q.set("days", String(s.objectLock.days));
+    }
+    await this.control(`bucket-settings?${q.toString()}`);
+  }
+
+  /**
    * Freezes the server (SIGSTOP): connections stay open and the kernel still accepts new ones, but
    * nothing answers, as with a hung endpoint or a network path that drops everything.
    */

@@ -10,6 +10,12 @@
 //   (since August 2024), one such write of a key at a time so two racing writers cannot both create it.
 // - a throttle on downloads of *.rdb objects: after POST /__faults/throttle?bytesPerSecond=N their bodies
 //   flow at about N bytes a second (0 lifts it), so a test can stop the server in the middle of one.
+// - a bucket's versioning and Object Lock as declared settings: s3rver keeps no object versions and
+//   answers GetBucketVersioning as S3 does for a bucket never versioned (no Status). After
+//   POST /__faults/bucket-settings?bucket=B&versioning=Enabled[&objectLock=GOVERNANCE&days=35] it answers
+//   GetBucketVersioning and GetObjectLockConfiguration of B with those settings (it still keeps one
+//   version of each object); without objectLock it answers 404 ObjectLockConfigurationNotFoundError, as
+//   S3 does for a bucket without Object Lock.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -26,6 +32,8 @@ let partBytes = 0;
 let waiting = 0;
 let release = null;
 let released = Promise.resolve();
+/** Declared bucket settings, by bucket: { versioning, objectLock, days }. */
+const bucketSettings = new Map();
 /** Conditional writes under way, by bucket/key: the next one of a key waits for the one before. */
 const creating = new Map();
 
@@ -74,6 +82,12 @@ server.middleware.unshift(async (ctx, next) => {
       released = new Promise((resolve) => (release = resolve));
     } else if (what === "throttle") {
       throttleBytesPerSecond = Number(ctx.query.bytesPerSecond || 0);
+    } else if (what === "bucket-settings") {
+      bucketSettings.set(String(ctx.query.bucket), {
+        versioning: ctx.query.versioning ? String(ctx.query.versioning) : "",
+        objectLock: ctx.query.objectLock ? String(ctx.query.objectLock) : "",
+        days: Number(ctx.query.days || 0),
+      });
     } else if (what === "release") {
       holdAfter = Infinity;
       holdRdbGets = false;
@@ -84,6 +98,29 @@ server.middleware.unshift(async (ctx, next) => {
     return;
   }
   const [bucket, ...key] = ctx.path.slice(1).split("/");
+  if (
+    ctx.method === "GET" &&
+    key.join("") === "" &&
+    ("versioning" in ctx.query || "object-lock" in ctx.query)
+  ) {
+    const settings = bucketSettings.get(bucket);
+    ctx.type = "application/xml";
+    if ("versioning" in ctx.query) {
+      if (!settings || !settings.versioning) return next();
+      ctx.body = `<VersioningConfiguration><Status>${settings.versioning}</Status></VersioningConfiguration>`;
+      return;
+    }
+    if (!settings || !settings.objectLock) {
+      ctx.status = 404;
+      ctx.body =
+        "<Error><Code>ObjectLockConfigurationNotFoundError</Code><Message>Object Lock configuration does not exist for this bucket</Message></Error>";
+      return;
+    }
+    ctx.body =
+      "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>" +
+      `<Mode>${settings.objectLock}</Mode><Days>${settings.days}</Days></DefaultRetention></Rule></ObjectLockConfiguration>`;
+    return;
+  }
   if (ctx.method === "DELETE" && "uploadId" in ctx.query && key.length > 0) {
     const dir = path.join(directory, bucket, "._S3rver_uploads", String(ctx.query.uploadId));
     if (!fs.existsSync(dir)) {

@@ -1,5 +1,6 @@
 // A rendered stack "deployed" on this machine: the Kubernetes API stand-in holding every object the stack
-// renders (namespace, ConfigMap, Secret, services, service accounts, StatefulSets, CronJobs), the kubelet
+// renders (namespace, ConfigMap, Secret, services, service accounts, StatefulSets, CronJobs, storage
+// classes) and answering SelfSubjectAccessReviews (allowed unless a test denies them), the kubelet
 // running its Redis pods as the harness's local redis-server and sentinel processes on their claims'
 // folders (claim `data-redis-N` is `<set dir>/redis-N/data`, `state-redis-sentinel-N` is
 // `<set dir>/redis-sentinel-N/data`) and its Jobs as local processes, s3rver as the backup bucket (named
@@ -9,7 +10,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
-import { KubeApiServer, type KubeObject, writeKubeconfig } from "./kube-api";
+import {
+  type AccessReviews,
+  defineClusterTypes,
+  KubeApiServer,
+  type KubeObject,
+  serveAccessReviews,
+  writeKubeconfig,
+} from "./kube-api";
 import { Kubelet, type KubeletOptions, type PodRuntime } from "./kubelet";
 import { HOLDFAST_BIN, RedisSet } from "./redis-set";
 import { waitFor } from "./processes";
@@ -49,6 +57,9 @@ interface Outputs {
 
 /** See the module comment. */
 export class StackCluster {
+  /** The answers to SelfSubjectAccessReviews: everything allowed unless a test denies it. */
+  readonly access: AccessReviews;
+
   private constructor(
     readonly dir: string,
     readonly server: KubeApiServer,
@@ -63,7 +74,9 @@ export class StackCluster {
     readonly kubeconfig: string,
     /** The folder is the cluster's to remove. */
     private readonly owned: boolean,
-  ) {}
+  ) {
+    this.access = serveAccessReviews(server);
+  }
 
   /** Deploys the rendered stack and waits until its Redis set is healthy. */
   static async start(o: StackClusterOptions = {}): Promise<StackCluster> {
@@ -77,6 +90,7 @@ export class StackCluster {
       renderedObjects(stack, testEngine().config),
     ]);
     const server = new KubeApiServer();
+    defineClusterTypes(server.store.types);
     await server.start();
     let kubelet: Kubelet | undefined;
     try {

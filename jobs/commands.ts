@@ -13,6 +13,7 @@ import { redisStreamCommands } from "./redis-stream/specs";
 import { backupStoreCommands } from "./backup/specs";
 import { scheduleCommands } from "./schedule/specs";
 import { stackCommands, stackPodCommands } from "./stack/specs";
+import { doctorCommand } from "./doctor/specs";
 
 /** All commands, in the order --help lists them (the `pod` group apart, at the end). */
 export const commands: Command[] = [
@@ -22,6 +23,7 @@ export const commands: Command[] = [
   ...backupStoreCommands,
   ...scheduleCommands,
   ...stackCommands,
+  doctorCommand,
   ...redisPodCommands,
   ...lancedbLeaderCommands,
   ...stackPodCommands,

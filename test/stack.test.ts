@@ -65,6 +65,21 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
       "data-redis-2",
     ]);
   });
+
+  it("exports what holdfast doctor checks the cluster and bucket against", async () => {
+    const { outputs } = await stackRun(stack);
+    // prod: Object Lock GOVERNANCE 35 days and the Prometheus Operator's objects; dev: neither.
+    expect(outputs).toMatchObject(
+      stack === "prod"
+        ? {
+            backup: { objectLockMode: "GOVERNANCE", objectLockDays: 35 },
+            monitoring: {
+              crds: ["prometheusrules.monitoring.coreos.com", "podmonitors.monitoring.coreos.com"],
+            },
+          }
+        : { backup: { objectLockMode: "", objectLockDays: 0 }, monitoring: { crds: [] } },
+    );
+  });
 });
 
 describe("stack config checks", () => {

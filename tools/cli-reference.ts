@@ -46,6 +46,9 @@ const GROUP_NOTES: Record<string, string[]> = {
     "delete of Jobs. Its Jobs run as the stack's `restore` service account and image (`jobsImage`, by",
     "digest when the stack builds it; the plan warns when it is not).",
     "",
+    "`stack doctor` checks that a restore would have those rights, and the rest a stack needs; its",
+    "lines, exit codes and `--json` shape (`{ok, stack, context, checks}`): [doctor.md](doctor.md).",
+    "",
   ],
 };
 

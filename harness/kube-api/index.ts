@@ -5,3 +5,6 @@ export * from "./patch";
 export * from "./store";
 export * from "./server";
 export * from "./kubeconfig";
+export * from "./access-review";
+export * from "./cluster-types";
+export * from "./service-proxy";

@@ -50,7 +50,7 @@ describe("completion bash", () => {
   it("offers the groups, their subcommands and a command's flags", () => {
     expect(offers("")).toEqual(expect.arrayContaining(["backup", "restore", "stack", "pod", "completion"]));
     expect(offers("st")).toEqual(["stack", "status", "stream"]);
-    expect(offers("stack", "")).toEqual(["backup", "list", "restore", "status"]);
+    expect(offers("stack", "")).toEqual(["backup", "doctor", "list", "restore", "status"]);
     expect(offers("restore", "")).toEqual(["lancedb", "redis"]);
     expect(offers("restore", "redis", "--d")).toEqual(["--data-dir", "--dbfilename", "--dry-run"]);
     expect(offers("backup", "redis", "--bucket", "b", "--sen")).toEqual(["--sentinel"]);
@@ -60,6 +60,7 @@ describe("completion bash", () => {
   it("leaves hidden aliases out", () => {
     expect(offers("backup", "redis", "--sentinels")).toEqual([]);
     expect(offers("")).not.toContain("sentinel");
+    expect(offers("")).not.toContain("doctor");
   });
 });
 

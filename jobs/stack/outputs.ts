@@ -132,6 +132,7 @@ export function checkOutputs(raw: unknown, stack: string, from: string): StackOu
       sentinelClaimNames: Array.isArray(redis.sentinelClaimNames)
         ? redis.sentinelClaimNames.map(String)
         : undefined,
+      storageClassName: optionalString(redis.storageClassName),
     },
     backup: {
       bucket: backup.bucket,
@@ -142,6 +143,9 @@ export function checkOutputs(raw: unknown, stack: string, from: string): StackOu
         prune: backup.serviceAccounts.prune ?? "",
         restore: backup.serviceAccounts.restore,
       },
+      roles: backup.roles && typeof backup.roles === "object" ? backup.roles : undefined,
+      objectLockMode: optionalString(backup.objectLockMode),
+      objectLockDays: typeof backup.objectLockDays === "number" ? backup.objectLockDays : undefined,
     },
     jobsImage: o.jobsImage as string,
     schedule: { cronJobs: (o.schedule as StackOutputs["schedule"]).cronJobs },
@@ -153,9 +157,17 @@ export function checkOutputs(raw: unknown, stack: string, from: string): StackOu
             replicas: Number(lancedb.replicas ?? 1),
             claimNames: (lancedb.claimNames ?? []).map(String),
             dataPath: lancedb.dataPath,
+            storageClassName: optionalString(lancedb.storageClassName),
           }
         : undefined,
+    monitoring: Array.isArray((o.monitoring as Json | undefined)?.crds)
+      ? { crds: ((o.monitoring as Json).crds as unknown[]).map(String) }
+      : undefined,
   };
+}
+
+function optionalString(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
 }
 
 /** A protected stack asks for its name before a restore: `protected: true`, or by default a stack named prod. */
