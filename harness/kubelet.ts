@@ -4,7 +4,8 @@
 //   created from the volumeClaimTemplates, and each pod started and stopped through a PodRuntime (the
 //   Redis harness starts redis-server and sentinels); Pod status (phase, Ready, podIP) and StatefulSet
 //   status (replicas, readyReplicas) follow what the runtime reports. A StatefulSet with no runtime gets
-//   pods that are ready at once and run nothing.
+//   pods that are ready at once and run nothing. With `jobImage` a pod runs as its securityContext's
+//   user: its claims are handed to that user first and the runtime is told it.
 // - Jobs: each Job's container command runs as a local process (`holdfast` is this checkout's CLI), or
 //   with `jobImage` as a container of that image (harness/container-job.ts), with
 //   its environment resolved (Secret references from the stand-in's Secrets, host names and mount paths
