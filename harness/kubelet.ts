@@ -4,7 +4,8 @@
 //   created from the volumeClaimTemplates, and each pod started and stopped through a PodRuntime (the
 //   Redis harness starts redis-server and sentinels); Pod status (phase, Ready, podIP) and StatefulSet
 //   status (replicas, readyReplicas) follow what the runtime reports. A StatefulSet with no runtime gets
-//   pods that are ready at once and run nothing.
+//   pods that are ready at once and run nothing. With `jobImage` a pod runs as its securityContext's
+//   user: its claims are handed to that user first and the runtime is told it.
 // - Jobs: each Job's container command runs as a local process (`holdfast` is this checkout's CLI), or
 //   with `jobImage` as a container of that image (harness/container-job.ts), with
 //   its environment resolved (Secret references from the stand-in's Secrets, host names and mount paths
@@ -23,8 +24,12 @@ import { dockerRunArgs, handOver, killContainer, podUser } from "./container-job
 
 /** How the pods of one StatefulSet run on this machine. */
 export interface PodRuntime {
-  /** Starts pod `ordinal`; resolves once its main process serves, rejects when it cannot start. */
-  start(ordinal: number): Promise<void>;
+  /**
+   * Starts pod `ordinal`; resolves once its main process serves, rejects when it cannot start.
+   * @param pod.user uid:gid the pod's securityContext runs it as, given with `jobImage` (its claims are
+   *   that user's already); without it the pod runs as this process's user.
+   */
+  start(ordinal: number, pod?: { user?: string }): Promise<void>;
   /** Stops pod `ordinal` (as a scale-down or a deletion would). */
   stop(ordinal: number): Promise<void>;
   /** The readiness probe of pod `ordinal`. */
@@ -48,7 +53,11 @@ export interface KubeletOptions {
   jobEnvFor?: (job: KubeObject) => Record<string, string> | undefined;
   /** The holdfast CLI run for a `holdfast` command. */
   holdfastBin: string;
-  /** Run each Job's container in this image (docker) instead of as a local process. */
+  /**
+   * Run each Job's container in this image (docker) instead of as a local process. StatefulSet pods then
+   * run as their securityContext's user too, as in a cluster: their claims are handed to that user
+   * before a start (as a provisioner and fsGroup would), and the runtime is told the user.
+   */
   jobImage?: string;
   /** How often readiness probes run. */
   probeIntervalMs?: number;
@@ -68,6 +77,8 @@ interface PodWorker {
   wanted: boolean;
   /** The current start or stop. */
   busy: Promise<void>;
+  /** uid:gid the pod runs as (with `jobImage`). */
+  user?: string;
 }
 
 interface JobRun {
@@ -211,10 +222,17 @@ export class Kubelet {
     this.updateSetStatus(ns, name);
   }
 
+  /** The claims of a StatefulSet's pod `ordinal`, by template. */
+  private podClaims(sts: Json, ordinal: number): { template: Json; claim: string }[] {
+    return ((sts.spec?.volumeClaimTemplates ?? []) as Json[]).map((t) => ({
+      template: t,
+      claim: `${t.metadata.name}-${sts.metadata.name}-${ordinal}`,
+    }));
+  }
+
   private ensureClaims(ns: string, sts: Json, ordinal: number): void {
     const pvc = this.type("PersistentVolumeClaim");
-    for (const t of sts.spec?.volumeClaimTemplates ?? []) {
-      const claim = `${t.metadata.name}-${sts.metadata.name}-${ordinal}`;
+    for (const { template: t, claim } of this.podClaims(sts, ordinal)) {
       try {
         this.store.get(pvc, ns, claim);
       } catch {
@@ -244,6 +262,14 @@ export class Kubelet {
     this.ensureClaims(ns, sts, ordinal);
     const podType = this.type("Pod");
     const template = sts.spec.template;
+    const user = this.o.jobImage
+      ? podUser(template.spec ?? {}, (template.spec?.containers ?? [])[0] ?? {})
+      : undefined;
+    if (user)
+      handOver(
+        this.podClaims(sts, ordinal).map((c) => this.claimDir(c.claim)),
+        user,
+      );
     try {
       this.store.get(podType, ns, name);
     } catch {
@@ -279,6 +305,7 @@ export class Kubelet {
       ready: false,
       wanted: true,
       busy: Promise.resolve(),
+      user,
     };
     this.workers.set(name, worker);
     worker.busy = this.startLoop(ns, worker);
@@ -290,7 +317,7 @@ export class Kubelet {
     for (;;) {
       if (!w.wanted || this.stopped) return;
       try {
-        await runtime?.start(w.ordinal);
+        await runtime?.start(w.ordinal, { user: w.user });
         w.running = true;
         w.ready = runtime === undefined;
         this.setPodStatus(ns, w.name, { phase: "Running", ready: w.ready });

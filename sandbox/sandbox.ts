@@ -165,6 +165,20 @@ export class Sandbox {
 }
 
 /**
+ * With a pod user (--runtime docker: the jobs run in containers as the pods' users, as in a cluster), the
+ * application runs as that uid and gid, on its claim that the kubelet handed to it, and its commit log is
+ * that user's; otherwise as this process's user. Jobs then read the files it writes as the backup
+ * Job's user would in a cluster, owner-only modes included.
+ */
+function podIdentity(appLog: string, user: string | undefined): { uid?: number; gid?: number } {
+  if (!user) return {};
+  const [uid, gid] = user.split(":").map(Number);
+  if (!fs.existsSync(appLog)) fs.writeFileSync(appLog, "");
+  fs.chownSync(appLog, uid, gid);
+  return { uid, gid };
+}
+
+/**
  * The LanceDB pod: the proposal-log application on the claim's folder. Ready while it runs; stopped
  * with SIGTERM (it finishes its commit), then SIGKILL after 10 s, as a kubelet does.
  */
@@ -177,16 +191,14 @@ function applicationRuntime(
   const processes = new ProcessGroup(dir);
   let app: ChildProcess | undefined;
   return {
-    async start(ordinal) {
+    async start(ordinal, pod) {
       const committed = readCommits(appLog).length;
-      const child = processes.start(`lancedb-${ordinal}`, process.execPath, [
-        "-r",
-        "tsx/cjs",
-        APP,
-        claimDir(`data-lancedb-${ordinal}`),
-        appLog,
-        String(initialRows),
-      ]);
+      const child = processes.start(
+        `lancedb-${ordinal}`,
+        process.execPath,
+        ["-r", "tsx/cjs", APP, claimDir(`data-lancedb-${ordinal}`), appLog, String(initialRows)],
+        podIdentity(appLog, pod?.user),
+      );
       app = child;
       await waitFor(
         "the proposal-log application to commit",

@@ -11,20 +11,21 @@
 #
 # The bases: jobs/Dockerfile's defaults (NODE_IMAGE, REDIS_IMAGE) when the engine has them or can pull
 # them. Otherwise (an air-gapped machine, or HOLDFAST_IMAGE_BASES=local) they are made here, once, and
-# kept in the engine as holdfast-local/* images:
-#   holdfast-local/debian:bookworm     debootstrap --variant=minbase bookworm from this machine's Debian
-#                                      mirror, imported with `docker import`
-#   holdfast-local/node:<v>-bookworm   that, plus this machine's Node.js (`command -v node`) and npm
-#                                      (`npm root -g`), and the CA bundle NODE_EXTRA_CA_CERTS names (npm
-#                                      inside the build reaches the registry through it), laid out as the
-#                                      official node image is (/usr/local/bin, /usr/local/lib/node_modules)
-#   holdfast-local/redis:<v>-bookworm  Redis of REDIS_IMAGE's version compiled on bookworm from the
-#                                      upstream tarball of Debian's source package (tools/image/redis.Dockerfile)
+# kept in the engine as holdfast-local/* images, each one `docker import` (one layer; no build steps,
+# which on a vfs engine copy the whole image each) of the engine matrix's Debian trixie root
+# (tools/engines.sh, which CI builds first; built here when missing) with a few files laid over it:
+#   holdfast-local/node:<v>-trixie    this machine's Node.js (`command -v node`) and npm (`npm root -g`),
+#                                     and the CA bundle NODE_EXTRA_CA_CERTS names (npm inside the build
+#                                     reaches the registry through it), laid out as the official node
+#                                     image is (/usr/local/bin, /usr/local/lib/node_modules)
+#   holdfast-local/redis:<v>-trixie   Debian trixie's Redis package (the root has it installed, with the
+#                                     libraries it loads) copied to /usr/local/bin, as the official image
+#                                     has its binaries; REDIS_IMAGE's version must be trixie's (8.0.2)
 # A local Node base is this machine's Node version, whatever NODE_IMAGE's default is; the build says so.
 #
 # Environment: HOLDFAST_IMAGE (tag, default holdfast-jobs:dev), HOLDFAST_IMAGE_BASES (auto | registry |
 # local; default auto), HOLDFAST_IMAGE_CACHE (default /var/cache/holdfast/images), NODE_IMAGE and
-# REDIS_IMAGE (bases to use as they are), HOLDFAST_DEBIAN_MIRROR.
+# REDIS_IMAGE (bases to use as they are), HOLDFAST_ENGINE_ROOT, HOLDFAST_DEBIAN_MIRROR (tools/engines.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,16 +37,6 @@ export DOCKER_BUILDKIT=0 # the engine's own builder: Debian's docker.io has no B
 say() { printf 'image: %s\n' "$*" >&2; }
 die() { say "$*"; exit 2; }
 as_root() { [ "$(id -u)" -eq 0 ] || die "$1 needs root; run it once with sudo"; }
-
-# The Debian mirror apt on this machine uses (deb822 or one-line sources), else deb.debian.org.
-host_mirror() { # host_mirror [security]
-  local uri filter=(grep -v security)
-  [ "${1:-}" = security ] && filter=(grep security)
-  uri=$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | "${filter[@]}" | head -n1 || true)
-  [ -n "$uri" ] || uri=$(grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | "${filter[@]}" | head -n1 || true)
-  if [ "${1:-}" = security ]; then printf '%s' "${uri:-http://deb.debian.org/debian-security}"
-  else printf '%s' "${HOLDFAST_DEBIAN_MIRROR:-${uri:-http://deb.debian.org/debian}}"; fi
-}
 
 ensure_engine() {
   docker info >/dev/null 2>&1 && return 0
@@ -68,54 +59,65 @@ dockerfile_default() { sed -n "s/^ARG $1=//p" jobs/Dockerfile | head -n1; }
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# docker build, its output kept in the cache folder with each line stamped with the seconds since the
+# build began (where the time of a cold build goes: bench/RESULTS.md); the last lines shown on failure.
+build_image() { # build_image NAME DOCKER-BUILD-ARGS...
+  local name="$1" log="$cache/build-$1.log" t0 rc=0
+  shift
+  mkdir -p "$cache"
+  t0=$(date +%s)
+  docker build --network host "$@" 2>&1 |
+    while IFS= read -r line; do printf '%4d %s\n' "$(($(date +%s) - t0))" "$line"; done >"$log" || rc=$?
+  [ "$rc" -eq 0 ] || { tail -n 20 "$log" >&2; return 1; }
+  say "built $name in $(($(date +%s) - t0)) s (steps: $log)"
+}
+
 # Whether a registry base can be used: present already, or pulled now.
 usable() { have_image "$1" || docker pull -q "$1" >/dev/null 2>&1; }
 
-# debootstrap's bookworm tree, kept in the cache; built aside and renamed, so a half-made one never counts.
-bookworm_root() {
-  local dir="$cache/bookworm"
-  [ -f "$dir/.holdfast-debootstrap" ] && return 0
-  as_root "debootstrap"
-  command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install debootstrap"
-  local mirror partial="$cache/bookworm.partial"
-  mirror=$(host_mirror)
-  rm -rf "$partial"
-  mkdir -p "$cache"
-  say "debootstrap --variant=minbase bookworm from $mirror (about 2 minutes)"
-  debootstrap --variant=minbase bookworm "$partial" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
-    { tail -n 20 "$cache/debootstrap.log" >&2; die "debootstrap failed; its log: $cache/debootstrap.log"; }
-  printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
-    "$mirror" "$mirror" "$(host_mirror security)" >"$partial/etc/apt/sources.list"
-  touch "$partial/.holdfast-debootstrap"
-  rm -rf "$dir"
-  mv "$partial" "$dir"
+# The local bases' Debian: the engine matrix's trixie root (tools/engines.sh: debootstrap --variant=minbase
+# trixie with Debian's Redis 8.0 and Valkey 8.1 packages installed), which CI and the image tests build
+# anyway; built here when missing. One debootstrap serves the engine matrix and both bases.
+engines_root() {
+  local root="${HOLDFAST_ENGINE_ROOT:-/var/cache/holdfast/engines}/trixie"
+  if [ ! -f "$root/.holdfast-packages" ]; then
+    as_root "building the engine matrix's trixie root"
+    tools/engines.sh >/dev/null
+  fi
+  printf '%s' "$root"
 }
 
-# `docker import` of the bookworm tree, without what an image needs not (apt's lists, manuals, locales).
-import_root() { # import_root TAG
-  tar --numeric-owner --exclude=./.holdfast-debootstrap --exclude='./dev/*' --exclude='./proc/*' \
-    --exclude='./sys/*' --exclude='./var/cache/apt/*' --exclude='./var/lib/apt/lists/*' \
+# `docker import` of the trixie root and the files of CONTEXT laid over it, as one layer: on a vfs engine
+# every build step copies the whole image, an import writes it once. Apt's lists and caches, manuals,
+# locales and the root's own markers stay out.
+import_base() { # import_base TAG CONTEXT CHANGE...
+  local tag="$1" context="$2" root changes=() t0
+  shift 2
+  for c in "$@"; do changes+=(--change "$c"); done
+  root=$(engines_root)
+  t0=$(date +%s)
+  # The context's entries but its folders that the root has already: an import takes no path twice.
+  (cd "$context" && find . -mindepth 1 \( ! -type d -o ! -exec test -d "$root/{}" \; \) -print) \
+    >"$context.list"
+  tar --numeric-owner --exclude='./.holdfast-*' --exclude='./dev/*' --exclude='./proc/*' \
+    --exclude='./sys/*' --exclude='./tmp/*' --exclude='./var/cache/apt/*' --exclude='./var/lib/apt/lists/*' \
     --exclude='./usr/share/man/*' --exclude='./usr/share/locale/*' --exclude='./usr/share/info/*' \
-    -c -C "$cache/bookworm" . | docker import --change 'CMD ["bash"]' - "$1" >/dev/null
+    --exclude='./usr/share/doc/*' --exclude=./etc/resolv.conf --exclude=./etc/hostname \
+    -c -C "$root" . -C "$context" --no-recursion -T "$context.list" |
+    docker import "${changes[@]}" - "$tag" >/dev/null || die "docker import of $tag failed"
+  rm -f "$context.list"
+  say "made $tag (docker import: $(($(date +%s) - t0)) s)"
 }
 
-local_debian() {
-  local image=holdfast-local/debian:bookworm
-  have_image "$image" || {
-    bookworm_root
-    import_root "$image"
-    say "made $image"
-  }
-  printf '%s' "$image"
-}
-
+# A stand-in for node:<v>-slim: the trixie root plus this machine's Node.js and npm, laid out as the
+# official image is (/usr/local/bin/node, /usr/local/lib/node_modules/npm), and the CA bundle
+# NODE_EXTRA_CA_CERTS names here, so npm inside a build trusts what this machine trusts.
 local_node() {
   local version image
   version=$(node --version | sed 's/^v//')
-  image="holdfast-local/node:$version-bookworm"
+  image="holdfast-local/node:$version-trixie"
   have_image "$image" && { printf '%s' "$image"; return 0; }
-  local debian npm_root context="$cache/node-$version.context" ca="${NODE_EXTRA_CA_CERTS:-}" extra=""
-  debian=$(local_debian)
+  local npm_root context="$cache/node-$version.context" ca="${NODE_EXTRA_CA_CERTS:-}" extra=""
   npm_root=$(npm root -g)
   [ -d "$npm_root/npm" ] || die "npm is not under $npm_root"
   rm -rf "$context"
@@ -135,22 +137,31 @@ local_node() {
     mkdir -p "$context$(dirname "$extra")"
     cp "$ca" "$context$extra"
   fi
-  docker build --network host -q -f tools/image/node.Dockerfile --build-arg DEBIAN_IMAGE="$debian" \
-    --build-arg EXTRA_CA="$extra" -t "$image" "$context" >/dev/null || die "the Node base did not build"
+  import_base "$image" "$context" 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "ENV NODE_EXTRA_CA_CERTS=$extra" 'CMD ["node"]'
   rm -rf "$context"
-  say "made $image (this machine's Node.js v$version and npm $(npm --version))"
+  say "$image holds this machine's Node.js v$version and npm $(npm --version)"
   printf '%s' "$image"
 }
 
+# A stand-in for redis:<v>: the trixie root with its Debian Redis binaries also in /usr/local/bin, where
+# the official image has them and jobs/Dockerfile copies them from. Their shared libraries (jemalloc, lzf,
+# atomic, systemd, ssl) are in the root, so in the local Node base too. Debian trixie ships one Redis
+# version: REDIS_IMAGE's must be it.
 local_redis() { # local_redis VERSION
-  local image="holdfast-local/redis:$1-bookworm" debian
+  local image="holdfast-local/redis:$1-trixie" root have context
   have_image "$image" && { printf '%s' "$image"; return 0; }
-  debian=$(local_debian)
-  say "compiling Redis $1 on bookworm for $image (a few minutes, once)"
-  docker build --network host -q -f tools/image/redis.Dockerfile --build-arg DEBIAN_IMAGE="$debian" \
-    --build-arg REDIS_VERSION="$1" --build-arg MIRROR="$(host_mirror)" -t "$image" tools/image >&2 ||
-    die "the Redis base did not build"
-  say "made $image"
+  root=$(engines_root)
+  have=$(chroot "$root" /usr/bin/redis-server --version | sed -n 's/.* v=\([0-9.]*\) .*/\1/p')
+  [ "$have" = "$1" ] || die "REDIS_IMAGE is Redis $1 but Debian trixie packages $have: pass REDIS_IMAGE, an image with Redis $1 in /usr/local/bin"
+  context="$cache/redis-$1.context"
+  rm -rf "$context"
+  mkdir -p "$context/usr/local/bin"
+  cp -L "$root/usr/bin/redis-check-rdb" "$context/usr/local/bin/redis-server"
+  cp -L "$root/usr/bin/redis-cli" "$context/usr/local/bin/redis-cli"
+  import_base "$image" "$context" 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    'CMD ["redis-server"]'
+  rm -rf "$context"
   printf '%s' "$image"
 }
 
@@ -186,8 +197,8 @@ build() {
   local started
   started=$(date +%s)
   say "docker build -f jobs/Dockerfile -t $tag (NODE_IMAGE=$node_image REDIS_IMAGE=$redis_image)"
-  docker build --network host -q -f jobs/Dockerfile --build-arg NODE_IMAGE="$node_image" \
-    --build-arg REDIS_IMAGE="$redis_image" -t "$tag" . >/dev/null || die "the image did not build"
+  build_image jobs -f jobs/Dockerfile --build-arg NODE_IMAGE="$node_image" \
+    --build-arg REDIS_IMAGE="$redis_image" -t "$tag" . || die "the image did not build"
   local size node
   size=$(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MiB", $1/1048576}')
   node=$(docker run --rm --network host --entrypoint node "$tag" --version)
@@ -199,10 +210,12 @@ case "${1:-build}" in
   bases) ensure_engine; choose_bases; printf 'NODE_IMAGE=%s\nREDIS_IMAGE=%s\n' "$node_image" "$redis_image" ;;
   test)
     shift || true
+    test_started=$(date +%s)
     build
     # The image tests run the set on the image's engine (Redis 8.0 from the engine matrix's root).
     tools/engines.sh >/dev/null
     HOLDFAST_IMAGE="$tag" HOLDFAST_TEST_ENGINE="${HOLDFAST_TEST_ENGINE:-redis8}" \
-      HOLDFAST_IMAGE_TEST=1 npx jest --maxWorkers=1 test/image/ "$@" ;;
+      HOLDFAST_IMAGE_TEST=1 npx jest --maxWorkers=1 test/image/ "$@"
+    say "image:test took $(($(date +%s) - test_started)) s" ;;
   *) die "usage: tools/image.sh [build | test | bases]" ;;
 esac
