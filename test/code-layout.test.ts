@@ -66,12 +66,6 @@ test("sandbox/ and bench/ import nothing from test/", () => {
 /** The longest a function of non-test code may be, in lines (its first to its last, nested ones included). */
 const MAX_FUNCTION_LINES = 120;
 
-/**
- * TEMPORARY, for the merge of the CLI branch: functions other branches were breaking up. Empty since
- * restoreRedis was split on the point-in-time-recovery branch; the lead removes the list at merge.
- */
-const TEMPORARY_LONG_FUNCTIONS_ALLOWED_UNTIL_MERGE: string[] = [];
-
 /** Every function of `file` with its length in lines, as `file name` → lines. */
 function functionLengths(file: string): [string, number][] {
   const src = ts.createSourceFile(
@@ -111,7 +105,6 @@ test(`no function of non-test code is ${MAX_FUNCTION_LINES} lines or longer (mea
   expect(all.length).toBeGreaterThan(500);
   const long = all
     .filter(([, lines]) => lines >= MAX_FUNCTION_LINES)
-    .filter(([name]) => !TEMPORARY_LONG_FUNCTIONS_ALLOWED_UNTIL_MERGE.includes(name))
     .map(([name, lines]) => `${name}: ${lines} lines`);
   expect(long).toEqual([]);
 });

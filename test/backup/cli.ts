@@ -51,6 +51,18 @@ export function logLines(stderr: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** The error a `--json` run reported on its stderr (`{"error": {...}}`), as `message` and `state`. */
+export function jsonError(stderr: string): {
+  message: string;
+  state?: string;
+  kind: string;
+  exitCode: number;
+} {
+  const line = logLines(stderr).find((l) => typeof l.error === "object" && l.error !== null);
+  if (!line) throw new Error(`no JSON error on stderr:\n${stderr}`);
+  return line.error as { message: string; state?: string; kind: string; exitCode: number };
+}
+
 /** Where the tests keep backups. */
 export const BUCKET = "holdfast-backups";
 

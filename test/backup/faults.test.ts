@@ -17,7 +17,7 @@ import { RedisSet, type PodProcess } from "../../harness/redis-set";
 import { waitFor } from "../../harness/processes";
 import { getJson, listObjects } from "../../jobs/store/s3";
 import type { RedisBackupManifest } from "../../jobs/redis-backup/manifest";
-import { BUCKET, cronEnv, holdfast, logLines, startHoldfast } from "./cli";
+import { BUCKET, cronEnv, holdfast, jsonError, logLines, startHoldfast } from "./cli";
 import { liveCounts } from "../../harness/redis-dataset";
 import { treeDigest } from "./files";
 import { S3Server } from "../../harness/s3";
@@ -126,9 +126,11 @@ describe("backup faults", () => {
     await s3.release();
     const r = await run.done;
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`holdfast: backup ${id} failed: 127.0.0.1:${source.port}: .*closed`));
-    expect(r.stderr).toMatch(
-      /holdfast: no manifest was written, so backup \S+ does not exist; nothing was left in the bucket/,
+    const error = jsonError(r.stderr);
+    expect(error).toMatchObject({ kind: "failure", exitCode: 1 });
+    expect(error.message).toMatch(new RegExp(`^backup ${id} failed: 127.0.0.1:${source.port}: .*closed`));
+    expect(error.state).toMatch(
+      /^no manifest was written, so backup \S+ does not exist; nothing was left in the bucket/,
     );
     expect(await keysUnder(`${PREFIX}/redis/${id}/`)).toEqual([]);
     expect(s3.incompleteUploads(BUCKET)).toEqual([]);
@@ -140,9 +142,9 @@ describe("backup faults", () => {
     await s3.kill();
     const r = await run.done;
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(
+    expect(jsonError(r.stderr).message).toMatch(
       new RegExp(
-        `holdfast: backup ${id} failed while streaming from .*: uploading part \\d+ of ${PREFIX}/redis/${id}/dump.rdb failed`,
+        `^backup ${id} failed while streaming from .*: uploading part \\d+ of ${PREFIX}/redis/${id}/dump.rdb failed`,
       ),
     );
     expect(r.stderr).toMatch(
