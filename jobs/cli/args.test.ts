@@ -97,7 +97,7 @@ it("refuses mistakes with one Holdfast line naming the flag", () => {
     '--part-size must be a size such as 16MiB, got "lots"',
   );
   expect(refusal(() => parse(["--bucket", "b", "--source", "any"]))).toBe(
-    '--source must be replica, primary; got "any"',
+    '--source must be replica or primary, got "any"',
   );
   expect(refusal(() => parse(["--bucket", "b", "--json=maybe"]))).toBe(
     '--json is a switch: true or false, got "maybe"',

@@ -112,7 +112,7 @@ function typed(raw: string, name: string, spec: FlagSpec): FlagValue {
       return checkBounds(byteSize(raw, `--${name}`), raw, name, spec);
     case "enum":
       if (!spec.choices?.includes(raw))
-        throw new UsageError(`--${name} must be ${spec.choices?.join(", ")}; got "${raw}"`);
+        throw new UsageError(`--${name} must be ${choiceList(spec.choices ?? [])}, got "${raw}"`);
       return raw;
     default:
       return raw;
@@ -270,4 +270,10 @@ export function list(flags: Flags, name: string): string[] {
   const v = flags[name];
   if (v === undefined || typeof v === "boolean") return [];
   return splitList(Array.isArray(v) ? v : [String(v)]);
+}
+
+/** "a" for one choice, "a or b" for two, "one of a, b, c" for more. */
+function choiceList(choices: readonly string[]): string {
+  if (choices.length <= 2) return choices.join(" or ");
+  return `one of ${choices.join(", ")}`;
 }

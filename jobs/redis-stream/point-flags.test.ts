@@ -70,6 +70,6 @@ it("refuses bad stream and timeline flags before it runs", async () => {
   });
   expect(await run(["timeline", "--store", "lancedb", ...WHERE])).toEqual({
     code: 2,
-    stderr: 'holdfast: --store must be redis; got "lancedb"\n',
+    stderr: 'holdfast: --store must be redis, got "lancedb"\n',
   });
 });

@@ -392,7 +392,7 @@ describe("bad input is one line on stderr and exit code 2", () => {
       /--data-dir \/no\/such\/dir is not a directory/,
     ],
     ["an unknown source", ["backup", "redis", "--source", "any"], {}, /--source must be replica or primary/],
-    ["an unknown store", ["list", "--store", "mysql"], {}, /--store must be one of redis/],
+    ["an unknown store", ["list", "--store", "mysql"], {}, /--store must be redis or lancedb, got "mysql"/],
     ["a malformed max age", ["status", "--max-age", "soon"], {}, /--max-age must look like/],
     ["a bad retention count", ["prune", "--keep-last", "many"], {}, /--keep-last must be a whole number/],
   ];
