@@ -12,7 +12,7 @@ import * as path from "path";
 import { RedisSet } from "../../harness/redis-set";
 import { waitFor } from "../../harness/processes";
 import { listObjects } from "../../jobs/store/s3";
-import { BUCKET, type CliResult, cronEnv, holdfast, logLines, startHoldfast } from "./cli";
+import { BUCKET, type CliResult, cronEnv, holdfast, jsonError, logLines, startHoldfast } from "./cli";
 import { treeDigest } from "./files";
 import { S3Server } from "../../harness/s3";
 
@@ -120,14 +120,15 @@ describe("S3 frozen (SIGSTOP)", () => {
     s3.freeze();
     const r = await endsWithin(run, BOUND_MS);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: expect.any(String) });
-    expect(r.stderr).toMatch(
+    const error = jsonError(r.stderr);
+    expect(error.message).toMatch(
       new RegExp(
-        `holdfast: backup ${id} failed while streaming from \\S+: uploading part \\d+ of ${PREFIX}/redis/${id}/dump.rdb failed: ` +
+        `^backup ${id} failed while streaming from \\S+: uploading part \\d+ of ${PREFIX}/redis/${id}/dump.rdb failed: ` +
           `S3 did not answer within ${S3_TIMEOUT_S}s`,
       ),
     );
-    expect(r.stderr).toMatch(
-      new RegExp(`holdfast: no manifest was written, so backup ${id} does not exist; .*Re-run the backup`),
+    expect(error.state).toMatch(
+      new RegExp(`^no manifest was written, so backup ${id} does not exist; .*Re-run the backup`),
     );
     s3.thaw();
     await s3.release();
