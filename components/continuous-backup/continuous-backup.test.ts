@@ -23,6 +23,7 @@ import { STREAM_METRICS_PORT } from "./spec";
 
 jest.setTimeout(120_000);
 
+type Meta = { labels: Record<string, string>; annotations: Record<string, string> };
 type Obj = RenderedObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 let prod: OfflineRun;
@@ -110,7 +111,7 @@ it("joins the set as its own stream user, finds the primary as discovery, and wr
   expect(pod.automountServiceAccountToken).toBe(false);
   // The service account is the one the backup role trusts (IRSA), annotated with that role.
   const account = findObject(prod, "ServiceAccount", JOB_SERVICE_ACCOUNTS.backup) as Obj;
-  expect(account.metadata.annotations["eks.amazonaws.com/role-arn"]).toBeDefined();
+  expect((account.metadata as unknown as Meta).annotations["eks.amazonaws.com/role-arn"]).toBeDefined();
 });
 
 it("gives the data nodes the stream user with a replica's rights only, and rolls them when it appears", () => {
@@ -166,9 +167,9 @@ it("is scraped by a PodMonitor and alerted on by its own PrometheusRule, with th
   ]);
   const labelled = await stackRun("prod", { "holdfast:prometheusRuleLabels": ["release=kube-prometheus"] });
   for (const kind of ["PrometheusRule", "PodMonitor"])
-    expect((findObject(labelled, kind, "redis-stream") as Obj).metadata.labels.release).toBe(
-      "kube-prometheus",
-    );
+    expect(
+      ((findObject(labelled, kind, "redis-stream") as Obj).metadata as unknown as Meta).labels.release,
+    ).toBe("kube-prometheus");
   // Without the Prometheus Operator, the stream runs unwatched by the stack (no CRD objects).
   const bare = await stackRun("prod", { "holdfast:prometheusRules": false });
   expect(findObject(bare, "Deployment", "redis-stream")).toBeDefined();

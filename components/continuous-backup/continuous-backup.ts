@@ -115,16 +115,14 @@ export class ContinuousBackup extends pulumi.ComponentResource {
           kind: "PrometheusRule",
           metadata: metadata(name, labels),
           spec: {
-            groups: pulumi
-              .all([s, args.monitoring.runbookBaseUrl])
-              .apply(([v, runbookBaseUrl]) =>
-                streamAlertGroups({
-                  stack: v.stack,
-                  namespace: v.namespace,
-                  deployment: name,
-                  runbookBaseUrl,
-                }),
-              ),
+            groups: pulumi.all([s, args.monitoring.runbookBaseUrl]).apply(([v, runbookBaseUrl]) =>
+              streamAlertGroups({
+                stack: v.stack,
+                namespace: v.namespace,
+                deployment: name,
+                runbookBaseUrl,
+              }),
+            ),
           },
         },
         child,
