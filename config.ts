@@ -75,6 +75,7 @@ export interface HoldfastConfig {
   lancedbRoleArn: string;
   redisExporterImage: string;
   monitoringNamespaces: string[];
+  continuousBackup: boolean;
   prometheusRules: boolean;
   prometheusRuleLabels: string[];
   grafanaDashboard: boolean;

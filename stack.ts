@@ -9,6 +9,7 @@ import {
   BackupBucket,
   BackupDashboard,
   BackupSchedule,
+  ContinuousBackup,
   JobsImage,
   LanceDbStore,
   SentinelRedis,
@@ -54,6 +55,13 @@ export function holdfastStack(config: HoldfastConfig): HoldfastOutputs {
   const redis = sentinelRedis(config, image, cluster.opts);
   const lancedb = lanceDbStore(config, image, backup, cluster.opts);
   const schedule = backupSchedule(config, { image, backup, redis, lancedb }, cluster.opts);
+  // The stream runs as the schedule's backup service account and reads the set's Secret: after both.
+  if (config.continuousBackup)
+    continuousBackup(
+      config,
+      { image, backup, redis },
+      { ...cluster.opts, dependsOn: [cluster.namespace, redis, schedule] },
+    );
   monitoring(config, cluster.opts);
   return stackOutputs(config, { backup, built, image, redis, lancedb, schedule });
 }
@@ -137,6 +145,7 @@ function sentinelRedis(
       allowedNamespaces: config.allowedNamespaces,
       exporterImage: config.redisExporterImage,
       monitoringNamespaces: config.monitoringNamespaces,
+      streamUser: config.continuousBackup,
     },
     opts,
   );
@@ -274,6 +283,45 @@ function backupSchedule(
   );
 }
 
+/**
+ * Continuous protection: the stream joins the Redis set as its `stream` user and writes under the
+ * stack's prefix as the backup role, through the backup CronJob's service account (the one the role
+ * trusts). Its alerts and scrape come with the stack's other alerts.
+ */
+function continuousBackup(
+  config: HoldfastConfig,
+  s: Pick<Stores, "image" | "backup" | "redis">,
+  opts: pulumi.ComponentResourceOptions,
+): ContinuousBackup {
+  return new ContinuousBackup(
+    "redis-stream",
+    {
+      namespace: config.namespace,
+      jobsImage: s.image,
+      stack: config.stack,
+      bucket: s.backup.bucketName,
+      prefix: s.backup.prefix,
+      region: s.backup.region,
+      redis: {
+        sentinels: s.redis.sentinelAddresses,
+        masterName: s.redis.masterName,
+        secretName: s.redis.secretName,
+      },
+      serviceAccountName: JOB_SERVICE_ACCOUNTS.backup,
+      monitoringNamespaces: config.monitoringNamespaces,
+      monitoring: config.prometheusRules
+        ? { runbookBaseUrl: config.runbookBaseUrl, labels: ruleLabels(config) }
+        : undefined,
+    },
+    opts,
+  );
+}
+
+/** The extra labels of the PrometheusRules and PodMonitors (prometheusRuleLabels, NAME=value). */
+function ruleLabels(config: HoldfastConfig): Record<string, string> {
+  return Object.fromEntries(config.prometheusRuleLabels.map((l) => l.split("=", 2) as [string, string]));
+}
+
 /** The alerts and the dashboard, when the stack's config asks for them. */
 function monitoring(config: HoldfastConfig, opts: pulumi.ComponentResourceOptions): void {
   // What the alerts and the dashboard watch: the names the stack gave its Redis set.
@@ -296,9 +344,7 @@ function monitoring(config: HoldfastConfig, opts: pulumi.ComponentResourceOption
       "holdfast",
       {
         alerts: { ...watched, runbookBaseUrl: config.runbookBaseUrl },
-        labels: Object.fromEntries(
-          config.prometheusRuleLabels.map((l) => l.split("=", 2) as [string, string]),
-        ),
+        labels: ruleLabels(config),
       },
       opts,
     );

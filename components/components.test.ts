@@ -14,6 +14,7 @@ import {
   BackupBucket,
   BackupDashboard,
   BackupSchedule,
+  ContinuousBackup,
   JobsImage,
   LanceDbStore,
   SentinelRedis,
@@ -46,6 +47,7 @@ const EXPECTED: Record<string, Expected> = {
       "random:index/randomPassword:RandomPassword::cache-probe-password",
       "random:index/randomPassword:RandomPassword::cache-replication-password",
       "random:index/randomPassword:RandomPassword::cache-sentinel-password",
+      "random:index/randomPassword:RandomPassword::cache-stream-password",
     ],
     kept: [
       "kubernetes:apps/v1:StatefulSet::cache-data",
@@ -133,6 +135,17 @@ const EXPECTED: Record<string, Expected> = {
     children: [
       "kubernetes:monitoring.coreos.com/v1:PodMonitor::holdfast-redis-exporters",
       "kubernetes:monitoring.coreos.com/v1:PrometheusRule::holdfast-rules",
+    ],
+    kept: [],
+  },
+  ContinuousBackup: {
+    token: "holdfast:backup:ContinuousBackup",
+    children: [
+      "kubernetes:apps/v1:Deployment::stream-deployment",
+      "kubernetes:monitoring.coreos.com/v1:PodMonitor::stream-monitor",
+      "kubernetes:monitoring.coreos.com/v1:PrometheusRule::stream-rules",
+      "kubernetes:networking.k8s.io/v1:NetworkPolicy::stream-network",
+      "kubernetes:policy/v1:PodDisruptionBudget::stream-budget",
     ],
     kept: [],
   },
@@ -260,6 +273,30 @@ const cases: [string, (ns: pulumi.Output<string>, provider: k8s.Provider) => voi
         { provider },
       ),
     EXPECTED.BackupAlerts,
+  ],
+  [
+    "ContinuousBackup",
+    (namespace, provider) =>
+      new ContinuousBackup(
+        "stream",
+        {
+          namespace,
+          jobsImage: JOBS_IMAGE,
+          stack: "team",
+          bucket: pulumi.output("team-backups"),
+          prefix: namespace,
+          region: "us-east-1",
+          redis: {
+            sentinels: pulumi.output("cache-sentinel-0.cache-sentinel-headless.data.svc.cluster.local:26379"),
+            masterName: "holdfast",
+            secretName: pulumi.output("cache-auth"),
+          },
+          serviceAccountName: "holdfast-backup",
+          monitoring: { runbookBaseUrl: "https://docs.example/runbooks" },
+        },
+        { provider },
+      ),
+    EXPECTED.ContinuousBackup,
   ],
   [
     "BackupDashboard",

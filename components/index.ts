@@ -38,6 +38,13 @@ export type {
   ScheduledRedis,
   ScheduledLanceDb,
 } from "./backup-schedule/jobs";
+// Continuous protection: the Redis replication stream shipped to the bucket, for point-in-time restores.
+export {
+  ContinuousBackup,
+  type ContinuousBackupArgs,
+  type StreamedRedis,
+  type StreamMonitoringArgs,
+} from "./continuous-backup/continuous-backup";
 // The jobs image, built and pushed to ECR.
 export { JobsImage, type JobsImageArgs } from "./jobs-image/jobs-image";
 // Alerts and dashboard.

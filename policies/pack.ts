@@ -10,6 +10,7 @@ import { backupBucketTlsOnly } from "./backups/backup-bucket-tls-only";
 import { lancedbS3DatasetProtected } from "./backups/lancedb-s3-dataset-protected";
 import { storesBackupScheduled } from "./backups/stores-backup-scheduled";
 import { storesRestoreDrilled } from "./backups/stores-restore-drilled";
+import { redisContinuousProtection } from "./backups/redis-continuous-protection";
 import { lancedbSingleWriter } from "./lancedb/single-writer";
 import { redisDefaultUserProtected } from "./redis/default-user-protected";
 import { redisNoFlushForClients } from "./redis/no-flush-for-clients";
@@ -47,6 +48,7 @@ export const policies: Policies = [
   // Backups
   storesBackupScheduled,
   storesRestoreDrilled,
+  redisContinuousProtection,
   lancedbS3DatasetProtected,
   backupBucketEncrypted,
   backupBucketPublicAccessBlocked,

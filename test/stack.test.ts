@@ -177,7 +177,11 @@ describe("npm run render", () => {
         "holdfast-backups",
         "holdfast-redis",
       ]);
-      expect(fs.readdirSync(path.join(out, "rules"))).toEqual(["holdfast-holdfast.rules.yaml"]);
+      // And the stream's, which prod's continuous protection brings.
+      expect(fs.readdirSync(path.join(out, "rules"))).toEqual([
+        "holdfast-holdfast.rules.yaml",
+        "holdfast-redis-stream.rules.yaml",
+      ]);
       expect(files.length).toBe(
         resources.filter(
           (x: { type: string }) => x.type.startsWith("kubernetes:") && !x.type.startsWith("pulumi:"),

@@ -18,6 +18,7 @@ import {
   statementById,
   statementsAllowing,
 } from "./policy-document";
+import { chainRecordKey, segmentKey } from "../../jobs/redis-stream/segment";
 
 const access: BucketAccess = {
   bucketArn: "arn:aws:s3:::backups",
@@ -246,6 +247,7 @@ describe("pruneRolePolicy", () => {
   it("reads only the commit markers it decides by", () => {
     expect(allowedResources(doc, "s3:GetObject")).toEqual([
       "arn:aws:s3:::backups/prod/redis/*/manifest.json",
+      "arn:aws:s3:::backups/prod/redis/stream/*/chain.json",
       "arn:aws:s3:::backups/prod/lancedb/snapshots/*",
     ]);
     expect(allowedActions(doc).sort()).toEqual([
@@ -308,5 +310,43 @@ describe("replication policies", () => {
     ]);
     expect(allowedResources(doc, "kms:Decrypt")).toEqual([access.kmsKeyArn]);
     expect(allowedResources(doc, "kms:Encrypt")).toEqual([offsite.kmsKeyArn]);
+  });
+});
+
+/** Whether an IAM resource pattern (`*` any run of characters, `?` one) matches an ARN. */
+function iamMatches(pattern: string, arn: string): boolean {
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${re}$`).test(arn);
+}
+
+describe("the continuous-protection stream's keys", () => {
+  // The keys the stream writes and prune reads, as the stream names them.
+  const redis = "prod/redis/";
+  const arn = (key: string) => `arn:aws:s3:::backups/${key}`;
+  const segment = arn(segmentKey(redis, 3, 1_234_567));
+  const record = arn(chainRecordKey(redis, 3));
+
+  it("are created, read back and never deleted by the backup role the stream runs as", () => {
+    const doc = backupRolePolicy(access);
+    for (const key of [segment, record]) {
+      expect(allowedResources(doc, "s3:PutObject").some((p) => iamMatches(p, key))).toBe(true);
+      expect(allowedResources(doc, "s3:GetObject").some((p) => iamMatches(p, key))).toBe(true);
+    }
+    expect(statementsAllowing(doc, "s3:DeleteObject")).toEqual([]);
+  });
+
+  it("are read (the chain record) and deleted by prune, which keeps a chain with its base", () => {
+    const doc = pruneRolePolicy(access);
+    expect(allowedResources(doc, "s3:GetObject").some((p) => iamMatches(p, record))).toBe(true);
+    for (const key of [segment, record])
+      expect(allowedResources(doc, "s3:DeleteObject").some((p) => iamMatches(p, key))).toBe(true);
+    // The matcher has teeth: a segment is no commit marker, and another stack's record is not ours.
+    expect(allowedResources(doc, "s3:GetObject").some((p) => iamMatches(p, segment))).toBe(false);
+    expect(
+      allowedResources(doc, "s3:GetObject").some((p) => iamMatches(p, arn(chainRecordKey("dev/redis/", 3)))),
+    ).toBe(false);
   });
 });

@@ -220,7 +220,7 @@ export function backupRolePolicy(access: BucketAccess): PolicyDocument {
 
 /**
  * The prune job: list under the stack's prefix, read the commit markers it decides by (Redis
- * manifests, LanceDB snapshot records) and delete objects. A delete only adds a delete marker, so what
+ * manifests, the stream's chain records, LanceDB snapshot records) and delete objects. A delete only adds a delete marker, so what
  * prune removes stays recoverable for the noncurrent-version days; deleting a version, writing and
  * bucket-configuration changes are denied.
  */
@@ -236,6 +236,8 @@ export function pruneRolePolicy(access: BucketAccess): PolicyDocument {
         Action: ["s3:GetObject"],
         Resource: [
           objectsArn(access, `${layout.redis}*/manifest.json`),
+          // The stream's chain records: a chain is kept or deleted with the base it names.
+          objectsArn(access, `${layout.redis}stream/*/chain.json`),
           objectsArn(access, `${layout.lanceSnapshots}*`),
         ],
       },

@@ -11,10 +11,12 @@ import { EXPORTED_METRICS } from "../../core/metrics";
 let rules: AlertRule[];
 beforeAll(async () => {
   const run = await stackRun("prod");
-  const rule = findObject(run, "PrometheusRule", "holdfast") as unknown as {
-    spec: { groups: { rules: AlertRule[] }[] };
-  };
-  rules = rule.spec.groups.flatMap((g) => g.rules);
+  // The stack's PrometheusRule and the continuous-protection stream's.
+  rules = ["holdfast", "redis-stream"].flatMap((name) =>
+    (
+      findObject(run, "PrometheusRule", name) as unknown as { spec: { groups: { rules: AlertRule[] }[] } }
+    ).spec.groups.flatMap((g) => g.rules),
+  );
 });
 
 it("parses every expression, each naming only metrics the stack exports", () => {
@@ -53,6 +55,12 @@ it("carries the four operational alerts and Holdfast's own, with their severitie
   );
   // One rule for every store (promtool's lint refuses two rules with one name and the same labels).
   expect(severity("HoldfastBackupNeverSucceeded")).toEqual(["critical"]);
+  // Continuous protection: lag over 30 s warns, over 5 minutes or a stream down is critical.
+  expect(severity("HoldfastStreamLagging")).toEqual(["warning"]);
+  expect(rules.find((r) => r.alert === "HoldfastStreamLagging")!.expr).toMatch(/> 30$/);
+  expect(severity("HoldfastStreamLagCritical")).toEqual(["critical"]);
+  expect(rules.find((r) => r.alert === "HoldfastStreamLagCritical")!.expr).toMatch(/> 300$/);
+  expect(severity("HoldfastStreamDown")).toEqual(["critical"]);
 });
 
 it("gives every alert a summary, a description and its own runbook page in docs/runbooks", () => {

@@ -32,14 +32,14 @@ export function runbookPage(alert: string): string {
 
 const by = "stack, store, database";
 
-/** A rule before its runbook link is added. */
-type Rule = Omit<AlertRule, "labels" | "annotations"> & {
+/** A rule before its stack label and runbook link are added. */
+export type AlertRuleDraft = Omit<AlertRule, "labels" | "annotations"> & {
   labels: Omit<AlertRule["labels"], "stack">;
   annotations: Omit<AlertRule["annotations"], "runbook_url">;
 };
 
 /** The backup and restore-drill alerts: no recent good backup, none ever, a failed or an overdue drill. */
-function backupRules(s: AlertSettings): Rule[] {
+function backupRules(s: AlertSettings): AlertRuleDraft[] {
   const { jobs: stack } = selectors(s);
   const maxAge = s.backupMaxAgeHours * 3600;
   return [
@@ -98,7 +98,7 @@ function backupRules(s: AlertSettings): Rule[] {
  * The Redis set's alerts: keys lost, AOF rewrite or write failing, memory near maxmemory, no replica, no
  * primary, sentinel quorum lost.
  */
-function redisRules(s: AlertSettings): Rule[] {
+function redisRules(s: AlertSettings): AlertRuleDraft[] {
   const { data, sentinels } = selectors(s);
   return [
     {
@@ -183,7 +183,10 @@ function redisRules(s: AlertSettings): Rule[] {
 }
 
 /** A rule as the PrometheusRule carries it: with the stack's label and the link to its runbook page. */
-function completeRule(s: AlertSettings, r: Rule): AlertRule {
+export function completeRule(
+  s: Pick<AlertSettings, "stack" | "runbookBaseUrl">,
+  r: AlertRuleDraft,
+): AlertRule {
   const base = s.runbookBaseUrl.replace(/\/+$/, "");
   return {
     ...r,
@@ -194,7 +197,7 @@ function completeRule(s: AlertSettings, r: Rule): AlertRule {
 
 /** The alert groups of a stack: its backups and drills, and its Redis set. */
 export function alertGroups(s: AlertSettings): { name: string; rules: AlertRule[] }[] {
-  const complete = (r: Rule) => completeRule(s, r);
+  const complete = (r: AlertRuleDraft) => completeRule(s, r);
   return [
     { name: "holdfast-backups", rules: backupRules(s).map(complete) },
     { name: "holdfast-redis", rules: redisRules(s).map(complete) },

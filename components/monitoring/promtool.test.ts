@@ -10,10 +10,13 @@ import { renderedObjects } from "../../harness/rendered";
 import { describeWithPromtool, promtool } from "../../test/support/promtool";
 import { ruleFiles } from "../../tools/render";
 
-/** The stacks and the config they are rendered with: dev turns prometheusRules off, so it is turned on. */
-const STACKS: [string, Record<string, unknown>][] = [
-  ["dev", { "holdfast:prometheusRules": true }],
-  ["prod", {}],
+/**
+ * The stacks, the config they are rendered with (dev turns prometheusRules off, so it is turned on) and
+ * the rules each rule file holds: the stack's, and prod's continuous protection's stream alerts.
+ */
+const STACKS: [string, Record<string, unknown>, number[]][] = [
+  ["dev", { "holdfast:prometheusRules": true }, [11]],
+  ["prod", {}, [11, 3]],
 ];
 
 let dir: string;
@@ -39,12 +42,12 @@ async function renderRules(stack: string, overrides: Record<string, unknown>, la
 }
 
 describeWithPromtool("promtool on the alerts both stacks render", () => {
-  for (const [stack, overrides] of STACKS) {
+  for (const [stack, overrides, counts] of STACKS) {
     it(`${stack}: passes promtool check rules --lint=all --lint-fatal`, async () => {
       const { rules } = await renderRules(stack, overrides);
-      expect(rules).toHaveLength(1);
+      expect(rules).toHaveLength(counts.length);
       const r = promtool(["check", "rules", "--lint=all", "--lint-fatal", ...rules]);
-      expect(r.output).toMatch(/SUCCESS: 11 rules found/);
+      expect([...r.output.matchAll(/SUCCESS: (\d+) rules found/g)].map((m) => Number(m[1]))).toEqual(counts);
       expect(r.code).toBe(0);
     });
 
@@ -71,6 +74,13 @@ describeWithPromtool("promtool on the alerts both stacks render", () => {
     const { tests } = await renderRules("prod", { "holdfast:backupMaxAgeHours": 48 }, "prod-48h");
     const r = promtool(["test", "rules", tests]);
     expect(r.output).toMatch(/name: a backup older than 8 hours,\s+alertname: HoldfastBackupTooOld/);
+    expect(r.code).toBe(1);
+  });
+
+  it("the stream's unit tests read its rendered rules: a stream off in prod fails them", async () => {
+    const { tests } = await renderRules("prod", { "holdfast:continuousBackup": false }, "prod-no-stream");
+    const r = promtool(["test", "rules", tests]);
+    expect(r.output).toMatch(/holdfast-redis-stream\.rules\.yaml/);
     expect(r.code).toBe(1);
   });
 });

@@ -24,6 +24,11 @@ export interface RedisPasswords {
   discovery: string;
   /** The metrics exporters: INFO and the read-only diagnostics, on data nodes and sentinels. */
   exporter: string;
+  /**
+   * Continuous protection (`holdfast stream redis`): a replica that stays one, and nothing else. On the
+   * data nodes only when the set is told a stream joins it (SentinelRedisArgs.streamUser).
+   */
+  stream: string;
 }
 
 /** The roles, in the order users are written. */
@@ -36,6 +41,7 @@ export const REDIS_USER_ROLES: (keyof RedisPasswords)[] = [
   "probe",
   "discovery",
   "exporter",
+  "stream",
 ];
 
 /** The rights of each data-node user, in Redis ACL rule syntax (without the password). */
@@ -62,7 +68,29 @@ export const DATA_NODE_RULES: Record<Exclude<keyof RedisPasswords, "discovery">,
   // What redis_exporter reads, without CONFIG GET (it would reveal masterauth).
   exporter:
     "-@all +ping +info +role +client|setname +latency|latest +latency|histogram +slowlog|get +slowlog|len",
+  // What a replica needs: the replication handshake, acknowledgements and the primary's pings. The same
+  // rights as `replication`, under its own name and password, so the stream can be told apart (CLIENT
+  // LIST, ACL LOG) and shut out without touching the set's own replicas.
+  stream: "-@all +psync +replconf +ping",
 };
+
+/** The data-node users every set has; `stream` is added when a stream joins the set. */
+export type DataNodeUser = keyof typeof DATA_NODE_RULES;
+
+/** The data-node users of a set, in the order they are written. */
+export function dataNodeUsers(withStream: boolean): DataNodeUser[] {
+  return (Object.keys(DATA_NODE_RULES) as DataNodeUser[]).filter((u) => withStream || u !== "stream");
+}
+
+/**
+ * A digest of the data nodes' users and their rights (never their passwords). The data pods carry it as
+ * an annotation: Redis reads its ACL file only at start, so a change of users rolls the pods (each
+ * primary hands over first) instead of leaving them on the old file.
+ */
+export function usersDigest(users: DataNodeUser[]): string {
+  const text = users.map((u) => `${u} ${DATA_NODE_RULES[u]}`).join("\n");
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
 
 /** The rights of the users a sentinel accepts. */
 export const SENTINEL_RULES = {
@@ -85,13 +113,16 @@ function passwordRule(password: string, form: PasswordForm): string {
 
 /**
  * Renders the data nodes' ACL file (`aclfile` in redis.conf): the default user off, then one user per
- * role. Passwords are stored as SHA-256 hashes by default, so the file never holds a secret in clear.
+ * role (`users`: every set's, plus `stream` when a stream joins). Passwords are stored as SHA-256 hashes by default, so the file never holds a secret in clear.
  */
-export function renderUsersAcl(passwords: RedisPasswords, form: PasswordForm = "hash"): string {
+export function renderUsersAcl(
+  passwords: RedisPasswords,
+  form: PasswordForm = "hash",
+  users: DataNodeUser[] = dataNodeUsers(false),
+): string {
   const lines = ["user default off resetpass -@all"];
-  for (const [role, rules] of Object.entries(DATA_NODE_RULES)) {
-    const password = passwords[role as keyof RedisPasswords];
-    lines.push(`user ${role} on ${passwordRule(password, form)} ${rules}`);
+  for (const role of users) {
+    lines.push(`user ${role} on ${passwordRule(passwords[role], form)} ${DATA_NODE_RULES[role]}`);
   }
   return lines.join("\n") + "\n";
 }

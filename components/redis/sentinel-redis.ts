@@ -9,6 +9,7 @@ import * as random from "@pulumi/random";
 import {
   REDIS_USER_ROLES,
   RedisPasswords,
+  dataNodeUsers,
   renderReplicationAuth,
   renderSentinelAuth,
   renderUsersAcl,
@@ -90,6 +91,12 @@ export interface SentinelRedisArgs {
   exporterImage?: pulumi.Input<string>;
   /** Namespaces whose pods may scrape the exporters (Prometheus). Default `["monitoring"]`. */
   monitoringNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Give the data nodes the `stream` user (`-@all +psync +replconf +ping`, password `stream-password` in
+   * the set's Secret) that a ContinuousBackup stream joins the set as. Changing it rolls the data pods
+   * (Redis reads its ACL file at start). Default false.
+   */
+  streamUser?: pulumi.Input<boolean>;
 }
 
 /** The default Redis image (components/redis/engines.ts says why). */
@@ -128,6 +135,7 @@ export function redisSetSettings(name: string, args: pulumi.Unwrap<SentinelRedis
     handoverTimeoutSeconds: args.handoverTimeoutSeconds ?? 60,
     exporterImage: args.exporterImage ?? DEFAULT_EXPORTER_IMAGE,
     monitoringNamespaces: args.monitoringNamespaces ?? ["monitoring"],
+    streamUser: args.streamUser ?? false,
   };
 }
 
@@ -225,7 +233,7 @@ export class SentinelRedis extends pulumi.ComponentResource {
         type: "Opaque",
         stringData: pulumi.secret(
           pulumi.all([s, passwords]).apply(([v, p]) => ({
-            [AUTH_FILES.usersAcl]: renderUsersAcl(p),
+            [AUTH_FILES.usersAcl]: renderUsersAcl(p, "hash", dataNodeUsers(v.streamUser)),
             [AUTH_FILES.replication]: renderReplicationAuth(p),
             [AUTH_FILES.sentinelAuth]: renderSentinelAuth(v.masterName, p),
             ...Object.fromEntries(REDIS_USER_ROLES.map((role) => [`${role}-password`, p[role]])),

@@ -23,6 +23,7 @@ import {
   selectorLabels,
   spreadPods,
 } from "../shared/k8s";
+import { dataNodeUsers, usersDigest } from "./acl";
 import { busyReplyThresholdFor, maxmemoryFor, renderRedisConf, renderSentinelConf } from "./conf";
 
 /** Settings of one Redis set, resolved from stack config. */
@@ -65,7 +66,12 @@ export interface RedisSetSettings {
   monitoringNamespaces: string[];
   /** Seconds a terminating primary waits for the sentinels to promote a replica. */
   handoverTimeoutSeconds: number;
+  /** The data nodes have the `stream` user (a continuous-protection stream joins the set). */
+  streamUser: boolean;
 }
+
+/** The annotation of the data pods that names their ACL users' digest (see usersDigest). */
+export const USERS_ANNOTATION = "holdfast.dev/acl-users";
 
 /** Stable DNS name of data pod `ordinal`. */
 export function dataPodHost(s: RedisSetSettings, ordinal: number): string {
@@ -368,7 +374,7 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
     persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
     selector: { matchLabels: selector },
     template: {
-      metadata: { labels },
+      metadata: { labels, annotations: { [USERS_ANNOTATION]: usersDigest(dataNodeUsers(s.streamUser)) } },
       spec: {
         serviceAccountName: n.serviceAccount,
         automountServiceAccountToken: false,

@@ -31,11 +31,12 @@ const named = (e: Awaited<ReturnType<typeof evaluate>>) =>
   ]);
 
 describe("Holdfast's stacks under the whole pack", () => {
-  it("dev: no mandatory violation; the one advisory finding is the missing Object Lock dev.json asks to see", async () => {
+  it("dev: no mandatory violation; the advisory findings are the missing Object Lock dev.json asks to see and the Redis set without continuous protection", async () => {
     const e = await evaluate({ stack: "dev" });
     expect(e.resources).toBeGreaterThan(40);
     expect(e.policies).toBe(policies.length);
     expect(named(e)).toEqual([
+      ["advisory", "redis-continuous-protection", "kubernetes:apps/v1:StatefulSet::redis-data"],
       ["advisory", "aws-s3-backup-bucket-object-lock", "aws:s3/bucket:Bucket::backups-bucket"],
     ]);
     expect(e.mandatory).toBe(0);

@@ -114,6 +114,7 @@ describe("policies/index.ts served as the analyzer the Pulumi CLI talks to", () 
       policies.map((p) => level[p.enforcementLevel === "advisory" ? "advisory" : "mandatory"]),
     );
     expect(policies.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name)).toEqual([
+      "redis-continuous-protection",
       "kubernetes-images-pinned-by-digest",
     ]);
     const retention = info.getPoliciesList().find((p) => p.getName() === "aws-s3-backup-bucket-retention")!;
