@@ -89,7 +89,7 @@ describe("with the stream running", () => {
       ]),
     );
     const loaded = (out.stream.checks as Json[]).find((c) => c.name.startsWith("a fresh server"));
-    expect(loaded.detail).toBe(`${written} keys in 2 databases`);
+    expect(loaded!.detail).toBe(`${written} keys in 2 databases`);
     const text = await holdfast(["drill", "--store", "redis"], env);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^redis stream to-offset \d+ \(newest durable command\): OK/m);
@@ -144,7 +144,7 @@ describe("with the stream stopped", () => {
         new RegExp(`1 of ${keys.length} damaged: ${key} does not match its SHA-256`),
       );
       // The backup (the chain's base) itself is fine.
-      expect((JSON.parse(r.stdout) as Json[]).find((x) => x.store === "redis" && x.id !== chain.id).ok).toBe(
+      expect((JSON.parse(r.stdout) as Json[]).find((x) => x.store === "redis" && x.id !== chain.id)!.ok).toBe(
         true,
       );
       const d = await holdfast(["drill", "--store", "redis", "--json"], env);
