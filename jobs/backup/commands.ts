@@ -24,6 +24,9 @@ import { retentionPolicy } from "../store/flags";
 import { formatBytes, formatDuration, formatTable } from "../cli/format";
 import { describeLocation, openLocation } from "../store/location";
 import { selectStores } from "./stores";
+import { type ChainVerification, verifyNewestChain } from "../redis-stream/chain-verify";
+import { drillNewestPoint, type StreamDrill } from "../redis-stream/chain-drill";
+import { type StreamStatus, streamStatus } from "../redis-stream/stream-status";
 
 function print(flags: Flags, json: unknown, text: string): void {
   process.stdout.write(flags.json ? JSON.stringify(json, null, 2) + "\n" : text + "\n");
@@ -131,29 +134,60 @@ function verificationTargets(
   return { targets, damaged };
 }
 
-/** Verifies each target in its own scratch folder, removed afterwards. */
-async function verifyAll(
-  at: StoreLocation,
-  targets: { store: StoreModule; id: string }[],
-  flags: Flags,
-): Promise<VerifyReport[]> {
+/** The folder --scratch-dir names (checked), else the temporary folder; --redis-server made known. */
+function scratchParent(flags: Flags): string {
   const redisServer = optStr(flags, "redis-server");
   // The Redis store reads its verification binary from the environment twin of this flag.
   if (redisServer) process.env.HOLDFAST_REDIS_SERVER = redisServer;
   const parent = optStr(flags, "scratch-dir");
   if (parent && !fs.statSync(parent, { throwIfNoEntry: false })?.isDirectory())
     throw new UsageError(`--scratch-dir ${parent} is not a directory`);
+  return parent ?? os.tmpdir();
+}
+
+/** Runs `fn` in a scratch folder of its own under `parent`, removed afterwards. */
+async function inScratch<T>(parent: string, name: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const scratch = fs.mkdtempSync(path.join(parent, `holdfast-${name}-`));
+  try {
+    return await fn(scratch);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Verifies each target in its own scratch folder, removed afterwards. */
+async function verifyAll(
+  at: StoreLocation,
+  targets: { store: StoreModule; id: string }[],
+  flags: Flags,
+): Promise<VerifyReport[]> {
+  const parent = scratchParent(flags);
   const reports: VerifyReport[] = [];
   for (const { store, id } of targets) {
-    const scratch = fs.mkdtempSync(path.join(parent ?? os.tmpdir(), `holdfast-verify-${store.kind}-`));
-    try {
-      log.info("verifying", { store: store.kind, backup: id });
-      reports.push(await store.verify(at, id, scratch));
-    } finally {
-      fs.rmSync(scratch, { recursive: true, force: true });
-    }
+    log.info("verifying", { store: store.kind, backup: id });
+    reports.push(await inScratch(parent, `verify-${store.kind}`, (dir) => store.verify(at, id, dir)));
   }
   return reports;
+}
+
+/**
+ * Whether `--stream` takes the Redis stream in: `auto` when Redis is among the stores, `only` always
+ * (bad input when Redis is not).
+ */
+function withStream(flags: Flags, stores: StoreModule[]): boolean {
+  const mode = str(flags, "stream");
+  const redis = stores.some((s) => s.kind === "redis");
+  if (mode === "only" && !redis) throw new UsageError("--stream only checks the Redis stream: --store redis");
+  return mode !== "skip" && redis;
+}
+
+/** The newest chain checked, for `verify`; bad input with --stream only and no stream. */
+async function verifyStream(at: StoreLocation, flags: Flags): Promise<ChainVerification[]> {
+  log.info("checking the newest stream chain");
+  const v = await verifyNewestChain(at);
+  if (!v && str(flags, "stream") === "only")
+    throw new UsageError(`there is no Redis stream in ${describeLocation(at)} (holdfast stream redis)`);
+  return v ? [v] : [];
 }
 
 function describeReports(reports: VerifyReport[]): string {
@@ -167,14 +201,19 @@ function describeReports(reports: VerifyReport[]): string {
     .join("\n");
 }
 
-/** `holdfast verify`. */
+/** `holdfast verify`: the backups asked for, and the newest stream chain (--stream). */
 export const runVerify: RunCommand = async (flags) => {
   const { stores, explicit } = selectStores(list(flags, "store"));
   const requested = checkRequestedBackup(str(flags, "backup"));
+  const stream = withStream(flags, stores);
   const at = await openLocation(flags);
-  const found = (await catalogs(at, stores)).map((catalog, i) => ({ store: stores[i], catalog }));
-  const { targets, damaged } = verificationTargets(found, explicit, requested, describeLocation(at));
-  const reports = [...damaged, ...(await verifyAll(at, targets, flags))];
+  const reports: VerifyReport[] = [];
+  if (str(flags, "stream") !== "only") {
+    const found = (await catalogs(at, stores)).map((catalog, i) => ({ store: stores[i], catalog }));
+    const { targets, damaged } = verificationTargets(found, explicit, requested, describeLocation(at));
+    reports.push(...damaged, ...(await verifyAll(at, targets, flags)));
+  }
+  if (stream) reports.push(...(await verifyStream(at, flags)));
   print(flags, reports, describeReports(reports));
   return reports.every((r) => r.ok) ? 0 : 1;
 };
@@ -187,6 +226,8 @@ interface Freshness {
   ok: boolean;
   problem?: string;
   damaged: DamagedBackup[];
+  /** Redis: the stream (continuous protection), when the bucket holds one. */
+  stream?: StreamStatus;
 }
 
 /** The latest backup of each store and whether it is recent enough. */
@@ -213,12 +254,28 @@ function freshness(found: Catalog[], explicit: boolean, maxAgeMs: number): Fresh
   return out;
 }
 
-/** `holdfast status`. */
+/** The status lines of a stream. */
+function describeStream(s: StreamStatus): string[] {
+  return [
+    `redis stream: chain ${s.chain}` +
+      (s.newest
+        ? `, newest durable command ${s.newest} (${s.lagSeconds} s behind now)`
+        : ", nothing durable yet") +
+      `, ${s.segments} segments` +
+      (s.ok ? "" : ` — STALE: ${s.problem}`),
+    ...s.gaps.map((g) => `redis stream gap ${g.from} .. ${g.to}: cannot be restored to (${g.why})`),
+  ];
+}
+
+/** `holdfast status`: each store's newest backup, and the Redis stream's lag and gaps. */
 export const runStatus: RunCommand = async (flags) => {
   const { stores, explicit } = selectStores(list(flags, "store"));
   const maxAge = num(flags, "max-age");
   const at = await openLocation(flags);
   const states = freshness(await catalogs(at, stores), explicit, maxAge);
+  const redis = states.find((s) => s.store === "redis");
+  const stream = redis ? await streamStatus(at, num(flags, "max-lag")) : undefined;
+  if (redis && stream) redis.stream = stream;
   const rows = states.map((s) => [
     s.store,
     s.newest?.id ?? "-",
@@ -232,10 +289,11 @@ export const runStatus: RunCommand = async (flags) => {
     states,
     [
       formatTable(["STORE", "NEWEST", "AGE", "SIZE", "STATUS"], rows),
+      ...(stream ? describeStream(stream) : []),
       ...(damaged.length > 0 ? ["", ...describeDamaged(damaged)] : []),
     ].join("\n"),
   );
-  return states.every((s) => s.ok) ? 0 : 1;
+  return states.every((s) => s.ok) && (stream?.ok ?? true) ? 0 : 1;
 };
 
 /** `holdfast prune`. */
@@ -261,7 +319,15 @@ export const runPrune: RunCommand = async (flags) => {
   print(flags, reports, text);
 };
 
-/** `holdfast drill`. */
+/** The stream's rehearsal: a restore to its newest durable moment in a scratch folder. */
+async function drillStream(at: StoreLocation, flags: Flags): Promise<StreamDrill | undefined> {
+  const parent = scratchParent(flags);
+  const redisServer = process.env.HOLDFAST_REDIS_SERVER || "redis-server";
+  log.info("rehearsing a restore to the stream's newest durable command");
+  return inScratch(parent, "drill-stream", (dir) => drillNewestPoint(at, dir, redisServer));
+}
+
+/** `holdfast drill`: each store's latest backup verified, and the Redis stream replayed (--stream). */
 export const runDrill: RunCommand = async (flags) => {
   const { stores, explicit } = selectStores(list(flags, "store"));
   const maxAge = num(flags, "max-age");
@@ -273,14 +339,24 @@ export const runDrill: RunCommand = async (flags) => {
     .filter((s) => s.newest)
     .map((s) => ({ store: stores.find((m) => m.kind === s.store)!, id: s.newest!.id }));
   let reports: VerifyReport[];
+  let stream: StreamDrill | undefined;
   try {
     reports = targets.length > 0 ? await verifyAll(at, targets, flags) : [];
+    if (withStream(flags, stores)) stream = await drillStream(at, flags);
   } catch (err) {
     await pushDrillOutcomes(push, states, () => false);
     throw err;
   }
-  await pushDrillOutcomes(push, states, (s) => s.ok && reports.some((r) => r.store === s.store && r.ok));
-  const ok = states.every((s) => s.ok) && reports.every((r) => r.ok) && reports.length > 0;
+  await pushDrillOutcomes(
+    push,
+    states,
+    (s) =>
+      s.ok &&
+      reports.some((r) => r.store === s.store && r.ok) &&
+      (s.store !== "redis" || (stream?.ok ?? true)),
+  );
+  const ok =
+    states.every((s) => s.ok) && reports.every((r) => r.ok) && reports.length > 0 && (stream?.ok ?? true);
   const result = {
     ok,
     location: describeLocation(at),
@@ -289,6 +365,7 @@ export const runDrill: RunCommand = async (flags) => {
       ...s,
       verification: reports.find((r) => r.store === s.store),
     })),
+    stream: stream ?? null,
     durationMs: Date.now() - started,
   };
   const text = [
@@ -302,6 +379,7 @@ export const runDrill: RunCommand = async (flags) => {
         (s.ok ? "" : ` — ${s.problem}`),
     ),
     describeReports(reports),
+    ...(stream ? [describeReports([{ ...stream, id: `stream ${stream.id} (newest durable command)` }])] : []),
     ...describeDamaged(states.flatMap((s) => s.damaged)),
   ]
     .filter(Boolean)

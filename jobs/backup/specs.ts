@@ -29,6 +29,19 @@ const VERIFY_FLAGS: FlagSpecs = {
   },
 };
 
+/** Whether verify and drill take in the Redis stream (continuous protection) too. */
+const STREAM_FLAG = (choices: string[], help: string): FlagSpecs => ({
+  stream: { type: "enum", choices, default: "auto", help },
+});
+
+const MAX_LAG_FLAG: FlagSpecs = {
+  "max-lag": {
+    type: "duration",
+    default: "5m",
+    help: "when the bucket holds a Redis stream: its newest durable command must be younger than this",
+  },
+};
+
 const MAX_AGE_FLAG: FlagSpecs = {
   "max-age": {
     type: "duration",
@@ -62,6 +75,10 @@ const verify: Command = {
     },
     ...LOCATION_FLAGS,
     ...STORE_FLAG,
+    ...STREAM_FLAG(
+      ["auto", "only", "skip"],
+      "auto: with Redis, also check every segment of the newest stream chain (hash, previous hash, offsets) when the bucket holds one; only: the chain alone, no backup downloaded; skip: backups only",
+    ),
     ...VERIFY_FLAGS,
     ...JSON_FLAG,
   },
@@ -71,8 +88,9 @@ const verify: Command = {
 /** `holdfast status`; `stack status` runs it on a stack's bucket. */
 export const statusSpec: Command = {
   words: ["status"],
-  summary: "exit 1 when a store's newest backup is older than --max-age (alert: no backup in 24 hours)",
-  flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...MAX_AGE_FLAG, ...JSON_FLAG },
+  summary:
+    "exit 1 when a store's newest backup is older than --max-age (alert: no backup in 24 hours) or the Redis stream lags more than --max-lag",
+  flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...MAX_AGE_FLAG, ...MAX_LAG_FLAG, ...JSON_FLAG },
   load: async () => (await load()).runStatus,
 };
 
@@ -92,8 +110,19 @@ const prune: Command = {
 const drill: Command = {
   words: ["drill"],
   summary:
-    "the monthly restore test: verify each store's latest backup (newest committed, undamaged) and report, with its age and restore time",
-  flags: { ...LOCATION_FLAGS, ...STORE_FLAG, ...MAX_AGE_FLAG, ...VERIFY_FLAGS, ...PUSH_FLAGS, ...JSON_FLAG },
+    "the monthly restore test: verify each store's latest backup (newest committed, undamaged) and, with a Redis stream, restore to its newest durable moment; report, with ages and restore times",
+  flags: {
+    ...LOCATION_FLAGS,
+    ...STORE_FLAG,
+    ...MAX_AGE_FLAG,
+    ...STREAM_FLAG(
+      ["auto", "skip"],
+      "auto: with Redis and a stream in the bucket, also replay the newest chain to its newest durable command into a throw-away server of the base's engine and load the result; skip: backups only",
+    ),
+    ...VERIFY_FLAGS,
+    ...PUSH_FLAGS,
+    ...JSON_FLAG,
+  },
   load: async () => (await load()).runDrill,
 };
 

@@ -11,7 +11,6 @@ import { formatBytes, formatDuration } from "../cli/format";
 import { openLocation } from "../store/location";
 import { pushTarget, withBackupOutcome } from "../metrics/report";
 import { credentialsFromEnv, parseAddresses } from "../redis/client";
-import { checkRequestedBackup } from "../store/backup-id";
 import type { DatasetNames } from "./aof-layout";
 import { BackupFailedError, backupRedis, type FailedAttempt } from "./backup/replication-backup";
 import { backupDataDir, BgsaveDeniedError, NodeUnreachableError } from "./backup/data-dir-backup";
@@ -37,7 +36,7 @@ import {
   pointPlanLines,
   pointPlanSummary,
   type PointPlanSummary,
-  pointTargetOf,
+  restoreTargetOf,
 } from "../redis-stream/point-flags";
 
 function whatIsLeft(attempts: FailedAttempt[], id?: string): string {
@@ -198,23 +197,6 @@ export const runBackupRedis: RunCommand = async (flags) => {
 };
 
 /**
- * What `restore redis` restores: a backup (`--backup`), or a point of the stream (`--to-time`,
- * `--to-offset`); exactly one of them.
- * @throws UsageError when none or more than one is given, or the one given is malformed.
- */
-function restoreTarget(flags: Flags): { backup: string; point?: PointTarget } {
-  const requested = optStr(flags, "backup");
-  const given = ["backup", "to-time", "to-offset"].filter((f) => flags[f] !== undefined && flags[f] !== "");
-  if (given.length === 0) throw new UsageError("missing --backup, --to-time or --to-offset (give one)");
-  if (given.length > 1)
-    throw new UsageError(
-      `give one of --backup, --to-time, --to-offset, not ${given.map((f) => `--${f}`).join(" and ")}`,
-    );
-  const point = pointTargetOf(flags);
-  return point ? { backup: "", point } : { backup: checkRequestedBackup(requested!) };
-}
-
-/**
  * The CLI error of a failed restore: bad input (exit 2), or a failure that says what the data
  * directory holds now and how to go on (exit 1).
  */
@@ -251,7 +233,7 @@ function restoreFailure(err: unknown, dataDir: string): unknown {
 
 /** `holdfast restore redis`. */
 export const runRestoreRedis: RunCommand = async (flags) => {
-  const { backup, point } = restoreTarget(flags);
+  const { backup, point } = restoreTargetOf(flags);
   const dataDir = directory(str(flags, "data-dir"), "data-dir");
   const appendonly = str(flags, "appendonly");
   try {
@@ -288,6 +270,7 @@ export const runRestoreRedis: RunCommand = async (flags) => {
         dataDir,
         appendonly: appendonly === "yes",
         keys: outcome.keys,
+        databases: outcome.databases,
         base: point ? m.id : undefined,
         asideDir: outcome.asideDir ?? null,
         resumed: outcome.resumed,

@@ -2,6 +2,7 @@
 // declared in redis-backup/specs.ts), and what its `--dry-run` says of a point: the base and segments
 // it would use, every one read and checked, touching nothing.
 import { optNum, optStr, type Flags } from "../cli/args";
+import { checkRequestedBackup } from "../store/backup-id";
 import { OperationError, UsageError } from "../cli/errors";
 import type { StoreLocation } from "../store/catalog";
 import { BrokenChainError, planPoint, PointOutOfRangeError, type PointTarget } from "./point-plan";
@@ -23,6 +24,28 @@ export function pointTargetOf(flags: Flags): PointTarget | undefined {
     return { time: ms };
   }
   return offset === undefined ? undefined : { offset };
+}
+
+/**
+ * What a Redis restore restores: a backup (`--backup`), or a point of the stream (`--to-time`,
+ * `--to-offset`); exactly one of them (`restore redis` and `stack restore redis`).
+ * @throws UsageError when none or more than one is given, or the one given is malformed.
+ */
+export function restoreTargetOf(flags: Flags): { backup: string; point?: PointTarget } {
+  const requested = optStr(flags, "backup");
+  const given = ["backup", "to-time", "to-offset"].filter((f) => flags[f] !== undefined && flags[f] !== "");
+  if (given.length === 0) throw new UsageError("missing --backup, --to-time or --to-offset (give one)");
+  if (given.length > 1)
+    throw new UsageError(
+      `give one of --backup, --to-time, --to-offset, not ${given.map((f) => `--${f}`).join(" and ")}`,
+    );
+  const point = pointTargetOf(flags);
+  return point ? { backup: "", point } : { backup: checkRequestedBackup(requested!) };
+}
+
+/** The flags that name a point again (for the Job of a stack restore, and messages). */
+export function pointArgs(t: PointTarget): string[] {
+  return "time" in t ? ["--to-time", new Date(t.time).toISOString()] : ["--to-offset", String(t.offset)];
 }
 
 /** A point restore's plan as the dry run shows it. */

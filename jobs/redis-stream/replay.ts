@@ -65,7 +65,7 @@ async function waitOffset(
 }
 
 /** The key counts of an RDB file by database. */
-async function countsOfFile(
+export async function countsOfFile(
   file: string,
 ): Promise<{ counts: Record<string, number>; sha256: string; bytes: number }> {
   const check = new RdbCheck({ patterns: [] });

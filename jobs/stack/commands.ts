@@ -24,12 +24,17 @@ import { inspectRedis } from "./redis-inspect";
 import { describeStop, formatSummary } from "./report";
 import type { RestoreRecord } from "./record";
 import type { BackupSummary } from "../store/catalog";
+import { pointArgs, pointError, restoreTargetOf } from "../redis-stream/point-flags";
+import type { PointTarget } from "../redis-stream/point-plan";
 
 type Store = "redis" | "lancedb";
 
-/** `holdfast stack restore <store> ...` with `backup` and the flags that shape the run, for messages. */
-function commandLine(store: Store, flags: Flags, backup: string): string {
-  const parts = ["holdfast", "stack", "restore", store, "--stack", str(flags, "stack"), "--backup", backup];
+/**
+ * `holdfast stack restore <store> ...` with `what` (`--backup ID`, or a point's flags) and the flags that
+ * shape the run, for messages.
+ */
+function commandLine(store: Store, flags: Flags, what: string[]): string {
+  const parts = ["holdfast", "stack", "restore", store, "--stack", str(flags, "stack"), ...what];
   for (const f of ["outputs", "work-dir", "context"]) {
     const v = optStr(flags, f);
     if (v) parts.push(`--${f}`, /^[\w./:@-]+$/.test(v) ? v : JSON.stringify(v));
@@ -38,8 +43,14 @@ function commandLine(store: Store, flags: Flags, backup: string): string {
   return parts.join(" ");
 }
 
+/** What a stack restore restores: a backup, or (Redis) a point of the stream. */
+function stackRestoreTarget(store: Store, flags: Flags): { backup: string; point?: PointTarget } {
+  if (store === "redis") return restoreTargetOf(flags);
+  return { backup: checkRequestedBackup(str(flags, "backup")) };
+}
+
 async function restore(store: Store, flags: Flags): Promise<number> {
-  const requested = checkRequestedBackup(str(flags, "backup"));
+  const { backup: requested, point } = stackRestoreTarget(store, flags);
   const dryRun = Boolean(flags["dry-run"]);
   const yes = Boolean(flags.yes);
   const json = Boolean(flags.json);
@@ -58,7 +69,7 @@ async function restore(store: Store, flags: Flags): Promise<number> {
   let listBackups: () => Promise<BackupSummary[]>;
   try {
     if (store === "redis") {
-      const facts = await gatherRedisFacts(ctx, at, requested, safety);
+      const facts = await gatherRedisFacts(ctx, at, requested, safety, point);
       plan = planRedisRestore(facts, { safetyBackup: safety });
       record = facts.record;
       listBackups = async () => (await redisStore.catalog(at)).committed;
@@ -70,7 +81,7 @@ async function restore(store: Store, flags: Flags): Promise<number> {
     }
   } catch (err) {
     if (err instanceof KubeError) clusterError(err, ctx);
-    throw err;
+    throw pointError(err);
   }
 
   if (dryRun) {
@@ -80,11 +91,15 @@ async function restore(store: Store, flags: Flags): Promise<number> {
     return 0;
   }
   if (!json) process.stdout.write(formatPlan(plan) + "\n\n");
-  await confirmStack(ctx.outputs, yes, `This restores backup ${plan.backup.id} into it.`);
+  await confirmStack(
+    ctx.outputs,
+    yes,
+    point ? `This restores it to ${plan.backup.id}.` : `This restores backup ${plan.backup.id} into it.`,
+  );
 
   const commands = {
-    resume: commandLine(store, flags, plan.backup.id),
-    restore: (backup: string) => commandLine(store, flags, backup),
+    resume: commandLine(store, flags, point ? pointArgs(point) : ["--backup", plan.backup.id]),
+    restore: (backup: string) => commandLine(store, flags, ["--backup", backup]),
   };
   try {
     const outcome = await executePlan({ kube: ctx.kube, plan, store, record, listBackups, ...timeouts });

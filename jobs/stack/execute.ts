@@ -16,7 +16,7 @@ import {
   withDone,
 } from "./record";
 import { type InspectReport, reportFromLog } from "./redis-inspect";
-import { compareCounts, type CountCheck } from "./verify";
+import { compareCounts, type CountCheck, type ExpectedCounts } from "./verify";
 
 /** How one action went. */
 export interface ActionOutcome {
@@ -43,6 +43,8 @@ export interface RunOutcome {
   /** The set after it (Redis). */
   after?: InspectReport;
   checks: CountCheck[];
+  /** A point: the key counts pod 0's restore Job replayed. */
+  restored?: ExpectedCounts;
   /** Where each volume's previous content went. */
   keptAside: { claim: string; dir: string }[];
   record?: RestoreRecord;
@@ -107,6 +109,29 @@ export function asideFromLog(jobLog: string): string | undefined {
       // `asideDir` in a command's --json result; `aside` in the LanceDB restore's log line.
       if ("asideDir" in v) return v.asideDir ?? undefined;
       if ("aside" in v) return v.aside ?? undefined;
+    } catch {
+      // not the result line
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The key counts a restore Job of a point reports in its --json result (`databases`: keys and keys
+ * with a TTL per database), as the verification compares them.
+ */
+export function countsFromLog(jobLog: string): ExpectedCounts | undefined {
+  for (const line of jobLog.split("\n").reverse()) {
+    if (!line.startsWith("{") || !line.includes('"databases"')) continue;
+    try {
+      const v = JSON.parse(line) as { databases?: Record<string, { keys: number; expires: number }> };
+      if (!v.databases) continue;
+      const dbs = Object.entries(v.databases);
+      return {
+        databases: Object.fromEntries(dbs.map(([db, d]) => [db, d.keys])),
+        patterns: {},
+        expiring: Object.fromEntries(dbs.map(([db, d]) => [db, d.expires])),
+      };
     } catch {
       // not the result line
     }
@@ -227,6 +252,12 @@ const volumeJob: Handler<"job"> = async (r, a) => {
   if (!j.succeeded) throw new Error(jobFailed(j.name, j.message, j.log));
   const aside = asideFromLog(j.log);
   if (aside) r.outcome.keptAside.push({ claim: a.claim, dir: aside });
+  if (a.reportsCounts) {
+    const restored = countsFromLog(j.log);
+    if (!restored) throw new Error(`Job ${j.name} succeeded but did not report the keys it restored`);
+    r.outcome.restored = restored;
+    if (r.outcome.record) r.outcome.record = { ...r.outcome.record, restored };
+  }
   return aside ? `previous content in ${aside}` : "the volume held nothing to keep";
 };
 
@@ -239,7 +270,12 @@ const verify: Handler<"verify"> = async ({ o, outcome }, a) => {
     throw new Error(
       `the set did not come back whole: ${report.problems.join("; ") || "pod 0 is not primary"}`,
     );
-  outcome.checks = compareCounts(a.expected, report.keyspace ?? {}, report.patterns ?? {});
+  const expected = a.expected ?? outcome.restored ?? outcome.record?.restored;
+  if (!expected)
+    throw new Error(
+      "the key counts of the restored point are not known (the restore Job's report is lost); the set is whole: compare it by hand",
+    );
+  outcome.checks = compareCounts(expected, report.keyspace ?? {}, report.patterns ?? {});
   const failed = outcome.checks.filter((c) => !c.ok);
   if (failed.length > 0)
     throw new Error(

@@ -5,6 +5,7 @@
 import type * as KubeClient from "@kubernetes/client-node";
 import { formatBytes, formatTable } from "../cli/format";
 import type { ExpectedCounts } from "./verify";
+import type { PointPlanSummary } from "../redis-stream/point-flags";
 
 interface ActionBase {
   /** Names the action in the progress record (`done`). */
@@ -32,8 +33,20 @@ export type PlanAction = ActionBase &
         ready?: number;
       }
     | { kind: "create-claim"; claim: KubeClient.V1PersistentVolumeClaim }
-    | { kind: "job"; job: KubeClient.V1Job; claim: string }
-    | { kind: "verify"; job: KubeClient.V1Job; expected: ExpectedCounts; primaryIndex: number }
+    | {
+        kind: "job";
+        job: KubeClient.V1Job;
+        claim: string;
+        /** The Job reports the key counts it restored (a point): the verification compares with them. */
+        reportsCounts?: boolean;
+      }
+    | {
+        kind: "verify";
+        job: KubeClient.V1Job;
+        /** What the set must hold; absent for a point: what the restore Job reported. */
+        expected?: ExpectedCounts;
+        primaryIndex: number;
+      }
     | { kind: "finish"; statefulSet: string; backup: string }
   );
 
@@ -65,6 +78,8 @@ export interface Plan {
   context: string;
   image: string;
   backup: PlannedBackup;
+  /** A point of the stream (Redis): the base, chain and segments the restore Job replays, all checked. */
+  point?: PointPlanSummary;
   /** What planning already checked (the first half of the preflight). */
   checked: string[];
   /** Things the operator should know (an image not pinned by digest, a claim that is missing). */
@@ -82,11 +97,24 @@ export function actionsOf(plan: Plan): { step: PlanStep; action: PlanAction }[] 
 /** The plan as an operator reads it. */
 export function formatPlan(plan: Plan): string {
   const b = plan.backup;
+  const p = plan.point;
   const head = [
     `holdfast stack ${plan.operation}: stack ${plan.stack}, namespace ${plan.namespace}` +
       (plan.context ? `, context ${plan.context}` : ", current context"),
-    `backup ${b.id}${b.requested === "latest" ? " (latest)" : ""}: ${b.reason}, ${b.items} ${plan.operation === "restore redis" ? "keys" : "rows"}, ` +
-      `${formatBytes(b.sizeBytes)}, committed ${b.completedAt.replace(/\.\d+Z$/, "Z")}`,
+    ...(p
+      ? [
+          `point ${b.id}: base ${p.base} (${b.items} keys, ${formatBytes(b.sizeBytes)}), then chain ${p.chain} ` +
+            `from offset ${p.fromOffset} to ${p.toOffset}: ${p.bytes} bytes in ${p.segments.length} segments (all checked), last command ${p.lastCommandAt}`,
+          ...(p.segments.length > 0
+            ? [
+                `segments ${p.segments[0]}${p.segments.length > 1 ? ` .. ${p.segments[p.segments.length - 1]}` : ""}`,
+              ]
+            : []),
+        ]
+      : [
+          `backup ${b.id}${b.requested === "latest" ? " (latest)" : ""}: ${b.reason}, ${b.items} ${plan.operation === "restore redis" ? "keys" : "rows"}, ` +
+            `${formatBytes(b.sizeBytes)}, committed ${b.completedAt.replace(/\.\d+Z$/, "Z")}`,
+        ]),
     `image ${plan.image}`,
     ...(plan.resumes
       ? [

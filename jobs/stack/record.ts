@@ -5,6 +5,7 @@
 // safety backup that holds the data from before the first attempt (never taken again of a half-restored
 // set), and which volumes already hold the restore.
 import { UsageError } from "../cli/errors";
+import type { ExpectedCounts } from "./verify";
 
 /** Annotation of a restore in progress. */
 export const RESTORE_ANNOTATION = "holdfast.dev/restore";
@@ -24,6 +25,8 @@ export interface RestoreRecord {
   replicas: Record<string, number>;
   /** Keys of the plan's actions done for `backup`. */
   done: string[];
+  /** A point of the stream: the key counts pod 0's restore Job replayed (what the set is compared with). */
+  restored?: ExpectedCounts;
 }
 
 /** The record in a StatefulSet's annotations, if any. */

@@ -22,6 +22,8 @@ import type { StackOutputs } from "./outputs";
 import type { Plan, PlanAction, PlannedBackup, PlanStep } from "./plan";
 import type { RestoreRecord } from "./record";
 import { expectedCounts } from "./verify";
+import { pointArgs, type PointPlanSummary } from "../redis-stream/point-flags";
+import type { PointTarget } from "../redis-stream/point-plan";
 import { mebibytes, quantityBytes } from "../../core/quantity";
 
 /** A StatefulSet as the preflight found it. */
@@ -42,8 +44,12 @@ export interface StatefulSetFacts {
 export interface RedisFacts {
   outputs: StackOutputs;
   context: string;
+  /** The backup restored; for a point, named by the point (`to-time <time>`) with its base's size and keys. */
   backup: PlannedBackup;
+  /** The backup's manifest (for a point, its base's). */
   manifest: RedisBackupManifest;
+  /** A point of the stream: what the restore Job replays, checked by the preflight. */
+  point?: { target: PointTarget; summary: PointPlanSummary };
   data: StatefulSetFacts & {
     /** Memory limit of the redis container: what the restore's verification load needs. */
     memoryLimit?: string;
@@ -66,6 +72,15 @@ export interface RedisRestoreOptions {
 
 /** The reason recorded in the safety backup's manifest. */
 export const SAFETY_REASON = "pre-restore";
+
+/** A label value naming the restore: a backup id as it is; a point with its spaces and colons as dashes. */
+export function restoreLabel(id: string): string {
+  return id
+    .replace(/[^A-Za-z0-9_.-]+/g, "-")
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "")
+    .slice(0, 63)
+    .replace(/[^A-Za-z0-9]+$/, "");
+}
 
 /** Deadlines of the Jobs, in seconds. */
 const DEADLINES = { restore: 6 * 3600, setAside: 600, inspect: 1800 };
@@ -137,7 +152,7 @@ function inspectJob(f: RedisFacts, suffix: string, extra: string[]): KubeClient.
     memory: "256Mi",
     labels: {
       [OPERATION_LABEL]: "restore",
-      [BACKUP_LABEL]: f.backup.id,
+      [BACKUP_LABEL]: restoreLabel(f.backup.id),
       "holdfast.dev/store": "redis",
       // It asks the sentinels and data nodes: the set's NetworkPolicy admits only labelled clients.
       [REDIS_CLIENT_LABEL]: "true",
@@ -165,7 +180,11 @@ function volumeJob(
     claim: { name: claim, mountPath: PATHS.data },
     deadlineSeconds,
     memory,
-    labels: { [OPERATION_LABEL]: "restore", [BACKUP_LABEL]: f.backup.id, "holdfast.dev/store": "redis" },
+    labels: {
+      [OPERATION_LABEL]: "restore",
+      [BACKUP_LABEL]: restoreLabel(f.backup.id),
+      "holdfast.dev/store": "redis",
+    },
   });
 }
 
@@ -253,6 +272,7 @@ function volumeActions({ f, id, doneSkip, warnings }: PlanInput): PlanAction[] {
     key: primaryRestore,
     kind: "job",
     claim: claims[0],
+    ...(f.point ? { reportsCounts: true } : {}),
     job: volumeJob(
       f,
       claims[0],
@@ -260,8 +280,7 @@ function volumeActions({ f, id, doneSkip, warnings }: PlanInput): PlanAction[] {
         "holdfast",
         "restore",
         "redis",
-        "--backup",
-        id,
+        ...(f.point ? pointArgs(f.point.target) : ["--backup", id]),
         "--data-dir",
         PATHS.data,
         "--bucket",
@@ -273,7 +292,9 @@ function volumeActions({ f, id, doneSkip, warnings }: PlanInput): PlanAction[] {
       restoreMemory(f),
       DEADLINES.restore,
     ),
-    does: `Job ${jobName("holdfast-restore", id, claims[0])} restores ${id} into ${claims[0]} (pod 0); its dataset moves to holdfast-aside/<time>-pre-restore/`,
+    does: f.point
+      ? `Job ${jobName("holdfast-restore", id, claims[0])} restores ${id} into ${claims[0]} (pod 0): base ${f.point.summary.base} and ${f.point.summary.segments.length} segments replayed in a throw-away redis-server, checked; its dataset moves to holdfast-aside/<time>-pre-restore/`
+      : `Job ${jobName("holdfast-restore", id, claims[0])} restores ${id} into ${claims[0]} (pod 0); its dataset moves to holdfast-aside/<time>-pre-restore/`,
     skip: doneSkip(primaryRestore),
   });
   for (const claim of claims.slice(1)) {
@@ -380,11 +401,13 @@ function upActions({ f, id }: PlanInput, target: Record<string, number>, nothing
       key: "verify",
       kind: "verify",
       job: inspectJob(f, "verify", ["--expect-primary", dataAddress(o, 0), "--wait", "10m"]),
-      expected: expectedCounts(f.manifest),
+      ...(f.point ? {} : { expected: expectedCounts(f.manifest) }),
       primaryIndex: 0,
       does:
         `Job ${jobName("holdfast-restore", id, "verify")} waits until pod 0 is primary, every replica in sync and every sentinel knows them (no stale replicas), ` +
-        `then compares DBSIZE and ${Object.keys(f.manifest.dataset.patterns).length} pattern counts with the manifest (admin user)`,
+        (f.point
+          ? "then compares DBSIZE per database with what the restore Job replayed (admin user)"
+          : `then compares DBSIZE and ${Object.keys(f.manifest.dataset.patterns).length} pattern counts with the manifest (admin user)`),
     },
     {
       key: "finish",
@@ -406,7 +429,7 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
   const warnings: string[] = [];
   if (!pinnedByDigest(o.jobsImage))
     warnings.push(`the jobs image ${o.jobsImage} is not pinned by digest (stack config jobsImage)`);
-  if (f.backup.items === 0) warnings.push(`backup ${id} holds no keys: the set will be empty`);
+  if (f.backup.items === 0 && !f.point) warnings.push(`backup ${id} holds no keys: the set will be empty`);
   const input: PlanInput = {
     f,
     id,
@@ -432,6 +455,7 @@ export function planRedisRestore(f: RedisFacts, opts: RedisRestoreOptions): Plan
     context: f.context,
     image: o.jobsImage,
     backup: f.backup,
+    ...(f.point ? { point: f.point.summary } : {}),
     checked: f.checked,
     warnings,
     resumes: rec

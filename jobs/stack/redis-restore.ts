@@ -13,6 +13,8 @@ import type { PlannedBackup } from "./plan";
 import { readRecord, type RestoreRecord } from "./record";
 import { type RedisFacts, SAFETY_REASON, type StatefulSetFacts } from "./redis-plan";
 import type { StackContext } from "./context";
+import { pointPlanSummary, type PointPlanSummary } from "../redis-stream/point-flags";
+import { pointId, type PointTarget } from "../redis-stream/point-plan";
 
 /** Turns a failed read of the cluster into the one line an operator needs (exit 2). */
 export function clusterError(err: unknown, ctx: Pick<StackContext, "context" | "outputs">): never {
@@ -32,6 +34,10 @@ export function clusterError(err: unknown, ctx: Pick<StackContext, "context" | "
  */
 export function chooseBackup(requested: string, catalog: Catalog, record?: RestoreRecord): BackupSummary {
   const r = checkRequestedBackup(requested);
+  if (r === "latest" && record?.backup.startsWith("to-"))
+    throw new UsageError(
+      `the interrupted restore is of the point ${record.backup}: give --${record.backup} to finish it`,
+    );
   if (r === "latest" && record) {
     if (![...catalog.committed, ...catalog.damaged].some((b) => b.id === record.backup))
       throw new UsageError(
@@ -73,12 +79,29 @@ function describePods(f: StatefulSetFacts): string {
   return `statefulset ${f.name}: ${f.replicas} replicas, ${f.pods.length} pods, ${ready} ready`;
 }
 
-/** Reads everything the plan needs; changes nothing. */
+/**
+ * The base and segments of a point, every segment read and checked, and the base's manifest (which must
+ * be committed and undamaged).
+ */
+async function choosePoint(
+  at: StoreLocation,
+  target: PointTarget,
+  catalog: Catalog,
+  manifests: Map<string, RedisBackupManifest>,
+): Promise<{ chosen: BackupSummary; summary: PointPlanSummary }> {
+  const summary = await pointPlanSummary(at, target);
+  const chosen = resolveBackup(catalog, summary.base);
+  if (!manifests.has(chosen.id)) throw new UsageError(`no base ${summary.base} in ${catalog.where}`);
+  return { chosen, summary };
+}
+
+/** Reads everything the plan needs; changes nothing. `point`: a point of the stream instead of `requested`. */
 export async function gatherRedisFacts(
   ctx: StackContext,
   at: StoreLocation,
   requested: string,
   safetyBackup: boolean,
+  point?: PointTarget,
 ): Promise<RedisFacts> {
   const o = ctx.outputs;
   const { facts: data, object: dataSts } = await statefulSetFacts(ctx.kube, o.redis.statefulSet, ctx);
@@ -89,13 +112,19 @@ export async function gatherRedisFacts(
 
   const { catalog, manifests } = await scanRedisBackups(at);
   const where = catalog.where;
-  const chosen = chooseBackup(requested, catalog, record);
+  const picked = point ? await choosePoint(at, point, catalog, manifests) : undefined;
+  const chosen = picked?.chosen ?? chooseBackup(requested, catalog, record);
   const manifest: RedisBackupManifest = manifests.get(chosen.id)!;
   const rdb = manifest.objects["dump.rdb"];
 
   const checked: string[] = [
-    `backup ${chosen.id} in ${where}: manifest valid, ${rdb.key.split("/").pop()} ${formatBytes(rdb.size)} ` +
+    `${point ? "base" : "backup"} ${chosen.id} in ${where}: manifest valid, ${rdb.key.split("/").pop()} ${formatBytes(rdb.size)} ` +
       `(sha256 ${rdb.sha256.slice(0, 12)}…, checked in full by the restore Job before pod 0's volume is touched)`,
+    ...(picked
+      ? [
+          `stream chain ${picked.summary.chain}: ${picked.summary.segments.length} segments from offset ${picked.summary.fromOffset} to ${picked.summary.toOffset} read, SHA-256, offsets and previous hashes checked (again by the restore Job)`,
+        ]
+      : []),
     `cluster reachable (context ${ctx.context || "current"}, namespace ${o.namespace})`,
     describePods(data),
     describePods(sentinels),
@@ -137,8 +166,8 @@ export async function gatherRedisFacts(
 
   const redisContainer = dataSts.spec?.template.spec?.containers.find((c) => c.name === "redis");
   const backup: PlannedBackup = {
-    id: chosen.id,
-    requested,
+    id: point ? pointId(point) : chosen.id,
+    requested: point ? pointId(point) : requested,
     reason: chosen.reason,
     completedAt: chosen.completedAt,
     items: chosen.items,
@@ -149,6 +178,7 @@ export async function gatherRedisFacts(
     context: ctx.context,
     backup,
     manifest,
+    ...(point && picked ? { point: { target: point, summary: picked.summary } } : {}),
     data: { ...data, memoryLimit: redisContainer?.resources?.limits?.memory },
     sentinels,
     claims,

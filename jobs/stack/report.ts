@@ -32,12 +32,17 @@ export function formatSummary(
     return [String(step.n), step.title, done.length === 0 ? "-" : took(ms), what];
   });
   const lines = [
-    `restored backup ${plan.backup.id} into stack ${plan.stack} in ${took(out.totalMs)}`,
+    `restored ${plan.point ? plan.backup.id : `backup ${plan.backup.id}`} into stack ${plan.stack} in ${took(out.totalMs)}`,
     "",
     formatTable(["#", "STEP", "TOOK", "OUTCOME"], rows),
   ];
   if (out.checks.length > 0) {
-    lines.push("", "verification (the primary, as the admin user, against the backup's manifest):");
+    lines.push(
+      "",
+      plan.point
+        ? "verification (the primary, as the admin user, against what the restore Job replayed):"
+        : "verification (the primary, as the admin user, against the backup's manifest):",
+    );
     for (const c of out.checks) lines.push(`  ${c.ok ? "ok  " : "FAIL"}  ${c.name}: ${c.detail}`);
   }
   lines.push("", "kept (nothing was deleted):");

@@ -1,5 +1,6 @@
 // The stack commands: an operator names a stack and Holdfast does the rest on its cluster.
 //   holdfast stack restore redis|lancedb --stack S --backup ID|latest [--dry-run] [--yes]
+//   holdfast stack restore redis --stack S --to-time RFC3339|--to-offset N [--dry-run] [--yes]
 //   holdfast stack backup redis|lancedb --stack S --reason TEXT [--wait 3h]
 //   holdfast stack list|status --stack S
 // and `holdfast pod inspect redis` (old spelling `redis inspect`), which a restore runs as a Job inside
@@ -87,14 +88,33 @@ const RESTORE_FLAGS: FlagSpecs = {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = async (): Promise<typeof import("./commands")> => require("./commands");
 
+/** Redis restores a backup or a point of the stream (`restore redis` in the restore Job). */
+const REDIS_RESTORE_FLAGS: FlagSpecs = {
+  ...RESTORE_FLAGS,
+  backup: {
+    type: "string",
+    help: `the backup id (${EXAMPLE_ID}), or latest (the newest committed, undamaged one not taken by a restore); one of --backup, --to-time, --to-offset`,
+  },
+  "to-time": {
+    type: "string",
+    value: "RFC3339",
+    help: "restore the set as it was at this time (e.g. 2026-01-15T12:00:00.250Z): the restore Job replays the stream from the newest base before it (see holdfast timeline)",
+  },
+  "to-offset": {
+    type: "integer",
+    min: 0,
+    help: "restore the set as it was at this replication offset of the stream",
+  },
+};
+
 function restore(store: Store): Command {
   return {
     words: ["stack", "restore", store],
     summary:
       store === "redis"
-        ? "restore a backup into a stack's Redis set: safety backup, scale down, restore pod 0, resync the rest, verify"
+        ? "restore a backup, or a point of the stream, into a stack's Redis set: safety backup, scale down, restore pod 0, resync the rest, verify"
         : "restore a snapshot into a stack's LanceDB volume: safety backup, scale down, restore, bring back",
-    flags: RESTORE_FLAGS,
+    flags: store === "redis" ? REDIS_RESTORE_FLAGS : RESTORE_FLAGS,
     load: async () => (await load()).restoreRunner(store),
   };
 }
@@ -121,7 +141,7 @@ function storeCommand(inner: Command): Command {
     summary:
       word === "list"
         ? "list a stack's committed backups (its bucket and prefix from the stack's outputs)"
-        : "exit 1 when a stack's newest backup is older than --max-age",
+        : "exit 1 when a stack's newest backup is older than --max-age or its Redis stream lags more than --max-lag",
     flags: { ...STACK_FLAGS, ...innerFlags },
     load: async () => (await load()).onStackBucket(inner),
   };

@@ -47,7 +47,7 @@ export interface RestoreState {
   /** Where the data directory's previous dataset went (set before anything is moved). */
   asideDir?: string;
   /** A replayed point: the staged RDB's hash, size and keys (a resumed run rechecks it). */
-  staged?: { sha256: string; size: number; keys: number };
+  staged?: { sha256: string; size: number; keys: number; databases?: KeyCounts };
   pid: number;
 }
 
@@ -81,6 +81,8 @@ export interface RestoreOutcome {
   manifest: RedisBackupManifest;
   /** Keys of the restored dataset. */
   keys: number;
+  /** A replayed point: keys and keys with a TTL per database (what a stack restore compares with). */
+  databases?: KeyCounts;
   /** Where the previous dataset is kept, if the directory held one. */
   asideDir?: string;
   checks: Check[];
@@ -304,7 +306,11 @@ interface Staged {
   verifyMs: number;
   /** Keys of the staged dataset, when not the manifest's (a replayed point). */
   keys?: number;
+  databases?: KeyCounts;
 }
+
+/** Keys and keys with a TTL per database. */
+export type KeyCounts = Record<string, { keys: number; expires: number }>;
 
 /** Refuses to restore under a running redis-server. */
 function refuseRunningServer(dataDir: string): void {
@@ -406,6 +412,7 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
       id: source.id,
       manifest: staged.manifest,
       keys: staged.keys ?? staged.manifest.dataset.keys,
+      databases: staged.databases,
       asideDir: run.state.asideDir,
       checks: staged.checks,
       resumed: run.resumed,
@@ -493,7 +500,15 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
     const sha = fs.existsSync(p.rdb) ? await fileSha256(p.rdb) : "";
     if (run.state.phase === "done" || sha === run.state.staged!.sha256) {
       const plan = await planPoint(o.at, target);
-      return { manifest: plan.base, checks: [], downloadMs: 0, verifyMs: 0, keys: run.state.staged?.keys };
+      const st = run.state.staged;
+      return {
+        manifest: plan.base,
+        checks: [],
+        downloadMs: 0,
+        verifyMs: 0,
+        keys: st?.keys,
+        databases: st?.databases,
+      };
     }
     log.warn("the staged RDB is not the replayed dataset any more; replaying again", {
       restore: run.state.id,
@@ -521,10 +536,10 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
   fs.rmSync(streamFile, { force: true });
   syncDir(p.staging);
   failpoint("restore-downloaded");
-  const keys = await countKeysOf(p.rdb);
+  const { keys, databases } = await countKeysOf(p.rdb);
   run.step(run.past("aside") ? run.state.phase : "aside", {
     asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore"),
-    staged: { sha256: r.sha256, size: r.size, keys },
+    staged: { sha256: r.sha256, size: r.size, keys, databases },
   });
   return {
     manifest: plan.base,
@@ -532,6 +547,7 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
     downloadMs: Date.now() - t0 - r.loadMs,
     verifyMs: r.loadMs,
     keys,
+    databases,
   };
 }
 
@@ -585,11 +601,14 @@ async function fileSha256(file: string): Promise<string> {
   return h.digest("hex");
 }
 
-async function countKeysOf(file: string): Promise<number> {
+async function countKeysOf(file: string): Promise<{ keys: number; databases: KeyCounts }> {
   const check = new RdbCheck({ patterns: [] });
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }))
     check.write(chunk as Buffer);
-  return Object.values(check.finish().summary.databases).reduce((n, d) => n + d.keys, 0);
+  const dbs = check.finish().summary.databases;
+  const databases: KeyCounts = {};
+  for (const [db, d] of Object.entries(dbs)) databases[db] = { keys: d.keys, expires: d.expires ?? 0 };
+  return { keys: Object.values(dbs).reduce((n, d) => n + d.keys, 0), databases };
 }
 
 /**
