@@ -1,10 +1,12 @@
 // What the benchmarks share: their numeric flags, the version line of a baseline tool, the CLI
-// compiled as the job image runs it, and a Redis dataset of incompressible values.
-import { spawnSync } from "child_process";
+// compiled as the job image runs it, a Redis dataset of incompressible values, medians and percentiles,
+// a timed command, and a stock redis-server serving a directory.
+import { spawn, spawnSync } from "child_process";
 import { randomFillSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import type Redis from "ioredis";
+import Redis from "ioredis";
+import { freePort, type ProcessGroup, waitFor } from "../harness/processes";
 
 const root = path.join(__dirname, "..");
 
@@ -67,4 +69,76 @@ export async function fillRandomValues(c: Redis, from: number, toBytes: number):
     if (refused) throw new Error(`the dataset's writes were refused: ${refused[0]?.message}`);
   }
   return n;
+}
+
+/** The median of `xs`. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** The `p`th percentile of `xs` (nearest rank); NaN when empty. */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/** Runs a command to completion; resolves to seconds of wall time. Throws on a non-zero exit. */
+export function runTimed(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ seconds: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr.slice(-2000)}`));
+      else resolve({ seconds, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Starts a stock redis-server (appendonly yes) on `dir`, waits until it has loaded and serves, checks it
+ * holds `expectKeys` keys, stops it; resolves to the seconds until it served.
+ */
+export async function serveDir(group: ProcessGroup, dir: string, expectKeys: number): Promise<number> {
+  const port = await freePort();
+  const t0 = Date.now();
+  const child = group.start(`serve-${port}`, "redis-server", [
+    ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir],
+    ...["--appendonly", "yes", "--save", ""],
+  ]);
+  const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on("error", () => undefined);
+  try {
+    await waitFor(
+      "the redis-server to serve",
+      async () => {
+        if (c.status !== "ready") {
+          c.disconnect();
+          await c.connect();
+        }
+        return /^loading:0/m.test(String(await c.info("persistence")));
+      },
+      600_000,
+      20,
+    );
+    const seconds = (Date.now() - t0) / 1000;
+    const keys = await c.dbsize();
+    if (keys !== expectKeys)
+      throw new Error(`the server on ${dir} holds ${keys} keys, ${expectKeys} expected`);
+    return seconds;
+  } finally {
+    c.disconnect();
+    await group.stop(child, "SIGKILL");
+  }
 }

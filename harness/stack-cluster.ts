@@ -1,10 +1,11 @@
 // A rendered stack "deployed" on this machine: the Kubernetes API stand-in holding every object the stack
 // renders (namespace, ConfigMap, Secret, services, service accounts, StatefulSets, CronJobs, storage
-// classes) and answering SelfSubjectAccessReviews (allowed unless a test denies them), the kubelet
+// classes) and answering SelfSubjectAccessReviews (allowed unless a test denies them), a provisioner
+// binding each claim to a volume made by its class (kube-api/provisioner.ts), the kubelet
 // running its Redis pods as the harness's local redis-server and sentinel processes on their claims'
 // folders (claim `data-redis-N` is `<set dir>/redis-N/data`, `state-redis-sentinel-N` is
 // `<set dir>/redis-sentinel-N/data`) and its Jobs as local processes, s3rver as the backup bucket (named
-// as the rendering names it), and the stack's outputs in a file as `pulumi stack output --json` prints
+// and set as the stack makes it: versioned, with its Object Lock), and the stack's outputs in a file as `pulumi stack output --json` prints
 // them. An operator's command runs against it with `env` (KUBECONFIG, the S3 endpoint). Always cleanup().
 import * as fs from "fs";
 import * as os from "os";
@@ -15,6 +16,7 @@ import {
   defineClusterTypes,
   KubeApiServer,
   type KubeObject,
+  provisionVolumes,
   serveAccessReviews,
   writeKubeconfig,
 } from "./kube-api";
@@ -51,7 +53,7 @@ export interface StackClusterOptions {
 
 interface Outputs {
   namespace: string;
-  backup: { bucket: string; prefix: string };
+  backup: { bucket: string; prefix: string; objectLockMode?: string; objectLockDays?: number };
   redis: { statefulSet: string; sentinelStatefulSet: string };
 }
 
@@ -74,6 +76,8 @@ export class StackCluster {
     readonly kubeconfig: string,
     /** The folder is the cluster's to remove. */
     private readonly owned: boolean,
+    /** Stops the volume provisioner. */
+    private readonly stopProvisioner: () => void,
   ) {
     this.access = serveAccessReviews(server);
   }
@@ -92,9 +96,11 @@ export class StackCluster {
     const server = new KubeApiServer();
     defineClusterTypes(server.store.types);
     await server.start();
+    const stopProvisioner = provisionVolumes(server.store);
     let kubelet: Kubelet | undefined;
     try {
       await s3.createBucket(outputs.backup.bucket);
+      await s3.bucketSettings(outputs.backup.bucket, bucketAsRendered(outputs));
       const ns = outputs.namespace;
       server.store.create(server.store.type("v1", "Namespace"), undefined, {
         apiVersion: "v1",
@@ -144,8 +150,20 @@ export class StackCluster {
       const outputsFile = path.join(dir, `outputs-${stack}.json`);
       fs.writeFileSync(outputsFile, JSON.stringify(outputs, null, 2));
       const kubeconfig = writeKubeconfig(server, path.join(dir, "kubeconfig"), { user: "operator" });
-      return new StackCluster(dir, server, kubelet, set, s3, outputs, outputsFile, kubeconfig, !o.dir);
+      return new StackCluster(
+        dir,
+        server,
+        kubelet,
+        set,
+        s3,
+        outputs,
+        outputsFile,
+        kubeconfig,
+        !o.dir,
+        stopProvisioner,
+      );
     } catch (err) {
+      stopProvisioner();
       await kubelet?.stop();
       await Promise.all([server.close(), set?.cleanup(), s3.cleanup()]);
       if (!o.dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -179,11 +197,25 @@ export class StackCluster {
   }
 
   async cleanup(): Promise<void> {
+    this.stopProvisioner();
     await this.kubelet.stop();
     await Promise.all([this.server.close(), this.redisSet?.cleanup(), this.s3.cleanup()]);
     if (!process.env.HOLDFAST_KEEP_TEST_DIRS && this.owned)
       fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The bucket's settings as the stack makes it: versioned (its BackupBucket always turns versioning on),
+ * with the Object Lock its outputs say. s3rver keeps no versions; the harness answers GetBucketVersioning
+ * and GetObjectLockConfiguration with these, so what reads them reads what the stack's bucket answers.
+ */
+function bucketAsRendered(outputs: Outputs): Parameters<S3Server["bucketSettings"]>[1] {
+  const { objectLockMode, objectLockDays } = outputs.backup;
+  return {
+    versioning: "Enabled",
+    objectLock: objectLockMode ? { mode: objectLockMode, days: Number(objectLockDays) } : undefined,
+  };
 }
 
 /** Data pods: the init container, redis-server and the sidecar; ready as the readiness probe says. */

@@ -16,10 +16,11 @@ import { waitFor } from "../harness/processes";
 import { TABLE } from "./proposal-log-app";
 import { describeLogLine } from "./report";
 import { CHECKED_PATTERNS, proposalRow, VECTOR_DIM } from "./sample-data";
-import type { CommandResult, Sandbox, Say } from "./sandbox";
+import type { Sandbox, Say } from "./sandbox";
+import { doctorStep } from "./doctor-step";
+import { check, StepFailure, succeeded } from "./verdict";
 
-/** What a step found wrong. */
-export class StepFailure extends Error {}
+export { StepFailure };
 
 /** What steps leave for later steps. */
 export interface SandboxState {
@@ -51,19 +52,6 @@ export interface Step {
   /** Steps whose results this one needs (run first, without a verdict, by `--step N`). */
   needs: number[];
   run(ctx: StepContext): Promise<StepOutcome>;
-}
-
-/** Throws StepFailure(`what`) unless `ok`; returns `what` as a checked fact. */
-function check(ok: boolean, what: string, found?: string): string {
-  if (!ok) throw new StepFailure(found ? `${what}: ${found}` : what);
-  return what;
-}
-
-/** Throws StepFailure with the command's last log lines unless it exited 0. */
-function succeeded(r: CommandResult, what: string): void {
-  if (r.code === 0) return;
-  const tail = r.stderr.trim().split("\n").slice(-3).join(" / ");
-  throw new StepFailure(`${what} exited ${r.code}: ${tail}`);
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
@@ -141,7 +129,7 @@ const backupStep: Step = {
 };
 
 const flushStep: Step = {
-  n: 2,
+  n: 3,
   title: "FLUSHALL by the application user",
   needs: [],
   async run(ctx) {
@@ -172,7 +160,7 @@ const flushStep: Step = {
 };
 
 const failoverStep: Step = {
-  n: 3,
+  n: 4,
   title: "primary killed under writes",
   needs: [],
   async run(ctx) {
@@ -266,7 +254,7 @@ function emptyFolder(dir: string): void {
 }
 
 const wipeStep: Step = {
-  n: 4,
+  n: 5,
   title: "Redis volumes wiped, restored",
   needs: [1],
   async run(ctx) {
@@ -357,7 +345,7 @@ function incrFile(pod: PodProcess): string {
 const sha256 = (file: string) => spawnSync("sha256sum", [file], { encoding: "utf8" }).stdout.split(" ")[0];
 
 const aofStep: Step = {
-  n: 5,
+  n: 6,
   title: "corrupted AOF repaired at start-up",
   needs: [],
   async run(ctx) {
@@ -418,7 +406,7 @@ const aofStep: Step = {
 };
 
 const lancedbStep: Step = {
-  n: 6,
+  n: 7,
   title: "LanceDB directory lost while writing",
   needs: [1],
   async run(ctx) {
@@ -522,7 +510,7 @@ function compareRows(rows: Record<string, unknown>[], count: number): string[] {
 }
 
 const drillAndPruneStep: Step = {
-  n: 7,
+  n: 8,
   title: "restore drill and retention prune",
   needs: [1],
   async run(ctx) {
@@ -616,10 +604,12 @@ function jobLog(ctx: StepContext, cronJob: string): string {
 /** Every step, in order. */
 export const STEPS: Step[] = [
   backupStep,
+  doctorStep(2, "stack doctor before trusting the stack", [1], false),
   flushStep,
   failoverStep,
   wipeStep,
   aofStep,
   lancedbStep,
   drillAndPruneStep,
+  doctorStep(9, "stack doctor after the drill", [1, 8], true),
 ];

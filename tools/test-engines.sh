@@ -3,7 +3,7 @@
 # engine's own RDBs, the backup and restore round trip of every type, the RDB defects and the rule for
 # unknown formats, failover and hand-over of the Sentinel set, AOF repair with the engine's own
 # check-aof, the replication stream replayed to a point in time) run again on Redis 8.0 and Valkey 8.1. test/redis/startup.test.ts (the init container's
-# repair in a whole set, 75 s an engine) is left to the sandbox's step 5 (--engine) to keep CI short. Redis 7 (Debian's, on PATH)
+# repair in a whole set, 75 s an engine) is left to the sandbox's step 6 (--engine) to keep CI short. Redis 7 (Debian's, on PATH)
 # runs them with the rest of the suite. Builds the engines' root first when it is missing (root needed
 # once; later runs take a second). Prints how long each engine took.
 #

@@ -8,3 +8,4 @@ export * from "./kubeconfig";
 export * from "./access-review";
 export * from "./cluster-types";
 export * from "./service-proxy";
+export * from "./provisioner";

@@ -1,5 +1,6 @@
 // What a preflight reads of the stand-in, through @kubernetes/client-node: access reviews (allowed unless
-// denied, per user), StorageClasses and CRDs as stored objects, and the service proxy to a local server.
+// denied, per user), StorageClasses and CRDs as stored objects, claims bound by the provisioner to volumes
+// of their class's reclaim policy, and the service proxy to a local server.
 import * as http from "http";
 import type { AddressInfo } from "net";
 import {
@@ -8,6 +9,7 @@ import {
   KubeApiServer,
   kubeConfigFor,
   loadKubeClient,
+  provisionVolumes,
   serveAccessReviews,
   serveServiceProxy,
 } from ".";
@@ -59,6 +61,65 @@ test("StorageClasses and CRDs are served as stored", async () => {
     .readCustomResourceDefinition({ name: "podmonitors.monitoring.coreos.com" });
   expect(read.status?.conditions).toEqual([{ type: "Established", status: "True" }]);
   expect(read.spec).toMatchObject({ group: "monitoring.coreos.com", names: { kind: "PodMonitor" } });
+});
+
+test("the provisioner binds each claim to a volume of its class's reclaim policy; Retain outlives the claim", async () => {
+  const stop = provisionVolumes(server.store);
+  const store = server.store;
+  store.create(store.type("storage.k8s.io/v1", "StorageClass"), undefined, {
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    metadata: { name: "retain" },
+    reclaimPolicy: "Retain",
+  });
+  const core = kubeConfigFor(server).makeApiClient(k8s.CoreV1Api);
+  const claim = (name: string, storageClassName?: string) =>
+    core.createNamespacedPersistentVolumeClaim({
+      namespace: "ns",
+      body: {
+        metadata: { name },
+        spec: {
+          storageClassName,
+          accessModes: ["ReadWriteOnce"],
+          resources: { requests: { storage: "1Gi" } },
+        },
+      },
+    });
+  try {
+    await claim("kept", "retain");
+    await claim("default");
+    const bound = async (name: string) => {
+      for (let i = 0; i < 50; i++) {
+        const c = await core.readNamespacedPersistentVolumeClaim({ name, namespace: "ns" });
+        if (c.spec?.volumeName && c.status?.phase === "Bound") return c;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`${name} was not bound`);
+    };
+    const kept = await bound("kept");
+    const other = await bound("default");
+    const keptPv = await core.readPersistentVolume({ name: kept.spec!.volumeName! });
+    expect(keptPv.metadata?.name).toBe(`pvc-${kept.metadata!.uid}`);
+    expect(keptPv.spec).toMatchObject({
+      storageClassName: "retain",
+      persistentVolumeReclaimPolicy: "Retain",
+      capacity: { storage: "1Gi" },
+      claimRef: { namespace: "ns", name: "kept", uid: kept.metadata!.uid },
+    });
+    const otherPv = await core.readPersistentVolume({ name: other.spec!.volumeName! });
+    expect(otherPv.spec?.persistentVolumeReclaimPolicy).toBe("Delete");
+    await core.deleteNamespacedPersistentVolumeClaim({ name: "kept", namespace: "ns" });
+    await core.deleteNamespacedPersistentVolumeClaim({ name: "default", namespace: "ns" });
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await core.readPersistentVolume({ name: keptPv.metadata!.name! })).status?.phase).toBe(
+      "Released",
+    );
+    await expect(core.readPersistentVolume({ name: otherPv.metadata!.name! })).rejects.toMatchObject({
+      code: 404,
+    });
+  } finally {
+    stop();
+  }
 });
 
 test("the service proxy reaches a routed service, 404 for another, 503 when it does not answer", async () => {

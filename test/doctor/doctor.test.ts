@@ -92,30 +92,27 @@ async function putUnrestorableBackup(at: Date): Promise<void> {
   );
 }
 
-/** Binds every claim of the stack to a volume made by its class (Retain), as a provisioner would. */
-async function bindClaims(): Promise<void> {
+/** Waits until the stand-in's provisioner has bound every claim of the stack to a volume of its class. */
+async function claimsBound(): Promise<void> {
   // The kubelet makes the claims as it starts the StatefulSets' pods.
   const names = ["data-redis-0", "data-redis-1", "data-redis-2", "data-lancedb-0"];
   await waitFor(
-    "the stack's claims",
-    () => names.every((n) => c.objects("v1", "PersistentVolumeClaim").some((o) => o.metadata.name === n)),
+    "the stack's claims to be bound",
+    () =>
+      names.every((n) =>
+        c
+          .objects("v1", "PersistentVolumeClaim")
+          .some((o) => o.metadata.name === n && (o.spec as { volumeName?: string }).volumeName),
+      ),
     30_000,
   );
-  for (const claim of c.objects("v1", "PersistentVolumeClaim")) {
-    const spec = claim.spec as { storageClassName?: string; resources: unknown };
-    const volume = `pvc-${claim.metadata.name}`;
-    c.server.store.create(type("v1", "PersistentVolume"), undefined, {
-      apiVersion: "v1",
-      kind: "PersistentVolume",
-      metadata: { name: volume },
-      spec: {
-        storageClassName: spec.storageClassName,
-        persistentVolumeReclaimPolicy: "Retain",
-        claimRef: { namespace: c.namespace, name: claim.metadata.name },
-      },
-    });
-    replace({ ...claim, spec: { ...spec, volumeName: volume } });
-  }
+}
+
+/** The volume bound to `claim`. */
+function volumeOf(claim: string): string {
+  return String(
+    (get("v1", "PersistentVolumeClaim", claim, c.namespace).spec as { volumeName: string }).volumeName,
+  );
 }
 
 /** A backup of a real redis-server's RDB, taken by the CLI. */
@@ -216,7 +213,7 @@ beforeAll(async () => {
     container.env.push({ name: "HOLDFAST_PUSHGATEWAY", value: PUSHGATEWAY });
     replace(cj);
   }
-  await bindClaims();
+  await claimsBound();
   await c.s3.bucketSettings(bucket, LOCKED);
   await backUpRedis();
   redisBackupAt = Date.now();
@@ -331,16 +328,17 @@ test("a storage class that reclaims with Delete: one FAIL line naming it", async
 });
 
 test("a bound volume that reclaims with Delete: one FAIL line naming it and its claim", async () => {
-  const pv = get("v1", "PersistentVolume", "pvc-data-redis-1");
+  const volume = volumeOf("data-redis-1");
+  const pv = get("v1", "PersistentVolume", volume);
   const spec = pv.spec as Record<string, unknown>;
   replace({ ...pv, spec: { ...spec, persistentVolumeReclaimPolicy: "Delete" } });
   try {
     failsOnce(
       await doctor(),
-      /^FAIL storage\s+volume of data-redis-1: pvc-data-redis-1 reclaims with Delete: kubectl patch pv/,
+      new RegExp(`^FAIL storage\\s+volume of data-redis-1: ${volume} reclaims with Delete: kubectl patch pv`),
     );
   } finally {
-    const now = get("v1", "PersistentVolume", "pvc-data-redis-1");
+    const now = get("v1", "PersistentVolume", volume);
     replace({ ...now, spec: { ...spec, persistentVolumeReclaimPolicy: "Retain" } });
   }
 });
