@@ -134,6 +134,7 @@ function sentinelRedis(
       failoverTimeoutMilliseconds: config.failoverTimeoutMilliseconds,
       minReplicasToWrite: config.minReplicasToWrite,
       minReplicasMaxLag: config.minReplicasMaxLag,
+      replBacklogSize: config.replBacklogSize,
       storageClassName: config.storageClassName || undefined,
       storageSize: config.redisStorageSize,
       cpuRequest: config.redisCpuRequest,
