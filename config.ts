@@ -8,6 +8,7 @@ import { parse } from "yaml";
 import { JOB_SERVICE_ACCOUNTS } from "./components/backup-bucket/policies";
 import { imageProblem } from "./components/shared/image-ref";
 import { checkEngineImage } from "./core/engines";
+import { replBacklogProblem } from "./components/redis/conf";
 
 /** One key of the `config:` block of Pulumi.yaml. */
 export interface ConfigKeySchema {
@@ -40,6 +41,7 @@ export interface HoldfastConfig {
   failoverTimeoutMilliseconds: number;
   minReplicasToWrite: number;
   minReplicasMaxLag: number;
+  replBacklogSize: string;
   redisStorageSize: string;
   redisCpuRequest: string;
   redisCpuLimit: string;
@@ -167,6 +169,8 @@ export function validateConfig(c: HoldfastConfig): void {
     fail(`sentinelQuorum must be a majority of ${c.sentinelReplicas} sentinels`);
   if (c.minReplicasToWrite > c.redisReplicas - 1)
     fail("minReplicasToWrite cannot exceed the number of replicas (redisReplicas - 1)");
+  const backlogProblem = replBacklogProblem(c.replBacklogSize, c.redisMemoryLimit);
+  if (backlogProblem) fail(`replBacklogSize ${backlogProblem}`);
   if (c.zones.length === 0) fail("zones must name at least one zone");
   if (c.backupObjectLockMode && !["GOVERNANCE", "COMPLIANCE"].includes(c.backupObjectLockMode))
     fail("backupObjectLockMode must be GOVERNANCE, COMPLIANCE or empty");

@@ -134,6 +134,7 @@ function sentinelRedis(
       failoverTimeoutMilliseconds: config.failoverTimeoutMilliseconds,
       minReplicasToWrite: config.minReplicasToWrite,
       minReplicasMaxLag: config.minReplicasMaxLag,
+      replBacklogSize: config.replBacklogSize,
       storageClassName: config.storageClassName || undefined,
       storageSize: config.redisStorageSize,
       cpuRequest: config.redisCpuRequest,
@@ -283,6 +284,9 @@ function backupSchedule(
   );
 }
 
+/** The continuous-protection stream's component and Deployment name. */
+const STREAM_DEPLOYMENT = "redis-stream";
+
 /**
  * Continuous protection: the stream joins the Redis set as its `stream` user and writes under the
  * stack's prefix as the backup role, through the backup CronJob's service account (the one the role
@@ -294,7 +298,7 @@ function continuousBackup(
   opts: pulumi.ComponentResourceOptions,
 ): ContinuousBackup {
   return new ContinuousBackup(
-    "redis-stream",
+    STREAM_DEPLOYMENT,
     {
       namespace: config.namespace,
       jobsImage: s.image,
@@ -338,6 +342,7 @@ function monitoring(config: HoldfastConfig, opts: pulumi.ComponentResourceOption
     stores: config.lancedbMode !== "s3" ? ["redis", "lancedb"] : ["redis"],
     backupMaxAgeHours: config.backupMaxAgeHours,
     drillMaxAgeDays: 35,
+    stream: config.continuousBackup ? { deployment: STREAM_DEPLOYMENT } : undefined,
   };
   if (config.prometheusRules) {
     new BackupAlerts(

@@ -93,6 +93,21 @@ describe("stack config checks", () => {
     await expect(stackRun("dev", { "holdfast:zones": "us-east-1a" })).rejects.toThrow(/zones must be array/);
   });
 
+  it("refuse a replication backlog the data pods' memory cannot hold beside the data", async () => {
+    // dev: 256Mi pods, maxmemory 192Mi; the backlog counts toward maxmemory, at most a quarter of it.
+    await expect(stackRun("dev", { "holdfast:replBacklogSize": "64Mi" })).rejects.toThrow(
+      "invalid stack config: replBacklogSize 64Mi is more than a quarter of maxmemory (192Mi, 75% of the data " +
+        "pods' memory limit 256Mi); Redis counts the backlog toward maxmemory, so it would crowd out the data",
+    );
+    await expect(stackRun("dev", { "holdfast:replBacklogSize": "64mb" })).rejects.toThrow(
+      /replBacklogSize "64mb" is not a memory quantity/,
+    );
+    await expect(stackRun("dev", { "holdfast:replBacklogSize": "512Ki" })).rejects.toThrow(
+      /replBacklogSize 512Ki is below Redis's own default of 1Mi/,
+    );
+    await expect(stackRun("dev", { "holdfast:replBacklogSize": "48Mi" })).resolves.toBeDefined();
+  });
+
   it("refuse a stack whose jobs' service accounts would carry IRSA roles no OIDC provider lets them assume", async () => {
     await expect(stackRun("prod", { "holdfast:oidcProviderArn": "" })).rejects.toThrow(
       "invalid stack config: oidcProviderArn is empty, so the roles of the service accounts holdfast-backup, " +

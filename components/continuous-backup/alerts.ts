@@ -3,6 +3,7 @@
 // at all). Each links its own runbook page. Pure; ContinuousBackup wires them into a PrometheusRule.
 import { STREAM_METRICS as M } from "../../core/metrics";
 import { completeRule, type AlertRule, type AlertRuleDraft } from "../monitoring/alerts";
+import { streamSeries } from "../monitoring/selectors";
 
 /** Seconds of lag that warn, and that are critical. */
 export const STREAM_LAG_WARNING_SECONDS = 30;
@@ -20,10 +21,8 @@ export interface StreamAlertSettings {
   runbookBaseUrl: string;
 }
 
-/** The matchers (without braces) of the stream's scraped series. */
-export function streamSeries(s: Pick<StreamAlertSettings, "namespace" | "deployment">): string {
-  return `namespace="${s.namespace}", pod=~"${s.deployment}-[a-z0-9]+-[a-z0-9]+"`;
-}
+/** The matchers (without braces) of the stream's scraped series (shared with the replica alert). */
+export { streamSeries };
 
 function streamRules(s: StreamAlertSettings): AlertRuleDraft[] {
   const series = streamSeries(s);

@@ -2,8 +2,8 @@
 // "AOF rewrite failures", "memory above 90%") and Holdfast's own (a failed restore drill, no replica
 // online, sentinel quorum lost) as a PrometheusRule, each linking its own runbook page, and the PodMonitor
 // that scrapes the exporters. Pure; BackupAlerts wires them.
-import { EXPORTER_METRICS as X, JOB_METRICS as J } from "../../core/metrics";
-import { selectors, type WatchedStack } from "./selectors";
+import { EXPORTER_METRICS as X, JOB_METRICS as J, STREAM_METRICS as M } from "../../core/metrics";
+import { selectors, streamSeries, type WatchedStack } from "./selectors";
 
 /** One alerting rule, as a PrometheusRule carries it. */
 export interface AlertRule {
@@ -95,6 +95,18 @@ function backupRules(s: AlertSettings): AlertRuleDraft[] {
 }
 
 /**
+ * The primary's connected replicas that are data pods. A continuous-protection stream is connected as a
+ * replica too, so each stream with its link up is taken off (none scraped counts as none).
+ */
+function realReplicas(s: AlertSettings): string {
+  const { data } = selectors(s);
+  const connected = `max(${X.connectedReplicas}{${data}} and on (pod) ${X.instanceInfo}{${data}, role="master"})`;
+  if (!s.stream) return connected;
+  const stream = streamSeries({ namespace: s.namespace, deployment: s.stream.deployment });
+  return `(${connected} - on () (sum(${M.linkUp}{${stream}}) or on () vector(0)))`;
+}
+
+/**
  * The Redis set's alerts: keys lost, AOF rewrite or write failing, memory near maxmemory, no replica, no
  * primary, sentinel quorum lost.
  */
@@ -145,7 +157,7 @@ function redisRules(s: AlertSettings): AlertRuleDraft[] {
     },
     {
       alert: "HoldfastRedisNoReplica",
-      expr: `max(${X.connectedReplicas}{${data}} and on (pod) ${X.instanceInfo}{${data}, role="master"}) < 1`,
+      expr: `${realReplicas(s)} < 1`,
       for: "2m",
       labels: { severity: "critical" },
       annotations: {

@@ -11,7 +11,12 @@ import { schemaProblems } from "../../test/support/k8s-schema";
 import { describeWithPromtool, promtool } from "../../test/support/promtool";
 import { metricNames } from "../../test/support/promql";
 import { findObject, type OfflineRun, stackRun } from "../../test/support/stack";
-import { EXPORTED_METRICS, EXPORTER_METRICS as X, JOB_METRICS as J } from "../../core/metrics";
+import {
+  EXPORTED_METRICS,
+  EXPORTER_METRICS as X,
+  JOB_METRICS as J,
+  STREAM_METRICS as M,
+} from "../../core/metrics";
 
 interface DashboardConfigMap {
   metadata: { name: string; namespace: string; labels: Record<string, string> };
@@ -112,9 +117,17 @@ describe("the prod stack's dashboard", () => {
     expect(dashboardProblems(dashboard, /stack="prod"|namespace="holdfast"/)).toEqual([]);
   });
 
-  it("shows backups, drills, Redis memory, keys and replication, failovers, LanceDB versions and bytes", () => {
+  it("shows backups, drills, Redis memory, keys and replication, failovers, the stream's lag, link and gaps, LanceDB versions and bytes", () => {
     const rows = (dashboard.panels as RowPanel[]).filter((p) => p.type === "row").map((p) => p.title);
-    expect(rows).toEqual(["Backups", "Restore drills", "Redis", "Failovers", "LanceDB"]);
+    // prod streams (continuousBackup): its row comes with it.
+    expect(rows).toEqual([
+      "Backups",
+      "Restore drills",
+      "Redis",
+      "Failovers",
+      "Continuous protection",
+      "LanceDB",
+    ]);
     const used = metricsOf(dashboard);
     for (const m of [
       J.backupLastSuccess,
@@ -131,6 +144,9 @@ describe("the prod stack's dashboard", () => {
       X.instanceInfo,
       X.sentinelMasterStatus,
       X.sentinelOkSentinels,
+      M.lag,
+      M.linkUp,
+      M.gaps,
     ])
       expect([m, used.has(m)]).toEqual([m, true]);
   });
@@ -156,13 +172,16 @@ describe("the prod stack's dashboard", () => {
 });
 
 describe("dashboard settings", () => {
-  it("dev ships none unless grafanaDashboard is on; then in its own namespace, LanceDB included", async () => {
+  it("dev ships none unless grafanaDashboard is on; then in its own namespace, LanceDB included, no stream row (dev does not stream)", async () => {
     const dev = await stackRun("dev");
     expect(dev.resources.some((r) => r.type === "holdfast:monitoring:BackupDashboard")).toBe(false);
     const on = await stackRun("dev", { "holdfast:grafanaDashboard": true });
     const { cm, dashboard } = dashboardOf(on, "dev");
     expect(cm.metadata.namespace).toBe("holdfast-dev");
     expect(dashboardProblems(dashboard, /stack="dev"|namespace="holdfast-dev"/)).toEqual([]);
+    const rows = (dashboard.panels as RowPanel[]).filter((p) => p.type === "row").map((p) => p.title);
+    expect(rows).not.toContain("Continuous protection");
+    expect(metricsOf(dashboard).has(M.linkUp)).toBe(false);
   });
 
   it("takes the data source and the ConfigMap's namespace from the stack config", async () => {

@@ -12,8 +12,8 @@ import {
   ThresholdsMode,
   type VariableModel,
 } from "@grafana/schema";
-import { EXPORTER_METRICS as X, JOB_METRICS as J } from "../../core/metrics";
-import { selectors, type WatchedStack } from "./selectors";
+import { EXPORTER_METRICS as X, JOB_METRICS as J, STREAM_METRICS as M } from "../../core/metrics";
+import { selectors, streamSeries, type WatchedStack } from "./selectors";
 
 /** What the dashboard shows. */
 export interface DashboardSettings extends WatchedStack {
@@ -389,6 +389,48 @@ function lancedbPanels(s: DashboardSettings): PanelSpec[] {
   ];
 }
 
+/** The continuous-protection row: the stream's lag, its link to the primary, and the gaps in its chains. */
+function streamPanels(s: DashboardSettings, deployment: string): PanelSpec[] {
+  const stream = streamSeries({ namespace: s.namespace, deployment });
+  return [
+    {
+      type: "timeseries",
+      title: "Stream lag",
+      description:
+        "How long the oldest write the stream received has waited to be durable in the bucket; a " +
+        "point-in-time restore reaches only what is durable. HoldfastStreamLagging warns above 30 s.",
+      queries: [{ expr: `max(${M.lag}{${stream}})`, legend: "lag" }],
+      width: 8,
+      unit: "s",
+      thresholds: [
+        { value: null, color: "green" },
+        { value: 30, color: "orange" },
+        { value: 300, color: "red" },
+      ],
+    },
+    {
+      type: "state-timeline",
+      title: "Stream link to the primary",
+      description:
+        "Whether the stream is connected to the primary as a replica; down, writes are not shipped.",
+      queries: [{ expr: `max(${M.linkUp}{${stream}})`, legend: "link" }],
+      width: 8,
+      mappings: { "0": { text: "down", color: "red" }, "1": { text: "up", color: "green" } },
+    },
+    {
+      type: "timeseries",
+      title: "Stream gaps",
+      description:
+        "New chains begun by a full resynchronisation (the stream was away longer than the primary's " +
+        "backlog covers): the moments between chains cannot be restored to.",
+      queries: [{ expr: `sum(increase(${M.gaps}{${stream}}[1h]))`, legend: "gaps per hour" }],
+      width: 8,
+      unit: "short",
+      thresholds: red(1),
+    },
+  ];
+}
+
 /** The dashboard's data source variable, preselecting the data source the stack config names. */
 function datasourceVariable(s: DashboardSettings): VariableModel {
   return {
@@ -407,7 +449,10 @@ function datasourceVariable(s: DashboardSettings): VariableModel {
   };
 }
 
-/** The dashboard of a stack: one row each for backups, restore drills, Redis, failovers and LanceDB. */
+/**
+ * The dashboard of a stack: one row each for backups, restore drills, Redis, failovers, continuous
+ * protection (when the stack streams) and LanceDB.
+ */
 export function grafanaDashboard(s: DashboardSettings): Dashboard {
   return {
     uid: `holdfast-${s.stack}`.slice(0, 40),
@@ -430,6 +475,7 @@ export function grafanaDashboard(s: DashboardSettings): Dashboard {
       { title: "Restore drills", panels: drillPanels(s) },
       { title: "Redis", panels: redisPanels(s) },
       { title: "Failovers", panels: failoverPanels(s) },
+      ...(s.stream ? [{ title: "Continuous protection", panels: streamPanels(s, s.stream.deployment) }] : []),
       ...(s.stores.includes("lancedb") ? [{ title: "LanceDB", panels: lancedbPanels(s) }] : []),
     ]),
   };

@@ -43,4 +43,14 @@ export interface WatchedStack extends StackSeries {
   backupMaxAgeHours: number;
   /** The newest good drill may be this old. */
   drillMaxAgeDays: number;
+  /**
+   * The continuous-protection stream, when the stack runs one: its Deployment, in the stack's namespace.
+   * It is connected to the primary as a replica, so the replica alert discounts it.
+   */
+  stream?: { deployment: string };
+}
+
+/** The matchers (without braces) of a continuous-protection stream's scraped series. */
+export function streamSeries(s: { namespace: string; deployment: string }): string {
+  return `namespace="${s.namespace}", pod=~"${s.deployment}-[a-z0-9]+-[a-z0-9]+"`;
 }

@@ -1,7 +1,7 @@
 // Pure renderers of redis.conf and sentinel.conf. The component writes their output into ConfigMaps and
 // the tests boot real redis-server and redis-sentinel processes from the same output, with only ports,
 // hosts and directories changed.
-import { quantityToBytes } from "../../core/quantity";
+import { mebibytes, quantityBytes, quantityToBytes } from "../../core/quantity";
 
 /** Settings of a data node's redis.conf. */
 export interface RedisConfOptions {
@@ -23,6 +23,11 @@ export interface RedisConfOptions {
   minReplicasMaxLag: number;
   /** Milliseconds a script may run before the node answers BUSY and the sidecar kills it. */
   busyReplyThresholdMs: number;
+  /**
+   * Bytes of replication backlog: the writes a replica (or the stream) may miss and still continue.
+   * Omitted: no backlog lines (Redis's own 1 MB, freed after an hour without replicas).
+   */
+  replBacklogBytes?: number;
 }
 
 /**
@@ -51,6 +56,17 @@ export const PERSISTENCE_LINES = [
   "rdbchecksum yes",
 ];
 
+/** The backlog lines of a redis.conf: its size, and never freed. */
+function backlogLines(bytes: number): string[] {
+  return [
+    "# The writes a replica or the continuous-protection stream may miss (a pod moved, a node drained) and",
+    "# still continue with a partial resync. The backlog counts toward maxmemory; it is never freed, so the",
+    "# room the data has does not change while the replicas are away.",
+    `repl-backlog-size ${bytes}`,
+    "repl-backlog-ttl 0",
+  ];
+}
+
 /** Renders a data node's redis.conf. */
 export function renderRedisConf(o: RedisConfOptions): string {
   return [
@@ -71,6 +87,7 @@ export function renderRedisConf(o: RedisConfOptions): string {
     "replica-serve-stale-data yes",
     "repl-diskless-sync yes",
     "repl-diskless-sync-delay 1",
+    ...(o.replBacklogBytes === undefined ? [] : backlogLines(o.replBacklogBytes)),
     "",
     "# Scripts: one running this long gets BUSY answers, and the holdfast sidecar kills it (SCRIPT KILL,",
     "# FUNCTION KILL) long before the sentinels' down-after-milliseconds.",
@@ -122,6 +139,28 @@ export function renderSentinelConf(o: SentinelConfOptions): string {
     `sentinel parallel-syncs ${o.masterName} 1`,
     "",
   ].join("\n");
+}
+
+/** The largest share of maxmemory the replication backlog may take (the rest is the data's). */
+export const MAX_BACKLOG_SHARE_OF_MAXMEMORY = 0.25;
+
+/**
+ * What is wrong with a replication backlog of `size` for data pods limited to `memoryLimit` (both memory
+ * quantities), or undefined. Redis counts the backlog toward maxmemory, and with noeviction a full
+ * backlog leaves the data maxmemory minus the backlog: at most a quarter of maxmemory keeps three
+ * quarters for the data; below 1Mi it is smaller than Redis's own default.
+ */
+export function replBacklogProblem(size: string, memoryLimit: string): string | undefined {
+  const bytes = quantityBytes(size);
+  if (bytes === undefined) return `"${size}" is not a memory quantity (64Mi, 1Gi)`;
+  if (bytes < 2 ** 20) return `${size} is below Redis's own default of 1Mi`;
+  const maxmemory = maxmemoryFor(memoryLimit);
+  if (bytes > maxmemory * MAX_BACKLOG_SHARE_OF_MAXMEMORY)
+    return (
+      `${size} is more than a quarter of maxmemory (${mebibytes(maxmemory)}, 75% of the data pods' ` +
+      `memory limit ${memoryLimit}); Redis counts the backlog toward maxmemory, so it would crowd out the data`
+    );
+  return undefined;
 }
 
 /** maxmemory for a container memory limit: 75%, leaving room for copy-on-write during a snapshot fork. */

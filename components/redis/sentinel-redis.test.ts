@@ -5,15 +5,29 @@ import { findObject, findResource, stackRun, OfflineRun, RenderedObject } from "
 import { admits, type NetworkPolicyObject, type PodAt } from "../../test/support/network-policy";
 import { busyReplyThresholdFor, PERSISTENCE_LINES } from "./conf";
 import { REDIS_CLIENT_LABEL } from "../../core/redis-set";
+import { redisSetSettings } from "./sentinel-redis";
 
 type Obj = RenderedObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const stacks: [
   string,
-  { namespace: string; zones: number; strict: boolean; storage: string; memory: string },
+  { namespace: string; zones: number; strict: boolean; storage: string; memory: string; backlog: number },
 ][] = [
-  ["dev", { namespace: "holdfast-dev", zones: 1, strict: false, storage: "2Gi", memory: "256Mi" }],
-  ["prod", { namespace: "holdfast", zones: 3, strict: true, storage: "50Gi", memory: "8Gi" }],
+  [
+    "dev",
+    {
+      namespace: "holdfast-dev",
+      zones: 1,
+      strict: false,
+      storage: "2Gi",
+      memory: "256Mi",
+      backlog: 32 * 2 ** 20,
+    },
+  ],
+  [
+    "prod",
+    { namespace: "holdfast", zones: 3, strict: true, storage: "50Gi", memory: "8Gi", backlog: 256 * 2 ** 20 },
+  ],
 ];
 
 describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
@@ -159,6 +173,14 @@ describe.each(stacks)("the %s stack's Redis set", (stack, expected) => {
     expect(conf).toMatch(/^maxmemory-policy noeviction$/m);
   });
 
+  it("keeps a replication backlog that a replica or the stream away through a pod move can continue from, never freed", () => {
+    const conf = (findObject(run, "ConfigMap", "redis-config") as Obj).data["redis.conf"] as string;
+    expect(conf).toMatch(new RegExp(`^repl-backlog-size ${expected.backlog}$`, "m"));
+    expect(conf).toMatch(/^repl-backlog-ttl 0$/m);
+    const maxmemory = Number(/^maxmemory (\d+)$/m.exec(conf)![1]);
+    expect(expected.backlog).toBeLessThanOrEqual(maxmemory / 4);
+  });
+
   it("has no usable default user and keeps the flushes and scripts that write from the application user, with every password generated", () => {
     const secret = findObject(run, "Secret", "redis-auth") as Obj;
     const acl = secret.stringData["users.acl"] as string;
@@ -248,5 +270,20 @@ describe("stack config reaches the Redis set", () => {
       ),
     ).toBe(false);
     expect(findObject(run, "ConfigMap", "redis-config").data).toBeDefined();
+  });
+});
+
+describe("the SentinelRedis component's replication backlog", () => {
+  const args = { namespace: "n", jobsImage: "holdfast-jobs:1" };
+  it("defaults to 64Mi, a sixth of the default 512Mi pods' maxmemory", () => {
+    expect(redisSetSettings("redis", args).replBacklogSize).toBe("64Mi");
+  });
+  it("refuses one that would take more than a quarter of maxmemory, which Redis counts it toward", () => {
+    expect(() =>
+      redisSetSettings("redis", { ...args, memoryLimit: "256Mi", replBacklogSize: "64Mi" }),
+    ).toThrow(/^SentinelRedis redis: replBacklogSize 64Mi is more than a quarter of maxmemory \(192Mi/);
+    expect(
+      redisSetSettings("redis", { ...args, memoryLimit: "8Gi", replBacklogSize: "1Gi" }).replBacklogSize,
+    ).toBe("1Gi");
   });
 });

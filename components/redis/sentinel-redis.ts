@@ -15,6 +15,7 @@ import {
   renderUsersAcl,
 } from "./acl";
 import { retainStorageClass } from "../shared/k8s";
+import { replBacklogProblem } from "./conf";
 import {
   AUTH_FILES,
   RedisSetSettings,
@@ -63,6 +64,12 @@ export interface SentinelRedisArgs {
   /** Seconds a replica may lag and still count for minReplicasToWrite. Default 10. */
   minReplicasMaxLag?: pulumi.Input<number>;
   /**
+   * Replication backlog of each data node, a memory quantity: the writes a replica or a ContinuousBackup
+   * stream may miss and still continue without a full resync (without a gap in the stream's chain). It
+   * counts toward maxmemory and may be at most a quarter of it. Default `64Mi`.
+   */
+  replBacklogSize?: pulumi.Input<string>;
+  /**
    * An existing StorageClass for the data volumes, which must reclaim with Retain. Default: the set
    * creates `<namespace>-<name>-retain` (encrypted gp3, expandable, Retain).
    */
@@ -102,12 +109,18 @@ export interface SentinelRedisArgs {
 /** The default Redis image (components/redis/engines.ts says why). */
 export { DEFAULT_REDIS_IMAGE } from "../../core/engines";
 
+/** The default replication backlog: 64Mi, a sixth of the default pods' maxmemory (384Mi). */
+export const DEFAULT_REPL_BACKLOG_SIZE = "64Mi";
+
 /** The default exporter image, pinned by version. */
 export const DEFAULT_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.67.0";
 
-/** Applies the defaults of SentinelRedisArgs. */
+/** Applies the defaults of SentinelRedisArgs. @throws when the backlog does not fit the pods' memory */
 export function redisSetSettings(name: string, args: pulumi.Unwrap<SentinelRedisArgs>): RedisSetSettings {
   const storageClassName = args.storageClassName || `${args.namespace}-${name}-retain`;
+  const backlog = args.replBacklogSize ?? DEFAULT_REPL_BACKLOG_SIZE;
+  const problem = replBacklogProblem(backlog, args.memoryLimit ?? "512Mi");
+  if (problem) throw new Error(`SentinelRedis ${name}: replBacklogSize ${problem}`);
   return {
     name,
     namespace: args.namespace,
@@ -122,6 +135,7 @@ export function redisSetSettings(name: string, args: pulumi.Unwrap<SentinelRedis
     failoverTimeoutMilliseconds: args.failoverTimeoutMilliseconds ?? 60000,
     minReplicasToWrite: args.minReplicasToWrite ?? 1,
     minReplicasMaxLag: args.minReplicasMaxLag ?? 10,
+    replBacklogSize: backlog,
     storageClassName,
     storageSize: args.storageSize ?? "8Gi",
     cpuRequest: args.cpuRequest ?? "100m",

@@ -3,6 +3,7 @@
 // network policy. SentinelRedis wires these into resources; the tests read the same output.
 import { engineBinaries, type EngineKind } from "../../core/engines";
 import { serviceHost } from "../../core/kube";
+import { quantityToBytes } from "../../core/quantity";
 import {
   METRICS_PORT,
   PATHS,
@@ -47,6 +48,8 @@ export interface RedisSetSettings {
   failoverTimeoutMilliseconds: number;
   minReplicasToWrite: number;
   minReplicasMaxLag: number;
+  /** Replication backlog of each data node, a memory quantity (see replBacklogProblem). */
+  replBacklogSize: string;
   /** StorageClass of the data volumes (its reclaim policy must be Retain). */
   storageClassName: string;
   storageSize: string;
@@ -120,6 +123,7 @@ export function clusterRedisConf(s: RedisSetSettings): string {
     minReplicasToWrite: s.minReplicasToWrite,
     minReplicasMaxLag: s.minReplicasMaxLag,
     busyReplyThresholdMs: busyReplyThresholdFor(s.downAfterMilliseconds),
+    replBacklogBytes: quantityToBytes(s.replBacklogSize),
   });
 }
 

@@ -1,7 +1,12 @@
 // Persistence of the rendered dev set on real Redis: data written before every node restarts (gracefully,
 // or all killed at once) is there after it, served by the primary the sentinels knew before — also after
-// a failover, when the sentinels restart with the data nodes and must remember who was promoted.
+// a failover, when the sentinels restart with the data nodes and must remember who was promoted; a replica
+// away for more writes than Redis's default backlog continues from the rendered one.
+import * as fs from "fs";
+import * as path from "path";
+import { waitFor } from "../../harness/processes";
 import { RedisSet } from "../../harness/redis-set";
+import { parseInfo } from "../../jobs/redis/client";
 
 jest.setTimeout(180_000);
 
@@ -85,4 +90,45 @@ it("comes back on the promoted primary with all data when everything restarts af
   expect(await set.waitForHealthy(60000)).toBe(promoted);
   expect(await check()).toEqual([]);
   expect(await more()).toEqual([]);
+});
+
+it("lets a replica away for far more than Redis's default 1 MB backlog of writes continue with a partial resync", async () => {
+  const primary = await set.waitForHealthy();
+  const replica = set.data.find((d) => d !== primary && d.server)!;
+  const admin = set.connect(primary, "admin");
+  const onReplica = set.connect(replica, "admin");
+  await Promise.all([admin.connect(), onReplica.connect()]);
+  const rendered = fs.readFileSync(path.join(primary.dir, "config", "redis.conf"), "utf8");
+  const backlog = Number(/^repl-backlog-size (\d+)$/m.exec(rendered)![1]);
+  expect(((await admin.config("GET", "repl-backlog-size")) as string[])[1]).toBe(String(backlog));
+  const stats = async () => parseInfo(await admin.info("stats"));
+  const offset = async () => Number((await set.replication(primary)).master_repl_offset);
+  const before = await stats();
+  const offsetBefore = await offset();
+  // The replica's end of its link, which the primary knows it by.
+  const link = /laddr=(\S+)/.exec(String(await onReplica.call("CLIENT", "LIST", "TYPE", "master")))![1];
+  onReplica.disconnect();
+
+  // The replica is frozen and its link cut, as when its pod moves: 8 MB of writes go by without it.
+  replica.server!.kill("SIGSTOP");
+  try {
+    await admin.call("CLIENT", "KILL", "ADDR", link);
+    const app = set.connect(primary, "app");
+    await app.connect();
+    const value = "x".repeat(64 * 1024);
+    for (let i = 0; i < 128; i++) await app.set(`away:${i}`, value);
+    app.disconnect();
+  } finally {
+    replica.server!.kill("SIGCONT");
+  }
+  const missed = (await offset()) - offsetBefore;
+  expect(missed).toBeGreaterThan(8 * 2 ** 20);
+  expect(missed).toBeLessThan(backlog);
+  await waitFor(
+    "the replica's partial resync",
+    async () => Number((await stats()).sync_partial_ok) > Number(before.sync_partial_ok),
+    30_000,
+  );
+  expect((await stats()).sync_full).toBe(before.sync_full);
+  admin.disconnect();
 });
