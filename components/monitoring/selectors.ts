@@ -47,7 +47,13 @@ export interface WatchedStack extends StackSeries {
    * The continuous-protection stream, when the stack runs one: its Deployment, in the stack's namespace.
    * It is connected to the primary as a replica, so the replica alert discounts it.
    */
-  stream?: { deployment: string };
+  stream?: WatchedStream;
+}
+
+/** A continuous-protection stream the monitoring watches. */
+export interface WatchedStream {
+  /** The stream's Deployment, in the stack's namespace. */
+  deployment: string;
 }
 
 /** The matchers (without braces) of a continuous-protection stream's scraped series. */
