@@ -105,7 +105,7 @@ const backup: Command = {
 const restore: Command = {
   words: ["restore", "redis"],
   summary:
-    "restore a backup into a Redis data directory (Redis stopped), verified by a throw-away redis-server",
+    "restore a backup into a Redis data directory (Redis stopped), verified by a throw-away redis-server or, with --verify serving, by the load of the redis-server it starts to serve it",
   flags: {
     backup: {
       type: "string",
