@@ -325,7 +325,8 @@ async function restoreOnce(
   if (name === "holdfast") {
     const r = await timed("/usr/bin/time", ["-f", "%M", "-o", b.rssFile, ...holdfast, ...where], b.env);
     const load = await serve(b.group, dir, true, b.keys);
-    console.log(`restore: holdfast ${r.seconds.toFixed(1)} s + serving load ${load.toFixed(1)} s`);
+    const took = /took (.*)/.exec(r.stdout)?.[1] ?? "";
+    console.log(`restore: holdfast ${r.seconds.toFixed(1)} s (${took}) + serving load ${load.toFixed(1)} s`);
     return { seconds: r.seconds + load, rssMiB: Number(fs.readFileSync(b.rssFile, "utf8").trim()) / 1024 };
   }
   if (name === "holdfast-serving") {
@@ -354,7 +355,10 @@ async function restoreOnce(
       if (pid) process.kill(pid, "SIGKILL");
     }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    console.log(`restore: holdfast --verify serving ${seconds.toFixed(1)} s (serving when it exits)`);
+    const took = /took (.*)/.exec(r.stdout)?.[1] ?? "";
+    console.log(
+      `restore: holdfast --verify serving ${seconds.toFixed(1)} s (serving when it exits; ${took})`,
+    );
     return { seconds, rssMiB: Number(fs.readFileSync(b.rssFile, "utf8").trim()) / 1024 };
   }
   const r = await timed(
