@@ -8,8 +8,11 @@
 //           Holdfast's peak RSS (VmHWM by /usr/bin/time)                    goal: < 150 MiB at 1 and 2 GiB
 //   restore (H) holdfast restore redis (download, checks, verification load in a throw-away
 //               redis-server, placement), then a stock redis-server loads the directory and serves
+//           (S) holdfast restore redis --verify serving (download, checks, placement, the serving
+//               redis-server's own load checked on a private socket, then its port opened): until the
+//               command exits and the server answers DBSIZE on its port
 //           (r) aws s3 cp s3://.../dump.rdb DIR/, then a stock redis-server loads it and serves
-//                                                                           goal: H <= 1.20 x (r)
+//                                                                           goal: S <= 1.10 x (r)
 // The dataset is values of 4 KiB of random bytes (incompressible), pipelined SETs, until the RDB holds
 // --size-mib MiB; then more until --second-size-mib for the memory check at 2 GiB. The Redis server has
 // the replication settings the stack renders (components/redis/conf.ts: diskless sync and its delay) and
@@ -20,11 +23,12 @@
 // --wait-rounds transfers from an empty server with the same settings measure the wait alone.
 // Holdfast runs as the job image runs it: compiled with tsconfig.build.json. Times are medians of
 // --rounds runs in rotating order. The AWS CLI is Debian's /usr/bin/aws (v2).
-// The restore runs --restore-rounds times each (default --rounds; 0 skips it), alternating which goes
-// first; the backup at the second size runs --second-rounds times (--second-size-mib 0 skips it). The
-// results name the commit measured and whether jobs/ had uncommitted changes.
+// The restore runs --restore-rounds times each at both sizes (default --rounds; 0 skips it), in rotating
+// order; the backup at the second size runs --second-rounds times (--second-size-mib 0 skips it).
+// --restore-only 1 skips the backup comparison: one Holdfast backup and one `aws s3 cp` upload per size,
+// then the restore rounds. The results name the commit measured and whether jobs/ had uncommitted changes.
 //   npm run bench:redis -- [--size-mib 1100] [--second-size-mib 2200] [--rounds 3] [--second-rounds 3]
-//                          [--restore-rounds 3] [--delay-zero 1] [--wait-rounds 10]
+//                          [--restore-rounds 3] [--delay-zero 1] [--wait-rounds 10] [--restore-only 0]
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -291,25 +295,71 @@ async function rdbSize(b: Bench): Promise<number> {
   return Number((await timed("bash", ["-c", script], b.env)).stdout.trim());
 }
 
-/** One restore into an empty directory until a stock server serves it; resolves to the seconds. */
+/** The RESTORE_METHODS, by name: how each restores backup `id` into `dir` until a server serves it. */
+const RESTORE_METHODS = ["holdfast", "holdfast-serving", "aws-cp-then-load"] as const;
+type RestoreMethod = (typeof RESTORE_METHODS)[number];
+
+/** Waits until the server on `port` serves and holds `keys` keys. */
+async function servedOn(port: number, keys: number): Promise<void> {
+  const c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on("error", () => undefined);
+  try {
+    if (!/^loading:0/m.test(String(await c.info("persistence"))))
+      throw new Error("the restored server is still loading");
+    const n = await c.dbsize();
+    if (n !== keys) throw new Error(`the restored server holds ${n} keys, ${keys} expected`);
+  } finally {
+    c.disconnect();
+  }
+}
+
+/** One restore into an empty directory until a server serves it; resolves to the seconds. */
 async function restoreOnce(
   b: Bench,
-  name: string,
+  name: RestoreMethod,
   id: string,
   dir: string,
 ): Promise<{ seconds: number; rssMiB?: number }> {
+  const holdfast = [process.execPath, b.cli, "restore", "redis", "--backup", id];
+  const where = ["--data-dir", dir, "--bucket", "bench-holdfast", "--prefix", "bench"];
   if (name === "holdfast") {
+    const r = await timed("/usr/bin/time", ["-f", "%M", "-o", b.rssFile, ...holdfast, ...where], b.env);
+    const load = await serve(b.group, dir, true, b.keys);
+    const took = /took (.*)/.exec(r.stdout)?.[1] ?? "";
+    console.log(`restore: holdfast ${r.seconds.toFixed(1)} s (${took}) + serving load ${load.toFixed(1)} s`);
+    return { seconds: r.seconds + load, rssMiB: Number(fs.readFileSync(b.rssFile, "utf8").trim()) / 1024 };
+  }
+  if (name === "holdfast-serving") {
+    const port = await freePort();
+    const t0 = process.hrtime.bigint();
     const r = await timed(
       "/usr/bin/time",
       [
-        ...["-f", "%M", "-o", b.rssFile, process.execPath, b.cli, "restore", "redis", "--backup", id],
-        ...["--data-dir", dir, "--bucket", "bench-holdfast", "--prefix", "bench"],
+        "-f",
+        "%M",
+        "-o",
+        b.rssFile,
+        ...holdfast,
+        ...where,
+        "--verify",
+        "serving",
+        "--serve-port",
+        String(port),
       ],
       b.env,
     );
-    const load = await serve(b.group, dir, true, b.keys);
-    console.log(`restore: holdfast ${r.seconds.toFixed(1)} s + serving load ${load.toFixed(1)} s`);
-    return { seconds: r.seconds + load, rssMiB: Number(fs.readFileSync(b.rssFile, "utf8").trim()) / 1024 };
+    const pid = Number(/pid (\d+) on port/.exec(r.stdout)?.[1]);
+    try {
+      await servedOn(port, b.keys);
+    } finally {
+      if (pid) process.kill(pid, "SIGKILL");
+    }
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const took = /took (.*)/.exec(r.stdout)?.[1] ?? "";
+    console.log(
+      `restore: holdfast --verify serving ${seconds.toFixed(1)} s (serving when it exits; ${took})`,
+    );
+    return { seconds, rssMiB: Number(fs.readFileSync(b.rssFile, "utf8").trim()) / 1024 };
   }
   const r = await timed(
     AWS,
@@ -324,32 +374,51 @@ async function restoreOnce(
   return { seconds: r.seconds + load };
 }
 
-/** Restores Holdfast's backup `id` and the (a) copy `n` times each, alternating which goes first. */
-async function runRestores(b: Bench, id: string, n: number) {
-  const times: Record<string, number[]> = { holdfast: [], "aws-cp-then-load": [] };
-  const rss: number[] = [];
+/** Restores Holdfast's backup `id` both ways and the (a) copy `n` times each, in rotating order. */
+async function runRestores(b: Bench, id: string, n: number, label: string) {
+  const times: Record<string, number[]> = Object.fromEntries(RESTORE_METHODS.map((m) => [m, []]));
+  const rss: Record<string, number[]> = { holdfast: [], "holdfast-serving": [] };
+  const load: number[][] = [];
   for (let round = 0; round < n; round++) {
-    for (const name of round % 2 ? ["aws-cp-then-load", "holdfast"] : ["holdfast", "aws-cp-then-load"]) {
+    for (let k = 0; k < RESTORE_METHODS.length; k++) {
+      const name = RESTORE_METHODS[(round + k) % RESTORE_METHODS.length];
       const dir = path.join(b.work, `restore-${name}-${round}`);
       fs.mkdirSync(dir);
       const r = await restoreOnce(b, name, id, dir);
       times[name].push(r.seconds);
-      if (r.rssMiB) rss.push(r.rssMiB);
+      if (r.rssMiB) rss[name].push(r.rssMiB);
       fs.rmSync(dir, { recursive: true, force: true });
     }
+    load.push(loadavg());
+    console.log(`${label} restore round ${round + 1}: load ${load[load.length - 1].join(" ")}`);
   }
+  const median_ = Object.fromEntries(RESTORE_METHODS.map((m) => [m, median(times[m])]));
+  const base = median_["aws-cp-then-load"];
   const restore = {
     times,
-    median: { holdfast: median(times.holdfast), "aws-cp-then-load": median(times["aws-cp-then-load"]) },
-    ratio: median(times.holdfast) / median(times["aws-cp-then-load"]),
-    peakRssMiB: Math.max(...rss),
+    median: median_,
+    ratio: median_.holdfast / base,
+    ratioServing: median_["holdfast-serving"] / base,
+    peakRssMiB: Math.max(...rss.holdfast),
+    peakRssMiBServing: Math.max(...rss["holdfast-serving"]),
+    loadavgPerRound: load,
     loadavg: loadavg(),
   };
   console.log(
-    `restore: holdfast ${restore.median.holdfast.toFixed(1)} s, aws s3 cp + load ${restore.median["aws-cp-then-load"].toFixed(1)} s; ` +
-      `ratio ${restore.ratio.toFixed(2)} (goal <= 1.20); peak RSS ${restore.peakRssMiB.toFixed(0)} MiB (with the throw-away redis-server)`,
+    `${label} restore: holdfast ${median_.holdfast.toFixed(1)} s, --verify serving ${median_["holdfast-serving"].toFixed(1)} s, ` +
+      `aws s3 cp + load ${base.toFixed(1)} s; ratios ${restore.ratio.toFixed(2)} and ${restore.ratioServing.toFixed(2)} (goal <= 1.10); ` +
+      `peak RSS ${restore.peakRssMiB.toFixed(0)} MiB (with the throw-away redis-server), ${restore.peakRssMiBServing.toFixed(0)} MiB (serving)`,
   );
   return restore;
+}
+
+/** --restore-only: one Holdfast backup and one `aws s3 cp` upload of the dataset as it is; the backup id. */
+async function backupOnce(b: Bench): Promise<string> {
+  const methods = backupMethods(b);
+  const r = await methods.holdfast();
+  await methods["rdb-file-then-aws-cp"]();
+  console.log(`backup for the restore rounds: holdfast ${r.seconds.toFixed(1)} s, id ${r.id}`);
+  return r.id!;
 }
 
 function machineInfo() {
@@ -417,6 +486,7 @@ async function main(): Promise<void> {
   const rounds = flag("rounds", 3);
   const secondRounds = flag("second-rounds", 3);
   const restoreRounds = flag("restore-rounds", rounds);
+  const restoreOnly = flag("restore-only", 0) !== 0;
   const delayZero = flag("delay-zero", 1) !== 0;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-bench-redis-"));
   const group = new ProcessGroup(path.join(work, "logs"));
@@ -429,6 +499,7 @@ async function main(): Promise<void> {
     rounds,
     secondRounds,
     restoreRounds,
+    restoreOnly,
   };
   let s3: S3Server | undefined;
   let source: Awaited<ReturnType<typeof startSource>> | undefined;
@@ -457,31 +528,48 @@ async function main(): Promise<void> {
       keys,
     };
     results.replicationArgs = renderedReplicationArgs();
-    results.syncWait = await measureSyncWait(work, group, flag("wait-rounds", 10));
+    if (!restoreOnly) results.syncWait = await measureSyncWait(work, group, flag("wait-rounds", 10));
     results.rdbBytes = await rdbSize(b);
     const gib = (bytes: unknown) => (Number(bytes) / 2 ** 30).toFixed(2);
     console.log(`RDB: ${gib(results.rdbBytes)} GiB`);
-    const first = await runBackupsAtDelays(b, `backup ${gib(results.rdbBytes)} GiB`, rounds, delayZero);
-    results.backup = first.atRendered;
-    results.backupDelayZero = first.atZero;
+    let backupId: string;
+    if (restoreOnly) backupId = await backupOnce(b);
+    else {
+      const first = await runBackupsAtDelays(b, `backup ${gib(results.rdbBytes)} GiB`, rounds, delayZero);
+      results.backup = first.atRendered;
+      results.backupDelayZero = first.atZero;
+      backupId = first.atRendered.id;
+    }
 
-    // Restore: Holdfast (with its verification) until a stock server serves the directory, against
-    // aws s3 cp + the same stock server.
-    if (restoreRounds > 0) results.restore = await runRestores(b, first.atRendered.id, restoreRounds);
+    // Restore: Holdfast (with its verification) until a stock server serves the directory, and Holdfast
+    // --verify serving until the server it started serves, against aws s3 cp + the same stock server.
+    if (restoreRounds > 0)
+      results.restore = await runRestores(b, backupId, restoreRounds, `${gib(results.rdbBytes)} GiB`);
 
     if (secondMib > sizeMib) {
       t0 = Date.now();
       b.keys = await fill(b.redis, b.keys, secondMib * MiB);
       console.log(`dataset grown to ${b.keys} keys in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
       results.secondRdbBytes = await rdbSize(b);
-      const second = await runBackupsAtDelays(
-        b,
-        `backup ${gib(results.secondRdbBytes)} GiB`,
-        secondRounds,
-        delayZero,
-      );
-      results.backupSecond = second.atRendered;
-      results.backupSecondDelayZero = second.atZero;
+      if (restoreOnly) backupId = await backupOnce(b);
+      else {
+        const second = await runBackupsAtDelays(
+          b,
+          `backup ${gib(results.secondRdbBytes)} GiB`,
+          secondRounds,
+          delayZero,
+        );
+        results.backupSecond = second.atRendered;
+        results.backupSecondDelayZero = second.atZero;
+        backupId = second.atRendered.id;
+      }
+      if (restoreRounds > 0)
+        results.restoreSecond = await runRestores(
+          b,
+          backupId,
+          restoreRounds,
+          `${gib(results.secondRdbBytes)} GiB`,
+        );
     }
     results.loadavgAtEnd = loadavg();
     const out = path.join(

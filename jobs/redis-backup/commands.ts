@@ -25,7 +25,9 @@ import {
   restoreName,
   restoreRedis,
   RestoreVerificationError,
+  RolledBackError,
   unfinishedRestore,
+  type VerifyMode,
 } from "./restore/restore";
 import { scanRedisBackups } from "./store";
 import { resolveBackup, type StoreLocation } from "../store/catalog";
@@ -208,6 +210,12 @@ function restoreFailure(err: unknown, dataDir: string): unknown {
       "Re-run the same command to finish it."
     : untouched;
   if (err instanceof ScratchServerError && /cannot run/.test(err.message)) return new UsageError(err.message);
+  if (err instanceof RolledBackError)
+    return new OperationError(
+      err.message,
+      `the previous dataset is back in place in ${dataDir} and nothing of the restore is left there. ` +
+        "Restore another backup (holdfast list --store redis), or fix what the message names and re-run.",
+    );
   // Before the dataset is moved aside nothing is left (`left` says the directory was not touched).
   if (err instanceof DamagedBackupError)
     return new OperationError(
@@ -231,6 +239,13 @@ function restoreFailure(err: unknown, dataDir: string): unknown {
   return new OperationError(`the restore failed: ${(err as Error).message}`, left);
 }
 
+/** How each --verify mode proves the dataset, in the restore's first line. */
+const VERIFIED_BY: Record<VerifyMode, string> = {
+  concurrent: "a throw-away redis-server loading it as it downloaded",
+  layout: "a throw-away redis-server loading the files as placed",
+  serving: "the serving redis-server's own load",
+};
+
 /** `holdfast restore redis`. */
 export const runRestoreRedis: RunCommand = async (flags) => {
   const { backup, point } = restoreTargetOf(flags);
@@ -242,7 +257,14 @@ export const runRestoreRedis: RunCommand = async (flags) => {
     throw new UsageError(`--data-dir ${dataDir} is not writable by this user`);
   }
   const names = datasetNames(flags);
-  const verify = str(flags, "verify") as "concurrent" | "layout";
+  const verify = str(flags, "verify") as VerifyMode;
+  if (verify === "serving" && point)
+    throw new UsageError(
+      "--verify serving restores a backup (--backup); a point is replayed and proven in a throw-away redis-server (the default --verify)",
+    );
+  const serveConfig = optStr(flags, "serve-config");
+  if (serveConfig && !fs.statSync(serveConfig, { throwIfNoEntry: false })?.isFile())
+    throw new UsageError(`--serve-config ${serveConfig} is not a file`);
   const at = await openLocation(flags);
   if (flags["dry-run"]) return dryRunRestore(flags, at, { backup, point, dataDir, names });
   let outcome;
@@ -258,6 +280,10 @@ export const runRestoreRedis: RunCommand = async (flags) => {
       modules: list(flags, "load-module"),
       loadTimeoutMs: num(flags, "load-timeout"),
       verify,
+      serve: {
+        port: num(flags, "serve-port"),
+        config: serveConfig ? path.resolve(serveConfig) : undefined,
+      },
     });
   } catch (err) {
     throw restoreFailure(err, dataDir);
@@ -274,6 +300,8 @@ export const runRestoreRedis: RunCommand = async (flags) => {
         base: point ? m.id : undefined,
         asideDir: outcome.asideDir ?? null,
         resumed: outcome.resumed,
+        verification: outcome.verification,
+        serving: outcome.serving ?? null,
         checks: outcome.checks,
         timings: outcome.timings,
       }) + "\n",
@@ -281,12 +309,17 @@ export const runRestoreRedis: RunCommand = async (flags) => {
     return 0;
   }
   const lines = [
-    `restored ${point ? `${outcome.id} (base ${m.id} and the stream)` : `backup ${outcome.id}`} into ${dataDir} (appendonly ${appendonly}${outcome.resumed ? ", finishing an interrupted restore" : ""})`,
+    `restored ${point ? `${outcome.id} (base ${m.id} and the stream)` : `backup ${outcome.id}`} into ${dataDir} (appendonly ${appendonly}, verified by ${VERIFIED_BY[outcome.verification]}${outcome.resumed ? ", finishing an interrupted restore" : ""})`,
     ...outcome.checks.map((c) => `  ${c.ok ? "ok  " : "FAIL"}  ${c.name}: ${c.detail ?? ""}`),
     outcome.asideDir
       ? `  the previous dataset is kept in ${outcome.asideDir}`
       : "  the directory held no dataset before",
     `  took ${formatDuration(outcome.timings.totalMs)} (download ${formatDuration(outcome.timings.downloadMs)}, verification ${formatDuration(outcome.timings.verifyMs)})`,
+    ...(outcome.serving
+      ? [
+          `  serving: redis-server pid ${outcome.serving.pid} on port ${outcome.serving.port} (its own load was the verification; it keeps running)`,
+        ]
+      : []),
   ];
   process.stdout.write(lines.join("\n") + "\n");
   return 0;
@@ -353,7 +386,9 @@ async function dryRunRestore(
     : [
         `would restore backup ${source.id} into ${o.dataDir}` +
           (source.size !== null ? `: ${formatBytes(source.size)}, ${source.keys} keys` : "") +
-          `, verified by a throw-away redis-server before anything is moved`,
+          (str(flags, "verify") === "serving"
+            ? `, verified by the load of the redis-server it would start to serve it (port ${num(flags, "serve-port")}), the previous dataset put back if that fails`
+            : `, verified by a throw-away redis-server before anything is moved`),
       ];
   const lines = [
     ...(finishing

@@ -105,7 +105,7 @@ const backup: Command = {
 const restore: Command = {
   words: ["restore", "redis"],
   summary:
-    "restore a backup into a Redis data directory (Redis stopped), verified by a throw-away redis-server",
+    "restore a backup into a Redis data directory (Redis stopped), verified by a throw-away redis-server or, with --verify serving, by the load of the redis-server it starts to serve it",
   flags: {
     backup: {
       type: "string",
@@ -137,7 +137,7 @@ const restore: Command = {
     "redis-server": {
       type: "string",
       default: "redis-server",
-      help: "redis-server binary for the verification load",
+      help: "redis-server binary for the verification load (with --verify serving: the server left serving)",
     },
     "load-module": {
       type: "string",
@@ -146,9 +146,21 @@ const restore: Command = {
     },
     verify: {
       type: "enum",
-      choices: ["concurrent", "layout"],
+      choices: ["concurrent", "layout", "serving"],
       default: "concurrent",
-      help: "concurrent (default): a throw-away redis-server loads the RDB while it downloads; layout: after the download, it loads the files laid out as they will be placed (slower)",
+      help: "concurrent (default): a throw-away redis-server loads the RDB while it downloads; layout: after the download, it loads the files laid out as they will be placed (slower); serving: no throw-away load: the restore starts the redis-server that serves the directory, its first load is the verification, and a failed load or check puts the previous dataset back (--backup only)",
+    },
+    "serve-port": {
+      type: "integer",
+      min: 1,
+      max: 65535,
+      default: "6379",
+      help: "with --verify serving: the port the restored redis-server serves on, opened once its load is checked",
+    },
+    "serve-config": {
+      type: "string",
+      value: "FILE",
+      help: "with --verify serving: the redis.conf the restored redis-server starts with (the restore sets its dir, appendonly and file names, port 0 until checked, rdbchecksum yes)",
     },
     "load-timeout": {
       type: "duration",

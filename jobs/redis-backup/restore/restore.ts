@@ -10,22 +10,50 @@
 //   aside     move what the data directory holds (dump.rdb, appendonlydir/, ...) into
 //             holdfast-aside/<time>-pre-restore/ — moved, never deleted
 //   place     rename the AOF folder (RDB as base, empty incr, manifest) and link dump.rdb into place
+// With --verify serving there is no throw-away load: after `place` the restore starts the redis-server
+// that will serve the directory (restore/serving.ts), and its own first load is the verification:
+//   serve     the serving server loads the placed files on a private socket (its load checks the
+//             CRC-64); DBSIZE per database and pattern counts are compared with the manifest. A failed
+//             load or check rolls back: the server is killed, the placed files removed (they are
+//             copies of the backup) and the previous dataset moved back from holdfast-aside/
+//   handover  the server's port is opened (CONFIG SET port); it is left serving
 // Until `aside` the data directory is untouched: a damaged backup or a failed load leaves it as it was.
 // After it, a re-run finishes the restore: it checks the staged RDB in full again first (SHA-256, CRC-64,
 // counts; downloaded again if a byte changed), and never takes its own half-placed files for the user's.
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { UsageError } from "../../cli/errors";
+import { OperationError, UsageError } from "../../cli/errors";
 import { log } from "../../cli/log";
 import { ASIDE_DIR, compactTime, datasetEntries } from "../../redis-pod/aside";
 import { resolveBackup, skippedForLatest, type StoreLocation } from "../../store/catalog";
 import { aofFiles, aofManifestText, buildAofDir, type DatasetNames, syncDir } from "../aof-layout";
 import { checkLocalRdb, DamagedBackupError, downloadRdb } from "../transfer/download";
 import { failpoint } from "../failpoint";
-import { type Check, databasesFor, downloadAndLoad, loadAndCompare } from "../scratch/load-check";
 import { readManifest, type RedisBackupManifest } from "../manifest";
 import type { RdbScanner } from "../rdb/scanner";
+import type { RdbCheckResult } from "../rdb/check";
+import { checkCanLoad } from "../scratch/engine-check";
+import {
+  type Check,
+  compareLoaded,
+  DAMAGED_RDB,
+  databasesFor,
+  downloadAndLoad,
+  loadAndCompare,
+} from "../scratch/load-check";
+import {
+  connectServing,
+  findServing,
+  killServing,
+  newSocket,
+  openPort,
+  portFree,
+  ServingLoadError,
+  type ServingRecord,
+  ServingServer,
+} from "./serving";
+import type Redis from "ioredis";
 import { scanRedisBackups } from "../store";
 import { RdbCheck } from "../rdb/check";
 import { planPoint, pointId, type PointTarget } from "../../redis-stream/point-plan";
@@ -35,8 +63,21 @@ import { replayPoint } from "../../redis-stream/replay";
 export const STAGING_DIR = "holdfast-restore";
 
 /** The steps of a restore, in order. */
-export type RestorePhase = "download" | "verify" | "aside" | "place" | "done";
-const ORDER: RestorePhase[] = ["download", "verify", "aside", "place", "done"];
+export type RestorePhase =
+  "download" | "verify" | "aside" | "place" | "serve" | "handover" | "done" | "rollback";
+const ORDER: RestorePhase[] = [
+  "download",
+  "verify",
+  "aside",
+  "place",
+  "serve",
+  "handover",
+  "done",
+  "rollback",
+];
+
+/** How a restore proves the dataset (see RestoreOptions.verify). */
+export type VerifyMode = "concurrent" | "layout" | "serving";
 
 /** What the state file records. */
 export interface RestoreState {
@@ -49,6 +90,14 @@ export interface RestoreState {
   /** A replayed point: the staged RDB's hash, size and keys (a resumed run rechecks it). */
   staged?: { sha256: string; size: number; keys: number; databases?: KeyCounts };
   pid: number;
+  /** How this restore proves the dataset (absent in the states of older versions: as asked). */
+  verify?: VerifyMode;
+  /** --verify serving: the server that loads the placed dataset and serves it. */
+  serving?: ServingRecord;
+  /** Rolling back: the placed files are out, the previous dataset is going back. */
+  returning?: boolean;
+  /** Rolling back: why (a re-run that finishes the rollback reports it again). */
+  failure?: string;
 }
 
 /** What a restore needs. */
@@ -69,9 +118,13 @@ export interface RestoreOptions {
    * How the restored dataset is proven before the data directory is touched: `concurrent` loads it into
    * a throw-away redis-server (as a replica) while it downloads; `layout` loads, after the download, the
    * files laid out exactly as they will be placed (the AOF with appendonly yes), with appendonly as
-   * configured. Both compare DBSIZE per database and pattern counts with the manifest.
+   * configured; `serving` places the dataset (the previous one kept aside) and starts the redis-server
+   * that serves the directory, whose own first load is the verification (rolled back if it fails). All
+   * compare DBSIZE per database and pattern counts with the manifest.
    */
-  verify: "concurrent" | "layout";
+  verify: VerifyMode;
+  /** --verify serving: the port the server serves on, and its redis.conf. */
+  serve?: { port: number; config?: string };
 }
 
 /** A finished restore. */
@@ -88,6 +141,10 @@ export interface RestoreOutcome {
   checks: Check[];
   /** The run continued an interrupted restore. */
   resumed: boolean;
+  /** How the dataset was proven. */
+  verification: VerifyMode;
+  /** --verify serving: the redis-server left serving the directory. */
+  serving?: { pid: number; port: number };
   timings: { downloadMs: number; verifyMs: number; placeMs: number; totalMs: number };
 }
 
@@ -105,6 +162,23 @@ export class RestoreVerificationError extends Error {
           .join("; "),
     );
     this.name = "RestoreVerificationError";
+  }
+}
+
+/**
+ * The serving server's load or its checks failed and the restore was rolled back: the server is gone,
+ * the placed files removed, the previous dataset back where it was.
+ */
+export class RolledBackError extends Error {
+  constructor(
+    message: string,
+    /** Where the previous dataset is now: back in the data directory. */
+    readonly dataDir: string,
+    /** The checks the serving server's load was compared with, when it got that far. */
+    readonly checks: Check[] = [],
+  ) {
+    super(message);
+    this.name = "RolledBackError";
   }
 }
 
@@ -307,14 +381,17 @@ interface Staged {
   /** Keys of the staged dataset, when not the manifest's (a replayed point). */
   keys?: number;
   databases?: KeyCounts;
+  /** The scan of the staged RDB (expire times for the serving server's checks). */
+  scanner?: RdbScanner;
 }
 
 /** Keys and keys with a TTL per database. */
 export type KeyCounts = Record<string, { keys: number; expires: number }>;
 
-/** Refuses to restore under a running redis-server. */
-function refuseRunningServer(dataDir: string): void {
+/** Refuses to restore under a running redis-server (but for the serving server this restore started). */
+function refuseRunningServer(dataDir: string, prior: RestoreState | undefined): void {
   const running = redisServerIn(dataDir);
+  if (running && running === findServing(prior?.serving?.socket)) return;
   if (running)
     throw new UsageError(
       `a redis-server (pid ${running}) is running in ${dataDir}: stop it before restoring (in Kubernetes, scale the StatefulSet to zero)`,
@@ -373,12 +450,33 @@ function startRun(o: RestoreOptions, prior: RestoreState | undefined, id: string
   const requested = o.point ? pointId(o.point) : o.backup;
   const keep =
     prior && prior.id === id && (prior.phase !== "done" || requested === "latest" || requested === id);
+  const fresh: RestoreState = {
+    version: 1,
+    id,
+    phase: "download",
+    startedAt: new Date().toISOString(),
+    pid: process.pid,
+    verify: o.verify,
+    serving: o.verify === "serving" ? { port: o.serve?.port ?? 6379, config: o.serve?.config } : undefined,
+  };
+  // Past the download, an interrupted restore goes on as it started: a serving restore's dataset is
+  // proven only by the serving load, which a switch to another mode would skip.
+  const state = keep
+    ? prior.phase === "download"
+      ? { ...fresh, startedAt: prior.startedAt, asideDir: prior.asideDir }
+      : { ...prior, pid: process.pid }
+    : fresh;
+  const mode = state.verify ?? o.verify;
+  if (mode !== o.verify)
+    log.warn("continuing the interrupted restore with the verification it started with", {
+      restore: id,
+      verify: mode,
+      asked: o.verify,
+    });
   const run: RestoreRun = {
-    o,
+    o: { ...o, verify: mode },
     p: stagingPaths(o.dataDir),
-    state: keep
-      ? { ...prior, pid: process.pid }
-      : { version: 1, id, phase: "download", startedAt: new Date().toISOString(), pid: process.pid },
+    state,
     resumed: false,
     step(phase, extra = {}) {
       run.state = { ...run.state, ...extra, phase };
@@ -394,18 +492,21 @@ function startRun(o: RestoreOptions, prior: RestoreState | undefined, id: string
 /** Runs (or resumes) a restore. */
 export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
   const t0 = Date.now();
-  refuseRunningServer(o.dataDir);
   const prior = readRestoreState(o.dataDir);
+  refuseRunningServer(o.dataDir, prior);
   const source = await chooseSource(o, prior);
   log.info("restoring", { restore: source.id, requested: o.point ? pointId(o.point) : o.backup });
   const p = stagingPaths(o.dataDir);
   const unlock = lock(o.dataDir);
   try {
     const run = startRun(o, prior, source.id);
+    if (run.state.phase === "rollback") await finishRollback(run);
+    if (run.o.verify === "serving" && !run.past("place")) await checkServingStart(run, source.manifest);
     const staged = o.point ? await stagePoint(run, o.point) : await stageBackup(run, source);
     const tPlace = Date.now();
     placeStaged(run);
     const placeMs = Date.now() - tPlace;
+    const served = await serveRestored(run, staged);
     fs.rmSync(p.staging, { recursive: true, force: true });
     syncDir(o.dataDir);
     return {
@@ -414,11 +515,13 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
       keys: staged.keys ?? staged.manifest.dataset.keys,
       databases: staged.databases,
       asideDir: run.state.asideDir,
-      checks: staged.checks,
+      checks: [...staged.checks, ...(served?.checks ?? [])],
       resumed: run.resumed,
+      verification: run.o.verify,
+      serving: served?.server,
       timings: {
         downloadMs: staged.downloadMs,
-        verifyMs: staged.verifyMs,
+        verifyMs: staged.verifyMs + (served?.ms ?? 0),
         placeMs,
         totalMs: Date.now() - t0,
       },
@@ -434,15 +537,40 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
   }
 }
 
+/** What the download (or a re-run's check of the staged file) proved, as checks for the outcome. */
+function downloadChecks(result: RdbCheckResult, manifest: RedisBackupManifest, crcBy: string): Check[] {
+  return [
+    {
+      name: "the RDB's SHA-256 and size equal the manifest's",
+      ok: true,
+      detail: `sha256 ${result.sha256.slice(0, 16)}…, ${result.bytes} bytes`,
+    },
+    {
+      name: "keys per database and pattern in the RDB (scanned as it was read) equal the manifest's",
+      ok: true,
+      detail: result.summary.unread
+        ? "not scanned (a format the scanner does not read): the load compares them"
+        : `${manifest.dataset.keys} keys`,
+    },
+    { name: "the RDB's CRC-64", ok: true, detail: result.crcPresent ? crcBy : "the RDB carries none" },
+  ];
+}
+
 /** The `download` and `verify` steps of a backup: the RDB staged and proven, the state at `aside`. */
 async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Staged> {
   const { o, p, state } = run;
   const id = source.id;
   const manifest = source.manifest ?? (await readManifest(o.at.client, o.at.bucket, o.at.layout, id));
   let scanner: RdbScanner | undefined;
-  const tDownload = Date.now();
-  if (run.past("verify") && state.phase !== "done") await recheckStaged(o, manifest, p.rdb, p.partial);
   let checks: Check[] = [];
+  const tDownload = Date.now();
+  if (run.past("verify") && !["handover", "done"].includes(state.phase)) {
+    const r = await recheckStaged(o, manifest, p.rdb, p.partial);
+    scanner = r.scanner;
+    checks = downloadChecks(r.result, manifest, "computed here, equal to the RDB's own");
+    // A staged RDB downloaded again is a new file: place it again (what was placed is kept aside).
+    if (r.replaced && run.past("place")) run.step("place");
+  }
   let verifyMs = 0;
   const databases = databasesFor(manifest);
   if (databases > 16 && !run.resumed)
@@ -457,21 +585,32 @@ async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Stag
     if (o.verify === "concurrent") {
       // Loaded by a throw-away server while it downloads: verified when the download ends.
       const d = await downloadAndLoad(o.at, manifest, p.partial, p.view, o);
-      checks = d.checks;
+      checks = [
+        ...downloadChecks(d.result, manifest, "checked by the throw-away redis-server's load"),
+        ...d.checks,
+      ];
       verifyMs = d.loadMs;
       if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(id, checks);
       fs.renameSync(p.partial, p.rdb);
       failpoint("restore-downloaded");
       run.step("aside", { asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore") });
     } else {
-      // The layout load checks the RDB's CRC-64; the download checks the SHA-256.
-      ({ scanner } = await downloadRdb(o.at, manifest, p.partial, undefined, false));
+      // The layout or serving load checks the RDB's CRC-64; the download checks the SHA-256.
+      const d = await downloadRdb(o.at, manifest, p.partial, undefined, false);
+      scanner = d.scanner;
+      const by = o.verify === "serving" ? "the serving redis-server's load" : "the layout load";
+      checks = downloadChecks(d.result, manifest, `checked by ${by}`);
       fs.renameSync(p.partial, p.rdb);
       failpoint("restore-downloaded");
-      run.step("verify");
+      // Serving: nothing is loaded before the dataset is placed; the serving server's load proves it.
+      if (o.verify === "serving")
+        run.step("aside", { asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore") });
+      else run.step("verify");
     }
   } else if (run.state.phase === "verify") {
-    ({ scanner } = await checkLocalRdb(p.rdb, manifest));
+    const r = await checkLocalRdb(p.rdb, manifest);
+    scanner = r.scanner;
+    checks = downloadChecks(r.result, manifest, "computed here, equal to the RDB's own");
   }
   const downloadMs = Date.now() - tDownload;
 
@@ -480,12 +619,13 @@ async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Stag
   if (run.state.phase === "verify") {
     log.info("loading the dataset in a throw-away redis-server", { backup: id, appendonly: o.appendonly });
     failpoint("restore-verify");
-    ({ checks } = await loadAndCompare(p.rdb, p.view, manifest, scanner!, o));
+    const loaded = await loadAndCompare(p.rdb, p.view, manifest, scanner!, o);
+    checks = [...checks, ...loaded.checks];
     if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(id, checks);
     run.step("aside", { asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore") });
     verifyMs = Date.now() - tVerify;
   }
-  return { manifest, checks, downloadMs, verifyMs };
+  return { manifest, checks, downloadMs, verifyMs, scanner };
 }
 
 /**
@@ -592,7 +732,200 @@ function placeStaged(run: RestoreRun): void {
   matchOwner(o.dataDir, placed);
   syncDir(o.dataDir);
   checkPlacement(o, p.rdb);
-  run.step("done");
+  run.step(run.o.verify === "serving" ? "serve" : "done");
+}
+
+/** Before the data directory is touched: the serving server can load the backup and its port is free. */
+async function checkServingStart(run: RestoreRun, manifest: RedisBackupManifest | undefined): Promise<void> {
+  const { o } = run;
+  if (manifest) checkCanLoad(o.redisServer, manifest, o.modules);
+  const port = run.state.serving!.port;
+  if (!(await portFree(port)))
+    throw new UsageError(
+      `port ${port} is in use: the restored redis-server is to serve on it (--serve-port)`,
+    );
+}
+
+function servingStart(o: RestoreOptions) {
+  return {
+    dataDir: o.dataDir,
+    appendonly: o.appendonly,
+    names: o.names,
+    redisServer: o.redisServer,
+    modules: o.modules,
+  };
+}
+
+/** The cause of a failed serving load in words: a damaged RDB when the server's log says so. */
+function servingFailure(id: string, err: unknown): Error {
+  if (err instanceof ServingLoadError) {
+    const damaged = err.log.split("\n").find((l) => DAMAGED_RDB.test(l));
+    if (damaged)
+      return new DamagedBackupError(id, [
+        `the serving redis-server refuses to load its RDB: ${damaged.replace(/^\d+:\w \d+ \w+ \d+ [\d:.]+ [*#.-] /, "").trim()}`,
+      ]);
+  }
+  return err as Error;
+}
+
+/** Ends a serving server an interrupted run left (it only ever listened on its private socket). */
+async function endEarlierServing(rec: ServingRecord | undefined): Promise<void> {
+  const earlier = findServing(rec?.socket);
+  if (earlier) await killServing(earlier);
+  if (rec?.socket && path.basename(path.dirname(rec.socket)).startsWith("holdfast-serve-"))
+    fs.rmSync(path.dirname(rec.socket), { recursive: true, force: true });
+}
+
+/**
+ * The `serve` step: the serving redis-server loads the placed dataset on its private socket and what it
+ * holds is compared with the manifest; a failed load or check rolls the restore back. The state is at
+ * `handover` afterwards.
+ * @throws RolledBackError when it failed: the previous dataset is back in place.
+ */
+async function loadAndCheckServing(
+  run: RestoreRun,
+  staged: Staged,
+): Promise<{ client: Redis; checks: Check[] }> {
+  const { o } = run;
+  await endEarlierServing(run.state.serving);
+  const rec = { ...run.state.serving!, socket: newSocket(), pid: undefined };
+  run.step("serve", { serving: rec });
+  let server: ServingServer | undefined;
+  let client: Redis | undefined;
+  let checks: Check[] = [];
+  try {
+    log.info("starting the redis-server that serves the restored directory; its load is the verification", {
+      restore: run.state.id,
+      redisServer: o.redisServer,
+      config: rec.config,
+      port: rec.port,
+    });
+    server = await ServingServer.start(servingStart(o), rec);
+    run.step("serve", { serving: { ...rec, pid: server.pid } });
+    client = await server.loaded(o.loadTimeoutMs);
+    failpoint("restore-serving");
+    const [, rdbchecksum] = (await client.config("GET", "rdbchecksum")) as string[];
+    checks = [
+      {
+        name: "the serving redis-server loaded the placed dataset with rdbchecksum yes (its load checks the CRC-64)",
+        ok: rdbchecksum === "yes",
+        detail: `rdbchecksum ${rdbchecksum}`,
+      },
+      ...(await compareLoaded(client, staged.manifest, staged.scanner!, o.appendonly)),
+    ];
+    if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(run.state.id, checks);
+  } catch (err) {
+    client?.disconnect();
+    if (server) await killServing(server.pid);
+    await endEarlierServing(run.state.serving);
+    const why = servingFailure(run.state.id, err);
+    rollBack(run, why.message);
+    throw new RolledBackError(why.message, o.dataDir, checks);
+  }
+  run.step("handover");
+  return { client, checks };
+}
+
+/** A re-run at `handover`: the checked server, or (if it stopped since) the same files loaded again. */
+async function resumeServing(run: RestoreRun): Promise<Redis> {
+  const rec = run.state.serving!;
+  if (findServing(rec.socket)) return connectServing(rec.socket!);
+  log.warn("the redis-server the interrupted restore checked has stopped; starting it again", {
+    restore: run.state.id,
+    pid: rec.pid,
+  });
+  await endEarlierServing(rec);
+  const socket = newSocket();
+  run.step("handover", { serving: { ...rec, socket, pid: undefined } });
+  const server = await ServingServer.start(servingStart(run.o), { ...rec, socket });
+  run.step("handover", { serving: { ...rec, socket, pid: server.pid } });
+  return server.loaded(run.o.loadTimeoutMs);
+}
+
+/**
+ * The `serve` and `handover` steps of --verify serving (nothing otherwise): the server loads and is
+ * checked, then its port is opened and it is left serving.
+ */
+async function serveRestored(
+  run: RestoreRun,
+  staged: Staged,
+): Promise<{ server: { pid: number; port: number }; checks: Check[]; ms: number } | undefined> {
+  if (!["serve", "handover"].includes(run.state.phase)) return undefined;
+  const t0 = Date.now();
+  let client: Redis | undefined;
+  let checks: Check[] = [];
+  try {
+    if (run.state.phase === "serve") ({ client, checks } = await loadAndCheckServing(run, staged));
+    failpoint("restore-handover");
+    client ??= await resumeServing(run);
+    const rec = run.state.serving!;
+    try {
+      await openPort(client, rec.port);
+    } catch (err) {
+      // Checked and in place, but it cannot listen there: stopped (it wrote nothing), left to be started.
+      await killServing(rec.pid!);
+      run.step("done");
+      fs.rmSync(run.p.staging, { recursive: true, force: true });
+      throw new OperationError(
+        `backup ${run.state.id} is restored into ${run.o.dataDir} and its load checked, but the redis-server cannot listen on port ${rec.port}: ${(err as Error).message}`,
+        `the dataset is in place (the previous one in ${run.state.asideDir ?? "no folder: there was none"}); the server was stopped. Start redis-server on ${run.o.dataDir}.`,
+      );
+    }
+    run.step("done");
+    log.info("serving", { restore: run.state.id, pid: rec.pid, port: rec.port });
+    return { server: { pid: rec.pid!, port: rec.port }, checks, ms: Date.now() - t0 };
+  } finally {
+    client?.disconnect();
+  }
+}
+
+/**
+ * Rolls a serving restore back: the placed files out (links to the staged RDB: copies of the backup;
+ * anything else the server left is kept aside), then the previous dataset back from holdfast-aside/,
+ * then the staging folder removed. Each half is recorded, so a re-run after a kill finishes it.
+ */
+function rollBack(run: RestoreRun, failure: string): void {
+  const { o, p } = run;
+  if (run.state.phase !== "rollback") run.step("rollback", { failure });
+  log.warn("the restore failed its verification: putting the previous dataset back", {
+    restore: run.state.id,
+    failure: run.state.failure,
+  });
+  if (!run.state.returning) {
+    const others: string[] = [];
+    for (const e of datasetIn(o.dataDir, o.names)) {
+      if (placedByUs(o.dataDir, e, p.rdb, o.names))
+        fs.rmSync(path.join(o.dataDir, e), { recursive: true, force: true });
+      else others.push(e);
+    }
+    if (others.length > 0) moveAside(o.dataDir, others, newAsideDir(o.dataDir, "restore-leftover"));
+    syncDir(o.dataDir);
+    run.step("rollback", { returning: true });
+  }
+  const aside = run.state.asideDir;
+  if (aside && fs.existsSync(aside)) {
+    for (const e of fs.readdirSync(aside)) {
+      if (fs.existsSync(path.join(o.dataDir, e)))
+        moveAside(o.dataDir, [e], newAsideDir(o.dataDir, "restore-leftover"));
+      fs.renameSync(path.join(aside, e), path.join(o.dataDir, e));
+      failpoint("restore-rollback-entry");
+    }
+    syncDir(o.dataDir);
+    fs.rmdirSync(aside);
+    if (fs.readdirSync(path.dirname(aside)).length === 0) fs.rmdirSync(path.dirname(aside));
+  }
+  fs.rmSync(p.staging, { recursive: true, force: true });
+  syncDir(o.dataDir);
+}
+
+/** A re-run of a restore killed while it rolled back: finishes the rollback and reports the failure. */
+async function finishRollback(run: RestoreRun): Promise<never> {
+  await endEarlierServing(run.state.serving);
+  rollBack(run, run.state.failure ?? "");
+  throw new RolledBackError(
+    `${run.state.failure ?? "the serving load failed"} (the interrupted rollback is finished now)`,
+    run.o.dataDir,
+  );
 }
 
 async function fileSha256(file: string): Promise<string> {
@@ -622,12 +955,11 @@ async function recheckStaged(
   manifest: RedisBackupManifest,
   rdb: string,
   partial: string,
-): Promise<void> {
+): Promise<{ result: RdbCheckResult; scanner: RdbScanner; replaced: boolean }> {
   let problem = `${rdb} is missing`;
   if (fs.existsSync(rdb)) {
     try {
-      await checkLocalRdb(rdb, manifest);
-      return;
+      return { ...(await checkLocalRdb(rdb, manifest)), replaced: false };
     } catch (err) {
       if (!(err instanceof DamagedBackupError)) throw err;
       problem = err.problems.join("; ");
@@ -638,9 +970,10 @@ async function recheckStaged(
     problem,
   });
   fs.rmSync(partial, { force: true });
-  await downloadRdb(o.at, manifest, partial);
+  const d = await downloadRdb(o.at, manifest, partial);
   fs.renameSync(partial, rdb);
   syncDir(path.dirname(rdb));
+  return { ...d, replaced: true };
 }
 
 /** Checks that the data directory holds what was verified: the same RDB inode, the same AOF manifest. */

@@ -118,7 +118,7 @@ export async function compareLoaded(
 }
 
 /** What Redis logs when the RDB it loads is damaged (rdb.c: rdbReportError and its callers). */
-const DAMAGED_RDB =
+export const DAMAGED_RDB =
   /Wrong RDB checksum|RDB checksum|Short read|Bad file format|Internal error in RDB|Unexpected EOF|corrupt/i;
 
 /**
