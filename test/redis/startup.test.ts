@@ -9,6 +9,9 @@ import { PodProcess, RedisSet } from "../../harness/redis-set";
 import { waitFor } from "../../harness/processes";
 import { ASIDE_DIR } from "../../jobs/redis-pod/aside";
 
+// A repaired primary waits for the sentinels to promote a replica: slow on a loaded two-core machine.
+jest.setTimeout(180_000);
+
 jest.setTimeout(180_000);
 
 let set: RedisSet;
@@ -68,7 +71,7 @@ async function restartWithDamagedPrimary(damage: (incr: string) => void) {
   damage(incr);
   const damaged = sha(incr);
   const [primaryInit] = await Promise.all([
-    set.runDataInit(primary.ordinal, "60s").then(async (r) => {
+    set.runDataInit(primary.ordinal, "150s").then(async (r) => {
       if (r.code === 0) await set.startData(primary.ordinal);
       return r;
     }),
@@ -93,7 +96,10 @@ describe("start-up repair of the AOF", () => {
     const { primary, incr, damaged, primaryInit } = await restartWithDamagedPrimary((f) =>
       fs.truncateSync(f, fs.statSync(f).size - 5),
     );
-    expect(primaryInit.code).toBe(0);
+    expect({ code: primaryInit.code, stderr: primaryInit.stderr }).toEqual({
+      code: 0,
+      stderr: expect.any(String),
+    });
     expect(primaryInit.stderr).toMatch(/repaired the AOF.*an incomplete last write/);
     expect(primaryInit.stderr).toMatch(/AOF was repaired and may lack writes/);
     const [kept] = keptCopies(primary, "aof-repair");
@@ -110,7 +116,10 @@ describe("start-up repair of the AOF", () => {
       bytes.write("GARBAGE!", bytes.indexOf("*3\r\n$3\r\nset", Math.floor(bytes.length / 2)));
       fs.writeFileSync(f, bytes);
     });
-    expect(primaryInit.code).toBe(0);
+    expect({ code: primaryInit.code, stderr: primaryInit.stderr }).toEqual({
+      code: 0,
+      stderr: expect.any(String),
+    });
     expect(primaryInit.stderr).toMatch(/repaired the AOF.*commands after damage/);
     expect(primaryInit.stderr).toMatch(/AOF was repaired and may lack writes/);
     const kept = keptCopies(primary, "aof-repair");
