@@ -1,5 +1,6 @@
-// Runs a plan: every action not marked skip, in order (consecutive actions of one group at once), each
-// timed, with the progress record on the StatefulSet updated after each one that changed the cluster.
+// Runs a plan: every action not marked skip, in order (consecutive actions of one group at once, the
+// group ending when all of them have), each timed, with the progress record on the StatefulSet updated
+// after each one that changed the cluster.
 // The first failure stops the run and is reported with the action it stopped at, so the command can say
 // what state the stack is in and how to go on.
 import { compareBackupIds } from "../store/backup-id";
@@ -371,7 +372,14 @@ async function runStep(r: RunState, step: PlanStep): Promise<void> {
     while (first.group && step.actions[i + batch.length]?.group === first.group)
       batch.push(step.actions[i + batch.length]);
     i += batch.length;
-    await Promise.all(batch.map((a) => runAction(r, step, a)));
+    // Every action of a group ends (and records its progress) before a failure stops the run: nothing
+    // is left running behind the report of where the run stopped.
+    const settled = await Promise.allSettled(batch.map((a) => runAction(r, step, a)));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) {
+      r.outcome.totalMs = Date.now() - r.started;
+      throw failed.reason;
+    }
   }
   if (step.actions.some((a) => !a.skip))
     r.outcome.steps.push({ n: step.n, title: step.title, ms: Date.now() - stepStarted });

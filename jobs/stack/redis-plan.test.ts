@@ -186,6 +186,30 @@ test("a fresh restore: every step, in the order that brings pod 0 back as primar
   );
 });
 
+test("what runs at once: the volumes set aside only after pod 0's restore, the StatefulSets brought back together", () => {
+  const plan = planRedisRestore(facts(), { safetyBackup: true });
+  const groups = (n: number) =>
+    plan.steps[n - 1].actions.map((a) => `${a.key}${a.group ? ` [${a.group}]` : ""}`);
+  // Pod 0's Job verifies the backup before it touches its volume; no other volume is touched before
+  // that Job succeeded (a backup that fails its check leaves the stack as it was), then all at once.
+  expect(groups(4)).toEqual([
+    "restore:data-redis-0",
+    "set-aside:data-redis-1 [aside]",
+    "set-aside:data-redis-2 [aside]",
+    "reset:state-redis-sentinel-0 [aside]",
+    "reset:state-redis-sentinel-1 [aside]",
+    "reset:state-redis-sentinel-2 [aside]",
+  ]);
+  // The data pods' init containers wait for a sentinel majority: no need to wait for the sentinels here.
+  expect(groups(5)).toEqual(["scale-up:redis-sentinel [up]", "scale-up:redis [up]", "verify", "finish"]);
+  expect(formatPlan(plan)).toMatch(
+    /scale statefulset redis-sentinel to 3 and wait until ready \(they monitor pod 0, the only primary\) \(in parallel\)$/m,
+  );
+  expect(formatPlan(plan)).toMatch(
+    /^\s+scale statefulset redis to 3 and wait until ready \(each pod waits for the sentinels; pod 0 primary, the others replicas\) \(in parallel\)$/m,
+  );
+});
+
 test("--no-safety-backup, an image not pinned, a backup with no keys", () => {
   const plan = planRedisRestore(
     facts({

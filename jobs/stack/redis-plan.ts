@@ -4,12 +4,17 @@
 //   2 safety backup    a one-off run of the redis-backup CronJob, reason pre-restore
 //   3 scale down       the restore is recorded on the data StatefulSet, then sentinels and data pods go
 //                      to zero (nothing can fail over or write)
-//   4 restore volumes  pod 0's volume receives the backup; each replica's dataset and each sentinel's
-//                      learnt config move into holdfast-aside/ (nothing is deleted)
-//   5 bring back       sentinels first: with no state they monitor the bootstrap pod 0, which holds data
-//                      and so resumes as primary (role.ts); the replicas, empty, follow it. Then wait for
-//                      pod 0 primary with every replica in sync and every sentinel knowing them, and
-//                      compare DBSIZE and pattern counts with the manifest
+//   4 restore volumes  pod 0's volume receives the backup (its Job verifies it before it touches the
+//                      volume); only once that Job succeeded do each replica's dataset and each
+//                      sentinel's learnt config move into holdfast-aside/, all at once (nothing is
+//                      deleted). Not earlier: a backup that fails its verification leaves every volume
+//                      as it was, and the stack can be brought back unchanged
+//   5 bring back       sentinels and data pods scaled up together: each data pod's init container waits
+//                      for a majority of sentinels before it takes a role (role.ts); the sentinels, with
+//                      no state, monitor the bootstrap pod 0, which holds data and so resumes as primary;
+//                      the replicas, empty, follow it. Then wait for pod 0 primary with every replica in
+//                      sync and every sentinel knowing them, and compare DBSIZE and pattern counts with
+//                      the manifest
 // On a re-run, actions the progress record lists as done for the same backup are skipped, the safety
 // backup is never taken again, and `latest` means the backup the interrupted run restored.
 import type * as KubeClient from "@kubernetes/client-node";
@@ -387,6 +392,8 @@ function upActions({ f, id }: PlanInput, target: Record<string, number>, nothing
       statefulSet: f.sentinels.name,
       from: nothingLeft ? f.sentinels.replicas : 0,
       replicas: target[f.sentinels.name],
+      // Both at once: a data pod's init container takes no role until a majority of sentinels answer.
+      group: "up",
       does: `scale statefulset ${f.sentinels.name} to ${target[f.sentinels.name]} and wait until ready (they monitor pod 0, the only primary)`,
     },
     {
@@ -395,7 +402,8 @@ function upActions({ f, id }: PlanInput, target: Record<string, number>, nothing
       statefulSet: f.data.name,
       from: nothingLeft ? f.data.replicas : 0,
       replicas: target[f.data.name],
-      does: `scale statefulset ${f.data.name} to ${target[f.data.name]} and wait until ready (pod 0 primary, the others replicas)`,
+      group: "up",
+      does: `scale statefulset ${f.data.name} to ${target[f.data.name]} and wait until ready (each pod waits for the sentinels; pod 0 primary, the others replicas)`,
     },
     {
       key: "verify",

@@ -3,8 +3,10 @@
 // and sentinel processes on their claims' folders, every Job the restore creates run as a local process
 // of this checkout's CLI, and s3rver as the bucket. The loss scenarios on a dataset of every Redis type
 // and a few thousand emotives, metadata and frequency keys:
-// - complete loss (FLUSHALL): --dry-run changes nothing; the real run executes exactly the printed plan,
-//   restores every key, verifies, and keeps what was there before (safety backup, holdfast-aside/);
+// - complete loss (FLUSHALL): --dry-run changes nothing; the real run executes exactly the printed plan
+//   (the other volumes set aside only after pod 0's restore Job succeeded, the data pods started with the
+//   sentinels), restores every key, verifies, and keeps what was there before (safety backup,
+//   holdfast-aside/);
 // - partial loss, with the restore Job of pod 0 killed half-way: the stack is left scaled down with a
 //   message saying so and how to go on; the same command again finishes it, without a second safety
 //   backup, and the data from before is still kept;
@@ -18,6 +20,7 @@ import { getJson } from "../../jobs/store/s3";
 import type { RedisBackupManifest } from "../../jobs/redis-backup/manifest";
 import type { Plan } from "../../jobs/stack/plan";
 import type { RunOutcome } from "../../jobs/stack/execute";
+import { jobName } from "../../jobs/stack/jobs";
 import { holdfast } from "../backup/cli";
 import {
   compareSnapshots,
@@ -98,6 +101,34 @@ async function backupIds(): Promise<string[]> {
   const r = await run(["stack", "list", ...stackArgs(), "--store", "redis", "--json"]);
   expect(r.code).toBe(0);
   return (JSON.parse(r.stdout) as { id: string; reason: string }[]).map((b) => b.id).sort();
+}
+
+/**
+ * Watches the stand-in's pods while a restore runs: when redis-0 was created again after the scale-down,
+ * and when every sentinel was ready again.
+ */
+function watchBringBack(): { seen: { dataPodCreated?: number; sentinelsReady?: number }; stop(): void } {
+  const seen: { dataPodCreated?: number; sentinelsReady?: number } = {};
+  let dataGone = false;
+  let sentinelsGone = false;
+  const ready = (p: Json) =>
+    (p.status?.conditions ?? []).some((x: Json) => x.type === "Ready" && x.status === "True");
+  const timer = setInterval(() => {
+    const pods = c.objects("v1", "Pod") as Json[];
+    const data0 = pods.some((p) => p.metadata.name === "redis-0");
+    const sentinels = pods.filter((p) => /^redis-sentinel-\d+$/.test(p.metadata.name));
+    if (!data0) dataGone = true;
+    else if (dataGone && seen.dataPodCreated === undefined) seen.dataPodCreated = Date.now();
+    if (sentinels.length === 0) sentinelsGone = true;
+    else if (
+      sentinelsGone &&
+      seen.sentinelsReady === undefined &&
+      sentinels.length === 3 &&
+      sentinels.every(ready)
+    )
+      seen.sentinelsReady = Date.now();
+  }, 50);
+  return { seen, stop: () => clearInterval(timer) };
 }
 
 let backupId: string;
@@ -199,7 +230,16 @@ describe("complete loss", () => {
   });
 
   test("the restore runs the printed plan, brings every key back and verifies it", async () => {
-    const r = await run(["stack", "restore", "redis", ...stackArgs(), "--backup", "latest", "--json"]);
+    const watch = watchBringBack();
+    const r = await run([
+      "stack",
+      "restore",
+      "redis",
+      ...stackArgs(),
+      "--backup",
+      "latest",
+      "--json",
+    ]).finally(() => watch.stop());
     expect(r.stderr).not.toMatch(/"level":"error"/);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { ok: boolean; plan: Plan; outcome: RunOutcome };
@@ -228,6 +268,16 @@ describe("complete loss", () => {
         .map((a) => a.key)
         .sort(),
     );
+
+    // What ran at once. No volume but pod 0's was touched before its restore Job (which verifies the
+    // backup first) had succeeded; the data pods were created while the sentinels were still starting.
+    const job = (claim: string) => ran.get(jobName("holdfast-restore", backupId, claim))!;
+    const restored = Date.parse(job("data-redis-0").status.completionTime);
+    for (const claim of ["data-redis-1", "data-redis-2", "state-redis-sentinel-0", "state-redis-sentinel-2"])
+      expect(Date.parse(job(claim).metadata.creationTimestamp)).toBeGreaterThanOrEqual(restored);
+    expect(watch.seen.dataPodCreated).toBeDefined();
+    expect(watch.seen.sentinelsReady).toBeDefined();
+    expect(watch.seen.dataPodCreated!).toBeLessThan(watch.seen.sentinelsReady!);
 
     // Every key, type, value and TTL of the backup.
     const after = await dataset();
