@@ -37,7 +37,7 @@ import Redis from "ioredis";
 import { S3Server } from "../harness/s3";
 import { freePort, ProcessGroup, waitFor } from "../harness/processes";
 import { renderRedisConf } from "../components/redis/conf";
-import { compileCli, fillRandomValues as fill, flag, version, VALUE } from "./support";
+import { compileCli, fillRandomValues as fill, flag, version, VALUE, writeResults } from "./support";
 
 const root = path.join(__dirname, "..");
 const AWS = "/usr/bin/aws";
@@ -572,15 +572,7 @@ async function main(): Promise<void> {
         );
     }
     results.loadavgAtEnd = loadavg();
-    const out = path.join(
-      root,
-      "bench",
-      "results",
-      `redis-backup-${new Date().toISOString().replace(/[:.]/g, "")}.json`,
-    );
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
-    console.log(`results: ${path.relative(root, out)}`);
+    writeResults("redis-backup", results);
   } finally {
     // A client left connected would retry the stopped server for ever and keep the process alive.
     source?.redis.disconnect();

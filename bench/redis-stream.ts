@@ -33,7 +33,7 @@ import { S3Server } from "../harness/s3";
 import { freePort, ProcessGroup, waitFor } from "../harness/processes";
 import { getBytes, getJson, listObjects } from "../jobs/store/s3";
 import { type ChainRecord, decodeSegment } from "../jobs/redis-stream/segment";
-import { compileCli, flag, median, percentile, runTimed, serveDir, version } from "./support";
+import { compileCli, flag, median, percentile, runTimed, serveDir, version, writeResults } from "./support";
 import { RateWriter } from "./rate-writer";
 
 const root = path.join(__dirname, "..");
@@ -460,15 +460,7 @@ async function main(): Promise<void> {
     results.rounds = done;
     results.summary = summarize(done);
     results.loadavgAtEnd = loadavg();
-    const out = path.join(
-      root,
-      "bench",
-      "results",
-      `redis-stream-${new Date().toISOString().replace(/[:.]/g, "")}.json`,
-    );
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
-    console.log(`results: ${path.relative(root, out)}`);
+    writeResults("redis-stream", results);
   } finally {
     set?.redis.disconnect();
     await s3?.cleanup();

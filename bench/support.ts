@@ -142,3 +142,21 @@ export async function serveDir(group: ProcessGroup, dir: string, expectKeys: num
     await group.stop(child, "SIGKILL");
   }
 }
+
+/**
+ * Writes a benchmark's raw results as `bench/results/<name>-<time>.json` and says where.
+ * @param name the benchmark's name, the file's prefix (`redis-backup`).
+ * @param results what the run measured, with its machine and load.
+ */
+export function writeResults(name: string, results: unknown): string {
+  const out = path.join(
+    root,
+    "bench",
+    "results",
+    `${name}-${new Date().toISOString().replace(/[:.]/g, "")}.json`,
+  );
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
+  console.log(`results: ${path.relative(root, out)}`);
+  return out;
+}
