@@ -161,7 +161,9 @@ describe("a dataset with every Redis type", () => {
       cronEnv(set, s3.env, prefix),
     );
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`restored backup ${id} into .* \\(appendonly yes\\)`));
+    expect(r.stdout).toMatch(
+      new RegExp(`restored backup ${id} into .* \\(appendonly yes, verified by a throw-away redis-server`),
+    );
     expect(r.stdout).not.toMatch(/FAIL/);
     expect(r.stdout).toMatch(/ok {4}the throw-away redis-server loaded the RDB as it downloaded/);
     expect(r.stdout).toMatch(new RegExp(`ok {4}DBSIZE of db0: ${db0Keys()} \\(backup: ${db0Keys()}\\)`));
