@@ -37,7 +37,15 @@ import Redis from "ioredis";
 import { S3Server } from "../harness/s3";
 import { freePort, ProcessGroup, waitFor } from "../harness/processes";
 import { renderRedisConf } from "../components/redis/conf";
-import { compileCli, fillRandomValues as fill, flag, version, VALUE, writeResults } from "./support";
+import {
+  compileCli,
+  fillRandomValues as fill,
+  flag,
+  serveDir,
+  version,
+  VALUE,
+  writeResults,
+} from "./support";
 
 const root = path.join(__dirname, "..");
 const AWS = "/usr/bin/aws";
@@ -68,53 +76,6 @@ function timed(
       else resolve({ seconds, stdout, stderr });
     });
   });
-}
-
-/** Starts a stock redis-server on `dir` and resolves once it serves (dataset loaded); returns the seconds. */
-async function serve(
-  group: ProcessGroup,
-  dir: string,
-  appendonly: boolean,
-  expectKeys: number,
-): Promise<number> {
-  const port = await freePort();
-  const t0 = Date.now();
-  const child = group.start(`serve-${port}`, "redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    dir,
-    "--appendonly",
-    appendonly ? "yes" : "no",
-    "--save",
-    "",
-  ]);
-  const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  c.on("error", () => undefined);
-  try {
-    await waitFor(
-      "the restored redis-server to serve",
-      async () => {
-        if (c.status !== "ready") {
-          c.disconnect();
-          await c.connect();
-        }
-        return /^loading:0/m.test(String(await c.info("persistence")));
-      },
-      600_000,
-      20,
-    );
-    const seconds = (Date.now() - t0) / 1000;
-    const keys = await c.dbsize();
-    if (keys !== expectKeys)
-      throw new Error(`the restored server holds ${keys} keys, ${expectKeys} expected`);
-    return seconds;
-  } finally {
-    c.disconnect();
-    await group.stop(child, "SIGKILL");
-  }
 }
 
 const loadavg = () => os.loadavg().map((x) => Number(x.toFixed(2)));
@@ -324,7 +285,7 @@ async function restoreOnce(
   const where = ["--data-dir", dir, "--bucket", "bench-holdfast", "--prefix", "bench"];
   if (name === "holdfast") {
     const r = await timed("/usr/bin/time", ["-f", "%M", "-o", b.rssFile, ...holdfast, ...where], b.env);
-    const load = await serve(b.group, dir, true, b.keys);
+    const load = await serveDir(b.group, dir, b.keys, true);
     const took = /took (.*)/.exec(r.stdout)?.[1] ?? "";
     console.log(`restore: holdfast ${r.seconds.toFixed(1)} s (${took}) + serving load ${load.toFixed(1)} s`);
     return { seconds: r.seconds + load, rssMiB: Number(fs.readFileSync(b.rssFile, "utf8").trim()) / 1024 };
@@ -369,7 +330,7 @@ async function restoreOnce(
     ],
     b.env,
   );
-  const load = await serve(b.group, dir, false, b.keys);
+  const load = await serveDir(b.group, dir, b.keys, false);
   console.log(`restore: aws s3 cp ${r.seconds.toFixed(1)} s + serving load ${load.toFixed(1)} s`);
   return { seconds: r.seconds + load };
 }

@@ -107,15 +107,20 @@ export function runTimed(
 }
 
 /**
- * Starts a stock redis-server (appendonly yes) on `dir`, waits until it has loaded and serves, checks it
+ * Starts a stock redis-server (appendonly yes unless `appendonly` is false) on `dir`, waits until it has loaded and serves, checks it
  * holds `expectKeys` keys, stops it; resolves to the seconds until it served.
  */
-export async function serveDir(group: ProcessGroup, dir: string, expectKeys: number): Promise<number> {
+export async function serveDir(
+  group: ProcessGroup,
+  dir: string,
+  expectKeys: number,
+  appendonly = true,
+): Promise<number> {
   const port = await freePort();
   const t0 = Date.now();
   const child = group.start(`serve-${port}`, "redis-server", [
     ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir],
-    ...["--appendonly", "yes", "--save", ""],
+    ...["--appendonly", appendonly ? "yes" : "no", "--save", ""],
   ]);
   const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   c.on("error", () => undefined);
