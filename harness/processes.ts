@@ -5,18 +5,35 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 
-/** A loopback port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports come from below the kernel's ephemeral range (32768 and up), so an outgoing connection can
+// never hold a port a test is about to give a server, and each Jest worker draws from its own slice
+// of it, so two test files running side by side never pick the same port.
+const PORT_BASE = 20000;
+const PORT_SLICE = 1500;
+const PORT_SLICES = 8;
+const slice = Number(process.env.JEST_WORKER_ID ?? 0) % PORT_SLICES;
+let nextPort = Math.floor(Math.random() * PORT_SLICE);
+
+function listensFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
+
+/** A loopback port nothing listens on right now, from this worker's own slice of ports. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORT_SLICE; tries++) {
+    const port = PORT_BASE + slice * PORT_SLICE + (nextPort++ % PORT_SLICE);
+    if (await listensFree(port)) return port;
+  }
+  throw new Error(`no free loopback port in ${PORT_BASE + slice * PORT_SLICE}+${PORT_SLICE}`);
+}
+
+/** Thrown by a `waitFor` check to stop waiting at once (the thing waited for can no longer happen). */
+export class GiveUp extends Error {}
 
 /** Waits until `check` resolves true, polling every `intervalMs`; throws `what` on timeout. */
 export async function waitFor(
@@ -31,6 +48,7 @@ export async function waitFor(
     try {
       if (await check()) return;
     } catch (err) {
+      if (err instanceof GiveUp) throw new Error(`gave up waiting for ${what}: ${err.message}`);
       last = err;
     }
     if (Date.now() > deadline)
@@ -85,6 +103,20 @@ export class ProcessGroup {
    */
   constructor(private readonly logDir: string) {
     fs.mkdirSync(logDir, { recursive: true });
+  }
+
+  /** The last `lines` lines a process started as `name` wrote. */
+  logTail(name: string, lines = 20): string {
+    try {
+      return fs
+        .readFileSync(path.join(this.logDir, `${name}.log`), "utf8")
+        .trimEnd()
+        .split("\n")
+        .slice(-lines)
+        .join("\n");
+    } catch {
+      return "(no log)";
+    }
   }
 
   /** Starts a long-running process. */

@@ -11,7 +11,7 @@ import type { RenderedObject } from "../tools/render";
 import { NodeAddress, parseInfo } from "../jobs/redis/client";
 import { PATHS, REDIS_PORT, redisSetNames, SENTINEL_PORT } from "../core/redis-set";
 import { containerEnv, EnvVar, Localization, localizeConf, localizeText } from "./localize";
-import { freePort, ProcessGroup, waitFor, Completed } from "./processes";
+import { freePort, GiveUp, ProcessGroup, waitFor, Completed } from "./processes";
 import { objectNamed, renderedObjects } from "./rendered";
 import { testEngine } from "./engine";
 
@@ -256,11 +256,23 @@ export class RedisSet {
     if (init.code !== 0) throw new Error(`init of ${pod.podName} exited ${init.code}: ${init.stderr}`);
     const redis = this.container(this.dataSet, "redis");
     pod.server = this.startCommand(redis, pod, pod.podName, redis.command);
-    await waitFor(`${pod.podName} to answer`, () => this.ping(pod));
+    await this.waitForAnswer(pod, pod.podName);
     if (this.options.agents) {
       const agent = this.container(this.dataSet, "holdfast");
       pod.agent = this.startCommand(agent, pod, `${pod.podName}-agent`, agent.command);
     }
+  }
+
+  /** Waits until a pod's server answers; stops at once, with its log, if the server has exited. */
+  private waitForAnswer(pod: PodProcess, logName: string, role?: Role): Promise<void> {
+    return waitFor(`${pod.podName} to answer`, () => {
+      const s = pod.server;
+      if (s && (s.exitCode !== null || s.signalCode !== null))
+        throw new GiveUp(
+          `it exited (${s.exitCode ?? s.signalCode}); its log ends:\n${this.processes.logTail(logName)}`,
+        );
+      return this.ping(pod, role);
+    });
   }
 
   /** Starts sentinel `ordinal`: its init container, then the sentinel. Resolves to the init's output. */
@@ -271,7 +283,7 @@ export class RedisSet {
     if (r.code !== 0) throw new Error(`init of ${pod.podName} exited ${r.code}: ${r.stderr}`);
     const sentinel = this.container(this.sentinelSet, "sentinel");
     pod.server = this.startCommand(sentinel, pod, pod.podName, sentinel.command);
-    await waitFor(`${pod.podName} to answer`, () => this.ping(pod, "discovery"));
+    await this.waitForAnswer(pod, pod.podName, "discovery");
     return r;
   }
 
