@@ -46,9 +46,18 @@ export function aofTarget(
   return undefined;
 }
 
+// Only `--fix` asks for confirmation on stdin. A check that never reads it gets no stdin at all, and a
+// fix that exits before asking (nothing to cut) closes the pipe under the answer: that EPIPE is not a
+// failure to run, its exit status is what counts.
 function runCheck(checkAof: string, args: string[]): { ok: boolean; output: string } {
-  const r = spawnSync(checkAof, args, { input: "y\n", encoding: "utf8", timeout: 30 * 60 * 1000 });
-  if (r.error) throw new AofRepairError(`cannot run ${checkAof}: ${r.error.message}`);
+  const fixing = args.includes("--fix");
+  const r = spawnSync(checkAof, args, {
+    ...(fixing ? { input: "y\n" } : { stdio: ["ignore", "pipe", "pipe"] }),
+    encoding: "utf8",
+    timeout: 30 * 60 * 1000,
+  });
+  const lostAnswer = (r.error as NodeJS.ErrnoException | undefined)?.code === "EPIPE" && r.status !== null;
+  if (r.error && !lostAnswer) throw new AofRepairError(`cannot run ${checkAof}: ${r.error.message}`);
   return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
 }
 

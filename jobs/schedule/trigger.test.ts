@@ -166,7 +166,7 @@ it("refuses an unknown CronJob, a bad reason and an unreachable cluster with one
   } finally {
     fs.writeFileSync(kubeconfig, saved);
   }
-});
+}, 180_000); // three runs of the CLI: over 60 s on a machine at load 20
 
 it("names runs within the 63 characters a Job name may have", () => {
   const name = manualJobName("x".repeat(80), new Date("2026-01-15T12:00:00Z"));
