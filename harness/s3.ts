@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { s3FromEnv } from "../jobs/store/s3";
-import { freePort, ProcessGroup, waitFor } from "./processes";
+import { freePort, GiveUp, ProcessGroup, waitFor } from "./processes";
 
 const ROOT = path.join(__dirname, "..");
 const SCRIPT = path.join(__dirname, "s3rver.js");
@@ -104,10 +104,17 @@ export class S3Server {
         cwd: ROOT,
       },
     );
-    await waitFor(`s3rver on port ${this.port}`, async () => {
-      const r = await request(this.port, "GET", "/__faults/state").catch(() => undefined);
-      return r?.status === 200;
-    });
+    const started = this.process;
+    await waitFor(
+      `s3rver on port ${this.port}`,
+      async () => {
+        if (started.exitCode !== null || started.signalCode !== null)
+          throw new GiveUp(`it exited; its log ends:\n${this.processes.logTail("s3rver")}`);
+        const r = await request(this.port, "GET", "/__faults/state").catch(() => undefined);
+        return r?.status === 200;
+      },
+      60000, // a Node process loading its modules: over 15 s on a machine at load 20
+    );
   }
 
   private async control(what: string): Promise<HoldState> {
