@@ -2,6 +2,7 @@
 // ConfigMap, the StatefulSets with their init logic and hand-over hook, services, budgets and the
 // network policy. SentinelRedis wires these into resources; the tests read the same output.
 import { engineBinaries, type EngineKind } from "../../core/engines";
+import { redisUserEnv, sentinelEnv, sentinelUserEnv } from "../shared/job-env";
 import { serviceHost } from "../../core/kube";
 import { quantityToBytes } from "../../core/quantity";
 import {
@@ -16,6 +17,8 @@ import {
 import type * as pulumi from "@pulumi/pulumi";
 import type { apps, core, networking, policy } from "@pulumi/kubernetes/types/input";
 import {
+  containerEnv,
+  namespacesSelector,
   podNameEnv,
   recommendedLabels,
   restrictedContainerSecurity,
@@ -23,6 +26,7 @@ import {
   secretEnv,
   selectorLabels,
   spreadPods,
+  volumeClaimTemplate,
 } from "../shared/k8s";
 import { dataNodeUsers, usersDigest } from "./acl";
 import { busyReplyThresholdFor, maxmemoryFor, renderRedisConf, renderSentinelConf } from "./conf";
@@ -239,8 +243,7 @@ function dataPodEnv(s: RedisSetSettings): core.v1.EnvVar[] {
     podNameEnv,
     { name: "HOLDFAST_ANNOUNCE_HOST", value: serviceHost(`$(POD_NAME).${n.headlessService}`, s.namespace) },
     { name: "HOLDFAST_PORT", value: String(REDIS_PORT) },
-    { name: "HOLDFAST_SENTINEL", value: sentinelAddresses(s) },
-    { name: "HOLDFAST_MASTER_NAME", value: s.masterName },
+    ...containerEnv(sentinelEnv(sentinelAddresses(s), s.masterName)),
     { name: "HOLDFAST_RUN_DIR", value: PATHS.run },
   ];
 }
@@ -271,8 +274,7 @@ function dataInitContainer(s: RedisSetSettings): core.v1.Container {
       ...dataPodEnv(s),
       { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
       { name: "HOLDFAST_CONFIG", value: `${PATHS.config}/redis.conf` },
-      { name: "SENTINEL_USERNAME", value: "discovery" },
-      secretEnv("SENTINEL_PASSWORD", n.secret, "discovery-password"),
+      ...containerEnv(sentinelUserEnv(n.secret)),
     ],
     volumeMounts: [mounts.data, mounts.config, mounts.run, mounts.tmp],
     securityContext: restrictedContainerSecurity(),
@@ -329,10 +331,7 @@ function dataAgentContainer(s: RedisSetSettings): core.v1.Container {
       ...dataPodEnv(s),
       { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
       { name: "HOLDFAST_TIMEOUT", value: `${s.handoverTimeoutSeconds}s` },
-      { name: "REDIS_USERNAME", value: "admin" },
-      secretEnv("REDIS_PASSWORD", n.secret, "admin-password"),
-      { name: "SENTINEL_USERNAME", value: "sentinel" },
-      secretEnv("SENTINEL_PASSWORD", n.secret, "sentinel-password"),
+      ...containerEnv([...redisUserEnv(n.secret, "admin"), ...sentinelUserEnv(n.secret, "sentinel")]),
     ],
     volumeMounts: [mounts.data, mounts.run, mounts.tmp],
     securityContext: restrictedContainerSecurity(),
@@ -390,16 +389,7 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
         volumes: dataPodVolumes(s),
       },
     },
-    volumeClaimTemplates: [
-      {
-        metadata: { name: n.volumeClaim, labels },
-        spec: {
-          accessModes: ["ReadWriteOnce"],
-          storageClassName: s.storageClassName,
-          resources: { requests: { storage: s.storageSize } },
-        },
-      },
-    ],
+    volumeClaimTemplates: [volumeClaimTemplate(n.volumeClaim, labels, s.storageClassName, s.storageSize)],
   };
 }
 
@@ -447,10 +437,10 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
               { name: "HOLDFAST_CONFIG", value: `${PATHS.config}/sentinel.conf` },
               { name: "HOLDFAST_AUTH", value: `${PATHS.auth}/${AUTH_FILES.sentinelAuth}` },
               { name: "HOLDFAST_STATE_DIR", value: PATHS.data },
-              { name: "SENTINEL_USERNAME", value: "sentinel" },
-              secretEnv("SENTINEL_PASSWORD", n.secret, "sentinel-password"),
-              { name: "REDIS_USERNAME", value: "sentinel" },
-              secretEnv("REDIS_PASSWORD", n.secret, "sentinel-password"),
+              ...containerEnv([
+                ...sentinelUserEnv(n.secret, "sentinel"),
+                ...redisUserEnv(n.secret, "sentinel"),
+              ]),
             ],
             volumeMounts: [
               { name: "config", mountPath: PATHS.config, readOnly: true },
@@ -508,14 +498,7 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
       },
     },
     volumeClaimTemplates: [
-      {
-        metadata: { name: n.sentinelStateClaim, labels },
-        spec: {
-          accessModes: ["ReadWriteOnce"],
-          storageClassName: s.storageClassName,
-          resources: { requests: { storage: s.sentinelStorageSize } },
-        },
-      },
+      volumeClaimTemplate(n.sentinelStateClaim, labels, s.storageClassName, s.sentinelStorageSize),
     ],
   };
 }
@@ -565,7 +548,6 @@ export function disruptionBudgets(s: RedisSetSettings): {
  * the monitoring namespaces (and the set's own) may scrape the exporters.
  */
 export function networkPolicySpec(s: RedisSetSettings): networking.v1.NetworkPolicySpec {
-  const namespaces = [s.namespace, ...s.allowedNamespaces.filter((ns) => ns !== s.namespace)];
   const setPods = {
     matchLabels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": s.name },
   };
@@ -577,9 +559,7 @@ export function networkPolicySpec(s: RedisSetSettings): networking.v1.NetworkPol
         from: [
           { podSelector: setPods },
           {
-            namespaceSelector: {
-              matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: namespaces }],
-            },
+            namespaceSelector: namespacesSelector(s.namespace, s.allowedNamespaces),
             podSelector: { matchLabels: { [REDIS_CLIENT_LABEL]: "true" } },
           },
         ],
@@ -589,19 +569,7 @@ export function networkPolicySpec(s: RedisSetSettings): networking.v1.NetworkPol
         ],
       },
       {
-        from: [
-          {
-            namespaceSelector: {
-              matchExpressions: [
-                {
-                  key: "kubernetes.io/metadata.name",
-                  operator: "In",
-                  values: [s.namespace, ...s.monitoringNamespaces.filter((ns) => ns !== s.namespace)],
-                },
-              ],
-            },
-          },
-        ],
+        from: [{ namespaceSelector: namespacesSelector(s.namespace, s.monitoringNamespaces) }],
         ports: [{ protocol: "TCP", port: METRICS_PORT }],
       },
     ],
