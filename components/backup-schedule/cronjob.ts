@@ -5,8 +5,13 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { batch, core } from "@pulumi/kubernetes/types/input";
 import type { JobRole } from "../backup-bucket";
 import { REDIS_CLIENT_LABEL } from "../../core/redis-set";
-import { recommendedLabels, restrictedContainerSecurity, restrictedPodSecurity } from "../shared/k8s";
-import type { DeclaredJob, JobEnv } from "./jobs";
+import {
+  containerEnv,
+  recommendedLabels,
+  restrictedContainerSecurity,
+  restrictedPodSecurity,
+} from "../shared/k8s";
+import type { DeclaredJob } from "./jobs";
 
 /** The non-root user of the jobs image (jobs/Dockerfile). */
 export const JOBS_UID = 10001;
@@ -46,14 +51,6 @@ export function jobLabels(job: DeclaredJob): Record<string, string> {
     [STORE_LABEL]: jobStore(job),
     ...(job.connectsToRedis ? { [REDIS_CLIENT_LABEL]: "true" } : {}),
   };
-}
-
-function containerEnv(env: JobEnv[]): core.v1.EnvVar[] {
-  return env.map((e) =>
-    e.secret
-      ? { name: e.name, valueFrom: { secretKeyRef: { name: e.secret.name, key: e.secret.key } } }
-      : { name: e.name, value: e.value },
-  );
 }
 
 /** The CronJob spec of a declared job. */

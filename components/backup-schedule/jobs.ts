@@ -3,14 +3,10 @@
 // this one list, so the two runtimes cannot drift apart.
 import type * as pulumi from "@pulumi/pulumi";
 import type { JobRole } from "../backup-bucket";
+import { bucketEnv, type JobEnv, redisUserEnv, sentinelEnv, sentinelUserEnv } from "../shared/job-env";
 import { quantityToBytes } from "../../core/quantity";
 
-/** One environment variable of a job: a value, or a key of a Kubernetes Secret. */
-export interface JobEnv {
-  name: string;
-  value?: pulumi.Input<string>;
-  secret?: { name: pulumi.Input<string>; key: string };
-}
+export type { JobEnv };
 
 /** The jobs Holdfast schedules. */
 export type JobName = "redis-backup" | "lancedb-backup" | "prune" | "restore-drill";
@@ -113,12 +109,7 @@ export interface ScheduleSettings {
 
 /** Environment every job has: the bucket, the stack, where to push metrics. */
 function commonEnv(s: ScheduleSettings): JobEnv[] {
-  const env: JobEnv[] = [
-    { name: "HOLDFAST_BUCKET", value: s.bucket },
-    { name: "HOLDFAST_PREFIX", value: s.prefix },
-    { name: "HOLDFAST_STACK", value: s.stack },
-    { name: "AWS_REGION", value: s.region },
-  ];
+  const env: JobEnv[] = bucketEnv(s);
   if (s.pushgatewayUrl) env.push({ name: "HOLDFAST_PUSHGATEWAY", value: s.pushgatewayUrl });
   return env;
 }
@@ -145,14 +136,11 @@ export function declaredJobs(s: ScheduleSettings): DeclaredJob[] {
       command: ["holdfast", "backup", "redis"],
       env: [
         ...commonEnv(s),
-        { name: "HOLDFAST_SENTINEL", value: s.redis.sentinels },
-        { name: "HOLDFAST_MASTER_NAME", value: s.redis.masterName },
+        ...sentinelEnv(s.redis.sentinels, s.redis.masterName),
         { name: "HOLDFAST_PATTERN", value: s.redis.patterns.join(",") },
         { name: "HOLDFAST_REASON", value: "scheduled" },
-        { name: "REDIS_USERNAME", value: "backup" },
-        { name: "REDIS_PASSWORD", secret: { name: s.redis.secretName, key: "backup-password" } },
-        { name: "SENTINEL_USERNAME", value: "discovery" },
-        { name: "SENTINEL_PASSWORD", secret: { name: s.redis.secretName, key: "discovery-password" } },
+        ...redisUserEnv(s.redis.secretName, "backup"),
+        ...sentinelUserEnv(s.redis.secretName),
       ],
       deadlineSeconds: 3 * 3600,
       readsLanceDb: false,

@@ -3,13 +3,15 @@
 // disruption budget, the NetworkPolicy of its metrics port and the PodMonitor that scrapes it.
 // ContinuousBackup wires these into resources; the tests read the same output.
 import type { apps, core, networking, policy } from "@pulumi/kubernetes/types/input";
+import { bucketEnv, redisUserEnv, sentinelEnv, sentinelUserEnv } from "../shared/job-env";
 import { REDIS_CLIENT_LABEL } from "../../core/redis-set";
 import { JOBS_UID, STORE_LABEL } from "../backup-schedule/cronjob";
 import {
+  containerEnv,
+  namespacesSelector,
   recommendedLabels,
   restrictedContainerSecurity,
   restrictedPodSecurity,
-  secretEnv,
   selectorLabels,
 } from "../shared/k8s";
 
@@ -69,18 +71,12 @@ export function streamCommand(): { command: string[]; args: string[] } {
  * Redis user), the bucket and prefix as the flags' environment twins.
  */
 export function streamEnv(s: StreamSettings): core.v1.EnvVar[] {
-  return [
-    { name: "HOLDFAST_BUCKET", value: s.bucket },
-    { name: "HOLDFAST_PREFIX", value: s.prefix },
-    { name: "HOLDFAST_STACK", value: s.stack },
-    { name: "AWS_REGION", value: s.region },
-    { name: "HOLDFAST_SENTINEL", value: s.sentinels },
-    { name: "HOLDFAST_MASTER_NAME", value: s.masterName },
-    { name: "REDIS_USERNAME", value: STREAM_USER },
-    secretEnv("REDIS_PASSWORD", s.secretName, `${STREAM_USER}-password`),
-    { name: "SENTINEL_USERNAME", value: "discovery" },
-    secretEnv("SENTINEL_PASSWORD", s.secretName, "discovery-password"),
-  ];
+  return containerEnv([
+    ...bucketEnv(s),
+    ...sentinelEnv(s.sentinels, s.masterName),
+    ...redisUserEnv(s.secretName, STREAM_USER),
+    ...sentinelUserEnv(s.secretName),
+  ]);
 }
 
 /**
@@ -150,19 +146,7 @@ export function streamNetworkPolicySpec(s: StreamSettings): networking.v1.Networ
     policyTypes: ["Ingress"],
     ingress: [
       {
-        from: [
-          {
-            namespaceSelector: {
-              matchExpressions: [
-                {
-                  key: "kubernetes.io/metadata.name",
-                  operator: "In",
-                  values: [s.namespace, ...s.monitoringNamespaces.filter((ns) => ns !== s.namespace)],
-                },
-              ],
-            },
-          },
-        ],
+        from: [{ namespaceSelector: namespacesSelector(s.namespace, s.monitoringNamespaces) }],
         ports: [{ protocol: "TCP", port: STREAM_METRICS_PORT }],
       },
     ],

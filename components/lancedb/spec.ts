@@ -5,11 +5,13 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { apps, core, networking, policy, rbac } from "@pulumi/kubernetes/types/input";
 import {
+  namespacesSelector,
   recommendedLabels,
   restrictedContainerSecurity,
   restrictedPodSecurity,
   selectorLabels,
   spreadPods,
+  volumeClaimTemplate,
 } from "../shared/k8s";
 import { serviceHost } from "../../core/kube";
 import {
@@ -308,14 +310,7 @@ export function statefulSetSpec(s: LanceDbSettings, uri: pulumi.Input<string>): 
     ...(s.mode === "ebs"
       ? {
           volumeClaimTemplates: [
-            {
-              metadata: { name: n.volumeClaimTemplate, labels },
-              spec: {
-                accessModes: ["ReadWriteOnce"],
-                storageClassName: s.storageClassName,
-                resources: { requests: { storage: s.storageSize } },
-              },
-            },
+            volumeClaimTemplate(n.volumeClaimTemplate, labels, s.storageClassName, s.storageSize),
           ],
         }
       : {}),
@@ -346,7 +341,6 @@ export function headlessServiceSpec(s: LanceDbSettings): core.v1.ServiceSpec {
  * namespace and the allowed ones. The election sidecar's port is for the kubelet's probes alone.
  */
 export function networkPolicySpec(s: LanceDbSettings): networking.v1.NetworkPolicySpec {
-  const namespaces = [s.namespace, ...s.allowedNamespaces.filter((ns) => ns !== s.namespace)];
   return {
     podSelector: { matchLabels: selectorLabels(lanceDbLabels(s)) },
     policyTypes: ["Ingress"],
@@ -354,9 +348,7 @@ export function networkPolicySpec(s: LanceDbSettings): networking.v1.NetworkPoli
       {
         from: [
           {
-            namespaceSelector: {
-              matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: namespaces }],
-            },
+            namespaceSelector: namespacesSelector(s.namespace, s.allowedNamespaces),
             podSelector: { matchLabels: { [LANCEDB_CLIENT_LABEL]: "true" } },
           },
         ],

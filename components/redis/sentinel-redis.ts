@@ -2,6 +2,7 @@
 // with generated passwords, and start-up logic that never lets a pod holding data elect itself.
 // The objects are rendered by ./spec and ./conf; this component only wires them into resources.
 import { DEFAULT_REDIS_IMAGE } from "../../core/engines";
+import { passwordKey } from "../shared/job-env";
 import type { RedisEngine } from "../shared/enums";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -250,7 +251,7 @@ export class SentinelRedis extends pulumi.ComponentResource {
             [AUTH_FILES.usersAcl]: renderUsersAcl(p, "hash", dataNodeUsers(v.streamUser)),
             [AUTH_FILES.replication]: renderReplicationAuth(p),
             [AUTH_FILES.sentinelAuth]: renderSentinelAuth(v.masterName, p),
-            ...Object.fromEntries(REDIS_USER_ROLES.map((role) => [`${role}-password`, p[role]])),
+            ...Object.fromEntries(REDIS_USER_ROLES.map((role) => [passwordKey(role), p[role]])),
           })),
         ),
       },

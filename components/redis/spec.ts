@@ -2,6 +2,7 @@
 // ConfigMap, the StatefulSets with their init logic and hand-over hook, services, budgets and the
 // network policy. SentinelRedis wires these into resources; the tests read the same output.
 import { engineBinaries, type EngineKind } from "../../core/engines";
+import { redisUserEnv, sentinelEnv, sentinelUserEnv } from "../shared/job-env";
 import { serviceHost } from "../../core/kube";
 import { quantityToBytes } from "../../core/quantity";
 import {
@@ -16,6 +17,8 @@ import {
 import type * as pulumi from "@pulumi/pulumi";
 import type { apps, core, networking, policy } from "@pulumi/kubernetes/types/input";
 import {
+  containerEnv,
+  namespacesSelector,
   podNameEnv,
   recommendedLabels,
   restrictedContainerSecurity,
@@ -23,6 +26,7 @@ import {
   secretEnv,
   selectorLabels,
   spreadPods,
+  volumeClaimTemplate,
 } from "../shared/k8s";
 import { dataNodeUsers, usersDigest } from "./acl";
 import { busyReplyThresholdFor, maxmemoryFor, renderRedisConf, renderSentinelConf } from "./conf";
@@ -228,27 +232,49 @@ export function exporterContainer(s: RedisSetSettings, port: number): core.v1.Co
   };
 }
 
-function jobsContainerResources(): core.v1.ResourceRequirements {
-  return { requests: { cpu: "20m", memory: "96Mi" }, limits: { cpu: "500m", memory: "160Mi" } };
+/** A holdfast container of the set's pods (init or sidecar): the jobs image, restricted, small. */
+function holdfastContainer(
+  s: RedisSetSettings,
+  c: { name: string; command: string[]; env: core.v1.EnvVar[]; volumeMounts: core.v1.VolumeMount[] },
+): core.v1.Container {
+  return {
+    name: c.name,
+    image: s.jobsImage,
+    command: c.command,
+    env: c.env,
+    volumeMounts: c.volumeMounts,
+    securityContext: restrictedContainerSecurity(),
+    resources: { requests: { cpu: "20m", memory: "96Mi" }, limits: { cpu: "500m", memory: "160Mi" } },
+  };
 }
 
-/** Environment every holdfast container of a data pod shares: who it is and where the sentinels are. */
+/**
+ * Environment every holdfast container of a data pod shares: who it is, where the sentinels are, and
+ * its data directory.
+ */
 function dataPodEnv(s: RedisSetSettings): core.v1.EnvVar[] {
   const n = redisSetNames(s.name);
   return [
     podNameEnv,
     { name: "HOLDFAST_ANNOUNCE_HOST", value: serviceHost(`$(POD_NAME).${n.headlessService}`, s.namespace) },
     { name: "HOLDFAST_PORT", value: String(REDIS_PORT) },
-    { name: "HOLDFAST_SENTINEL", value: sentinelAddresses(s) },
-    { name: "HOLDFAST_MASTER_NAME", value: s.masterName },
+    ...containerEnv(sentinelEnv(sentinelAddresses(s), s.masterName)),
     { name: "HOLDFAST_RUN_DIR", value: PATHS.run },
+    { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
   ];
 }
 
-/** Where a data pod's containers mount its volumes: the data claim, config, auth files, run and tmp. */
-function dataPodMounts(s: RedisSetSettings) {
+/**
+ * Where the set's containers mount their volumes: a data pod's claim, a sentinel's state, config, auth
+ * files, run and tmp.
+ */
+function podMounts(s: RedisSetSettings) {
   return {
     data: { name: redisSetNames(s.name).volumeClaim, mountPath: PATHS.data },
+    // A sentinel's own config file, which it rewrites as it learns the set (current primary, replicas,
+    // peers, epochs): kept on a small volume so a sentinel restarted while the data pods are down too
+    // still knows which pod was primary.
+    state: { name: redisSetNames(s.name).sentinelStateClaim, mountPath: PATHS.data },
     config: { name: "config", mountPath: PATHS.config, readOnly: true },
     auth: { name: "auth", mountPath: PATHS.auth, readOnly: true },
     run: { name: "run", mountPath: PATHS.run },
@@ -262,28 +288,23 @@ function dataPodMounts(s: RedisSetSettings) {
  */
 function dataInitContainer(s: RedisSetSettings): core.v1.Container {
   const n = redisSetNames(s.name);
-  const mounts = dataPodMounts(s);
-  return {
+  const mounts = podMounts(s);
+  return holdfastContainer(s, {
     name: "init",
-    image: s.jobsImage,
     command: ["holdfast", "pod", "init", "redis"],
     env: [
       ...dataPodEnv(s),
-      { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
       { name: "HOLDFAST_CONFIG", value: `${PATHS.config}/redis.conf` },
-      { name: "SENTINEL_USERNAME", value: "discovery" },
-      secretEnv("SENTINEL_PASSWORD", n.secret, "discovery-password"),
+      ...containerEnv(sentinelUserEnv(n.secret)),
     ],
     volumeMounts: [mounts.data, mounts.config, mounts.run, mounts.tmp],
-    securityContext: restrictedContainerSecurity(),
-    resources: jobsContainerResources(),
-  };
+  });
 }
 
 /** The redis container of a data pod: the server, its probes, and a preStop that waits for the hand-over. */
 function redisContainer(s: RedisSetSettings): core.v1.Container {
   const n = redisSetNames(s.name);
-  const mounts = dataPodMounts(s);
+  const mounts = podMounts(s);
   return {
     name: "redis",
     image: s.redisImage,
@@ -320,23 +341,18 @@ function redisContainer(s: RedisSetSettings): core.v1.Container {
  */
 function dataAgentContainer(s: RedisSetSettings): core.v1.Container {
   const n = redisSetNames(s.name);
-  const mounts = dataPodMounts(s);
+  const mounts = podMounts(s);
   return {
-    name: "holdfast",
-    image: s.jobsImage,
-    command: ["holdfast", "pod", "agent", "redis"],
-    env: [
-      ...dataPodEnv(s),
-      { name: "HOLDFAST_DATA_DIR", value: PATHS.data },
-      { name: "HOLDFAST_TIMEOUT", value: `${s.handoverTimeoutSeconds}s` },
-      { name: "REDIS_USERNAME", value: "admin" },
-      secretEnv("REDIS_PASSWORD", n.secret, "admin-password"),
-      { name: "SENTINEL_USERNAME", value: "sentinel" },
-      secretEnv("SENTINEL_PASSWORD", n.secret, "sentinel-password"),
-    ],
-    volumeMounts: [mounts.data, mounts.run, mounts.tmp],
-    securityContext: restrictedContainerSecurity(),
-    resources: jobsContainerResources(),
+    ...holdfastContainer(s, {
+      name: "holdfast",
+      command: ["holdfast", "pod", "agent", "redis"],
+      env: [
+        ...dataPodEnv(s),
+        { name: "HOLDFAST_TIMEOUT", value: `${s.handoverTimeoutSeconds}s` },
+        ...containerEnv([...redisUserEnv(n.secret, "admin"), ...sentinelUserEnv(n.secret, "sentinel")]),
+      ],
+      volumeMounts: [mounts.data, mounts.run, mounts.tmp],
+    }),
     lifecycle: { preStop: { exec: { command: ["holdfast", "pod", "handover", "redis"] } } },
   };
 }
@@ -390,17 +406,38 @@ export function dataStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSetSpe
         volumes: dataPodVolumes(s),
       },
     },
-    volumeClaimTemplates: [
-      {
-        metadata: { name: n.volumeClaim, labels },
-        spec: {
-          accessModes: ["ReadWriteOnce"],
-          storageClassName: s.storageClassName,
-          resources: { requests: { storage: s.storageSize } },
-        },
-      },
-    ],
+    volumeClaimTemplates: [volumeClaimTemplate(n.volumeClaim, labels, s.storageClassName, s.storageSize)],
   };
+}
+
+/**
+ * The sentinel's init container: `holdfast pod init sentinel` finds the current primary (from the peer
+ * sentinels, else the data nodes, else what the state volume's file knew) and writes the sentinel.conf
+ * the sentinel runs.
+ */
+function sentinelInitContainer(s: RedisSetSettings): core.v1.Container {
+  const n = redisSetNames(s.name);
+  const mounts = podMounts(s);
+  return holdfastContainer(s, {
+    name: "init",
+    command: ["holdfast", "pod", "init", "sentinel"],
+    env: [
+      podNameEnv,
+      {
+        name: "HOLDFAST_ANNOUNCE_HOST",
+        value: serviceHost(`$(POD_NAME).${n.sentinelHeadlessService}`, s.namespace),
+      },
+      { name: "HOLDFAST_PORT", value: String(SENTINEL_PORT) },
+      { name: "HOLDFAST_SENTINEL", value: sentinelAddresses(s) },
+      { name: "HOLDFAST_REDIS_NODES", value: dataAddresses(s) },
+      { name: "HOLDFAST_MASTER_NAME", value: s.masterName },
+      { name: "HOLDFAST_CONFIG", value: `${PATHS.config}/sentinel.conf` },
+      { name: "HOLDFAST_AUTH", value: `${PATHS.auth}/${AUTH_FILES.sentinelAuth}` },
+      { name: "HOLDFAST_STATE_DIR", value: PATHS.data },
+      ...containerEnv([...sentinelUserEnv(n.secret, "sentinel"), ...redisUserEnv(n.secret, "sentinel")]),
+    ],
+    volumeMounts: [mounts.config, mounts.auth, mounts.state, mounts.tmp],
+  });
 }
 
 /** The sentinels' StatefulSet spec. Sentinels keep no data: their view is rebuilt by init from peers. */
@@ -408,12 +445,7 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
   const n = redisSetNames(s.name);
   const labels = redisLabels(s, "sentinel");
   const selector = selectorLabels(labels);
-  const run = { name: "run", mountPath: PATHS.run };
-  const tmp = { name: "tmp", mountPath: PATHS.tmp };
-  // The sentinel's own config file, which it rewrites as it learns the set (current primary, replicas,
-  // peers, epochs): kept on a small volume so a sentinel restarted while the data pods are down too
-  // still knows which pod was primary.
-  const state = { name: n.sentinelStateClaim, mountPath: PATHS.data };
+  const mounts = podMounts(s);
   return {
     serviceName: n.sentinelHeadlessService,
     replicas: s.sentinels,
@@ -429,39 +461,7 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
         securityContext: restrictedPodSecurity(REDIS_UID),
         terminationGracePeriodSeconds: 30,
         ...spreadPods(selector, { zones: s.zones, strict: s.strictScheduling }),
-        initContainers: [
-          {
-            name: "init",
-            image: s.jobsImage,
-            command: ["holdfast", "pod", "init", "sentinel"],
-            env: [
-              podNameEnv,
-              {
-                name: "HOLDFAST_ANNOUNCE_HOST",
-                value: serviceHost(`$(POD_NAME).${n.sentinelHeadlessService}`, s.namespace),
-              },
-              { name: "HOLDFAST_PORT", value: String(SENTINEL_PORT) },
-              { name: "HOLDFAST_SENTINEL", value: sentinelAddresses(s) },
-              { name: "HOLDFAST_REDIS_NODES", value: dataAddresses(s) },
-              { name: "HOLDFAST_MASTER_NAME", value: s.masterName },
-              { name: "HOLDFAST_CONFIG", value: `${PATHS.config}/sentinel.conf` },
-              { name: "HOLDFAST_AUTH", value: `${PATHS.auth}/${AUTH_FILES.sentinelAuth}` },
-              { name: "HOLDFAST_STATE_DIR", value: PATHS.data },
-              { name: "SENTINEL_USERNAME", value: "sentinel" },
-              secretEnv("SENTINEL_PASSWORD", n.secret, "sentinel-password"),
-              { name: "REDIS_USERNAME", value: "sentinel" },
-              secretEnv("REDIS_PASSWORD", n.secret, "sentinel-password"),
-            ],
-            volumeMounts: [
-              { name: "config", mountPath: PATHS.config, readOnly: true },
-              { name: "auth", mountPath: PATHS.auth, readOnly: true },
-              state,
-              tmp,
-            ],
-            securityContext: restrictedContainerSecurity(),
-            resources: jobsContainerResources(),
-          },
-        ],
+        initContainers: [sentinelInitContainer(s)],
         containers: [
           {
             name: "sentinel",
@@ -469,7 +469,7 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
             command: [engineBinaries(s.engine).server, `${PATHS.data}/sentinel.conf`, "--sentinel"],
             ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
             env: [secretEnv("REDISCLI_AUTH", n.secret, "discovery-password")],
-            volumeMounts: [state, run, tmp],
+            volumeMounts: [mounts.state, mounts.run, mounts.tmp],
             securityContext: restrictedContainerSecurity(),
             resources: {
               requests: { cpu: "20m", memory: s.sentinelMemoryLimit },
@@ -508,14 +508,7 @@ export function sentinelStatefulSetSpec(s: RedisSetSettings): apps.v1.StatefulSe
       },
     },
     volumeClaimTemplates: [
-      {
-        metadata: { name: n.sentinelStateClaim, labels },
-        spec: {
-          accessModes: ["ReadWriteOnce"],
-          storageClassName: s.storageClassName,
-          resources: { requests: { storage: s.sentinelStorageSize } },
-        },
-      },
+      volumeClaimTemplate(n.sentinelStateClaim, labels, s.storageClassName, s.sentinelStorageSize),
     ],
   };
 }
@@ -565,7 +558,6 @@ export function disruptionBudgets(s: RedisSetSettings): {
  * the monitoring namespaces (and the set's own) may scrape the exporters.
  */
 export function networkPolicySpec(s: RedisSetSettings): networking.v1.NetworkPolicySpec {
-  const namespaces = [s.namespace, ...s.allowedNamespaces.filter((ns) => ns !== s.namespace)];
   const setPods = {
     matchLabels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": s.name },
   };
@@ -577,9 +569,7 @@ export function networkPolicySpec(s: RedisSetSettings): networking.v1.NetworkPol
         from: [
           { podSelector: setPods },
           {
-            namespaceSelector: {
-              matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: namespaces }],
-            },
+            namespaceSelector: namespacesSelector(s.namespace, s.allowedNamespaces),
             podSelector: { matchLabels: { [REDIS_CLIENT_LABEL]: "true" } },
           },
         ],
@@ -589,19 +579,7 @@ export function networkPolicySpec(s: RedisSetSettings): networking.v1.NetworkPol
         ],
       },
       {
-        from: [
-          {
-            namespaceSelector: {
-              matchExpressions: [
-                {
-                  key: "kubernetes.io/metadata.name",
-                  operator: "In",
-                  values: [s.namespace, ...s.monitoringNamespaces.filter((ns) => ns !== s.namespace)],
-                },
-              ],
-            },
-          },
-        ],
+        from: [{ namespaceSelector: namespacesSelector(s.namespace, s.monitoringNamespaces) }],
         ports: [{ protocol: "TCP", port: METRICS_PORT }],
       },
     ],

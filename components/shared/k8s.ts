@@ -1,7 +1,9 @@
 // Kubernetes building blocks every Holdfast workload shares: recommended labels, the restricted pod
-// security profile, zone spread and anti-affinity. Pure functions; components pass their output to
-// resources unchanged.
-import type { core, storage } from "@pulumi/kubernetes/types/input";
+// security profile, zone spread and anti-affinity, environment variables, the namespaces a policy admits
+// and the claim of a data volume. Pure functions; components pass their output to resources unchanged.
+import type * as pulumi from "@pulumi/pulumi";
+import type { core, meta, storage } from "@pulumi/kubernetes/types/input";
+import type { JobEnv } from "./job-env";
 
 /** The Kubernetes recommended labels of one Holdfast workload. */
 export function recommendedLabels(instance: string, name: string, component: string): Record<string, string> {
@@ -98,8 +100,15 @@ export function spreadPods(
 }
 
 /** An environment variable read from a key of a Secret. */
-export function secretEnv(name: string, secretName: string, key: string): core.v1.EnvVar {
+export function secretEnv(name: string, secretName: pulumi.Input<string>, key: string): core.v1.EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };
+}
+
+/** A holdfast container's environment (./job-env.ts) as Kubernetes spells it. */
+export function containerEnv(env: JobEnv[]): core.v1.EnvVar[] {
+  return env.map((e) =>
+    e.secret ? secretEnv(e.name, e.secret.name, e.secret.key) : { name: e.name, value: e.value },
+  );
 }
 
 /** The POD_NAME variable, from the downward API. */
@@ -116,5 +125,39 @@ export function retainStorageClass(): storage.v1.StorageClass {
     reclaimPolicy: "Retain",
     allowVolumeExpansion: true,
     volumeBindingMode: "WaitForFirstConsumer",
+  };
+}
+
+/**
+ * Selects a namespace and the named others (a NetworkPolicy peer's namespaceSelector).
+ * @param own the workload's own namespace, always first.
+ * @param others further namespaces; `own` among them is not repeated.
+ */
+export function namespacesSelector(own: string, others: string[]): meta.v1.LabelSelector {
+  return {
+    matchExpressions: [
+      {
+        key: "kubernetes.io/metadata.name",
+        operator: "In",
+        values: [own, ...others.filter((ns) => ns !== own)],
+      },
+    ],
+  };
+}
+
+/** The claim template of a data volume: ReadWriteOnce, of `storageClassName`, `size` big. */
+export function volumeClaimTemplate(
+  name: string,
+  labels: Record<string, string>,
+  storageClassName: string,
+  size: string,
+): core.v1.PersistentVolumeClaim {
+  return {
+    metadata: { name, labels },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      storageClassName,
+      resources: { requests: { storage: size } },
+    },
   };
 }

@@ -2,7 +2,7 @@
 // `kubectl auth can-i` does): every verb on every resource jobs/stack/ uses in the stack's namespace.
 // All allowed is one line; each denied right is a line of its own.
 import type { ClusterApi } from "./cluster-api";
-import { type CheckGroup, type CheckResult, clusterUnreachable, resultsOf } from "./check";
+import { type CheckGroup, type CheckResult, failuresOr, resultsOf } from "./check";
 
 /** A right: a verb on a resource (and subresource) of an API group, and why a restore needs it. */
 export interface Right {
@@ -63,7 +63,7 @@ async function allowed(api: ClusterApi, namespace: string, right: Right): Promis
 /** See the module comment. */
 export const accessChecks: CheckGroup = async (ctx) => {
   const r = resultsOf("access");
-  if (!ctx.clusterReachable) return [clusterUnreachable("access", "restore rights")];
+  if (!ctx.clusterReachable) return [r.unreachable("restore rights")];
   const namespace = ctx.stack.outputs.namespace;
   const denied: CheckResult[] = [];
   for (const right of RESTORE_RIGHTS)
@@ -74,8 +74,7 @@ export const accessChecks: CheckGroup = async (ctx) => {
           `denied in ${namespace}: a restore ${right.why}; grant it to this context's user (kubectl auth can-i ${right.verb} ${right.subresource ? `${right.resource}/${right.subresource}` : right.resource}${right.group ? `.${right.group}` : ""} -n ${namespace})`,
         ),
       );
-  if (denied.length > 0) return denied;
-  return [
+  return failuresOr(denied, () =>
     r.ok("restore rights", `all ${RESTORE_RIGHTS.length} rights a restore uses are allowed in ${namespace}`),
-  ];
+  );
 };

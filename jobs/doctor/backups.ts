@@ -5,7 +5,7 @@ import { lancedbStore } from "../lancedb/backup/store-module";
 import { redisStore } from "../redis-backup/store";
 import { backupTime } from "../store/backup-id";
 import { latestOf, type StoreModule } from "../store/catalog";
-import { type CheckGroup, type CheckResult, resultsOf } from "./check";
+import { type CheckGroup, eachChecked, resultsOf } from "./check";
 
 /** See the module comment. */
 export const backupChecks: CheckGroup = async (ctx) => {
@@ -17,30 +17,23 @@ export const backupChecks: CheckGroup = async (ctx) => {
   ];
   if (stores.length === 0) return [r.skip("newest", "the stack schedules no backup")];
   const at = await ctx.backups();
-  const results: CheckResult[] = [];
-  for (const store of stores) {
+  return eachChecked(stores, async (store) => {
     const check = `newest ${store.kind}`;
     try {
       const catalog = await store.catalog(at);
       const newest = latestOf(catalog);
       const damaged = catalog.damaged.length > 0 ? `; ${catalog.damaged.length} damaged (holdfast list)` : "";
-      if (!newest) {
-        results.push(r.fail(check, `no committed backup in ${catalog.where}${damaged}`));
-        continue;
-      }
+      if (!newest) return r.fail(check, `no committed backup in ${catalog.where}${damaged}`);
       const ageMs = ctx.now.getTime() - backupTime(newest.id).getTime();
       const age = formatDuration(Math.max(0, ageMs));
-      results.push(
-        ageMs <= ctx.maxBackupAgeMs
-          ? r.ok(check, `${newest.id}, ${age} old${damaged}`)
-          : r.fail(
-              check,
-              `${newest.id} is ${age} old, over --max-age ${formatDuration(ctx.maxBackupAgeMs)}: see the ${store.kind}-backup CronJob's Jobs${damaged}`,
-            ),
-      );
+      return ageMs <= ctx.maxBackupAgeMs
+        ? r.ok(check, `${newest.id}, ${age} old${damaged}`)
+        : r.fail(
+            check,
+            `${newest.id} is ${age} old, over --max-age ${formatDuration(ctx.maxBackupAgeMs)}: see the ${store.kind}-backup CronJob's Jobs${damaged}`,
+          );
     } catch (err) {
-      results.push(r.fail(check, `cannot read the backups: ${(err as Error).message}`));
+      return r.fail(check, `cannot read the backups: ${(err as Error).message}`);
     }
-  }
-  return results;
+  });
 };

@@ -39,17 +39,40 @@ export interface DoctorContext {
 /** A check group: reads what it needs and returns one result per check. */
 export type CheckGroup = (ctx: DoctorContext) => Promise<CheckResult[]>;
 
-/** Builds results of one group. */
-export function resultsOf(
-  group: string,
-): Record<CheckStatus, (check: string, detail: string) => CheckResult> {
-  const make = (status: CheckStatus) => (check: string, detail: string) => ({ group, check, status, detail });
-  return { ok: make("ok"), fail: make("fail"), warn: make("warn"), skip: make("skip") };
+/** The results of one group: a maker per status, and the skip of a check when the cluster did not answer. */
+export interface GroupResults extends Record<CheckStatus, (check: string, detail: string) => CheckResult> {
+  /** `skip`, "not checked: the cluster did not answer": for a check that needs the cluster. */
+  unreachable: (check: string) => CheckResult;
 }
 
-/** The results of a group that needs the cluster when the cluster did not answer. */
-export function clusterUnreachable(group: string, check: string): CheckResult {
-  return resultsOf(group).skip(check, "not checked: the cluster did not answer");
+/** Builds results of one group. */
+export function resultsOf(group: string): GroupResults {
+  const make = (status: CheckStatus) => (check: string, detail: string) => ({ group, check, status, detail });
+  return {
+    ok: make("ok"),
+    fail: make("fail"),
+    warn: make("warn"),
+    skip: make("skip"),
+    unreachable: (check) => make("skip")(check, "not checked: the cluster did not answer"),
+  };
+}
+
+/**
+ * Checks each item in turn, one result each: one question at a time to the cluster or the bucket, and
+ * the results in the items' order.
+ */
+export async function eachChecked<T>(
+  items: readonly T[],
+  check: (item: T) => Promise<CheckResult>,
+): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const item of items) results.push(await check(item));
+  return results;
+}
+
+/** The failures when there are any, else the one line that says every item passed. */
+export function failuresOr(failures: CheckResult[], allPassed: () => CheckResult): CheckResult[] {
+  return failures.length > 0 ? failures : [allPassed()];
 }
 
 /** A group that threw: one failed result naming what went wrong, so the others still run. */

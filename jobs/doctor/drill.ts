@@ -3,7 +3,7 @@
 // Jobs of a CronJob (its history limits), so their outcome is there without a Pushgateway.
 import type * as KubeClient from "@kubernetes/client-node";
 import { formatDuration } from "../cli/format";
-import { type CheckGroup, clusterUnreachable, resultsOf } from "./check";
+import { type CheckGroup, resultsOf } from "./check";
 
 const DRILL = "restore-drill";
 
@@ -20,7 +20,7 @@ export const drillChecks: CheckGroup = async (ctx) => {
   const r = resultsOf("drill");
   const cronJob = ctx.stack.outputs.schedule.cronJobs[DRILL];
   if (!cronJob) return [r.skip("last drill", "the stack schedules no restore drill")];
-  if (!ctx.clusterReachable) return [clusterUnreachable("drill", "last drill")];
+  if (!ctx.clusterReachable) return [r.unreachable("last drill")];
   const { namespace } = ctx.stack.outputs;
   const jobs = await ctx.api.call("list jobs", (o) => ctx.api.batch.listNamespacedJob({ namespace }, o));
   const drills = jobs.items

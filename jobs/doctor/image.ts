@@ -4,13 +4,7 @@
 // Redis StatefulSet runs an engine release this Holdfast supports (core/engines.ts).
 import type * as KubeClient from "@kubernetes/client-node";
 import { describeEngine, imageEngine, supportedPhrase, supportedRelease } from "../../core/engines";
-import {
-  type CheckGroup,
-  type CheckResult,
-  clusterUnreachable,
-  type DoctorContext,
-  resultsOf,
-} from "./check";
+import { type CheckGroup, type CheckResult, type DoctorContext, failuresOr, resultsOf } from "./check";
 
 const r = resultsOf("image");
 
@@ -63,9 +57,9 @@ async function cronJobImages(ctx: DoctorContext): Promise<CheckResult[]> {
           r.fail(`cronjob ${name}`, `runs ${c.image}, the stack's jobs image is ${jobsImage} (pulumi up)`),
         );
   }
-  return drift.length > 0
-    ? drift
-    : [r.ok("cronjobs", `all ${Object.keys(schedule.cronJobs).length} run the jobs image`)];
+  return failuresOr(drift, () =>
+    r.ok("cronjobs", `all ${Object.keys(schedule.cronJobs).length} run the jobs image`),
+  );
 }
 
 async function pulledCheck(ctx: DoctorContext): Promise<CheckResult> {
@@ -109,6 +103,6 @@ async function engineCheck(ctx: DoctorContext): Promise<CheckResult> {
 /** See the module comment. */
 export const imageChecks: CheckGroup = async (ctx) => {
   const pinned = pinnedCheck(ctx.stack.outputs.jobsImage);
-  if (!ctx.clusterReachable) return [pinned, clusterUnreachable("image", "cronjobs")];
+  if (!ctx.clusterReachable) return [pinned, r.unreachable("cronjobs")];
   return [pinned, ...(await cronJobImages(ctx)), await pulledCheck(ctx), await engineCheck(ctx)];
 };

@@ -4,13 +4,7 @@
 // in-cluster Pushgateway (`http://NAME.NS.svc...:PORT`) is asked through the API server's service proxy,
 // since the operator's machine cannot resolve cluster names; any other URL directly.
 import type * as KubeClient from "@kubernetes/client-node";
-import {
-  type CheckGroup,
-  type CheckResult,
-  clusterUnreachable,
-  type DoctorContext,
-  resultsOf,
-} from "./check";
+import { type CheckGroup, type CheckResult, type DoctorContext, eachChecked, resultsOf } from "./check";
 
 const r = resultsOf("monitoring");
 
@@ -20,27 +14,23 @@ async function crdChecks(ctx: DoctorContext): Promise<CheckResult[]> {
     return [r.skip("crds", "not checked: the stack's outputs predate this check (pulumi up exports them)")];
   if (wanted.length === 0)
     return [r.skip("crds", "the stack renders no Prometheus Operator objects (prometheusRules off)")];
-  if (!ctx.clusterReachable) return [clusterUnreachable("monitoring", "crds")];
-  const results: CheckResult[] = [];
-  for (const name of wanted) {
+  if (!ctx.clusterReachable) return [r.unreachable("crds")];
+  return eachChecked(wanted, async (name) => {
     const crd = await ctx.api.read(`read crd ${name}`, (o) =>
       ctx.api.crds.readCustomResourceDefinition({ name }, o),
     );
     const established = (crd?.status?.conditions ?? []).some(
       (c) => c.type === "Established" && c.status === "True",
     );
-    results.push(
-      !crd
-        ? r.fail(
-            `crd ${name}`,
-            "missing: the stack's alerts and scrape config cannot exist; install the Prometheus Operator (its CRDs) and run pulumi up",
-          )
-        : !established
-          ? r.fail(`crd ${name}`, "present but not Established; see kubectl describe crd " + name)
-          : r.ok(`crd ${name}`, `established (${crd.spec.names.kind})`),
-    );
-  }
-  return results;
+    return !crd
+      ? r.fail(
+          `crd ${name}`,
+          "missing: the stack's alerts and scrape config cannot exist; install the Prometheus Operator (its CRDs) and run pulumi up",
+        )
+      : !established
+        ? r.fail(`crd ${name}`, "present but not Established; see kubectl describe crd " + name)
+        : r.ok(`crd ${name}`, `established (${crd.spec.names.kind})`);
+  });
 }
 
 /** The Pushgateway URLs the stack's CronJobs push to. */
@@ -101,20 +91,16 @@ async function pushgatewayProblem(ctx: DoctorContext, url: string): Promise<stri
 }
 
 async function pushgatewayChecks(ctx: DoctorContext): Promise<CheckResult[]> {
-  if (!ctx.clusterReachable) return [clusterUnreachable("monitoring", "pushgateway")];
+  if (!ctx.clusterReachable) return [r.unreachable("pushgateway")];
   const urls = await pushgatewayUrls(ctx);
   if (urls.length === 0)
     return [r.skip("pushgateway", "the stack's jobs push to no Pushgateway (pushgatewayUrl unset)")];
-  const results: CheckResult[] = [];
-  for (const url of urls) {
+  return eachChecked(urls, async (url) => {
     const problem = await pushgatewayProblem(ctx, url);
-    results.push(
-      problem
-        ? r.fail("pushgateway", `${url} is not reachable (${problem}): the jobs' outcomes reach no alert`)
-        : r.ok("pushgateway", `${url} is ready`),
-    );
-  }
-  return results;
+    return problem
+      ? r.fail("pushgateway", `${url} is not reachable (${problem}): the jobs' outcomes reach no alert`)
+      : r.ok("pushgateway", `${url} is ready`);
+  });
 }
 
 /** See the module comment. */

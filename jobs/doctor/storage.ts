@@ -4,8 +4,9 @@
 import {
   type CheckGroup,
   type CheckResult,
-  clusterUnreachable,
   type DoctorContext,
+  eachChecked,
+  failuresOr,
   resultsOf,
 } from "./check";
 
@@ -31,30 +32,26 @@ async function classChecks(ctx: DoctorContext): Promise<CheckResult[]> {
   const classes = await storageClasses(ctx);
   if (classes.length === 0)
     return [r.skip("storage classes", "not checked: the stack names no StorageClass (the cluster default)")];
-  const results: CheckResult[] = [];
-  for (const name of classes) {
+  return eachChecked(classes, async (name) => {
     const sc = await ctx.api.read(`read storageclass ${name}`, (o) =>
       ctx.api.storage.readStorageClass({ name }, o),
     );
     const policy = sc?.reclaimPolicy ?? "Delete";
-    results.push(
-      !sc
-        ? r.fail(`storageclass ${name}`, "missing: new claims of the stack cannot be provisioned")
-        : policy !== "Retain"
-          ? r.fail(
-              `storageclass ${name}`,
-              `reclaims with ${policy}: deleting a claim deletes its data; the stack's classes must say Retain (pulumi up restores it)`,
-            )
-          : r.ok(`storageclass ${name}`, "reclaims with Retain"),
-    );
-  }
-  return results;
+    return !sc
+      ? r.fail(`storageclass ${name}`, "missing: new claims of the stack cannot be provisioned")
+      : policy !== "Retain"
+        ? r.fail(
+            `storageclass ${name}`,
+            `reclaims with ${policy}: deleting a claim deletes its data; the stack's classes must say Retain (pulumi up restores it)`,
+          )
+        : r.ok(`storageclass ${name}`, "reclaims with Retain");
+  });
 }
 
 async function volumeChecks(ctx: DoctorContext): Promise<CheckResult[]> {
   const o = ctx.stack.outputs;
   const claims = [...o.redis.claimNames, ...(o.lancedb?.claimNames ?? [])];
-  const results: CheckResult[] = [];
+  const failures: CheckResult[] = [];
   let bound = 0;
   for (const claim of claims) {
     const pvc = await ctx.api.read(`read claim ${claim}`, (opts) =>
@@ -68,19 +65,21 @@ async function volumeChecks(ctx: DoctorContext): Promise<CheckResult[]> {
     const policy = pv?.spec?.persistentVolumeReclaimPolicy;
     if (pv) bound++;
     if (pv && policy !== "Retain")
-      results.push(
+      failures.push(
         r.fail(
           `volume of ${claim}`,
           `${volume} reclaims with ${policy ?? "Delete"}: kubectl patch pv ${volume} -p '{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}'`,
         ),
       );
   }
-  if (results.length > 0 || bound === 0) return results;
-  return [r.ok("volumes", `the ${bound} volumes bound to the stack's claims reclaim with Retain`)];
+  if (bound === 0) return [];
+  return failuresOr(failures, () =>
+    r.ok("volumes", `the ${bound} volumes bound to the stack's claims reclaim with Retain`),
+  );
 }
 
 /** See the module comment. */
 export const storageChecks: CheckGroup = async (ctx) => {
-  if (!ctx.clusterReachable) return [clusterUnreachable("storage", "storage classes")];
+  if (!ctx.clusterReachable) return [r.unreachable("storage classes")];
   return [...(await classChecks(ctx)), ...(await volumeChecks(ctx))];
 };
