@@ -8,14 +8,14 @@
 // Holdfast runs as the job image runs it: the CLI compiled with tsconfig.build.json, one process per
 // backup. Raw numbers go to bench/results/lancedb-backup-<time>.json.
 //   npm run bench:lancedb -- [--size-mib 1100] [--repeat 1] [--concurrency 8]
-import { execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as lancedb from "@lancedb/lancedb";
 import { S3Server } from "../harness/s3";
 import { batch, generate } from "./lancedb-dataset";
-import { compileCli, flag, version } from "./support";
+import { compileCli, flag, runTimed, version } from "./support";
 
 const root = path.join(__dirname, "..");
 const AWS = "/usr/bin/aws";
@@ -44,27 +44,10 @@ async function grow(dataDir: string): Promise<number> {
   return extra;
 }
 
-interface Timed {
-  seconds: number;
-  stdout: string;
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Timed> {
+/** Runs a command to completion, timed from a `sync` (nothing of the previous step still being written). */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
   execFileSync("sync");
-  const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr.slice(-2000)}`));
-      else resolve({ seconds, stdout });
-    });
-  });
+  return runTimed(cmd, args, env);
 }
 
 const loadavg = () =>

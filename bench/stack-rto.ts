@@ -4,7 +4,7 @@
 // running the Redis pods (3 data pods, 3 sentinels) as real redis-server and sentinel processes on their
 // claims' folders and every Job as a local process, s3rver as the bucket).
 //
-// Redis (--size-mib of 4 KiB random values, default 1 GiB): a backup through `stack backup redis`, then
+// Redis (--size of 4 KiB random values, default 1 GiB): a backup through `stack backup redis`, then
 // per round the loss (FLUSHALL on the primary, replicated), and in alternating order
 //   (H) holdfast stack restore redis --backup ID --json, timed from the command to a verified, writable
 //       primary (pod 0 takes a SET, DBSIZE is the backup's) with both replicas online at its offset;
@@ -15,7 +15,7 @@
 //       reads at pod start); scale up and wait for the same verified, writable, in-sync state; turn the
 //       AOF back on (CONFIG SET appendonly yes on every node, wait for the rewrites) and put the
 //       setting back; each step timed.
-// LanceDB (--size-mib of the LanceDB benchmark's dataset): a snapshot through `stack backup lancedb` and
+// LanceDB (--size of the LanceDB benchmark's dataset): a snapshot through `stack backup lancedb` and
 // an `aws s3 sync` of the same directory to the bucket (an operator's copy), then per round the loss (the
 // volume emptied), and in alternating order
 //   (H) holdfast stack restore lancedb --backup latest --no-safety-backup --json (the volume is empty:
@@ -23,14 +23,17 @@
 //   (M) scale the application to 0, aws s3 sync the copy down into the volume, scale back to 1, open
 //       every table and count its rows.
 // The application pod of the stand-in runs no process, so its restart costs only the API round trips.
-// The data pods' maxmemory is raised to hold --size-mib (the dev stack's is 192 MiB) in their redis.conf
+// The data pods' maxmemory is raised to hold --size (the dev stack's is 192 MiB) in their redis.conf
 // and on the running pods. With --diskless-delay N the data pods' redis.conf gets `repl-diskless-sync-delay N` before the rounds
 // (every pod start reads it), to measure what the rendered delay costs or saves when the replicas
 // resynchronise. The CLI runs compiled, as the job image runs it, for the operator's command, the Jobs
 // and the pods' init containers and sidecars. Results to bench/results/stack-rto-<time>.json.
-//   npm run bench:rto -- [--size-mib 1024] [--rounds 3] [--store redis|lancedb|both]
+// At the end it prints each store's RTO table (markdown: the steps of (H) beside those of (M), medians over
+// the rounds with their range, the totals, when the set served, the ratio), also kept in the JSON.
+//   npm run bench:rto -- --size 1GiB --rounds 3          # both stores, the RTO tables of RESULTS.md
+//   npm run bench:rto -- [--size 1GiB | --size-mib 1024] [--rounds 3] [--store redis|lancedb|both]
 //                        [--diskless-delay N] [--poll-interval 1s]
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -38,7 +41,15 @@ import type Redis from "ioredis";
 import * as lancedb from "@lancedb/lancedb";
 import type { StackCluster } from "../harness/stack-cluster";
 import { generate } from "./lancedb-dataset";
-import { compileCli, fillRandomValues, flag, version } from "./support";
+import {
+  compileCli,
+  fillRandomValues,
+  flag,
+  median,
+  runTimed as run,
+  sizeMib as sizeFlag,
+  version,
+} from "./support";
 
 const root = path.join(__dirname, "..");
 const AWS = "/usr/bin/aws";
@@ -48,36 +59,10 @@ const loadavg = () => os.loadavg().map((x) => Number(x.toFixed(2)));
 const since = (t0: number) => (Date.now() - t0) / 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 /** The value after `--name`, or `fallback`. */
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-/** Runs a command to completion; resolves to its output and seconds. Throws on a non-zero exit. */
-function run(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ seconds: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr.slice(-3000)}`));
-      else resolve({ seconds: since(t0), stdout, stderr });
-    });
-  });
 }
 
 /** What every part of the run shares. */
@@ -435,7 +420,7 @@ async function redisRto(b: Bench, sizeMib: number, rounds: number) {
       }
     }
   }
-  return summarize("redis", out);
+  return summarize("redis", sizeMib, out);
 }
 
 // -------------------------------------------------------------------------------------------- LanceDB
@@ -528,40 +513,85 @@ async function lancedbRto(b: Bench, sizeMib: number, rounds: number) {
         );
     }
   }
-  return summarize("lancedb", out);
+  return summarize("lancedb", sizeMib, out);
 }
 
-/** Medians of the totals and of each step, printed; the rounds kept as they were. */
-function summarize<T extends { holdfast: unknown[]; manual: unknown[] }>(store: string, out: T) {
-  const medians = (runs: unknown[]) => {
-    const rs = runs as { seconds: number; steps: Steps }[];
-    const names = rs[0]?.steps.map(([n]) => n) ?? [];
-    const serving = rs.map((r) => (r as { serving?: number }).serving).filter((x) => x !== undefined);
-    return {
-      seconds: median(rs.map((r) => r.seconds)),
-      serving: serving.length ? median(serving as number[]) : undefined,
-      steps: names.map(
-        (n) => [n, median(rs.map((r) => r.steps.find(([m]) => m === n)?.[1] ?? 0))] as [string, number],
-      ),
-    };
-  };
-  const h = medians(out.holdfast);
-  const m = medians(out.manual);
-  console.log(
-    `${store}: holdfast stack restore ${h.seconds.toFixed(1)} s, manual ${m.seconds.toFixed(1)} s, ratio ${(h.seconds / m.seconds).toFixed(2)}` +
-      (h.serving !== undefined
-        ? `; serving and in sync at: holdfast ${h.serving.toFixed(1)} s, manual ${m.serving?.toFixed(1)} s`
-        : ""),
-  );
-  for (const [n, s] of h.steps) console.log(`  holdfast  ${n.padEnd(50)} ${s.toFixed(2)} s`);
-  for (const [n, s] of m.steps) console.log(`  manual    ${n.padEnd(50)} ${s.toFixed(2)} s`);
-  return { ...out, median: { holdfast: h, manual: m, ratio: h.seconds / m.seconds } };
+/** Seconds as the table shows them: `12.3 s`, with the rounds' range when there are several. */
+function cell(values: number[]): string {
+  const m = `${median(values).toFixed(1)} s`;
+  if (values.length < 2) return m;
+  return `${m} (${Math.min(...values).toFixed(1)} – ${Math.max(...values).toFixed(1)})`;
+}
+
+/** One recovery of the table: its steps and total, and when it was serving, writable and in sync. */
+interface Recovery {
+  seconds: number;
+  serving?: number;
+  steps: Steps;
+}
+
+/**
+ * The RTO table of one store (markdown): each step of (H) beside each step of (M), medians over the
+ * rounds with their range, then the totals, the serving time (Redis) and the ratio.
+ */
+function rtoTable(store: string, sizeMib: number, holdfast: Recovery[], manual: Recovery[]): string {
+  const steps = (rs: Recovery[]) =>
+    (rs[0]?.steps.map(([n]) => n) ?? []).map((n) => ({
+      name: n,
+      cell: cell(rs.map((r) => r.steps.find(([x]) => x === n)?.[1] ?? 0)),
+    }));
+  const h = steps(holdfast);
+  const m = steps(manual);
+  const command = store === "redis" ? "holdfast stack restore redis" : "holdfast stack restore lancedb";
+  const rows: string[][] = [[`(H) \`${command}\``, "median (range)", "(M) manual", "median (range)"]];
+  for (let i = 0; i < Math.max(h.length, m.length); i++)
+    rows.push([h[i]?.name ?? "", h[i]?.cell ?? "", m[i]?.name ?? "", m[i]?.cell ?? ""]);
+  const total = (rs: Recovery[]) => `**${cell(rs.map((r) => r.seconds))}**`;
+  rows.push(["**total**", total(holdfast), "**total**", total(manual)]);
+  const serving = (rs: Recovery[]) => rs.map((r) => r.serving).filter((x): x is number => x !== undefined);
+  if (serving(holdfast).length || serving(manual).length)
+    rows.push([
+      "serving, writable, in sync",
+      serving(holdfast).length ? cell(serving(holdfast)) : "not seen",
+      "serving, writable, in sync",
+      serving(manual).length ? cell(serving(manual)) : "not seen",
+    ]);
+  const widths = rows[0].map((_, c) => Math.max(3, ...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => `| ${r.map((x, c) => x.padEnd(widths[c])).join(" | ")} |`;
+  const ratio = median(holdfast.map((r) => r.seconds)) / median(manual.map((r) => r.seconds));
+  return [
+    `${store}, ${sizeMib >= 1024 ? `${sizeMib / 1024} GiB` : `${sizeMib} MiB`}, ${holdfast.length} + ${manual.length} rounds: ratio (H) / (M) of the medians ${ratio.toFixed(2)}`,
+    "",
+    line(rows[0]),
+    `| ${widths.map((w, c) => (c % 2 ? "-".repeat(w - 1) + ":" : "-".repeat(w))).join(" | ")} |`,
+    ...rows.slice(1).map(line),
+  ].join("\n");
+}
+
+/** Medians of the totals and of each step, and the store's RTO table, printed; the rounds kept as they were. */
+function summarize<T extends { holdfast: unknown[]; manual: unknown[] }>(
+  store: string,
+  sizeMib: number,
+  out: T,
+) {
+  const h = out.holdfast as Recovery[];
+  const m = out.manual as Recovery[];
+  const table = rtoTable(store, sizeMib, h, m);
+  console.log(`\n${table}\n`);
+  const medians = (rs: Recovery[]) => ({
+    seconds: median(rs.map((r) => r.seconds)),
+    steps: (rs[0]?.steps ?? []).map(
+      ([n]) => [n, median(rs.map((r) => r.steps.find(([x]) => x === n)?.[1] ?? 0))] as [string, number],
+    ),
+  });
+  const ratio = median(h.map((r) => r.seconds)) / median(m.map((r) => r.seconds));
+  return { ...out, median: { holdfast: medians(h), manual: medians(m), ratio }, table };
 }
 
 // ----------------------------------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const sizeMib = flag("size-mib", 1024);
+  const sizeMib = sizeFlag(1024);
   const rounds = flag("rounds", 3);
   const store = option("store", "both");
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-bench-rto-"));
@@ -616,7 +646,10 @@ async function main(): Promise<void> {
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
     }
-    console.log(`results: ${path.relative(root, out)}`);
+    // Both stores' tables together, as RESULTS.md shows them.
+    for (const which of ["redis", "lancedb"])
+      if (results[which]) console.log(`\n${(results[which] as { table: string }).table}`);
+    console.log(`\nresults: ${path.relative(root, out)}`);
   } finally {
     if (!process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(work, { recursive: true, force: true });
   }

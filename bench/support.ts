@@ -1,4 +1,4 @@
-// What the benchmarks share: their numeric flags, the version line of a baseline tool, the CLI
+// What the benchmarks share: their numeric flags and dataset size, the version line of a baseline tool, the CLI
 // compiled as the job image runs it, a Redis dataset of incompressible values, medians and percentiles,
 // a timed command, and a stock redis-server serving a directory.
 import { spawn, spawnSync } from "child_process";
@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import Redis from "ioredis";
 import { freePort, type ProcessGroup, waitFor } from "../harness/processes";
+import { byteSize } from "../jobs/cli/args";
 
 const root = path.join(__dirname, "..");
 
@@ -14,6 +15,16 @@ const root = path.join(__dirname, "..");
 export function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/**
+ * The dataset size the command line asks for, in MiB: `--size 1GiB` (or `64MiB`, any size the CLI's
+ * bytes flags take), else `--size-mib N`, else `fallbackMib`.
+ */
+export function sizeMib(fallbackMib: number): number {
+  const i = process.argv.indexOf("--size");
+  if (i >= 0) return Math.round(byteSize(process.argv[i + 1] ?? "", "--size") / 2 ** 20);
+  return flag("size-mib", fallbackMib);
 }
 
 /** The first line a tool prints for its version (stdout, else stderr), or `unknown`. */
@@ -84,7 +95,10 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
-/** Runs a command to completion; resolves to seconds of wall time. Throws on a non-zero exit. */
+/**
+ * Runs a command to completion; resolves to seconds of wall time and its output. Throws on a non-zero
+ * exit, with the end of its stderr.
+ */
 export function runTimed(
   cmd: string,
   args: string[],

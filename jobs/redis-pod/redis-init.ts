@@ -6,7 +6,8 @@ import * as path from "path";
 import { Credentials, NodeAddress, formatAddress } from "../redis/client";
 import { AofRepairOutcome, repairAof } from "./aof-repair";
 import { holdsData, keepAside } from "./aside";
-import { RoleDecision, decideRole, querySentinels } from "./role";
+import { type Backoff, nextPause, ROLE_BACKOFF } from "./backoff";
+import { RoleDecision, SentinelView, decideRole, querySentinels } from "./role";
 
 /** Everything the init needs. */
 export interface RedisInitOptions {
@@ -29,8 +30,8 @@ export interface RedisInitOptions {
    * instead, before it resumes as primary with the repaired data.
    */
   repairedWaitMs: number;
-  /** Pause between asking the sentinels again. */
-  retryIntervalMs?: number;
+  /** Pauses between asking the sentinels again (default ROLE_BACKOFF: 100 ms doubling to 2 s). */
+  backoff?: Backoff;
   checkAof?: string;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -45,8 +46,15 @@ export interface RedisInitResult {
 
 /** The init gave up waiting for a decision it may safely take. */
 export class RoleUndecidedError extends Error {
-  constructor(public readonly reason: string) {
-    super(`no role decided: ${reason}`);
+  constructor(
+    public readonly reason: string,
+    /** How many times the sentinels were asked, and over how long. */
+    public readonly looks = 0,
+    public readonly waitedMs = 0,
+  ) {
+    super(
+      `no role decided after asking the sentinels ${looks} times in ${(waitedMs / 1000).toFixed(1)} s: ${reason}`,
+    );
     this.name = "RoleUndecidedError";
   }
 }
@@ -90,6 +98,14 @@ export function renderRoleConf(decision: RedisInitResult["decision"], announce: 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Sentinels that answer plus the most of them that name one primary. */
+function answersProgress(views: SentinelView[]): number {
+  const named = new Map<string, number>();
+  for (const v of views)
+    if (v.primary) named.set(formatAddress(v.primary), (named.get(formatAddress(v.primary)) ?? 0) + 1);
+  return views.filter((v) => v.reachable).length + Math.max(0, ...named.values());
+}
+
 /** Runs the init. Throws AofRepairError or RoleUndecidedError when the pod must not start. */
 export async function redisInit(o: RedisInitOptions): Promise<RedisInitResult> {
   fs.mkdirSync(o.dataDir, { recursive: true });
@@ -109,16 +125,32 @@ export async function redisInit(o: RedisInitOptions): Promise<RedisInitResult> {
   const started = Date.now();
   let decision: RoleDecision;
   let lastReason = "";
+  // How far the sentinels' answers got (reachable ones, the most that name one primary): when it goes
+  // further than ever before, the decision is likely near and the pauses start short again. Only
+  // progress resets them (a bounded number of times), never a sentinel that comes and goes.
+  let best = 0;
+  let pause: number | undefined;
+  let looks = 0;
   for (;;) {
     const views = await querySentinels(o.sentinels, o.masterName, o.sentinelCredentials);
+    looks++;
     const dataSuspect = repaired && Date.now() - started < o.repairedWaitMs;
     decision = decideRole({ self: o.announce, ordinal, hasData, sentinels: views, dataSuspect });
     if (decision.role !== "wait") break;
     if (decision.reason !== lastReason) o.log(`waiting: ${decision.reason}`);
     lastReason = decision.reason;
-    if (o.waitTimeoutMs > 0 && Date.now() - started >= o.waitTimeoutMs)
-      throw new RoleUndecidedError(decision.reason);
-    await sleep(o.retryIntervalMs ?? 2000);
+    const waited = Date.now() - started;
+    if (o.waitTimeoutMs > 0 && waited >= o.waitTimeoutMs)
+      throw new RoleUndecidedError(decision.reason, looks, waited);
+    const progress = answersProgress(views);
+    if (progress > best) pause = undefined;
+    best = Math.max(best, progress);
+    pause = nextPause(
+      o.backoff ?? ROLE_BACKOFF,
+      pause,
+      o.waitTimeoutMs > 0 ? o.waitTimeoutMs - waited : undefined,
+    );
+    await sleep(pause);
   }
 
   let keptAt: string | undefined;

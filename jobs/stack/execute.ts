@@ -282,7 +282,8 @@ const verify: Handler<"verify"> = async ({ o, outcome }, a) => {
     throw new Error(
       `the restored data does not match the backup: ${failed.map((c) => `${c.name} ${c.detail}`).join("; ")}`,
     );
-  return outcome.checks.map((c) => `${c.name} ${c.actual}`).join(", ");
+  const counts = outcome.checks.map((c) => `${c.name} ${c.actual}`).join(", ");
+  return report.notes?.length ? `${counts}; ${report.notes.join("; ")}` : counts;
 };
 
 const finish: Handler<"finish"> = async ({ o, outcome, now, started }, a) => {

@@ -10,7 +10,7 @@ const sentinel = (i: number, primary = N[0], replicas = 2, stale = 0): SentinelR
   staleReplicas: stale,
 });
 const whole = (): NodeReport[] => [
-  { address: N[0], reachable: true, role: "primary", onlineReplicas: 2, keys: 10 },
+  { address: N[0], reachable: true, role: "primary", onlineReplicas: 2, goodReplicas: 2, keys: 10 },
   { address: N[1], reachable: true, role: "replica", following: N[0], inSync: true, keys: 10 },
   { address: N[2], reachable: true, role: "replica", following: N[0], inSync: true, keys: 10 },
 ];
@@ -20,7 +20,39 @@ test("a whole set led by the expected primary", () => {
     primary: N[0],
     primaryIndex: 0,
     problems: [],
+    notes: [],
   });
+});
+
+test("sentinels that do not list every replica yet are noted, not waited for", () => {
+  const r = assess([sentinel(0, N[0], 0), sentinel(1), sentinel(2, N[0], 1)], whole(), N[0]);
+  expect(r.problems).toEqual([]);
+  expect(r.notes).toEqual([
+    "sentinel s0:26379 lists 0 of 2 replicas yet (it reads the primary's INFO every 10 s)",
+    "sentinel s2:26379 lists 1 of 2 replicas yet (it reads the primary's INFO every 10 s)",
+  ]);
+});
+
+test("a primary whose replicas are not all online, or not counted for writes, is not whole", () => {
+  const s = [sentinel(0), sentinel(1), sentinel(2)];
+  const offline = whole();
+  offline[0] = { ...offline[0], onlineReplicas: 1, goodReplicas: 1 };
+  expect(assess(s, offline, N[0]).problems).toEqual([`${N[0]} has 1 of 2 replicas online`]);
+  const lagging = whole();
+  lagging[0] = { ...lagging[0], goodReplicas: 1 };
+  expect(assess(s, lagging, N[0]).problems).toEqual([
+    `${N[0]} counts 1 of 2 replicas for min-replicas-to-write`,
+  ]);
+});
+
+test("every sentinel that answers must name the same primary", () => {
+  expect(assess([sentinel(0), sentinel(1), sentinel(2, N[1])], whole(), N[0]).problems).toEqual([
+    "sentinel s2:26379 names redis-1:6379 primary",
+  ]);
+  const unaware: SentinelReport = { address: "s2:26379", reachable: true, error: "ERR No such master" };
+  expect(assess([sentinel(0), sentinel(1), unaware], whole(), N[0]).problems).toEqual([
+    "sentinel s2:26379 does not monitor the set: ERR No such master",
+  ]);
 });
 
 test("what keeps a set from being whole", () => {
@@ -39,7 +71,6 @@ test("what keeps a set from being whole", () => {
     `${N[1]} serves as replica`,
     `${N[0]} serves as primary too`,
     `${N[2]} does not answer`,
-    "sentinel s1:26379 knows 1 of 2 replicas",
     "sentinel s1:26379 lists 1 stale replicas",
   ]);
   expect(assess([sentinel(0, N[0]), sentinel(1, N[1]), sentinel(2, N[2])], whole()).problems[0]).toBe(

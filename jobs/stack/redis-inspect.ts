@@ -1,9 +1,13 @@
 // `holdfast pod inspect redis`, run as a Job inside the stack's cluster (an operator's machine cannot reach
 // the pods): what the sentinels say, each data node's role and keys, and on the primary DBSIZE per
 // database and the key count of each pattern (an operator's `redis-cli --scan --pattern ... | wc -l`).
-// With an expected primary it waits until the set is whole again: a sentinel majority names that node,
-// it serves as primary, every other node replicates it in sync, and every sentinel knows those replicas
-// and no stale ones. The report is one JSON line on stdout, which the restore reads from the Job's log.
+// With an expected primary it waits until the set is whole again: every sentinel that answers (a majority)
+// names that node, it serves as primary with every replica online and counted for min-replicas-to-write,
+// every other node replicates it with its link up and its sync done (asked of the replicas themselves),
+// and no sentinel lists a replica it cannot reach. How many replicas each sentinel lists is reported, not
+// waited for: a sentinel learns a primary's replicas from the primary's INFO, which it reads every 10 s,
+// so a set that came back whole a moment ago is listed fully by its sentinels up to 10 s later. The
+// report is one JSON line on stdout, which the restore reads from the Job's log.
 import { scanCount } from "../redis-backup/scratch/load-check";
 import {
   connectNode,
@@ -44,6 +48,13 @@ export interface NodeReport {
   inSync?: boolean;
   /** A primary's replicas in state online. */
   onlineReplicas?: number;
+  /**
+   * A primary's replicas that count for min-replicas-to-write (INFO min_slaves_good_slaves: online, lag
+   * within min-replicas-max-lag); absent when the primary has no such setting.
+   */
+  goodReplicas?: number;
+  /** Its replication offset (master_repl_offset on a primary, slave_repl_offset on a replica). */
+  offset?: number;
   /** Keys of all databases. */
   keys?: number;
   error?: string;
@@ -67,6 +78,8 @@ export interface InspectReport {
   healthy: boolean;
   /** Why it is not. */
   problems: string[];
+  /** What is worth knowing but not waited for (sentinels that do not list every replica yet). */
+  notes?: string[];
 }
 
 /** What an inspection needs. */
@@ -134,6 +147,10 @@ async function askNode(node: NodeAddress, creds: Credentials): Promise<NodeRepor
           reachable: true,
           role: "primary" as const,
           onlineReplicas: replicasOf(info).filter((r) => r.state === "online").length,
+          ...(info.min_slaves_good_slaves !== undefined
+            ? { goodReplicas: Number(info.min_slaves_good_slaves) }
+            : {}),
+          offset: Number(info.master_repl_offset ?? 0),
           keys,
         };
       return {
@@ -142,6 +159,7 @@ async function askNode(node: NodeAddress, creds: Credentials): Promise<NodeRepor
         role: "replica" as const,
         following: formatAddress({ host: info.master_host, port: Number(info.master_port) }),
         inSync: info.master_link_status === "up" && info.master_sync_in_progress !== "1",
+        offset: Number(info.slave_repl_offset ?? 0),
         keys,
       };
     });
@@ -158,7 +176,7 @@ export function assess(
   sentinels: SentinelReport[],
   nodes: NodeReport[],
   expectPrimary?: string,
-): { primary?: string; primaryIndex?: number; problems: string[] } {
+): { primary?: string; primaryIndex?: number; problems: string[]; notes: string[] } {
   const problems: string[] = [];
   const need = Math.floor(sentinels.length / 2) + 1;
   const votes = new Map<string, number>();
@@ -182,6 +200,11 @@ export function assess(
   if (primary && !leader) problems.push(`the primary ${primary} is none of the set's nodes`);
   if (leader && leader.role !== "primary")
     problems.push(`${leader.address} ${leader.reachable ? `serves as ${leader.role}` : "does not answer"}`);
+  for (const s of sentinels.filter((x) => x.reachable && primary))
+    if (!s.primary)
+      problems.push(`sentinel ${s.address} does not monitor the set: ${s.error ?? "no answer"}`);
+    else if (s.primary.toLowerCase() !== primary!.toLowerCase())
+      problems.push(`sentinel ${s.address} names ${s.primary} primary`);
   for (const node of nodes) {
     if (node === leader) continue;
     if (!node.reachable) problems.push(`${node.address} does not answer`);
@@ -191,13 +214,24 @@ export function assess(
     else if (!node.inSync) problems.push(`${node.address} is not in sync yet`);
   }
   const replicas = nodes.length - 1;
+  if (leader?.role === "primary") {
+    if ((leader.onlineReplicas ?? 0) < replicas)
+      problems.push(`${leader.address} has ${leader.onlineReplicas ?? 0} of ${replicas} replicas online`);
+    else if (leader.goodReplicas !== undefined && leader.goodReplicas < replicas)
+      problems.push(
+        `${leader.address} counts ${leader.goodReplicas} of ${replicas} replicas for min-replicas-to-write`,
+      );
+  }
+  const notes: string[] = [];
   for (const s of sentinels.filter((x) => x.reachable && x.primary)) {
-    if ((s.replicas ?? 0) < replicas)
-      problems.push(`sentinel ${s.address} knows ${s.replicas} of ${replicas} replicas`);
     if ((s.staleReplicas ?? 0) > 0)
       problems.push(`sentinel ${s.address} lists ${s.staleReplicas} stale replicas`);
+    if ((s.replicas ?? 0) < replicas)
+      notes.push(
+        `sentinel ${s.address} lists ${s.replicas ?? 0} of ${replicas} replicas yet (it reads the primary's INFO every 10 s)`,
+      );
   }
-  return { primary, primaryIndex: primaryIndex >= 0 ? primaryIndex : undefined, problems };
+  return { primary, primaryIndex: primaryIndex >= 0 ? primaryIndex : undefined, problems, notes };
 }
 
 async function keyspaceOf(node: NodeAddress, creds: Credentials): Promise<Record<string, number>> {
@@ -241,7 +275,7 @@ export async function inspectRedis(o: InspectOptions): Promise<InspectReport> {
       Promise.all(o.sentinels.map((s) => askSentinel(s, o.masterName, o.sentinelCredentials))),
       Promise.all(o.nodes.map((n) => askNode(n, o.redisCredentials))),
     ]);
-    const { primary, primaryIndex, problems } = assess(sentinels, nodes, expect);
+    const { primary, primaryIndex, problems, notes } = assess(sentinels, nodes, expect);
     const healthy = problems.length === 0;
     if (healthy || Date.now() >= deadline) {
       const report: InspectReport = {
@@ -253,6 +287,7 @@ export async function inspectRedis(o: InspectOptions): Promise<InspectReport> {
         nodes,
         healthy,
         problems,
+        ...(notes.length > 0 ? { notes } : {}),
       };
       const leader = primaryIndex !== undefined ? o.nodes[primaryIndex] : undefined;
       if (leader && nodes[primaryIndex!].role === "primary") {

@@ -13,8 +13,8 @@
 //                      for a majority of sentinels before it takes a role (role.ts); the sentinels, with
 //                      no state, monitor the bootstrap pod 0, which holds data and so resumes as primary;
 //                      the replicas, empty, follow it. Then wait for pod 0 primary with every replica in
-//                      sync and every sentinel knowing them, and compare DBSIZE and pattern counts with
-//                      the manifest
+//                      sync (asked of the replicas and the primary) and every sentinel naming pod 0, and
+//                      compare DBSIZE and pattern counts with the manifest
 // On a re-run, actions the progress record lists as done for the same backup are skipped, the safety
 // backup is never taken again, and `latest` means the backup the interrupted run restored.
 import type * as KubeClient from "@kubernetes/client-node";
@@ -412,7 +412,7 @@ function upActions({ f, id }: PlanInput, target: Record<string, number>, nothing
       ...(f.point ? {} : { expected: expectedCounts(f.manifest) }),
       primaryIndex: 0,
       does:
-        `Job ${jobName("holdfast-restore", id, "verify")} waits until pod 0 is primary, every replica in sync and every sentinel knows them (no stale replicas), ` +
+        `Job ${jobName("holdfast-restore", id, "verify")} waits until pod 0 is primary with every replica online, each replica in sync and every sentinel naming pod 0 (none listing a replica it cannot reach), ` +
         (f.point
           ? "then compares DBSIZE per database with what the restore Job replayed (admin user)"
           : `then compares DBSIZE and ${Object.keys(f.manifest.dataset.patterns).length} pattern counts with the manifest (admin user)`),

@@ -166,6 +166,13 @@ describe("the role at start", () => {
     const init = await set.runDataInit(replica.ordinal, "5s");
     expect(init.code).toBe(1);
     expect(init.stderr).toMatch(/only 1 of 3 sentinels reachable \(need 2\).*holding this pod's data/);
+    // It asked quickly at first (100 ms, doubling to 2 s: seven looks in 5 s, where a fixed 2 s pause
+    // makes four) and gave up at its timeout, not a pause later.
+    const [, looks, waited] = /asking the sentinels (\d+) times in ([\d.]+) s/.exec(init.stderr) ?? [];
+    expect(Number(looks)).toBeGreaterThanOrEqual(6);
+    expect(Number(looks)).toBeLessThanOrEqual(9);
+    expect(Number(waited)).toBeGreaterThanOrEqual(5);
+    expect(Number(waited)).toBeLessThan(5.8);
     expect(fs.readFileSync(roleConf, "utf8")).toBe(roleBefore); // no role was written
     expect((await set.replication(primary)).role).toBe("master");
 

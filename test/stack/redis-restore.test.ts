@@ -287,8 +287,17 @@ describe("complete loss", () => {
     expect(out.outcome.checks.length).toBeGreaterThanOrEqual(6);
     expect(out.outcome.checks.every((x) => x.ok && x.actual === x.expected)).toBe(true);
     expect(out.outcome.after).toMatchObject({ healthy: true, primaryIndex: 0 });
-    for (const s of out.outcome.after!.sentinels) expect(s).toMatchObject({ replicas: 2, staleReplicas: 0 });
+    // Verified from the nodes themselves: pod 0 primary with both replicas online and counted for
+    // writes, each replica's link up and sync done; every sentinel names pod 0 and lists no replica it
+    // cannot reach. How many replicas each lists was not waited for; they list both within their 10 s
+    // INFO period (waitForHealthy waits for that too: without it they could not fail over).
+    const verified = out.outcome.after!;
+    expect(verified.nodes[0]).toMatchObject({ role: "primary", onlineReplicas: 2, goodReplicas: 2 });
+    for (const n of verified.nodes.slice(1)) expect(n).toMatchObject({ role: "replica", inSync: true });
+    for (const s of verified.sentinels)
+      expect(s).toMatchObject({ primary: verified.primary, staleReplicas: 0 });
     expect(await c.set.primaryNamedBySentinels()).toBe(c.set.data[0]);
+    expect(await c.set.waitForHealthy(15_000)).toBe(c.set.data[0]);
     expect(out.outcome.before).toMatchObject({ keyspace: { "0": preRestoreKeys } });
 
     // Kept: a safety backup of the data from before, and each volume's previous content.
@@ -501,8 +510,17 @@ describe("complete loss with the volumes gone (`down -v`)", () => {
     expect(compareSnapshots(expected, await dataset(), Date.now() - snapshotAt + 5000)).toEqual([]);
     expect(out.outcome.checks.every((x) => x.ok && x.actual === x.expected)).toBe(true);
     expect(out.outcome.after).toMatchObject({ healthy: true, primaryIndex: 0 });
-    for (const s of out.outcome.after!.sentinels) expect(s).toMatchObject({ replicas: 2, staleReplicas: 0 });
+    // Verified from the nodes themselves: pod 0 primary with both replicas online and counted for
+    // writes, each replica's link up and sync done; every sentinel names pod 0 and lists no replica it
+    // cannot reach. How many replicas each lists was not waited for; they list both within their 10 s
+    // INFO period (waitForHealthy waits for that too: without it they could not fail over).
+    const verified = out.outcome.after!;
+    expect(verified.nodes[0]).toMatchObject({ role: "primary", onlineReplicas: 2, goodReplicas: 2 });
+    for (const n of verified.nodes.slice(1)) expect(n).toMatchObject({ role: "replica", inSync: true });
+    for (const s of verified.sentinels)
+      expect(s).toMatchObject({ primary: verified.primary, staleReplicas: 0 });
     expect(await c.set.primaryNamedBySentinels()).toBe(c.set.data[0]);
+    expect(await c.set.waitForHealthy(15_000)).toBe(c.set.data[0]);
     expect(
       c
         .objects("v1", "PersistentVolumeClaim")
