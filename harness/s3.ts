@@ -139,6 +139,14 @@ export class S3Server {
   }
 
   /**
+   * From now on every write of a stream segment (*.seg) waits `delayMs`, and the first segment written
+   * after this call is refused (503) for `failFirstMs` from its first attempt while the others pass.
+   */
+  segmentFaults(f: { delayMs?: number; failFirstMs?: number }): Promise<HoldState> {
+    return this.control(`segments?delayMs=${f.delayMs ?? 0}&failFirstMs=${f.failFirstMs ?? 0}`);
+  }
+
+  /**
    * Declares a bucket's versioning and Object Lock, which s3rver does not keep: GetBucketVersioning and
    * GetObjectLockConfiguration of `bucket` answer them from now on (see s3rver.js).
    */

@@ -16,6 +16,10 @@
 //   GetBucketVersioning and GetObjectLockConfiguration of B with those settings (it still keeps one
 //   version of each object); without objectLock it answers 404 ObjectLockConfigurationNotFoundError, as
 //   S3 does for a bucket without Object Lock.
+// - faults on stream segment writes (PUT of a *.seg key): after
+//   POST /__faults/segments?delayMs=D&failFirstMs=F every such PUT waits D ms before it is handled, and
+//   the first segment key put after the call is answered 503 SlowDown for F ms from its first attempt
+//   (the others pass), so a test sees a hole in the chain that later segments write around.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -32,6 +36,10 @@ let partBytes = 0;
 let waiting = 0;
 let release = null;
 let released = Promise.resolve();
+let segmentDelayMs = 0;
+let segmentFailMs = 0;
+/** The segment key that fails, and until when (ms). */
+let failingSegment = null;
 /** Declared bucket settings, by bucket: { versioning, objectLock, days }. */
 const bucketSettings = new Map();
 /** Conditional writes under way, by bucket/key: the next one of a key waits for the one before. */
@@ -88,6 +96,10 @@ server.middleware.unshift(async (ctx, next) => {
         objectLock: ctx.query.objectLock ? String(ctx.query.objectLock) : "",
         days: Number(ctx.query.days || 0),
       });
+    } else if (what === "segments") {
+      segmentDelayMs = Number(ctx.query.delayMs || 0);
+      segmentFailMs = Number(ctx.query.failFirstMs || 0);
+      failingSegment = null;
     } else if (what === "release") {
       holdAfter = Infinity;
       holdRdbGets = false;
@@ -133,6 +145,18 @@ server.middleware.unshift(async (ctx, next) => {
     fs.rmSync(dir, { recursive: true, force: true });
     ctx.status = 204;
     return;
+  }
+  if (ctx.method === "PUT" && ctx.path.endsWith(".seg")) {
+    if (segmentDelayMs > 0) await new Promise((r) => setTimeout(r, segmentDelayMs));
+    if (segmentFailMs > 0 && failingSegment === null)
+      failingSegment = { key: ctx.path, until: Date.now() + segmentFailMs };
+    if (failingSegment && failingSegment.key === ctx.path && Date.now() < failingSegment.until) {
+      await drain(ctx.req);
+      ctx.status = 503;
+      ctx.type = "application/xml";
+      ctx.body = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+      return;
+    }
   }
   const conditional = ctx.get("if-none-match") === "*";
   const isPut = ctx.method === "PUT" && !("partNumber" in ctx.query) && !ctx.get("x-amz-copy-source");

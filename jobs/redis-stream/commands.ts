@@ -17,6 +17,8 @@ export const runStreamRedis: RunCommand = async (flags) => {
   const masterName = str(flags, "master-name");
   const segmentMs = num(flags, "segment-time");
   const segmentBytes = num(flags, "segment-size");
+  const uploads = num(flags, "upload-concurrency");
+  const maxBuffered = num(flags, "max-buffered");
   const stallMs = num(flags, "stall-timeout");
   const metricsPort = num(flags, "metrics-port");
   const at = await openLocation(flags);
@@ -35,7 +37,7 @@ export const runStreamRedis: RunCommand = async (flags) => {
       sentinelCredentials: credentialsFromEnv("SENTINEL"),
       redisCredentials: credentialsFromEnv("REDIS"),
       at,
-      limits: { segmentMs, segmentBytes },
+      limits: { segmentMs, segmentBytes, uploads, maxBuffered },
       stallMs,
       signal: stop.signal,
       metrics,

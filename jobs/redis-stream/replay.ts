@@ -79,9 +79,17 @@ export async function countsOfFile(
   };
 }
 
+/** Where a replay's time went (ms): the base downloaded and loaded, the stream applied, SAVE, the scan. */
+export interface ReplayTimes {
+  base: number;
+  stream: number;
+  save: number;
+  scan: number;
+}
+
 /**
- * Runs the replay; leaves the dataset's RDB at `files.out`. Resolves to the checks (all passed) and the
- * RDB's SHA-256 (for a resumed restore to recheck).
+ * Runs the replay; leaves the dataset's RDB at `files.out`. Resolves to the checks (all passed), the
+ * RDB's SHA-256 (for a resumed restore to recheck) and where the time went.
  * @throws DamagedBackupError (the base), ScratchServerError, Error for a failed check.
  */
 export async function replayPoint(
@@ -89,7 +97,7 @@ export async function replayPoint(
   plan: PointPlan,
   files: ReplayFiles,
   o: ReplayOptions,
-): Promise<{ checks: Check[]; sha256: string; size: number; loadMs: number }> {
+): Promise<{ checks: Check[]; sha256: string; size: number; loadMs: number; times?: ReplayTimes }> {
   const manifest = plan.base;
   checkCanLoad(o.redisServer, manifest, o.modules);
   killLeftoverServer(files.view);
@@ -117,6 +125,7 @@ export async function replayPoint(
     const checks = await compareLoaded(server.client, manifest, scanner, undefined);
     checks[0].name = `the base ${manifest.id} loaded as a replica`;
     if (checks.some((c) => !c.ok)) return { checks, sha256: "", size: 0, loadMs: Date.now() - t0 };
+    const tBase = Date.now();
     await feedFile(primary, files.stream);
     await waitOffset(server, plan.bytes, () => primary.error, o.loadTimeoutMs ?? 3600_000);
     checks.push({
@@ -124,9 +133,11 @@ export async function replayPoint(
       ok: true,
       detail: `${plan.bytes} bytes, offsets ${plan.startOffset}..${plan.cut.offset}, ${plan.segments.length} segments`,
     });
+    const tStream = Date.now();
     await server.client.call("SAVE");
     const live = await keyspace(server.client);
     fs.renameSync(path.join(files.view, o.names.dbFilename), files.out);
+    const tSave = Date.now();
     const saved = await countsOfFile(files.out);
     const dbs = new Set([...Object.keys(live), ...Object.keys(saved.counts)]);
     for (const db of [...dbs].sort())
@@ -135,7 +146,13 @@ export async function replayPoint(
         ok: (live[db] ?? 0) === (saved.counts[db] ?? 0),
         detail: `${saved.counts[db] ?? 0} keys (server: ${live[db] ?? 0})`,
       });
-    return { checks, sha256: saved.sha256, size: saved.bytes, loadMs: Date.now() - t0 };
+    const times = {
+      base: tBase - t0,
+      stream: tStream - tBase,
+      save: tSave - tStream,
+      scan: Date.now() - tSave,
+    };
+    return { checks, sha256: saved.sha256, size: saved.bytes, loadMs: Date.now() - t0, times };
   } finally {
     await server?.stop();
     primary.close();

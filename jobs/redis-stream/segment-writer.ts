@@ -1,13 +1,15 @@
 // Turns the command stream of one replication link into segments: pieces are buffered with the time
 // they arrived, cut at the last safe point (whole commands, no open transaction) once the oldest
-// buffered byte is `segmentMs` old or `segmentBytes` are buffered, and written to the bucket one after
-// the other, each naming the hash of the one before. Writes that fail are retried (the link is paused
-// while too much waits), so a slow bucket delays segments but loses none.
+// buffered byte is `segmentMs` old or `segmentBytes` are buffered, each naming the hash of the one before,
+// and written to the bucket up to `uploads` at a time. Writes that fail are retried (the link is paused
+// while too much waits), so a slow bucket delays segments but loses none. The durable position only
+// moves over segments that are durable with every one before them: a segment written while an earlier
+// one is still being retried waits for it before it counts.
 import { log } from "../cli/log";
 import type { StoreLocation } from "../store/catalog";
 import { putSegment, SegmentConflictError } from "./chain-store";
 import { RespReader } from "./resp";
-import { encodeSegment, segmentKey, type SegmentHeader } from "./segment";
+import { encodeSegmentParts, segmentKey, type SegmentHeader } from "./segment";
 
 /** Where a chain stands: the last byte written (or to be written) and its hash. */
 export interface ChainPosition {
@@ -27,8 +29,23 @@ export interface SegmentLimits {
   segmentMs: number;
   /** ... or once this many bytes wait. Default 8 MiB. */
   segmentBytes: number;
-  /** Pause the link while this many bytes wait for the bucket. Default 64 MiB. */
+  /** Pause the link while this many bytes wait for the bucket. Default 32 MiB. */
   maxBuffered: number;
+  /** Segments written to the bucket at once. Default 4. */
+  uploads: number;
+}
+
+/** A closed segment on its way to the bucket. */
+interface Pending {
+  key: string;
+  header: SegmentHeader;
+  /** Its bytes; dropped once the bucket holds them. */
+  body?: Buffer;
+  size: number;
+  sha256: string;
+  end: ChainPosition;
+  started: boolean;
+  written: boolean;
 }
 
 /** A segment durable in the bucket. */
@@ -50,10 +67,11 @@ export class SegmentWriter {
   /** Position at the end of the last closed segment (written or queued). */
   private closed: ChainPosition;
   private durablePos: ChainPosition;
-  private queue: { key: string; header: SegmentHeader; body: Buffer; sha256: string; end: ChainPosition }[] =
-    [];
+  /** Closed segments not yet durable (with every one before them), in chain order. */
+  private queue: Pending[] = [];
+  /** Bytes of the bodies held for the bucket. */
   private queuedBytes = 0;
-  private writing?: Promise<void>;
+  private readonly writing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout;
   private failure?: Error;
   private readonly limits: SegmentLimits;
@@ -68,7 +86,13 @@ export class SegmentWriter {
     /** Told to stop or resume reading (too much waiting for the bucket). */
     private readonly pause: (paused: boolean) => void = () => undefined,
   ) {
-    this.limits = { segmentMs: 1000, segmentBytes: 8 * 2 ** 20, maxBuffered: 64 * 2 ** 20, ...limits };
+    this.limits = {
+      segmentMs: 1000,
+      segmentBytes: 8 * 2 ** 20,
+      maxBuffered: 32 * 2 ** 20,
+      uploads: 4,
+      ...limits,
+    };
     this.closed = { ...from };
     this.durablePos = { ...from };
     this.reader = new RespReader({ db: from.db, inMulti: false });
@@ -113,9 +137,18 @@ export class SegmentWriter {
     if (!last) return;
     const start = this.closed.offset;
     const length = last[0] - start;
-    const all = Buffer.concat(this.pieces, this.bytes);
-    const payload = all.subarray(0, length);
-    const restBytes = all.subarray(length);
+    // The payload's pieces go into the segment's body as they are (one copy); the rest is copied out
+    // so the pieces it came from can be freed.
+    const payload: Buffer[] = [];
+    const rest: Buffer[] = [];
+    let taken = 0;
+    for (const p of this.pieces) {
+      const n = Math.min(p.length, length - taken);
+      if (n > 0) payload.push(n === p.length ? p : p.subarray(0, n));
+      if (n < p.length) rest.push(p.subarray(Math.max(0, n)));
+      taken += Math.max(0, n);
+    }
+    const restBytes = this.bytes - length;
     const marks = this.marks.map(([o, t]) => [o - start, t - this.firstAt] as [number, number]);
     const header: SegmentHeader = {
       chain: this.closed.chain,
@@ -128,31 +161,45 @@ export class SegmentWriter {
       db: this.closed.db,
       marks,
     };
-    const { body, sha256 } = encodeSegment(header, Buffer.from(payload));
+    const { body, sha256 } = encodeSegmentParts(header, payload);
     const end: ChainPosition = { ...this.closed, offset: last[0], prev: sha256, db: last[2] };
-    this.queue.push({
-      key: segmentKey(this.at.layout.redis, header.chain, start),
-      header,
-      body,
-      sha256,
-      end,
-    });
+    const key = segmentKey(this.at.layout.redis, header.chain, start);
+    this.queue.push({ key, header, body, size: body.length, sha256, end, started: false, written: false });
     this.queuedBytes += body.length;
     this.closed = end;
-    this.pieces = restBytes.length > 0 ? [Buffer.from(restBytes)] : [];
-    this.bytes = restBytes.length;
-    this.firstAt = restBytes.length > 0 ? last[1] : 0;
+    this.pieces = restBytes > 0 ? [Buffer.concat(rest, restBytes)] : [];
+    this.bytes = restBytes;
+    this.firstAt = restBytes > 0 ? last[1] : 0;
     this.marks = [];
     if (this.queuedBytes > this.limits.maxBuffered) this.pause(true);
-    this.writing ??= this.writeQueue().finally(() => (this.writing = undefined));
+    this.startWrites();
   }
 
-  private async writeQueue(): Promise<void> {
+  /**
+   * Starts writes of queued segments while fewer than `uploads` are under way, only among the first
+   * `uploads` not yet durable: a segment the bucket keeps refusing holds back at most `uploads - 1`
+   * written after it (what a restart must look behind, see `resumePoint`).
+   */
+  private startWrites(): void {
+    for (const s of this.queue.slice(0, this.limits.uploads)) {
+      if (this.writing.size >= this.limits.uploads || this.failure) return;
+      if (s.started) continue;
+      s.started = true;
+      const w: Promise<void> = this.write(s).finally(() => {
+        this.writing.delete(w);
+        this.startWrites();
+      });
+      this.writing.add(w);
+    }
+  }
+
+  /** Writes one segment, retrying until the bucket holds it (or another writer's segment is there). */
+  private async write(s: Pending): Promise<void> {
     let delay = 200;
-    while (this.queue.length > 0 && !this.failure) {
-      const s = this.queue[0];
+    while (!this.failure) {
       try {
-        await putSegment(this.at, s.key, s.body, s.sha256);
+        await putSegment(this.at, s.key, s.body!, s.sha256);
+        break;
       } catch (err) {
         if (err instanceof SegmentConflictError) {
           this.failure = err;
@@ -161,14 +208,18 @@ export class SegmentWriter {
         log.warn("writing a segment failed; retrying", { key: s.key, error: (err as Error).message });
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 10_000);
-        continue;
       }
-      delay = 200;
-      this.queue.shift();
-      this.queuedBytes -= s.body.length;
-      this.durablePos = s.end;
-      if (this.queuedBytes <= this.limits.maxBuffered / 2) this.pause(false);
-      this.onDurable({ key: s.key, header: s.header, durableAt: Date.now() });
+    }
+    if (this.failure) return;
+    s.written = true;
+    s.body = undefined;
+    this.queuedBytes -= s.size;
+    if (this.queuedBytes <= this.limits.maxBuffered / 2) this.pause(false);
+    // Durable: the written segments at the head of the chain, none after a hole.
+    while (this.queue[0]?.written) {
+      const d = this.queue.shift()!;
+      this.durablePos = d.end;
+      this.onDurable({ key: d.key, header: d.header, durableAt: Date.now() });
     }
   }
 
@@ -180,7 +231,7 @@ export class SegmentWriter {
   async finish(): Promise<ChainPosition> {
     clearInterval(this.timer);
     this.cut();
-    while (this.writing) await this.writing;
+    while (this.writing.size > 0) await Promise.all([...this.writing]);
     if (this.failure) throw this.failure;
     return this.durable;
   }

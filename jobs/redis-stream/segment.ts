@@ -51,11 +51,26 @@ export class SegmentError extends Error {}
 
 /** Encodes a segment; resolves to the object's bytes and its hash. */
 export function encodeSegment(header: SegmentHeader, payload: Buffer): { body: Buffer; sha256: string } {
-  if (payload.length !== header.end - header.start)
-    throw new Error(`payload of ${payload.length} bytes for offsets ${header.start}..${header.end}`);
-  const rest = Buffer.concat([Buffer.from(JSON.stringify(header) + "\n"), payload]);
-  const sha256 = createHash("sha256").update(rest).digest("hex");
-  return { body: Buffer.concat([Buffer.from(`${SEGMENT_FORMAT} ${sha256}\n`), rest]), sha256 };
+  return encodeSegmentParts(header, [payload]);
+}
+
+/**
+ * Encodes a segment whose payload is `parts` one after the other, copying them once, into the object
+ * (the stream's pieces go straight into the body: no joined payload is made first).
+ */
+export function encodeSegmentParts(header: SegmentHeader, parts: Buffer[]): { body: Buffer; sha256: string } {
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  if (length !== header.end - header.start)
+    throw new Error(`payload of ${length} bytes for offsets ${header.start}..${header.end}`);
+  const headerLine = Buffer.from(JSON.stringify(header) + "\n");
+  const hash = createHash("sha256").update(headerLine);
+  for (const p of parts) hash.update(p);
+  const sha256 = hash.digest("hex");
+  const first = Buffer.from(`${SEGMENT_FORMAT} ${sha256}\n`);
+  return {
+    body: Buffer.concat([first, headerLine, ...parts], first.length + headerLine.length + length),
+    sha256,
+  };
 }
 
 /**

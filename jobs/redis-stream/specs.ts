@@ -32,6 +32,19 @@ const stream: Command = {
       default: "8MiB",
       help: "close a segment once this much waits",
     },
+    "upload-concurrency": {
+      type: "integer",
+      min: 1,
+      max: 16, // MAX_UPLOADS in streamer.ts
+      default: "4",
+      help: "segments written to the bucket at once (the durable position still moves only over a gap-free run of them)",
+    },
+    "max-buffered": {
+      type: "bytes",
+      min: 1048576,
+      default: "32MiB",
+      help: "stop reading from the primary while this many bytes of segments wait for the bucket (the stream's memory: about 80MiB plus this plus one segment)",
+    },
     "stall-timeout": {
       type: "duration",
       min: 1,

@@ -14,7 +14,7 @@ import { listChains, putChainRecord, readSegment } from "./chain-store";
 import { LinkAuthError, ReplicaLink } from "./replica-link";
 import type { StreamMetrics } from "./metrics";
 import { RespReader } from "./resp";
-import type { ChainCause } from "./segment";
+import type { ChainCause, Segment, SegmentHeader } from "./segment";
 import { type ChainPosition, type DurableSegment, SegmentWriter, type SegmentLimits } from "./segment-writer";
 
 /** What the stream needs. */
@@ -57,7 +57,8 @@ export async function resumePoint(at: StoreLocation): Promise<{ position?: Chain
     };
   }
   try {
-    const s = await readSegment(at, tail.key);
+    const s = await contiguousTail(at, last.segments, last.record.offset);
+    if (!s) return { chains: last.chain };
     const reader = new RespReader({ db: s.header.db, inMulti: false });
     reader.feed(s.payload);
     return {
@@ -77,6 +78,44 @@ export async function resumePoint(at: StoreLocation): Promise<{ position?: Chain
     });
     return { chains: last.chain };
   }
+}
+
+/** The most segments a stream writes at once (`--upload-concurrency`'s maximum). */
+export const MAX_UPLOADS = 16;
+
+/**
+ * The chain's last segment, checked; undefined when segments were written past one that never landed
+ * (a stream stopped while the bucket refused it: up to MAX_UPLOADS - 1 of them, after the hole).
+ * The chain cannot continue over such a hole, so a new chain begins.
+ */
+async function contiguousTail(
+  at: StoreLocation,
+  segments: { key: string }[],
+  chainStart: number,
+): Promise<Segment | undefined> {
+  const window = segments.slice(-(MAX_UPLOADS + 1));
+  // Walked back from the newest; before the window's first the chain's start, when it is the first.
+  const links: { header: Pick<SegmentHeader, "start" | "end" | "prev">; sha256: string | null }[] = [];
+  let tail: Segment | undefined;
+  for (const { key } of [...window].reverse()) {
+    const s = await readSegment(at, key);
+    tail ??= s;
+    links.push({ header: s.header, sha256: s.sha256 }); // not the payload: up to 17 of 8 MiB
+  }
+  if (window.length === segments.length)
+    links.push({ header: { start: chainStart, end: chainStart, prev: null }, sha256: null });
+  for (let i = 1; i < links.length; i++) {
+    const [after, before] = [links[i - 1], links[i]];
+    if (after.header.start !== before.header.end || after.header.prev !== before.sha256) {
+      log.error("gap: segments were written past one that never landed; beginning a new chain", {
+        missingFrom: before.header.end,
+        writtenAt: after.header.start,
+        needsNewBase: true,
+      });
+      return undefined;
+    }
+  }
+  return tail;
 }
 
 /** Runs the stream until `signal` aborts it. */

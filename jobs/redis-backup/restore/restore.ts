@@ -666,12 +666,14 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
     offset: plan.cut.offset,
   });
   checkSpace(o.dataDir, 2 * plan.base.objects["dump.rdb"].size + plan.bytes);
+  const tReplay = Date.now();
   const r = await replayPoint(
     o.at,
     plan,
     { stream: streamFile, base: p.partial, view: p.view, out: p.rdb },
     o,
   );
+  log.info("replayed", { ...r.times, planMs: tReplay - t0 });
   if (r.checks.some((c) => !c.ok)) throw new RestoreVerificationError(run.state.id, r.checks);
   fs.rmSync(streamFile, { force: true });
   syncDir(p.staging);
