@@ -11,7 +11,8 @@ import * as path from "path";
 const PORT_BASE = 20000;
 const PORT_SLICE = 1500;
 const PORT_SLICES = 8;
-const slice = Number(process.env.JEST_WORKER_ID ?? 0) % PORT_SLICES;
+// HOLDFAST_PORT_SLICE sets the slice of a Jest run that runs beside another (the image test in CI).
+const slice = Number(process.env.HOLDFAST_PORT_SLICE ?? process.env.JEST_WORKER_ID ?? 0) % PORT_SLICES;
 let nextPort = Math.floor(Math.random() * PORT_SLICE);
 
 function listensFree(port: number): Promise<boolean> {
