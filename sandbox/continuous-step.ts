@@ -13,6 +13,9 @@ import { check, succeeded } from "./verdict";
 
 /** The writer's keys. */
 export const LEDGER_PREFIX = "ledger:";
+/** How long the writer writes before the FLUSHALL, and after it. */
+const LOAD_BEFORE_FLUSH_MS = 3000;
+const LOAD_AFTER_FLUSH_MS = 1500;
 /** How long before the FLUSHALL the restore's moment is. */
 export const BEFORE_FLUSH_MS = 100;
 
@@ -208,11 +211,13 @@ export function continuousStep(n: number, title: string): Step {
       const others = withoutLedger(await snapshotDataset(admin, [0]));
       const writer = new LedgerWriter(set.appClient());
       writer.start();
+      const loadFrom = Date.now();
       await waitFor(
         "the writer's first 2,000 acknowledged writes",
         () => writer.acked.length >= 2000,
         60_000,
       );
+      await wait(LOAD_BEFORE_FLUSH_MS - (Date.now() - loadFrom));
       say(
         `  > FLUSHALL   (as user admin; the writer has ${writer.acked.length.toLocaleString("en-US")} acknowledged writes)`,
       );
@@ -220,10 +225,10 @@ export function continuousStep(n: number, title: string): Step {
       await admin.flushall();
       const flushAckedAt = Date.now();
       const toTime = new Date(flushSentAt - BEFORE_FLUSH_MS).toISOString();
-      await wait(1500);
+      await wait(LOAD_AFTER_FLUSH_MS);
       await writer.stop();
       say(
-        `    │ the writer went on for 1.5 s: ${writer.acked.filter((w) => w.sentAt > flushAckedAt).length.toLocaleString("en-US")} writes after the FLUSHALL`,
+        `    │ the writer went on for ${LOAD_AFTER_FLUSH_MS / 1000} s: ${writer.acked.filter((w) => w.sentAt > flushAckedAt).length.toLocaleString("en-US")} writes after the FLUSHALL`,
       );
       await waitFor(
         "the stream to have the FLUSHALL in the bucket",
