@@ -8,7 +8,7 @@ import * as path from "path";
 import type { StepResult } from "../sandbox/report";
 import { capture, type Completed } from "../harness/processes";
 
-jest.setTimeout(600_000);
+jest.setTimeout(1_200_000);
 
 const root = path.join(__dirname, "..");
 
