@@ -1,7 +1,10 @@
 // The kubelet's StatefulSet pods with `jobImage` (the sandbox's --runtime docker): they run as their
 // securityContext's user, as in a cluster, so the runtime is told the user and the pod's claims are that
 // user's before it starts (as a provisioner and fsGroup make them); without `jobImage` nothing changes.
+// Deployments: their pods run the container as a process with its Secret env and ports moved to loopback,
+// start it again when it exits, and stop it with SIGTERM when the pod goes.
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { KubeApiServer } from "./kube-api";
@@ -73,5 +76,103 @@ describe("StatefulSet pods with jobImage", () => {
     const { user, claim } = await startApp(undefined);
     expect(user).toBeUndefined();
     expect(claim.uid).toBe(process.getuid!());
+  });
+});
+
+describe("Deployments", () => {
+  // The container: listens on the port it is given and answers with GREETING (from a Secret); records
+  // each start and a SIGTERM in the file it is given.
+  const SCRIPT = `
+    const fs = require("fs");
+    const [port, out] = process.argv.slice(1);
+    require("net")
+      .createServer((s) => s.end(process.env.GREETING))
+      .listen(Number(port), "127.0.0.1", () => fs.appendFileSync(out, "started " + process.pid + " " + port + "\\n"));
+    process.on("SIGTERM", () => { fs.appendFileSync(out, "terminated " + process.pid + "\\n"); process.exit(0); });`;
+  const deployments = () => server.store.type("apps/v1", "Deployment");
+  const pods = () => server.store.list(server.store.type("v1", "Pod"), NS).items.map((p) => p.metadata.name);
+  const lines = (file: string) =>
+    fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim().split("\n") : [];
+  const started = (file: string) => lines(file).filter((l) => l.startsWith("started"));
+  const answer = (port: number) =>
+    new Promise<string>((resolve, reject) => {
+      let text = "";
+      const s = net.connect(port, "127.0.0.1");
+      s.on("data", (d) => (text += d));
+      s.on("end", () => resolve(text));
+      s.on("error", reject);
+    });
+
+  it("run, restart, replace a deleted pod and stop on a scale-down, as a cluster does", async () => {
+    const out = path.join(dir, "events.log");
+    kubelet = new Kubelet({ server, dir, holdfastBin: "holdfast", restartDelayMs: 100 });
+    kubelet.start();
+    server.store.create(server.store.type("v1", "Secret"), NS, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "greeting" },
+      stringData: { text: "hello from the secret" },
+    } as never);
+    server.store.create(deployments(), NS, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: {
+            terminationGracePeriodSeconds: 5,
+            containers: [
+              {
+                name: "web",
+                image: "web:1",
+                command: [process.execPath, "-e", SCRIPT],
+                args: ["9410", out],
+                ports: [{ name: "http", containerPort: 9410 }],
+                env: [{ name: "GREETING", valueFrom: { secretKeyRef: { name: "greeting", key: "text" } } }],
+              },
+            ],
+          },
+        },
+      },
+    });
+    await waitFor("the pod to serve", () => started(out).length === 1, 10_000);
+    const [, pid, port] = started(out)[0].split(" ");
+    expect(Number(port)).not.toBe(9410);
+    expect(await answer(Number(port))).toBe("hello from the secret");
+    const [pod] = pods();
+    expect(pod).toMatch(/^web-[0-9a-f]+-[0-9a-f]{5}$/);
+    await waitFor(
+      "the Deployment to report a ready replica",
+      () => {
+        const status = (server.store.get(deployments(), NS, "web") as { status?: { readyReplicas?: number } })
+          .status;
+        return status?.readyReplicas === 1;
+      },
+      5_000,
+    );
+
+    // The process dies: the pod's container starts again (restartPolicy Always), same pod.
+    process.kill(Number(pid), "SIGKILL");
+    await waitFor("the container to start again", () => started(out).length === 2, 10_000);
+    expect(pods()).toEqual([pod]);
+
+    // The pod is deleted: its process gets SIGTERM and the Deployment makes another pod.
+    server.store.delete(server.store.type("v1", "Pod"), NS, pod);
+    await waitFor("a new pod to serve", () => started(out).length === 3, 10_000);
+    expect(lines(out)).toContain(`terminated ${started(out)[1].split(" ")[1]}`);
+    expect(pods()).toHaveLength(1);
+    expect(pods()[0]).not.toBe(pod);
+
+    // Scaled to 0: SIGTERM, and no pod is left.
+    server.store.patch(deployments(), NS, "web", "application/merge-patch+json", { spec: { replicas: 0 } });
+    await waitFor(
+      "the last process to stop",
+      () => lines(out).filter((l) => l.startsWith("terminated")).length === 2,
+      10_000,
+    );
+    await waitFor("no pod to be left", () => pods().length === 0, 5_000);
   });
 });

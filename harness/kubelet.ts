@@ -6,6 +6,11 @@
 //   status (replicas, readyReplicas) follow what the runtime reports. A StatefulSet with no runtime gets
 //   pods that are ready at once and run nothing. With `jobImage` a pod runs as its securityContext's
 //   user: its claims are handed to that user first and the runtime is told it.
+// - Deployments: spec.replicas pods, each running its container as a Job's runs (below), started again
+//   whenever it exits (restartPolicy Always), stopped with SIGTERM and SIGKILL after its grace period
+//   on a scale-down, a deletion of the Deployment or of the pod (which the Deployment then replaces);
+//   the container's declared ports are moved to free loopback ports (in its arguments). Deployment
+//   status (replicas, readyReplicas) follows the processes.
 // - Jobs: each Job's container command runs as a local process (`holdfast` is this checkout's CLI), or
 //   with `jobImage` as a container of that image (harness/container-job.ts), with
 //   its environment resolved (Secret references from the stand-in's Secrets, host names and mount paths
@@ -21,6 +26,7 @@ import * as path from "path";
 import type { ApiRequest, ApiResponse, KubeApiServer, KubeObject, ResourceType } from "./kube-api";
 import { containerEnv, type EnvVar, type Localization, localizeText } from "./localize";
 import { dockerRunArgs, handOver, killContainer, podUser } from "./container-job";
+import { freePort } from "./processes";
 
 /** How the pods of one StatefulSet run on this machine. */
 export interface PodRuntime {
@@ -81,6 +87,19 @@ interface PodWorker {
   user?: string;
 }
 
+/** A pod of a Deployment: its container run again whenever it exits, until the pod is unwanted. */
+interface DeploymentPod {
+  name: string;
+  /** The current process; `ended` once the pod is stopped. */
+  run: JobRun;
+  /** How often its container was started again. */
+  restarts: number;
+  /** The pod's container ports -> loopback ports. */
+  ports: Map<number, number>;
+  /** The restart loop, ended by a stop. */
+  loop: Promise<void>;
+}
+
 interface JobRun {
   child?: ChildProcess;
   /** The container's name, when the Job runs in `jobImage`. */
@@ -100,6 +119,9 @@ export class Kubelet {
   private readonly reconciling = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
   private readonly logs = new Map<string, string>();
+  /** The wanted pods of each Deployment, by `namespace/name`. */
+  private readonly deploymentPods = new Map<string, DeploymentPod[]>();
+  private readonly deploymentsQueued = new Set<string>();
   private unsubscribe?: () => void;
   private removeLogs?: () => void;
   private probeTimer?: NodeJS.Timeout;
@@ -119,6 +141,7 @@ export class Kubelet {
       PersistentVolumeClaim: "v1",
       Secret: "v1",
       StatefulSet: "apps/v1",
+      Deployment: "apps/v1",
       Job: "batch/v1",
     };
     return this.store.type(versions[kind], kind);
@@ -142,13 +165,17 @@ export class Kubelet {
       if (this.stopped) return;
       const ns = e.object.metadata.namespace ?? "";
       if (e.resource.kind === "StatefulSet") this.reconcile(ns, e.object.metadata.name);
+      if (e.resource.kind === "Deployment") this.queueDeployment(ns, e.object.metadata.name);
       if (e.resource.kind === "Job" && e.type === "ADDED") this.runJob(e.object);
       if (e.resource.kind === "Job" && e.type === "DELETED") void this.endJob(e.object, true);
       if (e.resource.kind === "Pod" && e.type === "DELETED") this.podDeleted(e.object);
+      if (e.resource.kind === "Pod" && e.type === "DELETED") this.deploymentPodDeleted(e.object);
     });
     this.removeLogs = this.o.server.use((req, next) => this.serveLog(req, next));
     for (const sts of this.store.list(this.type("StatefulSet")).items)
       this.reconcile(sts.metadata.namespace ?? "", sts.metadata.name);
+    for (const d of this.store.list(this.type("Deployment")).items)
+      this.queueDeployment(d.metadata.namespace ?? "", d.metadata.name);
     for (const job of this.store.list(this.type("Job")).items) this.runJob(job);
     this.probeTimer = setInterval(() => void this.probe(), this.o.probeIntervalMs ?? 500);
   }
@@ -159,6 +186,10 @@ export class Kubelet {
     this.unsubscribe?.();
     this.removeLogs?.();
     if (this.probeTimer) clearInterval(this.probeTimer);
+    const deployments = [...this.deploymentPods.entries()].flatMap(([key, pods]) =>
+      pods.map((p) => this.stopDeploymentPod(key.split("/")[0], key.split("/")[1], p)),
+    );
+    this.deploymentPods.clear();
     for (const run of this.jobs.values()) {
       run.ended = true;
       if (run.deadline) clearTimeout(run.deadline);
@@ -174,6 +205,7 @@ export class Kubelet {
             .catch(() => undefined);
       }),
     );
+    await Promise.all(deployments);
   }
 
   // --- StatefulSets ---------------------------------------------------------------------------------
@@ -454,6 +486,187 @@ export class Kubelet {
     }
   }
 
+  // --- Deployments ----------------------------------------------------------------------------------
+
+  /** Reconciles a Deployment once the current change is done (its own status writes come back here). */
+  private queueDeployment(ns: string, name: string): void {
+    const key = `${ns}/${name}`;
+    if (this.deploymentsQueued.has(key)) return;
+    this.deploymentsQueued.add(key);
+    setImmediate(() => {
+      this.deploymentsQueued.delete(key);
+      if (!this.stopped) this.reconcileDeployment(ns, name);
+    });
+  }
+
+  /** Starts pods up to spec.replicas and stops the rest (all of them once the Deployment is gone). */
+  private reconcileDeployment(ns: string, name: string): void {
+    const key = `${ns}/${name}`;
+    let deployment: Json | undefined;
+    try {
+      deployment = this.store.get(this.type("Deployment"), ns, name) as Json;
+    } catch {
+      deployment = undefined;
+    }
+    const pods = this.deploymentPods.get(key) ?? [];
+    const desired = deployment ? Number(deployment.spec?.replicas ?? 1) : 0;
+    while (deployment && pods.length < desired) pods.push(this.startDeploymentPod(ns, deployment));
+    for (const pod of pods.splice(desired)) void this.stopDeploymentPod(ns, name, pod);
+    if (pods.length) this.deploymentPods.set(key, pods);
+    else this.deploymentPods.delete(key);
+    this.updateDeploymentStatus(ns, name);
+  }
+
+  private startDeploymentPod(ns: string, deployment: Json): DeploymentPod {
+    const template = deployment.spec.template as Json;
+    const hash = String(deployment.metadata.uid ?? "0")
+      .replace(/-/g, "")
+      .slice(0, 10);
+    const name = `${deployment.metadata.name}-${hash}-${randomUUID().slice(0, 5)}`;
+    this.store.create(this.type("Pod"), ns, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name,
+        labels: { ...template.metadata?.labels, "pod-template-hash": hash },
+        ownerReferences: [
+          {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            name: deployment.metadata.name,
+            uid: deployment.metadata.uid,
+            controller: true,
+          },
+        ],
+      },
+      spec: template.spec,
+    } as KubeObject);
+    this.setPodStatus(ns, name, { phase: "Pending", ready: false, reason: "ContainerCreating" });
+    const pod: DeploymentPod = {
+      name,
+      run: { ended: false, failures: 0, pod: name },
+      restarts: 0,
+      ports: new Map(),
+      loop: Promise.resolve(),
+    };
+    pod.loop = this.runDeploymentPod(ns, deployment.metadata.name, template.spec as Json, pod).catch(
+      () => undefined,
+    );
+    return pod;
+  }
+
+  /** Runs the pod's container, again after a delay whenever it exits (restartPolicy Always). */
+  private async runDeploymentPod(
+    ns: string,
+    deployment: string,
+    spec: Json,
+    pod: DeploymentPod,
+  ): Promise<void> {
+    const paths = await this.jobPodVolumes(ns, pod.name, spec, pod.run);
+    if (!paths) return;
+    for (const p of ((spec.containers[0] as Json).ports ?? []) as Json[])
+      pod.ports.set(Number(p.containerPort), await freePort());
+    while (!pod.run.ended && !this.stopped) {
+      let child: ChildProcess;
+      try {
+        child = this.spawnContainer(ns, pod.name, spec, paths, pod.run, undefined, pod.ports);
+      } catch (err) {
+        this.setPodStatus(ns, pod.name, {
+          phase: "Pending",
+          ready: false,
+          reason: "CreateContainerConfigError",
+          message: (err as Error).message,
+        });
+        await new Promise((r) => setTimeout(r, this.o.restartDelayMs ?? 1000));
+        continue;
+      }
+      this.setPodStatus(ns, pod.name, { phase: "Running", ready: true });
+      this.updateDeploymentStatus(ns, deployment);
+      const code = await exitCode(child);
+      pod.run.child = undefined;
+      if (pod.run.ended || this.stopped) return;
+      pod.restarts++;
+      this.setPodStatus(ns, pod.name, {
+        phase: "Running",
+        ready: false,
+        reason: "CrashLoopBackOff",
+        message: `the container exited ${code}; restarted ${pod.restarts} times`,
+      });
+      this.updateDeploymentStatus(ns, deployment);
+      await new Promise((r) => setTimeout(r, this.o.restartDelayMs ?? 1000));
+    }
+  }
+
+  /**
+   * Stops a Deployment's pod as a kubelet does: SIGTERM, SIGKILL after terminationGracePeriodSeconds;
+   * then its Pod object goes.
+   */
+  private async stopDeploymentPod(ns: string, deployment: string, pod: DeploymentPod): Promise<void> {
+    pod.run.ended = true;
+    const child = pod.run.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      let spec: Json = {};
+      try {
+        spec = (this.store.get(this.type("Pod"), ns, pod.name) as Json).spec ?? {};
+      } catch {
+        // deleted already: the default grace period
+      }
+      const graceMs = Number(spec.terminationGracePeriodSeconds ?? 30) * 1000;
+      const exited = exitCode(child);
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => this.killJobProcess(pod.run), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    await pod.loop;
+    try {
+      this.store.delete(this.type("Pod"), ns, pod.name);
+    } catch {
+      // already gone
+    }
+    this.updateDeploymentStatus(ns, deployment);
+  }
+
+  /** A Deployment's pod deleted by someone else: its process goes, and the Deployment makes another. */
+  private deploymentPodDeleted(object: KubeObject): void {
+    const ns = object.metadata.namespace ?? "";
+    for (const [key, pods] of this.deploymentPods) {
+      const i = pods.findIndex((p) => p.name === object.metadata.name);
+      if (i < 0 || !key.startsWith(`${ns}/`)) continue;
+      const [pod] = pods.splice(i, 1);
+      const name = key.slice(ns.length + 1);
+      void this.stopDeploymentPod(ns, name, pod).then(() => this.queueDeployment(ns, name));
+      return;
+    }
+  }
+
+  private updateDeploymentStatus(ns: string, name: string): void {
+    const pods = this.deploymentPods.get(`${ns}/${name}`) ?? [];
+    const ready = pods.filter((p) => p.run.child && p.run.child.exitCode === null).length;
+    try {
+      const d = this.store.get(this.type("Deployment"), ns, name);
+      this.store.patch(
+        this.type("Deployment"),
+        ns,
+        name,
+        "application/merge-patch+json",
+        {
+          status: {
+            observedGeneration: d.metadata.generation,
+            replicas: pods.length,
+            updatedReplicas: pods.length,
+            readyReplicas: ready,
+            availableReplicas: ready,
+            unavailableReplicas: pods.length - ready || null,
+          },
+        },
+        "status",
+      );
+    } catch {
+      // the Deployment is gone
+    }
+  }
+
   // --- Jobs -----------------------------------------------------------------------------------------
 
   private jobKey(job: KubeObject): string {
@@ -601,13 +814,9 @@ export class Kubelet {
     run.pod = podName;
     const paths = await this.jobPodVolumes(ns, podName, spec, run);
     if (!paths) return;
-    const container = spec.containers[0] as Json;
-    const home = path.join(this.o.dir, "emptydir", podName, "home");
-    fs.mkdirSync(home, { recursive: true });
-    const l: Localization = { hosts: this.o.hosts ?? new Map(), paths, selfPort: 0 };
-    let resolved: Record<string, string>;
+    let child: ChildProcess;
     try {
-      resolved = containerEnv((container.env ?? []) as EnvVar[], podName, this.secrets(ns), l);
+      child = this.spawnContainer(ns, podName, spec, paths, run, this.o.jobEnvFor?.(job));
     } catch (err) {
       // A real pod would wait in CreateContainerConfigError; failing at once keeps a test short.
       run.ended = true;
@@ -620,33 +829,8 @@ export class Kubelet {
       this.finishJob(job, false, "CreateContainerConfigError", (err as Error).message);
       return;
     }
-    const env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      ...resolved,
-      ...this.o.jobEnv,
-      ...this.o.jobEnvFor?.(job),
-    };
-    const [bin, ...args] = [...(container.command ?? []), ...(container.args ?? [])].map((a: string) =>
-      localizeText(a, l),
-    );
-    const logFile = path.join(this.o.dir, "logs", `${podName}.log`);
-    this.logs.set(podName, logFile);
-    const out = fs.openSync(logFile, "a");
-    const child = this.o.jobImage
-      ? this.startJobContainer(run, podName, spec, container, Object.values(paths), env, [bin, ...args], out)
-      : bin === "holdfast"
-        ? spawn(process.execPath, [this.o.holdfastBin, ...args], { env, stdio: ["ignore", out, out] })
-        : spawn(bin, args, { env, stdio: ["ignore", out, out] });
-    fs.closeSync(out);
-    run.child = child;
     this.setPodStatus(ns, podName, { phase: "Running", ready: true });
-    const code = await new Promise<number>((resolve) => {
-      child.once("error", () => resolve(127));
-      child.once("exit", (c, signal) =>
-        resolve(c ?? 128 + (signal ? (os.constants.signals[signal] ?? 9) : 1)),
-      );
-    });
+    const code = await exitCode(child);
     run.child = undefined;
     this.setPodStatus(ns, podName, {
       phase: code === 0 ? "Succeeded" : "Failed",
@@ -669,6 +853,43 @@ export class Kubelet {
     this.patchJobStatus(job, { failed: run.failures, active: 1 });
     await new Promise((r) => setTimeout(r, 200));
     void this.startJobPod(job, run);
+  }
+
+  /**
+   * Starts a pod's first container as a local process (`holdfast` is this checkout's CLI), or with
+   * `jobImage` as a container of that image: its environment resolved and localized, its mount paths
+   * and the cluster ports in `ports` (container port -> loopback port) moved onto this machine, its
+   * output in the pod's log. @throws when the environment cannot be resolved (a missing Secret key)
+   */
+  private spawnContainer(
+    ns: string,
+    podName: string,
+    spec: Json,
+    paths: Record<string, string>,
+    run: JobRun,
+    extraEnv?: Record<string, string>,
+    ports: Map<number, number> = new Map(),
+  ): ChildProcess {
+    const container = spec.containers[0] as Json;
+    const home = path.join(this.o.dir, "emptydir", podName, "home");
+    fs.mkdirSync(home, { recursive: true });
+    const l: Localization = { hosts: this.o.hosts ?? new Map(), paths, selfPort: 0 };
+    const resolved = containerEnv((container.env ?? []) as EnvVar[], podName, this.secrets(ns), l);
+    const env = { PATH: process.env.PATH, HOME: home, ...resolved, ...this.o.jobEnv, ...extraEnv };
+    const [bin, ...args] = [...(container.command ?? []), ...(container.args ?? [])]
+      .map((a: string) => localizeText(a, l))
+      .map((a: string) => (/^\d+$/.test(a) && ports.has(Number(a)) ? String(ports.get(Number(a))) : a));
+    const logFile = path.join(this.o.dir, "logs", `${podName}.log`);
+    this.logs.set(podName, logFile);
+    const out = fs.openSync(logFile, "a");
+    const child = this.o.jobImage
+      ? this.startJobContainer(run, podName, spec, container, Object.values(paths), env, [bin, ...args], out)
+      : bin === "holdfast"
+        ? spawn(process.execPath, [this.o.holdfastBin, ...args], { env, stdio: ["ignore", out, out] })
+        : spawn(bin, args, { env, stdio: ["ignore", out, out] });
+    fs.closeSync(out);
+    run.child = child;
+    return child;
   }
 
   /** A Job pod's container as a container of `jobImage`, its volumes handed to the pod's user. */
@@ -762,4 +983,14 @@ export class Kubelet {
       },
     };
   }
+}
+
+/** The exit code of a process (128 + the signal's number when a signal ended it; 127 when it never ran). */
+function exitCode(child: ChildProcess): Promise<number> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  if (child.signalCode !== null) return Promise.resolve(128 + (os.constants.signals[child.signalCode] ?? 9));
+  return new Promise<number>((resolve) => {
+    child.once("error", () => resolve(127));
+    child.once("exit", (c, signal) => resolve(c ?? 128 + (signal ? (os.constants.signals[signal] ?? 9) : 1)));
+  });
 }

@@ -54,6 +54,8 @@ export interface RedisSetOptions {
   agents?: boolean;
   /** The set's folder (created; the caller's to keep: cleanup leaves it). Default a new temporary one. */
   dir?: string;
+  /** Config values over the stack file's and the test engine's (e.g. `holdfast:continuousBackup`). */
+  config?: Record<string, unknown>;
 }
 
 /** The users of the rendered Secret, by role. */
@@ -84,9 +86,9 @@ export class RedisSet {
 
   /** Lays out the pods of `stack`'s rendering on loopback without starting them. */
   static async prepare(options: RedisSetOptions = {}): Promise<RedisSet> {
-    const o = { stack: "dev", agents: true, dir: "", ...options };
+    const o = { stack: "dev", agents: true, dir: "", config: {}, ...options };
     // The stack as it would run the engine the tests run (HOLDFAST_TEST_ENGINE): its image and binaries.
-    const objects = await renderedObjects(o.stack, testEngine().config);
+    const objects = await renderedObjects(o.stack, { ...testEngine().config, ...o.config });
     const stsName = objects.find(
       (x) =>
         x.kind === "StatefulSet" &&

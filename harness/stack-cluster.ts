@@ -31,6 +31,11 @@ import { S3Server } from "./s3";
 export interface StackClusterOptions {
   stack?: string;
   /**
+   * Config values over the stack file's and the test engine's, as `pulumi config set` would give them
+   * (e.g. `{ "holdfast:continuousBackup": true }` renders and runs the stream's Deployment).
+   */
+  config?: Record<string, unknown>;
+  /**
    * Run the Redis pods as processes (default true). Without, every StatefulSet's pods are ready at once
    * and run nothing: enough for what only reads or drives the API, and for LanceDB.
    */
@@ -87,11 +92,12 @@ export class StackCluster {
     const stack = o.stack ?? "dev";
     const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-stack-"));
     const under = (name: string) => (o.dir ? path.join(o.dir, name) : undefined);
+    const config = { ...testEngine().config, ...o.config };
     const [set, s3, outputs, rendering] = await Promise.all([
-      o.redis === false ? undefined : RedisSet.prepare({ stack, dir: under("redis") }),
+      o.redis === false ? undefined : RedisSet.prepare({ stack, dir: under("redis"), config: o.config }),
       S3Server.start(under("s3")),
-      renderedOutputs(stack, testEngine().config) as Promise<Record<string, unknown> & Outputs>,
-      renderedObjects(stack, testEngine().config),
+      renderedOutputs(stack, config) as Promise<Record<string, unknown> & Outputs>,
+      renderedObjects(stack, config),
     ]);
     const server = new KubeApiServer();
     defineClusterTypes(server.store.types);

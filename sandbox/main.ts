@@ -36,7 +36,7 @@ export interface SandboxOptions {
 }
 
 const USAGE =
-  "usage: npm run sandbox -- [--short] [--step 1-9] [--keep-running] [--json] [--dir DIR] [--engine redis7|redis8|valkey8] [--runtime process|docker]";
+  "usage: npm run sandbox -- [--short] [--step 1-10] [--keep-running] [--json] [--dir DIR] [--engine redis7|redis8|valkey8] [--runtime process|docker]";
 
 /** Parses the command line; throws a one-line message on bad input. */
 export function parseArgs(argv: string[], now = new Date()): SandboxOptions {
@@ -70,7 +70,7 @@ export function parseArgs(argv: string[], now = new Date()): SandboxOptions {
       o.runtime = v;
     } else if (a === "--step") {
       const v = value();
-      if (!/^[1-9]$/.test(v)) throw new Error(`--step takes a step number from 1 to 9, not ${v}`);
+      if (!/^([1-9]|10)$/.test(v)) throw new Error(`--step takes a step number from 1 to 10, not ${v}`);
       o.step = Number(v);
     } else if (a === "--help" || a === "-h") throw new Error(USAGE);
     else throw new Error(`unknown argument ${a} (${USAGE})`);

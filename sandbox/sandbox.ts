@@ -1,6 +1,7 @@
-// The sandbox's world: the dev stack "deployed" on this machine (harness/stack-cluster: the Kubernetes
-// API stand-in holding the rendered objects, the Redis pods as real redis-server and sentinel processes on
-// their claims' folders, Jobs as local processes of the holdfast CLI, s3rver as the backup bucket) plus
+// The sandbox's world: the dev stack with continuous protection on, "deployed" on this machine
+// (harness/stack-cluster: the Kubernetes API stand-in holding the rendered objects, the Redis pods as real
+// redis-server and sentinel processes on their claims' folders, Jobs and the stream's Deployment as local
+// processes of the holdfast CLI, s3rver as the backup bucket) plus
 // the LanceDB application's pod running the proposal-log writer on its claim. Everything lives under one
 // folder the user may inspect afterwards; `cleanup` ends every process and leaves the folder.
 import { spawn, type ChildProcess } from "child_process";
@@ -53,6 +54,8 @@ export class Sandbox {
     const appLog = path.join(dir, "proposal-log-commits.jsonl");
     const cluster = await StackCluster.start({
       stack: "dev",
+      // Continuous protection on (dev leaves it off): the stream's Deployment runs beside the set.
+      config: { "holdfast:continuousBackup": true },
       dir,
       jobImage,
       runtimes: (claimDir) => ({ lancedb: applicationRuntime(claimDir, appLog, dir, size.initialRows) }),
@@ -88,10 +91,11 @@ export class Sandbox {
 
   /**
    * Runs `holdfast <args>` as an operator would against the stack, showing its log lines as they come
-   * (indented) and the command itself first.
+   * (indented) and the command itself first; `quiet` shows neither (a poll).
    */
-  holdfast(args: string[]): Promise<CommandResult> {
-    this.say(
+  holdfast(args: string[], o: { quiet?: boolean } = {}): Promise<CommandResult> {
+    const say: Say = o.quiet ? () => undefined : this.say;
+    say(
       `  $ holdfast ${args.map((a) => (a === this.cluster.outputsFile ? "outputs-dev.json" : a)).join(" ")}`,
     );
     return new Promise((resolve, reject) => {
@@ -115,7 +119,7 @@ export class Sandbox {
         partial = lines.pop()!;
         for (const line of lines) {
           const shown = describeLogLine(line);
-          if (shown) this.say(`    │ ${shown}`);
+          if (shown) say(`    │ ${shown}`);
         }
       });
       child.on("error", reject);

@@ -17,6 +17,7 @@ import { TABLE } from "./proposal-log-app";
 import { describeLogLine } from "./report";
 import { CHECKED_PATTERNS, proposalRow, VECTOR_DIM } from "./sample-data";
 import type { Sandbox, Say } from "./sandbox";
+import { continuousStep } from "./continuous-step";
 import { doctorStep } from "./doctor-step";
 import { check, StepFailure, succeeded } from "./verdict";
 
@@ -555,6 +556,11 @@ const drillAndPruneStep: Step = {
     succeeded(prune, "prune --keep-last 1");
     const after = [...(await listBackups(ctx, "redis")), ...(await listBackups(ctx, "lancedb"))];
     const newest = (store: string) => before.filter((b) => b.store === store).slice(-1)[0]?.id;
+    // The stream's newest chain replays from its base: prune keeps that base whatever its age.
+    const chainBase = before
+      .filter((b) => b.store === "redis" && b.reason === "stream-base")
+      .slice(-1)[0]?.id;
+    const mustKeep = [...new Set([newest("redis"), newest("lancedb"), chainBase].filter(Boolean))];
     const kept = after.map((b) => `${b.store} ${b.id}`);
     const deleted = before.filter((b) => !after.some((a) => a.id === b.id && a.store === b.store));
     for (const d of deleted) ctx.say(`    │ deleted ${d.store} ${d.id} (${d.reason})`);
@@ -573,16 +579,14 @@ const drillAndPruneStep: Step = {
           drillLog.split("\n").slice(-3).join(" / "),
         ),
         check(
-          after.length === 2 &&
-            after.some((a) => a.id === newest("redis")) &&
-            after.some((a) => a.id === newest("lancedb")),
-          "the prune kept the newest backup of each store and deleted the rest",
+          after.length === mustKeep.length && mustKeep.every((id) => after.some((a) => a.id === id)),
+          `the prune kept the newest backup of each store${chainBase ? " and the stream's newest chain base" : ""} and deleted the rest`,
           kept.join(", "),
         ),
         check(
-          deleted.length === before.length - 2,
+          deleted.length === before.length - mustKeep.length,
           "every older backup was deleted",
-          `${deleted.length} of ${before.length - 2}`,
+          `${deleted.length} of ${before.length - mustKeep.length}`,
         ),
       ],
     };
@@ -612,4 +616,5 @@ export const STEPS: Step[] = [
   lancedbStep,
   drillAndPruneStep,
   doctorStep(9, "stack doctor after the drill", [1, 8], true),
+  continuousStep(10, "admin's FLUSHALL under load, undone to just before"),
 ];

@@ -1,5 +1,12 @@
 // Judging a set from what its sentinels and nodes said (pure), and finding the report in a Job's log.
-import { assess, INSPECT_KIND, type NodeReport, reportFromLog, type SentinelReport } from "./redis-inspect";
+import {
+  assess,
+  countReplicas,
+  INSPECT_KIND,
+  type NodeReport,
+  reportFromLog,
+  type SentinelReport,
+} from "./redis-inspect";
 
 const N = ["redis-0:6379", "redis-1:6379", "redis-2:6379"];
 const sentinel = (i: number, primary = N[0], replicas = 2, stale = 0): SentinelReport => ({
@@ -90,4 +97,15 @@ test("the report is the last line of its kind in a Job's log", () => {
   ].join("\n");
   expect(reportFromLog(log)?.healthy).toBe(true);
   expect(reportFromLog("holdfast: missing --sentinel")).toBeUndefined();
+});
+
+test("a sentinel's entry without a listening port (the stream) is no node of the set", () => {
+  const entry = (port: string, flags: string) => ({ ip: "10.0.0.5", port, flags });
+  expect(
+    countReplicas([entry("6379", "slave"), entry("6379", "slave"), entry("0", "s_down,slave,disconnected")]),
+  ).toEqual({ replicas: 2, staleReplicas: 0 });
+  expect(countReplicas([entry("6379", "slave"), entry("6379", "s_down,slave")])).toEqual({
+    replicas: 1,
+    staleReplicas: 1,
+  });
 });

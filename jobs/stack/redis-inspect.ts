@@ -105,6 +105,20 @@ function parseHostPort(value: string): NodeAddress | undefined {
   return m ? { host: m[1], port: Number(m[2]) } : undefined;
 }
 
+/**
+ * The data nodes a sentinel lists as up and as stale (down or disconnected). An entry without a listening
+ * port (port 0) is the continuous-protection stream, which joins as a replica that serves nothing: the
+ * sentinel can never reach it, and it is no node of the set.
+ */
+export function countReplicas(replicas: Record<string, string>[]): {
+  replicas: number;
+  staleReplicas: number;
+} {
+  const nodes = replicas.filter((r) => r.port !== "0");
+  const down = nodes.filter((r) => /s_down|o_down|disconnected/.test(r.flags ?? "")).length;
+  return { replicas: nodes.length - down, staleReplicas: down };
+}
+
 async function askSentinel(
   sentinel: NodeAddress,
   masterName: string,
@@ -120,13 +134,11 @@ async function askSentinel(
         return { address, reachable: true, error: (err as Error).message };
       }
       const replicas = ((await c.call("SENTINEL", "REPLICAS", masterName)) as unknown[]).map(fieldsOf);
-      const down = replicas.filter((r) => /s_down|o_down|disconnected/.test(r.flags ?? "")).length;
       return {
         address,
         reachable: true,
         primary: formatAddress({ host: master.ip, port: Number(master.port) }),
-        replicas: replicas.length - down,
-        staleReplicas: down,
+        ...countReplicas(replicas),
       };
     });
   } catch (err) {

@@ -345,7 +345,7 @@ test("a lost claim: pod 0's is created from the template, a replica's starts emp
   );
 });
 
-test("latest is the newest backup a restore did not take, or the interrupted restore's", () => {
+test("latest is the newest backup neither a restore nor the stream took, or the interrupted restore's", () => {
   const b = (id: string, reason: string): BackupSummary => ({
     store: "redis",
     id,
@@ -361,11 +361,14 @@ test("latest is the newest backup a restore did not take, or the interrupted res
       b("20260101T000000Z", "scheduled"),
       b("20260102T000000Z", "pre-training"),
       b("20260103T000000Z", "pre-restore"),
+      // The stream's base of a set that came back empty after a wipe.
+      b("20260103T120000Z", "stream-base"),
     ],
     [{ store: "redis", id: "20260104T000000.000Z-aaaaaa", problem: "the manifest is not valid JSON" }],
   );
   expect(chooseBackup("latest", catalog).id).toBe("20260102T000000Z");
   expect(chooseBackup("20260103T000000Z", catalog).id).toBe("20260103T000000Z");
+  expect(chooseBackup("20260103T120000Z", catalog).id).toBe("20260103T120000Z");
   expect(chooseBackup("latest", catalog, interrupted([], "20260101T000000Z")).id).toBe("20260101T000000Z");
   expect(() => chooseBackup("20260105T000000Z", catalog)).toThrow("no backup 20260105T000000Z in s3://b/p/");
   expect(() => chooseBackup("20260104T000000.000Z-aaaaaa", catalog)).toThrow(

@@ -15,6 +15,7 @@ import { type RedisFacts, SAFETY_REASON, type StatefulSetFacts } from "./redis-p
 import type { StackContext } from "./context";
 import { pointPlanSummary, type PointPlanSummary } from "../redis-stream/point-flags";
 import { pointId, type PointTarget } from "../redis-stream/point-plan";
+import { STREAM_BASE_REASON } from "../redis-stream/base";
 
 /** Turns a failed read of the cluster into the one line an operator needs (exit 2). */
 export function clusterError(err: unknown, ctx: Pick<StackContext, "context" | "outputs">): never {
@@ -29,8 +30,11 @@ export function clusterError(err: unknown, ctx: Pick<StackContext, "context" | "
 }
 
 /**
- * Chooses the backup in a store's catalogue: `latest` is the newest committed one not taken by a restore
- * (or the interrupted run's); a damaged one is refused (exit 1), an unknown one is bad input.
+ * Chooses the backup in a store's catalogue: `latest` is the newest committed one taken neither by a
+ * restore (its safety backup) nor by the stream as a chain's base (or the interrupted run's); a damaged
+ * one is refused (exit 1), an unknown one is bad input. The stream takes a base whenever it must begin a
+ * chain, also right after the set came back empty: its newest base may hold nothing (its moments are
+ * restored with --to-time; a base by its id).
  */
 export function chooseBackup(requested: string, catalog: Catalog, record?: RestoreRecord): BackupSummary {
   const r = checkRequestedBackup(requested);
@@ -45,7 +49,7 @@ export function chooseBackup(requested: string, catalog: Catalog, record?: Resto
       );
     return resolveBackup(catalog, record.backup);
   }
-  return resolveBackup(catalog, r, (b) => b.reason !== SAFETY_REASON);
+  return resolveBackup(catalog, r, (b) => b.reason !== SAFETY_REASON && b.reason !== STREAM_BASE_REASON);
 }
 
 /** A StatefulSet's facts, or a UsageError when the stack's namespace does not have it. */

@@ -93,7 +93,7 @@ const REDIS_RESTORE_FLAGS: FlagSpecs = {
   ...RESTORE_FLAGS,
   backup: {
     type: "string",
-    help: `the backup id (${EXAMPLE_ID}), or latest (the newest committed, undamaged one not taken by a restore); one of --backup, --to-time, --to-offset`,
+    help: `the backup id (${EXAMPLE_ID}), or latest (the newest committed, undamaged one taken neither by a restore nor as the stream's base); one of --backup, --to-time, --to-offset`,
   },
   "to-time": {
     type: "string",
