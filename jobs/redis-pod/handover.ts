@@ -9,7 +9,7 @@ import {
   connectNode,
   formatAddress,
   parseInfo,
-  replicasOf,
+  promotableReplicas,
   sameAddress,
   withNode,
 } from "../redis/client";
@@ -59,7 +59,7 @@ async function waitForReplicaCatchUp(local: Redis, deadline: number): Promise<bo
   for (;;) {
     const info = parseInfo(await local.info("replication"));
     const target = Number(info.master_repl_offset);
-    const online = replicasOf(info).filter((r) => r.state === "online");
+    const online = promotableReplicas(info);
     if (online.some((r) => r.offset >= target)) return true;
     if (Date.now() > deadline) return false;
     await sleep(50);
@@ -91,7 +91,7 @@ export async function handOver(o: HandoverOptions): Promise<HandoverOutcome> {
   try {
     const info = parseInfo(await local.info("replication"));
     if (info.role !== "master") return { outcome: "not-primary" };
-    if (!replicasOf(info).some((r) => r.state === "online")) return { outcome: "no-replica" };
+    if (promotableReplicas(info).length === 0) return { outcome: "no-replica" };
 
     // From here no client write is applied, so the offset the replicas must reach stops moving.
     await local.call("CLIENT", "PAUSE", String(o.timeoutMs), "WRITE");

@@ -124,6 +124,15 @@ export function replicasOf(info: Record<string, string>): ReplicaInfo[] {
     });
 }
 
+/**
+ * The replicas the sentinels could promote: online, and listening on a port. Holdfast's continuous
+ * protection stream follows the primary as a replica announcing port 0; it holds the writes in the
+ * bucket but can never serve them, so it must not count where a replica that can take over is meant.
+ */
+export function promotableReplicas(info: Record<string, string>): ReplicaInfo[] {
+  return replicasOf(info).filter((r) => r.state === "online" && r.address.port > 0);
+}
+
 /** Turns the flat `[field, value, ...]` reply of SENTINEL MASTER into an object. */
 export function fieldsOf(reply: unknown): Record<string, string> {
   const list = Array.isArray(reply) ? (reply as unknown[]) : [];

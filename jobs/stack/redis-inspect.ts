@@ -16,7 +16,7 @@ import {
   formatAddress,
   type NodeAddress,
   parseInfo,
-  replicasOf,
+  promotableReplicas,
   sameAddress,
   withNode,
 } from "../redis/client";
@@ -158,7 +158,7 @@ async function askNode(node: NodeAddress, creds: Credentials): Promise<NodeRepor
           address,
           reachable: true,
           role: "primary" as const,
-          onlineReplicas: replicasOf(info).filter((r) => r.state === "online").length,
+          onlineReplicas: promotableReplicas(info).length,
           ...(info.min_slaves_good_slaves !== undefined
             ? { goodReplicas: Number(info.min_slaves_good_slaves) }
             : {}),
