@@ -66,13 +66,15 @@ function within(t: PointTarget): (offset: number, at: number) => boolean {
 
 /**
  * Plans a restore to `target`, reading and checking every segment up to the cut; with `streamFile`,
- * writes the stream bytes to replay there (synced).
+ * writes the stream bytes to replay there (synced). `onBase` is called with the base's manifest once it
+ * is known to start the chain, before the segments are read (a caller may start its download).
  * @throws PointOutOfRangeError, BrokenChainError
  */
 export async function planPoint(
   at: StoreLocation,
   target: PointTarget,
   streamFile?: string,
+  onBase?: (base: RedisBackupManifest) => void,
 ): Promise<PointPlan> {
   const chain = chooseChain(await listChains(at), target);
   const record = chain.record!;
@@ -81,6 +83,7 @@ export async function planPoint(
     throw new BrokenChainError(
       `base ${base.id} stands at offset ${base.source.replicationOffset}, not at chain ${chain.chain}'s start ${record.offset}`,
     );
+  onBase?.(base);
   const accept = within(target);
   const out = streamFile ? fs.openSync(streamFile, "w") : undefined;
   const used: PointPlan["segments"] = [];

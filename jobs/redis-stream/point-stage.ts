@@ -15,7 +15,8 @@ import { type DatasetNames, pointAofFiles } from "../redis-backup/aof-layout";
 import { SERVING_LOG } from "../redis-backup/restore/serving";
 import type { Check } from "../redis-backup/scratch/load-check";
 import { downloadRdb } from "../redis-backup/transfer/download";
-import type { PointPlan } from "./point-plan";
+import type { RedisBackupManifest } from "../redis-backup/manifest";
+import { planPoint, type PointPlan, type PointTarget } from "./point-plan";
 import { RespError, RespReader } from "./resp";
 
 /** The stream bytes do not end on a whole command at the cut. */
@@ -60,19 +61,54 @@ export async function sha256Of(file: string): Promise<string> {
   return h.digest("hex");
 }
 
+/** Where a staging's time went (ms): the plan (segments read, checked, written), the stream's parse, the base. */
+export interface StageTimes {
+  plan: number;
+  parse: number;
+  base: number;
+}
+
 /**
- * Downloads the plan's base to `files.partial` (checked as it arrives; renamed to `files.base` once it
- * passed) and checks the staged stream at `files.stream`.
- * @throws DamagedBackupError (the base), StreamCutError
+ * Plans the point (the stream bytes written to `files.stream`) while the base downloads to
+ * `files.partial` (started as soon as the plan knows it; checked as it arrives, renamed to `files.base`
+ * once it passed), then reads the stream back as whole commands. `beforeDownload` may refuse the base
+ * (e.g. too big for the disk) before a byte is written.
+ * @throws PointOutOfRangeError, BrokenChainError, DamagedBackupError (the base), StreamCutError
  */
 export async function stagePointFiles(
   at: StoreLocation,
-  plan: PointPlan,
+  target: PointTarget,
   files: { partial: string; base: string; stream: string },
-): Promise<{ checks: Check[]; baseSha256: string; streamSha256: string }> {
-  const stream = await checkStreamFile(files.stream, plan.bytes);
+  beforeDownload: (base: RedisBackupManifest) => void = () => undefined,
+): Promise<{
+  plan: PointPlan;
+  checks: Check[];
+  baseSha256: string;
+  streamSha256: string;
+  times: StageTimes;
+}> {
+  const t0 = Date.now();
   fs.rmSync(files.partial, { force: true });
-  const d = await downloadRdb(at, plan.base, files.partial);
+  let download: ReturnType<typeof downloadRdb> | undefined;
+  let tBase = 0;
+  let plan: PointPlan;
+  let stream: { commands: number; sha256: string };
+  let tPlan = 0;
+  try {
+    plan = await planPoint(at, target, files.stream, (base) => {
+      beforeDownload(base);
+      download = downloadRdb(at, base, files.partial).finally(() => (tBase = Date.now() - t0));
+      // Handled where it is awaited; this keeps a failure during the plan from being unhandled.
+      download.catch(() => undefined);
+    });
+    tPlan = Date.now() - t0;
+    stream = await checkStreamFile(files.stream, plan.bytes);
+  } catch (err) {
+    await download?.catch(() => undefined);
+    throw err;
+  }
+  const tParse = Date.now() - t0 - tPlan;
+  const d = await download!;
   fs.renameSync(files.partial, files.base);
   const checks: Check[] = [
     {
@@ -91,7 +127,13 @@ export async function stagePointFiles(
       detail: `${stream.commands} commands, ${plan.bytes} bytes`,
     },
   ];
-  return { checks, baseSha256: d.result.sha256, streamSha256: stream.sha256 };
+  return {
+    plan,
+    checks,
+    baseSha256: d.result.sha256,
+    streamSha256: stream.sha256,
+    times: { plan: tPlan, parse: tParse, base: tBase },
+  };
 }
 
 /** What the serving server's log says since it last started (its output is appended across starts). */

@@ -765,17 +765,24 @@ async function stagePointForServing(run: RestoreRun, target: PointTarget): Promi
     });
   }
   if (!run.past("verify")) run.step("download");
-  const plan = await planPoint(o.at, target, p.stream);
-  log.info("staging the base and the stream as the AOF the serving redis-server loads", {
+  const r = await stagePointFiles(
+    o.at,
+    target,
+    { partial: p.partial, base: p.rdb, stream: p.stream },
+    (base) => checkSpace(o.dataDir, base.objects["dump.rdb"].size),
+  );
+  const plan = r.plan;
+  log.info("staged the base and the stream as the AOF the serving redis-server loads", {
     base: plan.base.id,
     chain: plan.chain,
     segments: plan.segments.length,
     bytes: plan.bytes,
     until: new Date(plan.cut.at).toISOString(),
     offset: plan.cut.offset,
+    planMs: r.times.plan,
+    parseMs: r.times.parse,
+    baseMs: r.times.base,
   });
-  checkSpace(o.dataDir, plan.base.objects["dump.rdb"].size + plan.bytes);
-  const r = await stagePointFiles(o.at, plan, { partial: p.partial, base: p.rdb, stream: p.stream });
   syncDir(p.staging);
   failpoint("restore-downloaded");
   const phase = run.past("place") ? "place" : run.past("aside") ? run.state.phase : "aside";
