@@ -1,6 +1,8 @@
 // Continuous protection on the harness's Sentinel set and s3rver: `stream redis` ships the replication
 // stream while a write load runs; an admin's FLUSHALL is undone by a restore to just before it, key by
-// key (every write acknowledged before the moment there, none after); a segment with one flipped byte,
+// key (every write acknowledged before the moment there, none after), by the replay and, with --verify
+// serving, by the serving server loading base and stream as its AOF (and a re-run after a kill finishes
+// it); a segment with one flipped byte,
 // or one missing, is refused before the data directory is touched.
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import Redis from "ioredis";
@@ -148,6 +150,35 @@ describe("an admin's FLUSHALL during a write load", () => {
       expect(after.filter((v) => v !== null)).toEqual([]);
       expect(await c.dbsize()).toBe(beforeWrites.length);
       expect(out.keys).toBe(beforeWrites.length);
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it("with --verify serving, killed while the server loads, a re-run of the same command finishes it", async () => {
+    const dataDir = path.join(work, "serving-killed", "data");
+    fs.mkdirSync(dataDir, { recursive: true });
+    const port = await freePort();
+    const args = [
+      ...["restore", "redis", "--to-time", new Date(before).toISOString(), "--data-dir", dataDir],
+      ...["--verify", "serving", "--serve-port", String(port), "--json"],
+    ];
+    const killed = await holdfast(args, { ...env, HOLDFAST_FAILPOINTS: "restore-serving" });
+    const state = JSON.parse(fs.readFileSync(path.join(dataDir, "holdfast-restore", "state.json"), "utf8"));
+    if (state.serving?.pid) started.add(state.serving.pid);
+    expect(killed.code).toBeNull();
+    expect(state.phase).toBe("serve");
+    const r = await holdfast(args, env);
+    if (r.code === 0) started.add(JSON.parse(r.stdout).serving.pid);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).resumed).toBe(true);
+    const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    await c.connect();
+    try {
+      const beforeWrites = w.acked.filter((a) => a.ackedAt <= before);
+      const got = await c.mget(...beforeWrites.map((a) => `w:${a.n}`));
+      expect(got.filter((v, i) => v !== String(beforeWrites[i].n))).toEqual([]);
+      expect(await c.dbsize()).toBe(beforeWrites.length);
     } finally {
       c.disconnect();
     }
