@@ -2,8 +2,7 @@
 // stream while a write load runs; an admin's FLUSHALL is undone by a restore to just before it, key by
 // key (every write acknowledged before the moment there, none after), by the replay and, with --verify
 // serving, by the serving server loading base and stream as its AOF (and a re-run after a kill finishes
-// it); a segment with one flipped byte,
-// or one missing, is refused before the data directory is touched.
+// it); a segment with one flipped byte, or one missing, is refused before the data directory is touched.
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import Redis from "ioredis";
 import * as fs from "fs";
