@@ -23,35 +23,53 @@ import { RespError, RespReader } from "./resp";
 export class StreamCutError extends Error {}
 
 /**
- * Reads the staged stream bytes as RESP: every byte in a whole command, the last one ending at
- * `bytes`, no transaction left open.
- * @returns the commands read and the file's SHA-256.
+ * Checks the stream bytes as they are staged: every byte in a whole RESP command, the last one ending at
+ * the plan's cut, no transaction left open.
+ */
+export class StreamCheck {
+  private readonly reader = new RespReader();
+  private readonly hash = createHash("sha256");
+  private commands = 0;
+  private size = 0;
+
+  /** @throws StreamCutError for bytes that are not RESP. */
+  write(piece: Buffer): void {
+    this.hash.update(piece);
+    this.size += piece.length;
+    try {
+      this.commands += this.reader.feed(piece).length;
+    } catch (err) {
+      if (err instanceof RespError) throw new StreamCutError(`the stream bytes are not RESP: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /**
+   * @returns the commands read and the bytes' SHA-256.
+   * @throws StreamCutError
+   */
+  finish(bytes: number): { commands: number; sha256: string } {
+    if (this.size !== bytes)
+      throw new StreamCutError(`the staged stream holds ${this.size} bytes, not the plan's ${bytes}`);
+    if (this.reader.partial > 0)
+      throw new StreamCutError(`the stream's last ${this.reader.partial} bytes are not a whole command`);
+    if (this.reader.state.inMulti) throw new StreamCutError("the stream ends inside MULTI ... EXEC");
+    return { commands: this.commands, sha256: this.hash.digest("hex") };
+  }
+}
+
+/**
+ * Reads a staged stream file back as RESP (see StreamCheck).
  * @throws StreamCutError
  */
 export async function checkStreamFile(
   file: string,
   bytes: number,
 ): Promise<{ commands: number; sha256: string }> {
-  const reader = new RespReader();
-  const hash = createHash("sha256");
-  let commands = 0;
-  let size = 0;
-  try {
-    for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      commands += reader.feed(chunk as Buffer).length;
-    }
-  } catch (err) {
-    if (err instanceof RespError) throw new StreamCutError(`the stream bytes are not RESP: ${err.message}`);
-    throw err;
-  }
-  if (size !== bytes)
-    throw new StreamCutError(`the staged stream holds ${size} bytes, not the plan's ${bytes}`);
-  if (reader.partial > 0)
-    throw new StreamCutError(`the stream's last ${reader.partial} bytes are not a whole command`);
-  if (reader.state.inMulti) throw new StreamCutError("the stream ends inside MULTI ... EXEC");
-  return { commands, sha256: hash.digest("hex") };
+  const check = new StreamCheck();
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }))
+    check.write(chunk as Buffer);
+  return check.finish(bytes);
 }
 
 /** The SHA-256 of a file. */
@@ -61,17 +79,19 @@ export async function sha256Of(file: string): Promise<string> {
   return h.digest("hex");
 }
 
-/** Where a staging's time went (ms): the plan (segments read, checked, written), the stream's parse, the base. */
+/**
+ * Where a staging's time went (ms from its start): until the plan was done (segments read, checked,
+ * written and parsed as RESP) and until the base's download (alongside) was.
+ */
 export interface StageTimes {
   plan: number;
-  parse: number;
   base: number;
 }
 
 /**
- * Plans the point (the stream bytes written to `files.stream`) while the base downloads to
- * `files.partial` (started as soon as the plan knows it; checked as it arrives, renamed to `files.base`
- * once it passed), then reads the stream back as whole commands. `beforeDownload` may refuse the base
+ * Plans the point (the stream bytes written to `files.stream` and checked as whole commands as they are
+ * written) while the base downloads to `files.partial` (started as soon as the plan knows it; checked as
+ * it arrives, renamed to `files.base` once it passed). `beforeDownload` may refuse the base
  * (e.g. too big for the disk) before a byte is written.
  * @throws PointOutOfRangeError, BrokenChainError, DamagedBackupError (the base), StreamCutError
  */
@@ -94,20 +114,26 @@ export async function stagePointFiles(
   let plan: PointPlan;
   let stream: { commands: number; sha256: string };
   let tPlan = 0;
+  const check = new StreamCheck();
   try {
-    plan = await planPoint(at, target, files.stream, (base) => {
-      beforeDownload(base);
-      download = downloadRdb(at, base, files.partial).finally(() => (tBase = Date.now() - t0));
-      // Handled where it is awaited; this keeps a failure during the plan from being unhandled.
-      download.catch(() => undefined);
-    });
+    plan = await planPoint(
+      at,
+      target,
+      files.stream,
+      (base) => {
+        beforeDownload(base);
+        download = downloadRdb(at, base, files.partial).finally(() => (tBase = Date.now() - t0));
+        // Handled where it is awaited; this keeps a failure during the plan from being unhandled.
+        download.catch(() => undefined);
+      },
+      (piece) => check.write(piece),
+    );
     tPlan = Date.now() - t0;
-    stream = await checkStreamFile(files.stream, plan.bytes);
+    stream = check.finish(plan.bytes);
   } catch (err) {
     await download?.catch(() => undefined);
     throw err;
   }
-  const tParse = Date.now() - t0 - tPlan;
   const d = await download!;
   fs.renameSync(files.partial, files.base);
   const checks: Check[] = [
@@ -132,7 +158,7 @@ export async function stagePointFiles(
     checks,
     baseSha256: d.result.sha256,
     streamSha256: stream.sha256,
-    times: { plan: tPlan, parse: tParse, base: tBase },
+    times: { plan: tPlan, base: tBase },
   };
 }
 

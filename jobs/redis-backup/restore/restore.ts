@@ -780,7 +780,6 @@ async function stagePointForServing(run: RestoreRun, target: PointTarget): Promi
     until: new Date(plan.cut.at).toISOString(),
     offset: plan.cut.offset,
     planMs: r.times.plan,
-    parseMs: r.times.parse,
     baseMs: r.times.base,
   });
   syncDir(p.staging);
