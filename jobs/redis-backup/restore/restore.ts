@@ -978,7 +978,7 @@ async function serveRestored(
       run.step("done");
       fs.rmSync(run.p.staging, { recursive: true, force: true });
       throw new OperationError(
-        `backup ${run.state.id} is restored into ${run.o.dataDir} and its load checked, but the redis-server cannot listen on port ${rec.port}: ${(err as Error).message}`,
+        `${restoreName(run.state.id)} is restored into ${run.o.dataDir} and its load checked, but the redis-server cannot listen on port ${rec.port}: ${(err as Error).message}`,
         `the dataset is in place (the previous one in ${run.state.asideDir ?? "no folder: there was none"}); the server was stopped. Start redis-server on ${run.o.dataDir}.`,
       );
     }
