@@ -5,7 +5,9 @@
 //                      --value-bytes (100) at --rate (20,000) writes/s          goal <= 2 s
 //                      the stream's peak RSS (VmHWM from /proc)                   goal <= 150 MiB
 //   replay         (2) holdfast restore redis --to-offset / --to-time of the chain (base + every write of
-//                      the phase), until a stock redis-server serves the result, against
+//                      the phase), until a stock redis-server serves the result; and --to-offset with
+//                      --verify serving (no replay: base and stream placed as the AOF of the redis-server
+//                      the restore starts, whose one load is the verification) until it serves; against
 //                  (A) a stock redis-server loading the same writes from an AOF: the chain's base RDB as
 //                      the AOF's base, the stream's bytes as its incremental file   goal: speed >= 50% of A
 //   the primary    (3) p99 write latency at --rate with the stream running, against the same load
@@ -283,7 +285,32 @@ async function writeAof(b: Bench, prefix: string, stored: StoredRun, dir: string
   );
 }
 
-type ReplayMethod = "aof" | "to-offset" | "to-time";
+type ReplayMethod = "aof" | "to-offset" | "to-time" | "serving";
+
+/** `restore --to-offset --verify serving`: seconds until the server it started serves, checked, stopped. */
+async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: string, keys: number) {
+  const port = await freePort();
+  const r = await runTimed(
+    process.execPath,
+    [
+      ...[b.cli, "restore", "redis", "--to-offset", String(stored.endOffset), "--data-dir", dir],
+      ...["--bucket", BUCKET, "--prefix", prefix, "--verify", "serving", "--serve-port", String(port)],
+      "--json",
+    ],
+    b.env,
+  );
+  const out = JSON.parse(r.stdout) as { serving: { pid: number } };
+  const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await c.connect();
+    const held = await c.dbsize();
+    if (held !== keys) throw new Error(`the serving restore holds ${held} keys, ${keys} expected`);
+  } finally {
+    c.disconnect();
+    process.kill(out.serving.pid, "SIGKILL");
+  }
+  return r.seconds;
+}
 
 /** One replay into a fresh directory until a stock redis-server serves it; seconds (replay, serving). */
 async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored: StoredRun, keys: number) {
@@ -291,7 +318,10 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
   try {
     let replay = 0;
     if (method === "aof") await writeAof(b, prefix, stored, dir);
-    else {
+    else if (method === "serving") {
+      const seconds = await servingRestore(b, prefix, stored, dir, keys);
+      return { replay: seconds, serving: 0, total: seconds };
+    } else {
       const point =
         method === "to-offset"
           ? ["--to-offset", String(stored.endOffset)]
@@ -313,11 +343,12 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
 
 /** Each replay method `n` times on a round's chain, in rotating order. */
 async function replays(b: Bench, round: number, prefix: string, stored: StoredRun, keys: number, n: number) {
-  const methods: ReplayMethod[] = ["aof", "to-offset", "to-time"];
+  const methods: ReplayMethod[] = ["aof", "to-offset", "to-time", "serving"];
   const times: Record<ReplayMethod, { replay: number; serving: number; total: number }[]> = {
     aof: [],
     "to-offset": [],
     "to-time": [],
+    serving: [],
   };
   for (let i = 0; i < n; i++)
     for (let k = 0; k < methods.length; k++) {
@@ -328,7 +359,9 @@ async function replays(b: Bench, round: number, prefix: string, stored: StoredRu
         `round ${round + 1} replay ${m}: ${t.total.toFixed(2)} s` +
           (m === "aof"
             ? " (redis-server loading the AOF)"
-            : ` (restore ${t.replay.toFixed(2)} s + serving ${t.serving.toFixed(2)} s)`),
+            : m === "serving"
+              ? " (restore --verify serving: staged, placed, loaded once, serving)"
+              : ` (restore ${t.replay.toFixed(2)} s + serving ${t.serving.toFixed(2)} s)`),
       );
     }
   return times;
@@ -409,9 +442,15 @@ function summarize(rounds: Awaited<ReturnType<typeof runRound>>[]) {
   const s = {
     recoveryPointP99Ms: med((r) => r.recoveryPoint.p99Ms),
     streamPeakRssMiB: Math.max(...rounds.map((r) => r.streamPeakRssMiB)),
-    replaySeconds: { aof, "to-offset": replayMed("to-offset"), "to-time": replayMed("to-time") },
+    replaySeconds: {
+      aof,
+      "to-offset": replayMed("to-offset"),
+      "to-time": replayMed("to-time"),
+      serving: replayMed("serving"),
+    },
     replaySpeedToOffset: aof / replayMed("to-offset"),
     replaySpeedToTime: aof / replayMed("to-time"),
+    replaySpeedServing: aof / replayMed("serving"),
     p99WithMs: med((r) => r.with.p99Ms),
     p99WithoutMs: med((r) => r.without.p99Ms),
     p99Ratio: med((r) => r.with.p99Ms) / med((r) => r.without.p99Ms),
@@ -423,7 +462,8 @@ function summarize(rounds: Awaited<ReturnType<typeof runRound>>[]) {
   console.log(
     `replay until serving: AOF ${aof.toFixed(2)} s, --to-offset ${s.replaySeconds["to-offset"].toFixed(2)} s, ` +
       `--to-time ${s.replaySeconds["to-time"].toFixed(2)} s; speed vs AOF ${(100 * s.replaySpeedToOffset).toFixed(0)}% / ` +
-      `${(100 * s.replaySpeedToTime).toFixed(0)}% (goal >= 50%)`,
+      `${(100 * s.replaySpeedToTime).toFixed(0)}% (goal >= 50%); --to-offset --verify serving ` +
+      `${s.replaySeconds.serving.toFixed(2)} s, ${(100 * s.replaySpeedServing).toFixed(0)}% of AOF speed`,
   );
   console.log(
     `primary p99 write latency: with the stream ${s.p99WithMs.toFixed(2)} ms, without ${s.p99WithoutMs.toFixed(2)} ms; ratio ${s.p99Ratio.toFixed(2)}`,

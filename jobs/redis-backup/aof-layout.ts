@@ -28,10 +28,27 @@ export function aofFiles(names: DatasetNames): { base: string; incr: string; man
   };
 }
 
-/** The AOF manifest Redis 7 reads: one line per file with its sequence and type (b base, i incr). */
-export function aofManifestText(names: DatasetNames): string {
+/**
+ * The files of a point's AOF: the base, the replication stream cut at the point as the first incremental
+ * file, and a second, empty one that the server appends to (so the stream's file is never written to).
+ */
+export function pointAofFiles(names: DatasetNames): { stream: string; next: string } {
+  return {
+    stream: `${names.appendFilename}.1.incr.aof`,
+    next: `${names.appendFilename}.2.incr.aof`,
+  };
+}
+
+/**
+ * The AOF manifest Redis 7 reads: one line per file with its sequence and type (b base, i incr); with
+ * `stream`, the point's two incremental files in order.
+ */
+export function aofManifestText(names: DatasetNames, stream = false): string {
   const f = aofFiles(names);
-  return `file ${f.base} seq 1 type b\nfile ${f.incr} seq 1 type i\n`;
+  const incr = stream
+    ? `file ${pointAofFiles(names).stream} seq 1 type i\nfile ${pointAofFiles(names).next} seq 2 type i\n`
+    : `file ${f.incr} seq 1 type i\n`;
+  return `file ${f.base} seq 1 type b\n${incr}`;
 }
 
 function fsyncPath(p: string): void {
@@ -45,19 +62,23 @@ function fsyncPath(p: string): void {
 
 /**
  * Builds `<into>/<appenddirname>/` for the RDB at `rdbFile`: the base is a hard link to it (no copy; Redis
- * never modifies a base file, it replaces it on rewrite), the incremental file empty. Written and synced
- * before it is returned.
+ * never modifies a base file, it replaces it on rewrite), the incremental file empty. With `streamFile`
+ * (a point), its bytes are the first incremental file (a hard link too) and the second is the empty one
+ * Redis appends to. Written and synced before it is returned.
  * @returns the path of the built folder.
  */
-export function buildAofDir(into: string, rdbFile: string, names: DatasetNames): string {
+export function buildAofDir(into: string, rdbFile: string, names: DatasetNames, streamFile?: string): string {
   const dir = path.join(into, names.appendDirname);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const f = aofFiles(names);
   fs.linkSync(rdbFile, path.join(dir, f.base));
-  fs.writeFileSync(path.join(dir, f.incr), "");
-  fs.writeFileSync(path.join(dir, f.manifest), aofManifestText(names));
-  for (const file of [f.incr, f.manifest]) fsyncPath(path.join(dir, file));
+  const p = pointAofFiles(names);
+  if (streamFile) fs.linkSync(streamFile, path.join(dir, p.stream));
+  const empty = streamFile ? p.next : f.incr;
+  fs.writeFileSync(path.join(dir, empty), "");
+  fs.writeFileSync(path.join(dir, f.manifest), aofManifestText(names, streamFile !== undefined));
+  for (const file of [empty, f.manifest]) fsyncPath(path.join(dir, file));
   fsyncPath(dir);
   return dir;
 }

@@ -258,9 +258,9 @@ export const runRestoreRedis: RunCommand = async (flags) => {
   }
   const names = datasetNames(flags);
   const verify = str(flags, "verify") as VerifyMode;
-  if (verify === "serving" && point)
+  if (verify === "serving" && point && appendonly !== "yes")
     throw new UsageError(
-      "--verify serving restores a backup (--backup); a point is replayed and proven in a throw-away redis-server (the default --verify)",
+      "--verify serving places a point as the AOF the serving redis-server loads (base and stream): it needs --appendonly yes",
     );
   const serveConfig = optStr(flags, "serve-config");
   if (serveConfig && !fs.statSync(serveConfig, { throwIfNoEntry: false })?.isFile())

@@ -148,7 +148,7 @@ const restore: Command = {
       type: "enum",
       choices: ["concurrent", "layout", "serving"],
       default: "concurrent",
-      help: "concurrent (default): a throw-away redis-server loads the RDB while it downloads; layout: after the download, it loads the files laid out as they will be placed (slower); serving: no throw-away load: the restore starts the redis-server that serves the directory, its first load is the verification, and a failed load or check puts the previous dataset back (--backup only)",
+      help: "concurrent (default): a throw-away redis-server loads the RDB while it downloads; layout: after the download, it loads the files laid out as they will be placed (slower); serving: no throw-away load: the restore starts the redis-server that serves the directory, its first load is the verification, and a failed load or check puts the previous dataset back; for a point (appendonly yes) the base and the stream up to the cut are placed as its AOF and loaded once, with no replay",
     },
     "serve-port": {
       type: "integer",

@@ -66,13 +66,18 @@ function within(t: PointTarget): (offset: number, at: number) => boolean {
 
 /**
  * Plans a restore to `target`, reading and checking every segment up to the cut; with `streamFile`,
- * writes the stream bytes to replay there (synced).
+ * writes the stream bytes to replay there (synced). `onBase` is called with the base's manifest once it
+ * is known to start the chain, before the segments are read (a caller may start its download);
+ * `onBytes` with each piece of the stream bytes as it is written. Each segment is fetched while the one
+ * before it is checked and written.
  * @throws PointOutOfRangeError, BrokenChainError
  */
 export async function planPoint(
   at: StoreLocation,
   target: PointTarget,
   streamFile?: string,
+  onBase?: (base: RedisBackupManifest) => void,
+  onBytes?: (piece: Buffer) => void,
 ): Promise<PointPlan> {
   const chain = chooseChain(await listChains(at), target);
   const record = chain.record!;
@@ -81,17 +86,27 @@ export async function planPoint(
     throw new BrokenChainError(
       `base ${base.id} stands at offset ${base.source.replicationOffset}, not at chain ${chain.chain}'s start ${record.offset}`,
     );
+  onBase?.(base);
   const accept = within(target);
   const out = streamFile ? fs.openSync(streamFile, "w") : undefined;
   const used: PointPlan["segments"] = [];
   const checked: { header: SegmentHeader; sha256: string }[] = [];
   let cut = { offset: record.offset, at: Date.parse(record.startedAt) };
   let lastAt = cut.at;
+  const fetch = (i: number) => {
+    const f = i < chain.segments.length ? readSegment(at, chain.segments[i].key) : undefined;
+    // Awaited in turn; this keeps a failure of one fetched ahead and never awaited from being unhandled.
+    f?.catch(() => undefined);
+    return f;
+  };
+  let next = fetch(0);
   try {
-    for (const s of chain.segments) {
+    for (let i = 0; i < chain.segments.length; i++) {
+      const s = chain.segments[i];
       let seg;
       try {
-        seg = await readSegment(at, s.key);
+        seg = await next!;
+        next = fetch(i + 1);
       } catch (err) {
         if (err instanceof SegmentError) throw new BrokenChainError(err.message);
         throw err;
@@ -104,7 +119,9 @@ export async function planPoint(
       if (!mark) break;
       cut = mark;
       used.push({ key: s.key, start: seg.header.start, end: seg.header.end });
-      if (out !== undefined) fs.writeSync(out, seg.payload.subarray(0, mark.offset - seg.header.start));
+      const piece = seg.payload.subarray(0, mark.offset - seg.header.start);
+      if (out !== undefined) fs.writeSync(out, piece);
+      onBytes?.(piece);
       if (mark.offset < seg.header.end) break;
     }
     if (out !== undefined) fs.fsyncSync(out);

@@ -83,6 +83,26 @@ function lineEnd(b: Buffer, from: number): number {
   return e;
 }
 
+/**
+ * The decimal number at `from` up to its CRLF (an array or bulk string header), read byte by byte; -1
+ * for a header that is not a number; undefined when its line is not complete yet.
+ */
+function readLength(b: Buffer, from: number): { value: number; next: number } | undefined {
+  let value = 0;
+  let digits = 0;
+  for (let i = from; i < b.length; i++) {
+    const c = b[i];
+    if (c >= 0x30 && c <= 0x39 && digits < 15) {
+      value = value * 10 + (c - 0x30);
+      digits++;
+    } else if (c === 0x0d) {
+      if (i + 1 >= b.length) return undefined;
+      return { value: digits > 0 && b[i + 1] === 0x0a ? value : -1, next: i + 2 };
+    } else return { value: -1, next: i };
+  }
+  return undefined;
+}
+
 /** Parses one command at `from`; undefined when it is not complete yet. */
 function parseCommand(b: Buffer, from: number): { name: string; arg1?: string; next: number } | undefined {
   if (from >= b.length) return undefined;
@@ -94,24 +114,25 @@ function parseCommand(b: Buffer, from: number): { name: string; arg1?: string; n
     const words = b.toString("latin1", from, e).trim().split(/\s+/);
     return { name: (words[0] ?? "").toUpperCase(), arg1: words[1], next: e + 2 };
   }
-  let e = lineEnd(b, from);
-  if (e < 0) return undefined;
-  const n = Number(b.toString("latin1", from + 1, e));
-  if (!Number.isInteger(n) || n < 0) throw new RespError(`bad array header at byte ${from}`);
-  let p = e + 2;
+  const header = readLength(b, from + 1);
+  if (header === undefined) return undefined;
+  const n = header.value;
+  if (n < 0) throw new RespError(`bad array header at byte ${from}`);
+  let p = header.next;
   let name = "";
   let arg1: string | undefined;
   for (let i = 0; i < n; i++) {
     if (p >= b.length) return undefined;
     if (b[p] !== 0x24 /* $ */) throw new RespError(`bad bulk string header at byte ${p}`);
-    e = lineEnd(b, p);
-    if (e < 0) return undefined;
-    const len = Number(b.toString("latin1", p + 1, e));
-    if (!Number.isInteger(len) || len < 0) throw new RespError(`bad bulk string length at byte ${p}`);
-    const start = e + 2;
+    const bulk = readLength(b, p + 1);
+    if (bulk === undefined) return undefined;
+    const len = bulk.value;
+    if (len < 0) throw new RespError(`bad bulk string length at byte ${p}`);
+    const start = bulk.next;
     if (start + len + 2 > b.length) return undefined;
     if (i === 0) name = b.toString("latin1", start, start + len).toUpperCase();
-    if (i === 1 && len <= 32) arg1 = b.toString("latin1", start, start + len);
+    // Only SELECT's argument is read (the database); decoding every key would cost the replay's time.
+    if (i === 1 && len <= 32 && name === "SELECT") arg1 = b.toString("latin1", start, start + len);
     p = start + len + 2;
   }
   return { name, arg1, next: p };

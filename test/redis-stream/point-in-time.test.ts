@@ -1,11 +1,14 @@
 // Continuous protection on the harness's Sentinel set and s3rver: `stream redis` ships the replication
 // stream while a write load runs; an admin's FLUSHALL is undone by a restore to just before it, key by
-// key (every write acknowledged before the moment there, none after); a segment with one flipped byte,
-// or one missing, is refused before the data directory is touched.
+// key (every write acknowledged before the moment there, none after), by the replay and, with --verify
+// serving, by the serving server loading base and stream as its AOF (and a re-run after a kill finishes
+// it); a segment with one flipped byte, or one missing, is refused before the data directory is touched.
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import Redis from "ioredis";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { freePort } from "../../harness/processes";
 import { RedisSet } from "../../harness/redis-set";
 import { S3Server } from "../../harness/s3";
 import { StandaloneRedis } from "../../harness/standalone-redis";
@@ -22,6 +25,8 @@ let work: string;
 let env: Record<string, string>;
 let stream: CliRun;
 const servers: StandaloneRedis[] = [];
+/** Serving servers the `--verify serving` restores started: killed at the end. */
+const started = new Set<number>();
 const prefix = "pitr";
 
 beforeAll(async () => {
@@ -33,6 +38,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   stream?.child.kill("SIGKILL");
+  for (const pid of started) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
   await Promise.all(servers.map((s) => s.cleanup()));
   await Promise.all([set?.cleanup(), s3?.cleanup()]);
   if (work && !process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(work, { recursive: true, force: true });
@@ -86,6 +98,91 @@ describe("an admin's FLUSHALL during a write load", () => {
     expect(await c.dbsize()).toBe(beforeWrites.length);
   });
 
+  it("with --verify serving, the base and the stream are the serving server's AOF, loaded once: every write acknowledged before, none after", async () => {
+    const dataDir = path.join(work, "serving", "data");
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(path.join(dataDir, "dump.rdb"), "the operator's data");
+    const port = await freePort();
+    const to = new Date(before).toISOString();
+    const r = await holdfast(
+      [
+        ...["restore", "redis", "--to-time", to, "--data-dir", dataDir, "--verify", "serving"],
+        ...["--serve-port", String(port), "--json"],
+      ],
+      env,
+    );
+    if (r.code === 0) started.add(JSON.parse(r.stdout).serving.pid);
+    expect(r.stderr).not.toMatch(/replaying/);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const names = out.checks.map((c: { name: string; ok: boolean }) => `${c.ok ? "ok" : "FAILED"} ${c.name}`);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ok the base \S+: SHA-256 and size equal its manifest's, its CRC-64/),
+        "ok the stream bytes are whole RESP commands up to the cut, no transaction open",
+        "ok it read the stream bytes as its AOF's incremental file",
+        "ok its log reports no truncated or damaged AOF",
+      ]),
+    );
+    // Placed as the AOF: the base, the stream cut at the point, the empty file Redis appends to.
+    const aof = path.join(dataDir, "appendonlydir");
+    expect(fs.readdirSync(aof).sort()).toEqual([
+      "appendonly.aof.1.base.rdb",
+      "appendonly.aof.1.incr.aof",
+      "appendonly.aof.2.incr.aof",
+      "appendonly.aof.manifest",
+    ]);
+    expect(fs.existsSync(path.join(dataDir, "holdfast-restore"))).toBe(false);
+    // The previous data is kept aside, not deleted.
+    const aside = fs.readdirSync(path.join(dataDir, "holdfast-aside"));
+    expect(aside.length).toBe(1);
+    const kept = path.join(dataDir, "holdfast-aside", aside[0], "dump.rdb");
+    expect(fs.readFileSync(kept, "utf8")).toBe("the operator's data");
+    const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    await c.connect();
+    try {
+      const beforeWrites = w.acked.filter((a) => a.ackedAt <= before);
+      const afterWrites = w.acked.filter((a) => a.sentAt > before);
+      const got = await c.mget(...beforeWrites.map((a) => `w:${a.n}`));
+      expect(got.filter((v, i) => v !== String(beforeWrites[i].n))).toEqual([]);
+      const after = await c.mget(...afterWrites.map((a) => `w:${a.n}`));
+      expect(after.filter((v) => v !== null)).toEqual([]);
+      expect(await c.dbsize()).toBe(beforeWrites.length);
+      expect(out.keys).toBe(beforeWrites.length);
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it("with --verify serving, killed while the server loads, a re-run of the same command finishes it", async () => {
+    const dataDir = path.join(work, "serving-killed", "data");
+    fs.mkdirSync(dataDir, { recursive: true });
+    const port = await freePort();
+    const args = [
+      ...["restore", "redis", "--to-time", new Date(before).toISOString(), "--data-dir", dataDir],
+      ...["--verify", "serving", "--serve-port", String(port), "--json"],
+    ];
+    const killed = await holdfast(args, { ...env, HOLDFAST_FAILPOINTS: "restore-serving" });
+    const state = JSON.parse(fs.readFileSync(path.join(dataDir, "holdfast-restore", "state.json"), "utf8"));
+    if (state.serving?.pid) started.add(state.serving.pid);
+    expect(killed.code).toBeNull();
+    expect(state.phase).toBe("serve");
+    const r = await holdfast(args, env);
+    if (r.code === 0) started.add(JSON.parse(r.stdout).serving.pid);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).resumed).toBe(true);
+    const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    await c.connect();
+    try {
+      const beforeWrites = w.acked.filter((a) => a.ackedAt <= before);
+      const got = await c.mget(...beforeWrites.map((a) => `w:${a.n}`));
+      expect(got.filter((v, i) => v !== String(beforeWrites[i].n))).toEqual([]);
+      expect(await c.dbsize()).toBe(beforeWrites.length);
+    } finally {
+      c.disconnect();
+    }
+  });
+
   it("--dry-run names the base and segments and touches nothing", async () => {
     const dataDir = path.join(work, "dry");
     fs.mkdirSync(dataDir);
@@ -126,9 +223,9 @@ describe("a damaged chain", () => {
     fs.writeFileSync(path.join(dataDir, "dump.rdb"), "the operator's data");
   });
 
-  async function refused(): Promise<void> {
+  async function refused(extra: string[] = []): Promise<void> {
     const to = new Date(Date.now() - 2000).toISOString();
-    const r = await holdfast(["restore", "redis", "--to-time", to, "--data-dir", dataDir], env);
+    const r = await holdfast(["restore", "redis", "--to-time", to, "--data-dir", dataDir, ...extra], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/refused: /);
     expect(r.stderr).toMatch(/Nothing was touched/);
@@ -144,6 +241,19 @@ describe("a damaged chain", () => {
     await s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bad }));
     try {
       await refused();
+    } finally {
+      await s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+    }
+  });
+
+  it("with one flipped byte in a segment is refused with --verify serving too, the target untouched, no server started", async () => {
+    const key = keys[Math.floor(keys.length / 2)];
+    const body = await getBytes(s3.client(), BUCKET, key);
+    const bad = Buffer.from(body);
+    bad[bad.length - 3] ^= 0x20;
+    await s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bad }));
+    try {
+      await refused(["--verify", "serving", "--serve-port", String(await freePort())]);
     } finally {
       await s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
     }

@@ -27,7 +27,14 @@ import { OperationError, UsageError } from "../../cli/errors";
 import { log } from "../../cli/log";
 import { ASIDE_DIR, compactTime, datasetEntries } from "../../redis-pod/aside";
 import { resolveBackup, skippedForLatest, type StoreLocation } from "../../store/catalog";
-import { aofFiles, aofManifestText, buildAofDir, type DatasetNames, syncDir } from "../aof-layout";
+import {
+  aofFiles,
+  aofManifestText,
+  buildAofDir,
+  type DatasetNames,
+  pointAofFiles,
+  syncDir,
+} from "../aof-layout";
 import { checkLocalRdb, DamagedBackupError, downloadRdb } from "../transfer/download";
 import { failpoint } from "../failpoint";
 import { readManifest, type RedisBackupManifest } from "../manifest";
@@ -58,6 +65,7 @@ import { scanRedisBackups } from "../store";
 import { RdbCheck } from "../rdb/check";
 import { planPoint, pointId, type PointTarget } from "../../redis-stream/point-plan";
 import { replayPoint } from "../../redis-stream/replay";
+import { pointLoadChecks, servedKeyCounts, sha256Of, stagePointFiles } from "../../redis-stream/point-stage";
 
 /** The staging folder inside a data directory; only the restore writes and removes it. */
 export const STAGING_DIR = "holdfast-restore";
@@ -87,8 +95,12 @@ export interface RestoreState {
   startedAt: string;
   /** Where the data directory's previous dataset went (set before anything is moved). */
   asideDir?: string;
-  /** A replayed point: the staged RDB's hash, size and keys (a resumed run rechecks it). */
-  staged?: { sha256: string; size: number; keys: number; databases?: KeyCounts };
+  /**
+   * A point: the staged RDB's hash, size and keys (a resumed run rechecks it); with --verify serving the
+   * RDB is the base, `stream` the SHA-256 of the stream bytes staged as the AOF's first incremental file,
+   * and the keys are known only once the serving server has loaded them.
+   */
+  staged?: { sha256: string; size: number; keys?: number; databases?: KeyCounts; stream?: string };
   pid: number;
   /** How this restore proves the dataset (absent in the states of older versions: as asked). */
   verify?: VerifyMode;
@@ -189,6 +201,8 @@ function stagingPaths(dataDir: string) {
     state: path.join(staging, "state.json"),
     lock: path.join(staging, "lock"),
     rdb: path.join(staging, "backup.rdb"),
+    /** A point restored with --verify serving: the stream bytes up to the cut, placed as AOF. */
+    stream: path.join(staging, "stream.aof"),
     partial: path.join(staging, "backup.rdb.partial"),
     view: path.join(staging, "verify"),
     place: path.join(staging, "place"),
@@ -290,13 +304,30 @@ function moveAside(dataDir: string, entries: string[], asideDir: string): void {
   syncDir(dataDir);
 }
 
-/** Whether `entry` of the data directory is what an earlier run of this restore placed. */
-function placedByUs(dataDir: string, entry: string, rdb: string, names: DatasetNames): boolean {
+/**
+ * Whether `entry` of the data directory is what an earlier run of this restore placed (for a point
+ * served from its stream: the base and the stream's file, and the empty one the server appends to).
+ */
+function placedByUs(
+  dataDir: string,
+  entry: string,
+  rdb: string,
+  names: DatasetNames,
+  stream?: string,
+): boolean {
   const p = path.join(dataDir, entry);
   if (entry === names.dbFilename) return sameFile(p, rdb);
   if (entry === names.appendDirname) {
     const f = aofFiles(names);
     const files = fs.readdirSync(p).sort();
+    if (stream) {
+      const s = pointAofFiles(names);
+      return (
+        sameFile(path.join(p, f.base), rdb) &&
+        sameFile(path.join(p, s.stream), stream) &&
+        files.every((x) => [f.base, s.stream, s.next, f.manifest].includes(x))
+      );
+    }
     return (
       sameFile(path.join(p, f.base), rdb) &&
       files.every((x) => [f.base, f.incr, f.manifest].includes(x)) &&
@@ -507,6 +538,10 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
     placeStaged(run);
     const placeMs = Date.now() - tPlace;
     const served = await serveRestored(run, staged);
+    if (served?.counts) {
+      staged.databases = served.counts;
+      staged.keys = Object.values(served.counts).reduce((n, d) => n + d.keys, 0);
+    }
     fs.rmSync(p.staging, { recursive: true, force: true });
     syncDir(o.dataDir);
     return {
@@ -634,6 +669,7 @@ async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Stag
  * run whose staged RDB is no longer the one proven replays again (the data directory is not involved).
  */
 async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged> {
+  if (run.o.verify === "serving") return stagePointForServing(run, target);
   const { o, p } = run;
   const t0 = Date.now();
   if (run.state.phase === "done" || (run.past("verify") && run.state.staged)) {
@@ -693,6 +729,69 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
   };
 }
 
+/** A point staged for the serving server's load: the staged stream file (placed as AOF); else none. */
+function streamOf(run: RestoreRun): string | undefined {
+  return run.state.staged?.stream ? run.p.stream : undefined;
+}
+
+/**
+ * The `download` step of a point with --verify serving: the chain checked and its bytes staged up to the
+ * cut, the base downloaded and checked (SHA-256, CRC-64, key counts), the stream read back as whole
+ * commands; nothing is loaded here: the serving server's own load of the AOF they make (base and
+ * stream) is the only one. The state at `aside`. A resumed run whose staged files are no longer the ones
+ * checked stages them again (and places them again if it had).
+ */
+async function stagePointForServing(run: RestoreRun, target: PointTarget): Promise<Staged> {
+  const { o, p } = run;
+  const t0 = Date.now();
+  if (!o.appendonly)
+    throw new UsageError(
+      "a point restored with --verify serving is placed as AOF: it needs --appendonly yes",
+    );
+  const st = run.state.staged;
+  if (run.state.phase === "done" || (run.past("verify") && st?.stream)) {
+    const same =
+      run.state.phase === "done" ||
+      (fs.existsSync(p.rdb) &&
+        fs.existsSync(p.stream) &&
+        (await sha256Of(p.rdb)) === st!.sha256 &&
+        (await sha256Of(p.stream)) === st!.stream);
+    if (same) {
+      const plan = await planPoint(o.at, target);
+      return { manifest: plan.base, checks: [], downloadMs: 0, verifyMs: 0 };
+    }
+    log.warn("the staged base or stream is not the one checked any more; staging them again", {
+      restore: run.state.id,
+    });
+  }
+  if (!run.past("verify")) run.step("download");
+  const r = await stagePointFiles(
+    o.at,
+    target,
+    { partial: p.partial, base: p.rdb, stream: p.stream },
+    (base) => checkSpace(o.dataDir, base.objects["dump.rdb"].size),
+  );
+  const plan = r.plan;
+  log.info("staged the base and the stream as the AOF the serving redis-server loads", {
+    base: plan.base.id,
+    chain: plan.chain,
+    segments: plan.segments.length,
+    bytes: plan.bytes,
+    until: new Date(plan.cut.at).toISOString(),
+    offset: plan.cut.offset,
+    planMs: r.times.plan,
+    baseMs: r.times.base,
+  });
+  syncDir(p.staging);
+  failpoint("restore-downloaded");
+  const phase = run.past("place") ? "place" : run.past("aside") ? run.state.phase : "aside";
+  run.step(phase, {
+    asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore"),
+    staged: { sha256: r.baseSha256, size: fs.statSync(p.rdb).size, stream: r.streamSha256 },
+  });
+  return { manifest: plan.base, checks: r.checks, downloadMs: Date.now() - t0, verifyMs: 0 };
+}
+
 /** The `aside` and `place` steps: the previous dataset moved aside, the staged RDB placed. */
 function placeStaged(run: RestoreRun): void {
   const { o, p } = run;
@@ -710,9 +809,10 @@ function placeStaged(run: RestoreRun): void {
     run.step("place", { asideDir: kept });
   }
   if (run.state.phase !== "place") return;
+  const stream = streamOf(run);
   const leftovers: string[] = [];
   for (const e of datasetIn(o.dataDir, o.names)) {
-    if (placedByUs(o.dataDir, e, p.rdb, o.names))
+    if (placedByUs(o.dataDir, e, p.rdb, o.names, stream))
       fs.rmSync(path.join(o.dataDir, e), { recursive: true, force: true });
     else leftovers.push(e);
   }
@@ -724,16 +824,19 @@ function placeStaged(run: RestoreRun): void {
   }
   const placed: string[] = [];
   if (o.appendonly) {
-    const built = buildAofDir(p.place, p.rdb, o.names);
+    const built = buildAofDir(p.place, p.rdb, o.names, stream);
     failpoint("restore-place");
     fs.renameSync(built, path.join(o.dataDir, o.names.appendDirname));
     placed.push(o.names.appendDirname);
   }
-  fs.linkSync(p.rdb, path.join(o.dataDir, o.names.dbFilename));
-  placed.push(o.names.dbFilename);
+  // A point's base alone is not the point: it is placed only as the AOF's base, never as dump.rdb.
+  if (!stream) {
+    fs.linkSync(p.rdb, path.join(o.dataDir, o.names.dbFilename));
+    placed.push(o.names.dbFilename);
+  }
   matchOwner(o.dataDir, placed);
   syncDir(o.dataDir);
-  checkPlacement(o, p.rdb);
+  checkPlacement(o, p.rdb, stream);
   run.step(run.o.verify === "serving" ? "serve" : "done");
 }
 
@@ -813,7 +916,9 @@ async function loadAndCheckServing(
         ok: rdbchecksum === "yes",
         detail: `rdbchecksum ${rdbchecksum}`,
       },
-      ...(await compareLoaded(client, staged.manifest, staged.scanner!, o.appendonly)),
+      ...(streamOf(run)
+        ? await pointLoadChecks(client, o.dataDir, o.names)
+        : await compareLoaded(client, staged.manifest, staged.scanner!, o.appendonly)),
     ];
     if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(run.state.id, checks);
   } catch (err) {
@@ -851,7 +956,9 @@ async function resumeServing(run: RestoreRun): Promise<Redis> {
 async function serveRestored(
   run: RestoreRun,
   staged: Staged,
-): Promise<{ server: { pid: number; port: number }; checks: Check[]; ms: number } | undefined> {
+): Promise<
+  { server: { pid: number; port: number }; checks: Check[]; ms: number; counts?: KeyCounts } | undefined
+> {
   if (!["serve", "handover"].includes(run.state.phase)) return undefined;
   const t0 = Date.now();
   let client: Redis | undefined;
@@ -860,6 +967,8 @@ async function serveRestored(
     if (run.state.phase === "serve") ({ client, checks } = await loadAndCheckServing(run, staged));
     failpoint("restore-handover");
     client ??= await resumeServing(run);
+    // A point's keys are known once they are loaded: what the serving server holds.
+    const counts = streamOf(run) ? await servedKeyCounts(client) : undefined;
     const rec = run.state.serving!;
     try {
       await openPort(client, rec.port);
@@ -869,13 +978,13 @@ async function serveRestored(
       run.step("done");
       fs.rmSync(run.p.staging, { recursive: true, force: true });
       throw new OperationError(
-        `backup ${run.state.id} is restored into ${run.o.dataDir} and its load checked, but the redis-server cannot listen on port ${rec.port}: ${(err as Error).message}`,
+        `${restoreName(run.state.id)} is restored into ${run.o.dataDir} and its load checked, but the redis-server cannot listen on port ${rec.port}: ${(err as Error).message}`,
         `the dataset is in place (the previous one in ${run.state.asideDir ?? "no folder: there was none"}); the server was stopped. Start redis-server on ${run.o.dataDir}.`,
       );
     }
     run.step("done");
     log.info("serving", { restore: run.state.id, pid: rec.pid, port: rec.port });
-    return { server: { pid: rec.pid!, port: rec.port }, checks, ms: Date.now() - t0 };
+    return { server: { pid: rec.pid!, port: rec.port }, checks, ms: Date.now() - t0, counts };
   } finally {
     client?.disconnect();
   }
@@ -896,7 +1005,7 @@ function rollBack(run: RestoreRun, failure: string): void {
   if (!run.state.returning) {
     const others: string[] = [];
     for (const e of datasetIn(o.dataDir, o.names)) {
-      if (placedByUs(o.dataDir, e, p.rdb, o.names))
+      if (placedByUs(o.dataDir, e, p.rdb, o.names, streamOf(run)))
         fs.rmSync(path.join(o.dataDir, e), { recursive: true, force: true });
       else others.push(e);
     }
@@ -978,14 +1087,20 @@ async function recheckStaged(
   return { ...d, replaced: true };
 }
 
-/** Checks that the data directory holds what was verified: the same RDB inode, the same AOF manifest. */
-function checkPlacement(o: RestoreOptions, rdb: string): void {
+/**
+ * Checks that the data directory holds what was verified: the same RDB inode (and for a point served
+ * from its stream, the same stream inode), the same AOF manifest.
+ */
+function checkPlacement(o: RestoreOptions, rdb: string, stream?: string): void {
   const dbFile = path.join(o.dataDir, o.names.dbFilename);
-  if (!sameFile(dbFile, rdb)) throw new Error(`${dbFile} is not the verified RDB`);
+  if (!stream && !sameFile(dbFile, rdb)) throw new Error(`${dbFile} is not the verified RDB`);
   if (!o.appendonly) return;
   const dir = path.join(o.dataDir, o.names.appendDirname);
   const f = aofFiles(o.names);
   if (!sameFile(path.join(dir, f.base), rdb)) throw new Error(`${dir}/${f.base} is not the verified RDB`);
-  if (fs.readFileSync(path.join(dir, f.manifest), "utf8") !== aofManifestText(o.names))
+  const s = pointAofFiles(o.names).stream;
+  if (stream && !sameFile(path.join(dir, s), stream))
+    throw new Error(`${dir}/${s} is not the checked stream`);
+  if (fs.readFileSync(path.join(dir, f.manifest), "utf8") !== aofManifestText(o.names, stream !== undefined))
     throw new Error(`${dir}/${f.manifest} is not the AOF manifest that was verified`);
 }
