@@ -36,7 +36,7 @@ status=0
 for e in "${engines[@]}"; do
   printf '\n== engine %s\n' "$e"
   started=$(date +%s)
-  if HOLDFAST_TEST_ENGINE="$e" npx jest "${files[@]}" "$@"; then r=passed; else r=FAILED; status=1; fi
+  if HOLDFAST_TEST_ENGINE="$e" npx jest --maxWorkers=2 "${files[@]}" "$@"; then r=passed; else r=FAILED; status=1; fi
   summary+=("$e: $r in $(($(date +%s) - started)) s")
 done
 printf '\nengine matrix:\n'
