@@ -29,7 +29,7 @@
 // then the restore rounds. The results name the commit measured and whether jobs/ had uncommitted changes.
 //   npm run bench:redis -- [--size-mib 1100] [--second-size-mib 2200] [--rounds 3] [--second-rounds 3]
 //                          [--restore-rounds 3] [--delay-zero 1] [--wait-rounds 10] [--restore-only 0]
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -41,42 +41,18 @@ import {
   compileCli,
   fillRandomValues as fill,
   flag,
+  median,
+  runTimed,
   serveDir,
   version,
   VALUE,
+  watchedSource,
   writeResults,
 } from "./support";
 
 const root = path.join(__dirname, "..");
 const AWS = "/usr/bin/aws";
 const MiB = 1024 * 1024;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** Runs a command to completion; resolves to seconds of wall time. Throws on a non-zero exit. */
-function timed(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ seconds: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr.slice(-2000)}`));
-      else resolve({ seconds, stdout, stderr });
-    });
-  });
-}
 
 const loadavg = () => os.loadavg().map((x) => Number(x.toFixed(2)));
 
@@ -132,22 +108,7 @@ async function startSource(
     ...["--save", "", "--appendonly", "no"],
     ...replication,
   ]);
-  const sentinelPort = await freePort();
-  const sentinelConf = path.join(work, "sentinel.conf");
-  fs.writeFileSync(
-    sentinelConf,
-    [
-      `port ${sentinelPort}`,
-      "bind 127.0.0.1",
-      `dir ${work}`,
-      `sentinel monitor bench 127.0.0.1 ${port} 1`,
-      "",
-    ].join("\n"),
-  );
-  group.start("sentinel", "redis-sentinel", [sentinelConf]);
-  const redis = new Redis({ port, maxRetriesPerRequest: null });
-  await waitFor("redis-server", async () => (await redis.ping()) === "PONG");
-  return { port, sentinelPort, redis };
+  return watchedSource(work, group, port);
 }
 
 /** The source's repl-diskless-sync-delay now. */
@@ -159,7 +120,9 @@ type Method = () => Promise<{ seconds: number; rssMiB?: number; id?: string }>;
 
 /** The backup methods, by name: the limit, Holdfast and the two hand-run ways. */
 function backupMethods(b: Bench): Record<string, Method> {
-  const shell = async (script: string) => ({ seconds: (await timed("bash", ["-c", script], b.env)).seconds });
+  const shell = async (script: string) => ({
+    seconds: (await runTimed("bash", ["-c", script], b.env)).seconds,
+  });
   return {
     // `--rdb /dev/null` exits 1 after the transfer (redis-cli 7.0 fsyncs the file: EINVAL on /dev/null);
     // `--rdb -` into /dev/null is the same transfer without the fsync.
@@ -168,7 +131,7 @@ function backupMethods(b: Bench): Record<string, Method> {
         `set -eo pipefail; redis-cli -p ${b.port} --rdb - 2>&1 >/dev/null | grep -q "finished with success"`,
       ),
     holdfast: async () => {
-      const r = await timed(
+      const r = await runTimed(
         "/usr/bin/time",
         [
           ...["-f", "%M", "-o", b.rssFile, process.execPath, b.cli, "backup", "redis"],
@@ -253,7 +216,7 @@ async function runBackupsAtDelays(b: Bench, label: string, n: number, delayZero:
 /** Bytes of the RDB the server would send now (redis-cli --rdb into a file, measured, removed). */
 async function rdbSize(b: Bench): Promise<number> {
   const script = `redis-cli -p ${b.port} --rdb ${b.rdbFile} >/dev/null 2>&1; stat -c %s ${b.rdbFile}; rm -f ${b.rdbFile}`;
-  return Number((await timed("bash", ["-c", script], b.env)).stdout.trim());
+  return Number((await runTimed("bash", ["-c", script], b.env)).stdout.trim());
 }
 
 /** The RESTORE_METHODS, by name: how each restores backup `id` into `dir` until a server serves it. */
@@ -284,7 +247,7 @@ async function restoreOnce(
   const holdfast = [process.execPath, b.cli, "restore", "redis", "--backup", id];
   const where = ["--data-dir", dir, "--bucket", "bench-holdfast", "--prefix", "bench"];
   if (name === "holdfast") {
-    const r = await timed("/usr/bin/time", ["-f", "%M", "-o", b.rssFile, ...holdfast, ...where], b.env);
+    const r = await runTimed("/usr/bin/time", ["-f", "%M", "-o", b.rssFile, ...holdfast, ...where], b.env);
     const load = await serveDir(b.group, dir, b.keys, true);
     const took = /took (.*)/.exec(r.stdout)?.[1] ?? "";
     console.log(`restore: holdfast ${r.seconds.toFixed(1)} s (${took}) + serving load ${load.toFixed(1)} s`);
@@ -293,7 +256,7 @@ async function restoreOnce(
   if (name === "holdfast-serving") {
     const port = await freePort();
     const t0 = process.hrtime.bigint();
-    const r = await timed(
+    const r = await runTimed(
       "/usr/bin/time",
       [
         "-f",
@@ -322,7 +285,7 @@ async function restoreOnce(
     );
     return { seconds, rssMiB: Number(fs.readFileSync(b.rssFile, "utf8").trim()) / 1024 };
   }
-  const r = await timed(
+  const r = await runTimed(
     AWS,
     [
       ...["--endpoint-url", b.endpoint, "s3", "cp", "s3://bench-aws/file/dump.rdb"],
@@ -424,7 +387,7 @@ async function measureSyncWait(work: string, group: ProcessGroup, n: number) {
       for (const delay of i % 2 ? ["0", rendered] : [rendered, "0"]) {
         await redis.config("SET", "repl-diskless-sync-delay", delay);
         const script = `set -eo pipefail; redis-cli -p ${port} --rdb - 2>&1 >/dev/null | grep -q "finished with success"`;
-        times[delay].push((await timed("bash", ["-c", script], process.env)).seconds);
+        times[delay].push((await runTimed("bash", ["-c", script], process.env)).seconds);
       }
     }
     const medians = Object.fromEntries(Object.entries(times).map(([d, t]) => [d, median(t)]));

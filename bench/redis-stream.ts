@@ -35,7 +35,17 @@ import { S3Server } from "../harness/s3";
 import { freePort, ProcessGroup, waitFor } from "../harness/processes";
 import { getBytes, getJson, listObjects } from "../jobs/store/s3";
 import { type ChainRecord, decodeSegment } from "../jobs/redis-stream/segment";
-import { compileCli, flag, median, percentile, runTimed, serveDir, version, writeResults } from "./support";
+import {
+  compileCli,
+  flag,
+  median,
+  percentile,
+  runTimed,
+  serveDir,
+  version,
+  watchedSource,
+  writeResults,
+} from "./support";
 import { RateWriter } from "./rate-writer";
 
 const root = path.join(__dirname, "..");
@@ -89,22 +99,7 @@ async function startSet(
   const conf = path.join(work, "redis.conf");
   fs.writeFileSync(conf, renderedConf(port, dir));
   group.start("primary", "redis-server", [conf]);
-  const sentinelPort = await freePort();
-  const sentinelConf = path.join(work, "sentinel.conf");
-  fs.writeFileSync(
-    sentinelConf,
-    [
-      `port ${sentinelPort}`,
-      "bind 127.0.0.1",
-      `dir ${work}`,
-      `sentinel monitor bench 127.0.0.1 ${port} 1`,
-      "",
-    ].join("\n"),
-  );
-  group.start("sentinel", "redis-sentinel", [sentinelConf]);
-  const redis = new Redis({ port, maxRetriesPerRequest: null });
-  await waitFor("redis-server", async () => (await redis.ping()) === "PONG");
-  return { port, sentinelPort, redis };
+  return watchedSource(work, group, port);
 }
 
 /** A running stream: its process, metrics port and log. */

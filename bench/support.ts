@@ -1,6 +1,6 @@
 // What the benchmarks share: their numeric flags and dataset size, the version line of a baseline tool, the CLI
 // compiled as the job image runs it, a Redis dataset of incompressible values, medians and percentiles,
-// a timed command, and a stock redis-server serving a directory.
+// a timed command, a sentinel watching a started source, and a stock redis-server serving a directory.
 import { spawn, spawnSync } from "child_process";
 import { randomFillSync } from "crypto";
 import * as fs from "fs";
@@ -118,6 +118,35 @@ export function runTimed(
       else resolve({ seconds, stdout, stderr });
     });
   });
+}
+
+/**
+ * Starts one sentinel watching the redis-server just started on `port` (as master `bench`, quorum 1),
+ * and waits until that server answers.
+ * @param work the benchmark's folder (the sentinel's conf and state go there)
+ * @param group the process group the sentinel is started in
+ */
+export async function watchedSource(
+  work: string,
+  group: ProcessGroup,
+  port: number,
+): Promise<{ port: number; sentinelPort: number; redis: Redis }> {
+  const sentinelPort = await freePort();
+  const sentinelConf = path.join(work, "sentinel.conf");
+  fs.writeFileSync(
+    sentinelConf,
+    [
+      `port ${sentinelPort}`,
+      "bind 127.0.0.1",
+      `dir ${work}`,
+      `sentinel monitor bench 127.0.0.1 ${port} 1`,
+      "",
+    ].join("\n"),
+  );
+  group.start("sentinel", "redis-sentinel", [sentinelConf]);
+  const redis = new Redis({ port, maxRetriesPerRequest: null });
+  await waitFor("redis-server", async () => (await redis.ping()) === "PONG");
+  return { port, sentinelPort, redis };
 }
 
 /**
