@@ -63,7 +63,7 @@ import {
 import type Redis from "ioredis";
 import { scanRedisBackups } from "../store";
 import { RdbCheck } from "../rdb/check";
-import { planPoint, pointId, type PointTarget } from "../../redis-stream/point-plan";
+import { planPoint, pointId, type PointPlan, type PointTarget } from "../../redis-stream/point-plan";
 import { replayPoint } from "../../redis-stream/replay";
 import { pointLoadChecks, servedKeyCounts, sha256Of, stagePointFiles } from "../../redis-stream/point-stage";
 
@@ -663,6 +663,18 @@ async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Stag
   return { manifest, checks, downloadMs, verifyMs, scanner };
 }
 
+/** What a point restore logs of its plan: the base, the chain's segments and where it cuts. */
+function pointFields(plan: PointPlan): Record<string, string | number> {
+  return {
+    base: plan.base.id,
+    chain: plan.chain,
+    segments: plan.segments.length,
+    bytes: plan.bytes,
+    until: new Date(plan.cut.at).toISOString(),
+    offset: plan.cut.offset,
+  };
+}
+
 /**
  * The `download` step of a point: the chain checked and its bytes staged, the base and the stream
  * replayed into a throw-away server, its saved RDB staged and proven; the state at `aside`. A resumed
@@ -693,14 +705,7 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
   if (!run.past("verify")) run.step("download");
   const streamFile = path.join(p.staging, "stream.bin");
   const plan = await planPoint(o.at, target, streamFile);
-  log.info("replaying", {
-    base: plan.base.id,
-    chain: plan.chain,
-    segments: plan.segments.length,
-    bytes: plan.bytes,
-    until: new Date(plan.cut.at).toISOString(),
-    offset: plan.cut.offset,
-  });
+  log.info("replaying", pointFields(plan));
   checkSpace(o.dataDir, 2 * plan.base.objects["dump.rdb"].size + plan.bytes);
   const tReplay = Date.now();
   const r = await replayPoint(
@@ -773,12 +778,7 @@ async function stagePointForServing(run: RestoreRun, target: PointTarget): Promi
   );
   const plan = r.plan;
   log.info("staged the base and the stream as the AOF the serving redis-server loads", {
-    base: plan.base.id,
-    chain: plan.chain,
-    segments: plan.segments.length,
-    bytes: plan.bytes,
-    until: new Date(plan.cut.at).toISOString(),
-    offset: plan.cut.offset,
+    ...pointFields(plan),
     planMs: r.times.plan,
     baseMs: r.times.base,
   });

@@ -12,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
 import type { DatasetNames } from "../aof-layout";
+import { socketClient } from "../scratch/server";
 
 /** What the state file records of the serving server (a re-run finds it by its socket). */
 export interface ServingRecord {
@@ -118,20 +119,6 @@ export function portFree(port: number): Promise<boolean> {
     s.once("error", () => resolve(false));
     s.listen(port, () => s.close(() => resolve(true)));
   });
-}
-
-/** A client of the server on `socket` that never retries on its own. */
-function socketClient(socket: string): Redis {
-  const c = new Redis({
-    path: socket,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    enableReadyCheck: false,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  c.on("error", () => undefined);
-  return c;
 }
 
 /** The last lines of the server's output. */

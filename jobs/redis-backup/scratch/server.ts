@@ -36,6 +36,20 @@ export interface ScratchServerOptions {
 }
 
 /** The server could not start or load the dataset. */
+/** A client of the server on the Unix socket `socket` that never retries on its own. */
+export function socketClient(socket: string): Redis {
+  const c = new Redis({
+    path: socket,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableReadyCheck: false,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  c.on("error", () => undefined);
+  return c;
+}
+
 export class ScratchServerError extends Error {}
 
 const PID_FILE = "holdfast-scratch-redis.pid";
@@ -192,15 +206,7 @@ export class ScratchServer {
       throw err;
     }
     fs.writeFileSync(path.join(o.dir, PID_FILE), JSON.stringify({ pid, socketDir }));
-    const client = new Redis({
-      path: socket,
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      enableReadyCheck: false,
-      enableOfflineQueue: false,
-      retryStrategy: () => null,
-    });
-    client.on("error", () => undefined);
+    const client = socketClient(socket);
     const deadline = Date.now() + (o.loadTimeoutMs ?? 3600_000);
     const fail = (why: string) => {
       if (exit === "could not be run") {
