@@ -16,7 +16,7 @@ import {
   serializeRecord,
   withDone,
 } from "./record";
-import { type InspectReport, reportFromLog } from "./redis-inspect";
+import { type InspectReport, reportFromLog } from "./inspect-report";
 import { compareCounts, type CountCheck, type ExpectedCounts } from "./verify";
 
 /** How one action went. */
@@ -32,8 +32,20 @@ export interface ActionOutcome {
   ms: number;
 }
 
+/** Where the command's time went before the run: everything before step 2. */
+export interface Preparation {
+  /** From node's start to the command running: the CLI's and the command's modules. */
+  startMs: number;
+  /** The stack's outputs, the cluster's client (its library loaded), the bucket checked. */
+  openMs: number;
+  /** The preflight and the plan: the backup chosen and checked, the cluster's objects read. */
+  planMs: number;
+}
+
 /** What a run did and found. */
 export interface RunOutcome {
+  /** The command's start, opening the stack and planning, before this run began. */
+  preparation?: Preparation;
   actions: ActionOutcome[];
   /** Wall-clock time of each step that ran (its actions may overlap). */
   steps: { n: number; title: string; ms: number }[];
@@ -77,6 +89,8 @@ export interface ExecuteOptions {
   jobTimeoutMs: number;
   readyTimeoutMs: number;
   backupTimeoutMs: number;
+  /** How long the command took to start and plan (reported with the run). */
+  preparation?: Preparation;
   now?: () => Date;
 }
 
@@ -390,6 +404,7 @@ async function runStep(r: RunState, step: PlanStep): Promise<void> {
 export async function executePlan(o: ExecuteOptions): Promise<RunOutcome> {
   const actions = o.plan.steps.flatMap((s) => s.actions);
   const outcome: RunOutcome = {
+    preparation: o.preparation,
     actions: [],
     steps: [],
     checks: [],

@@ -172,7 +172,8 @@ const inspect: Command = {
       help: "wait this long for a whole set (led by --expect-primary); exit 1 if it is not; 0s reports at once",
     },
   },
-  load: async () => (await load()).runInspect,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  load: async () => (require("./inspect-command") as typeof import("./inspect-command")).runInspect,
 };
 
 /** The stack commands. */
