@@ -15,7 +15,7 @@ import type { StoreLocation } from "../../store/catalog";
 import { ASIDE_DIR, compactTime } from "../../redis-pod/aside";
 import { localPath, type SnapshotRecord, type SnapshotTable } from "./record";
 import { resolveRecord } from "./records";
-import { makeCurrent, openTable, rowsAtVersion, tagsOf, type OpenedTable } from "./tables";
+import { loadLanceDb, makeCurrent, openTable, rowsAtVersion, tagsOf, type OpenedTable } from "./tables";
 import {
   DEFAULT_TRANSFER,
   downloadFile,
@@ -196,7 +196,7 @@ export interface RestoreOutcome {
   asideDir?: string;
   durationMs: number;
   /**
-   * Where the time went: reading the record, downloading with every file's size and sha256 checked,
+   * Where the time went: reading the record (the LanceDB library loaded meanwhile), downloading with every file's size and sha256 checked,
    * opening and counting the tables, moving the directories.
    */
   timings: { recordMs: number; downloadMs: number; verifyMs: number; placeMs: number; totalMs: number };
@@ -246,7 +246,13 @@ export function checkDataDir(dir: string): string {
 export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreOutcome> {
   const started = Date.now();
   const dataDir = checkDataDir(opts.dataDir);
-  const record = await resolveRecord(opts.at, opts.backup);
+  // The record's S3 requests are sent, then the LanceDB native library (needed to check the tables) loads
+  // while they are answered.
+  const resolving = resolveRecord(opts.at, opts.backup);
+  resolving.catch(() => undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+  loadLanceDb();
+  const record = await resolving;
   const recordRead = Date.now();
   const id = record.id;
   const chosen = chosenVersions(record, opts.tableVersions ?? []);
