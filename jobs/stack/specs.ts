@@ -28,7 +28,7 @@ export const STACK_FLAGS: FlagSpecs = {
     type: "duration",
     min: 1,
     default: "250ms",
-    help: "how often a wait looks at the cluster",
+    help: "the longest pause between a wait's looks at the cluster (a wait looks after 50ms first, then less and less often up to this)",
   },
 };
 
