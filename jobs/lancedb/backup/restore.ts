@@ -242,6 +242,40 @@ export function checkDataDir(dir: string): string {
   return dataDir;
 }
 
+/**
+ * The swap: the directory's current content aside (renames on one filesystem, never deleted), then the
+ * verified tables in from `staging`. Resolves to where the previous content went, if there was any.
+ */
+function swapIn(dataDir: string, staging: string, record: SnapshotRecord, now?: Date): string | undefined {
+  const id = record.id;
+  const current = fs.readdirSync(dataDir).filter((e) => e !== ASIDE_DIR && !e.startsWith(STAGING_PREFIX));
+  let asideDir: string | undefined;
+  try {
+    if (current.length > 0) {
+      asideDir = path.join(dataDir, ASIDE_DIR, `${compactTime(now)}-restore-${id}`);
+      for (let n = 2; fs.existsSync(asideDir); n++)
+        asideDir = path.join(dataDir, ASIDE_DIR, `${compactTime(now)}-restore-${id}-${n}`);
+      const partial = `${asideDir}.partial`;
+      fs.mkdirSync(partial, { recursive: true });
+      for (const e of current) fs.renameSync(path.join(dataDir, e), path.join(partial, e));
+      fs.renameSync(partial, asideDir);
+      log.info("previous content of the data directory moved aside", {
+        aside: asideDir,
+        entries: current.length,
+      });
+    }
+    for (const t of record.tables)
+      fs.renameSync(path.join(staging, `${t.name}.lance`), path.join(dataDir, `${t.name}.lance`));
+    fs.rmdirSync(staging);
+  } catch (err) {
+    throw new OperationError(
+      `restore of snapshot ${id} failed while moving directories: ${(err as Error).message}`,
+      `previous content: ${asideDir ?? dataDir}; verified snapshot copy: ${staging}; re-run the restore (it moves whatever is in ${dataDir} aside again)`,
+    );
+  }
+  return asideDir;
+}
+
 /** Restores a snapshot into `dataDir` (see the top of this file). */
 export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreOutcome> {
   const started = Date.now();
@@ -320,33 +354,8 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreOutc
     );
   }
 
-  // Swap: previous content aside (renames on one filesystem), then the restored tables in.
   const verified = Date.now();
-  const current = fs.readdirSync(dataDir).filter((e) => e !== ASIDE_DIR && !e.startsWith(STAGING_PREFIX));
-  let asideDir: string | undefined;
-  try {
-    if (current.length > 0) {
-      asideDir = path.join(dataDir, ASIDE_DIR, `${compactTime(opts.now)}-restore-${id}`);
-      for (let n = 2; fs.existsSync(asideDir); n++)
-        asideDir = path.join(dataDir, ASIDE_DIR, `${compactTime(opts.now)}-restore-${id}-${n}`);
-      const partial = `${asideDir}.partial`;
-      fs.mkdirSync(partial, { recursive: true });
-      for (const e of current) fs.renameSync(path.join(dataDir, e), path.join(partial, e));
-      fs.renameSync(partial, asideDir);
-      log.info("previous content of the data directory moved aside", {
-        aside: asideDir,
-        entries: current.length,
-      });
-    }
-    for (const t of record.tables)
-      fs.renameSync(path.join(staging, `${t.name}.lance`), path.join(dataDir, `${t.name}.lance`));
-    fs.rmdirSync(staging);
-  } catch (err) {
-    throw new OperationError(
-      `restore of snapshot ${id} failed while moving directories: ${(err as Error).message}`,
-      `previous content: ${asideDir ?? dataDir}; verified snapshot copy: ${staging}; re-run the restore (it moves whatever is in ${dataDir} aside again)`,
-    );
-  }
+  const asideDir = swapIn(dataDir, staging, record, opts.now);
   const done = Date.now();
   return {
     id,
