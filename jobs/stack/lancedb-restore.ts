@@ -17,7 +17,7 @@ import { BACKUP_LABEL, jobName, OPERATION_LABEL, pinnedByDigest, stackJob } from
 import type { StackContext } from "./context";
 import { type Plan, type PlanAction, type PlannedBackup, type PlanStep, SAFETY_REASON } from "./plan";
 import { readRecord, type RestoreRecord } from "./record";
-import { chooseBackup, clusterError, statefulSetFacts } from "./preflight";
+import { begun, chooseBackup, clusterError, statefulSetFacts } from "./preflight";
 import type { PreparedRestore } from "./prepared";
 import type { StatefulSetFacts } from "./redis-plan";
 
@@ -187,12 +187,6 @@ export function planLanceDbRestore(f: LanceDbFacts, opts: { safetyBackup: boolea
       : undefined,
     steps: steps.map((s) => ({ ...s, actions: s.actions as PlanAction[] })),
   };
-}
-
-/** `p`, already under way, with its failure left to whoever awaits it (never an unhandled rejection). */
-function begun<T>(p: Promise<T>): Promise<T> {
-  p.catch(() => undefined);
-  return p;
 }
 
 /** Reads everything the LanceDB plan needs; changes nothing. */

@@ -12,6 +12,16 @@ import { SAFETY_REASON } from "./plan";
 import type { RestoreRecord } from "./record";
 import type { StatefulSetFacts } from "./redis-plan";
 
+/**
+ * `p`, already under way, with its failure left to whoever awaits it (never an unhandled rejection): a
+ * preflight starts its reads at once and judges their answers in a fixed order, so the first problem
+ * reported is the one the reads one after another would have found.
+ */
+export function begun<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 /** Turns a failed read of the cluster into the one line an operator needs (exit 2). */
 export function clusterError(err: unknown, ctx: Pick<StackContext, "context" | "outputs">): never {
   if (err instanceof UsageError) throw err;

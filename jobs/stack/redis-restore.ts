@@ -13,7 +13,7 @@ import type { PreparedRestore } from "./prepared";
 import type { StackContext } from "./context";
 import { pointPlanSummary, type PointPlanSummary } from "../redis-stream/point-flags";
 import { pointId, type PointTarget } from "../redis-stream/point-plan";
-import { chooseBackup, clusterError, statefulSetFacts } from "./preflight";
+import { begun, chooseBackup, clusterError, statefulSetFacts } from "./preflight";
 
 export { chooseBackup, clusterError, statefulSetFacts };
 
@@ -47,13 +47,24 @@ export async function gatherRedisFacts(
   point?: PointTarget,
 ): Promise<RedisFacts> {
   const o = ctx.outputs;
-  const { facts: data, object: dataSts } = await statefulSetFacts(ctx.kube, o.redis.statefulSet, ctx);
-  const { facts: sentinels } = await statefulSetFacts(ctx.kube, o.redis.sentinelStatefulSet, ctx);
+  const sa = o.backup.serviceAccounts.restore;
+  const cronJob = o.schedule.cronJobs["redis-backup"];
+  // The reads that depend on nothing else, at once (begun: judged in order below).
+  const reads = {
+    data: begun(statefulSetFacts(ctx.kube, o.redis.statefulSet, ctx)),
+    sentinels: begun(statefulSetFacts(ctx.kube, o.redis.sentinelStatefulSet, ctx)),
+    backups: begun(scanRedisBackups(at)),
+    secret: begun(ctx.kube.readSecret(o.redis.secretName)),
+    serviceAccount: begun(ctx.kube.readServiceAccount(sa)),
+    cronJob: begun(cronJob ? ctx.kube.readCronJob(cronJob) : Promise.resolve(undefined)),
+  };
+  const { facts: data, object: dataSts } = await reads.data;
+  const { facts: sentinels } = await reads.sentinels;
   const record = readRecord(dataSts.metadata?.annotations, data.name);
   if (record && record.store !== "redis")
     throw new UsageError(`statefulset ${data.name} records a ${record.store} restore, not a Redis one`);
 
-  const { catalog, manifests } = await scanRedisBackups(at);
+  const { catalog, manifests } = await reads.backups;
   const where = catalog.where;
   const picked = point ? await choosePoint(at, point, catalog, manifests) : undefined;
   const chosen = picked?.chosen ?? chooseBackup(requested, catalog, record);
@@ -84,23 +95,24 @@ export async function gatherRedisFacts(
       },
       (_, i) => `${sentinels.claimTemplate}-${sentinels.name}-${i}`,
     );
-  for (const claim of [...o.redis.claimNames, ...sentinelClaimNames])
-    claims[claim] = (await ctx.kube.readClaim(claim).catch((err) => clusterError(err, ctx))) !== undefined;
+  const claimNames = [...o.redis.claimNames, ...sentinelClaimNames];
+  const claimReads = claimNames.map((claim) =>
+    begun(ctx.kube.readClaim(claim).catch((err) => clusterError(err, ctx))),
+  );
+  for (const [i, claim] of claimNames.entries()) claims[claim] = (await claimReads[i]) !== undefined;
   checked.push(
     `claims: ${Object.entries(claims)
       .map(([c, ok]) => `${c}${ok ? "" : " (missing)"}`)
       .join(", ")}`,
   );
 
-  if (!(await ctx.kube.readSecret(o.redis.secretName)))
+  if (!(await reads.secret))
     throw new UsageError(
       `no secret ${o.redis.secretName} in namespace ${o.namespace}: the Jobs read the admin password from it`,
     );
-  const sa = o.backup.serviceAccounts.restore;
-  if (!(await ctx.kube.readServiceAccount(sa)))
+  if (!(await reads.serviceAccount))
     throw new UsageError(`no service account ${sa} in namespace ${o.namespace}: the restore Jobs run as it`);
-  let backupCronJob: string | undefined = o.schedule.cronJobs["redis-backup"];
-  if (backupCronJob && !(await ctx.kube.readCronJob(backupCronJob))) backupCronJob = undefined;
+  const backupCronJob = (await reads.cronJob) ? cronJob : undefined;
   const setDown = data.replicas === 0 && data.pods.length === 0;
   if (safetyBackup && !record && !setDown && !backupCronJob)
     throw new UsageError(
