@@ -65,9 +65,6 @@ async function prepare(
   if (!flags["dry-run"]) checkConfirmable(ctx.outputs, Boolean(flags.yes));
   const at = await openBackups(ctx);
   timing.openMs = Date.now() - t0;
-  log.info("stack opened: its outputs, the cluster's client, the bucket", {
-    seconds: seconds(timing.openMs),
-  });
   t0 = Date.now();
   try {
     const prepared =
@@ -75,7 +72,6 @@ async function prepare(
         ? await redisRestore().prepareRedisRestore(ctx, at, target.backup, safety, target.point)
         : await lancedbRestore().prepareLanceDbRestore(ctx, at, target.backup, safety);
     timing.planMs = Date.now() - t0;
-    log.info("planned: the backup, the cluster's objects read", { seconds: seconds(timing.planMs) });
     return { ctx, prepared };
   } catch (err) {
     if (err instanceof KubeError) clusterError(err, ctx);
@@ -86,7 +82,6 @@ async function prepare(
 async function restore(store: Store, flags: Flags): Promise<number> {
   // Until here: node's start, the CLI's and this command's modules.
   const timing: Preparation = { startMs: Math.round(process.uptime() * 1000), openMs: 0, planMs: 0 };
-  log.info("command started", { seconds: seconds(timing.startMs) });
   const target = stackRestoreTarget(store, flags);
   const { point } = target;
   const dryRun = Boolean(flags["dry-run"]);
@@ -106,6 +101,12 @@ async function restore(store: Store, flags: Flags): Promise<number> {
     );
     return 0;
   }
+  // One line, and only for a run: a dry run's stderr and bad input's one line stay as they were.
+  log.info("started and planned", {
+    started: seconds(timing.startMs),
+    opened: seconds(timing.openMs),
+    planned: seconds(timing.planMs),
+  });
   if (!json) process.stdout.write(formatPlan(plan) + "\n\n");
   await confirmStack(
     ctx.outputs,
