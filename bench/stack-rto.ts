@@ -82,6 +82,27 @@ interface Bench {
 /** Steps of one recovery, in seconds, in order. */
 type Steps = [string, number][];
 
+/** What a stack restore's --json outcome says of its time. */
+interface RestoreTimes {
+  steps: { n: number; title: string; ms: number }[];
+  preparation?: { startMs: number; openMs: number; planMs: number };
+}
+
+/** The steps of a stack restore: its start and planning (step 0, before the run), then each step run. */
+function restoreSteps(o: RestoreTimes): Steps {
+  const p = o.preparation;
+  return [
+    ...(p
+      ? ([
+          ["0 command start (node, modules)", p.startMs / 1000],
+          ["0 stack opened (outputs, client, bucket)", p.openMs / 1000],
+          ["0 planned (preflight reads)", p.planMs / 1000],
+        ] as Steps)
+      : []),
+    ...o.steps.map((s): [string, number] => [`${s.n} ${s.title}`, s.ms / 1000]),
+  ];
+}
+
 /** Times `fn` as step `name` of `steps`. */
 async function step<T>(steps: Steps, name: string, fn: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
@@ -252,13 +273,12 @@ async function holdfastRedis(b: Bench, id: string, keys: number) {
   const t1 = Date.now();
   await waitServing(b, keys);
   const out = JSON.parse(r.stdout) as {
-    outcome: {
-      steps: { n: number; title: string; ms: number }[];
+    outcome: RestoreTimes & {
       actions: { key: string; ms: number; status: string }[];
       keptAside: { claim: string; dir: string }[];
     };
   };
-  const steps: Steps = out.outcome.steps.map((s) => [`${s.n} ${s.title}`, s.ms / 1000]);
+  const steps: Steps = restoreSteps(out.outcome);
   steps.push(["after the command: serving and in sync", since(t1)]);
   return {
     seconds: since(t0),
@@ -484,14 +504,24 @@ async function lancedbRto(b: Bench, sizeMib: number, rounds: number) {
         ]);
         keepLog(b, "lancedb", r.stderr);
         const o = JSON.parse(r.stdout) as {
-          outcome: {
-            steps: { n: number; title: string; ms: number }[];
+          outcome: RestoreTimes & {
+            actions: { key: string; ms: number; status: string; detail?: string }[];
             keptAside: { claim: string; dir: string }[];
           };
         };
         kept = o.outcome.keptAside;
-        const steps: Steps = o.outcome.steps.map((s) => [`${s.n} ${s.title}`, s.ms / 1000]);
-        out.holdfast.push({ seconds: since(t0), steps, loadavg: loadavg() });
+        const steps: Steps = restoreSteps(o.outcome);
+        const job = o.outcome.actions.find((a) => a.key.startsWith("restore:"));
+        if (job)
+          console.log(
+            `lancedb round ${round + 1}: restore Job ${(job.ms / 1000).toFixed(1)} s, ${job.detail}`,
+          );
+        out.holdfast.push({
+          seconds: since(t0),
+          steps,
+          restoreJob: job ? { seconds: job.ms / 1000, detail: job.detail } : undefined,
+          loadavg: loadavg(),
+        });
         console.log(
           `lancedb round ${round + 1}: holdfast ${since(t0).toFixed(1)} s ${JSON.stringify(steps)}`,
         );

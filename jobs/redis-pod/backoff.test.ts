@@ -1,6 +1,6 @@
 // The init container's pauses between looks at the sentinels: quick first, growing to a ceiling, never past
 // the timeout.
-import { nextPause, ROLE_BACKOFF } from "./backoff";
+import { nextPause, ROLE_BACKOFF, waitBackoff } from "./backoff";
 
 function pauses(n: number, remaining?: (elapsed: number) => number): number[] {
   const out: number[] = [];
@@ -34,5 +34,20 @@ describe("nextPause", () => {
 
   it("starts quick again after what was seen changed (previous undefined)", () => {
     expect(nextPause(ROLE_BACKOFF, undefined)).toBe(100);
+  });
+});
+
+describe("waitBackoff (the stack commands' waits on the cluster)", () => {
+  it("looks after 50 ms, then doubles up to the poll interval, where it stays", () => {
+    const b = waitBackoff(250);
+    const out: number[] = [];
+    let last: number | undefined;
+    for (let i = 0; i < 6; i++) out.push((last = nextPause(b, last)));
+    expect(out).toEqual([50, 100, 200, 250, 250, 250]);
+  });
+
+  it("never looks less often than the poll interval asks, nor waits longer than it at first", () => {
+    expect(nextPause(waitBackoff(20), undefined)).toBe(20);
+    expect(nextPause(waitBackoff(1000), 800)).toBe(1000);
   });
 });

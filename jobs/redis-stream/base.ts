@@ -19,8 +19,9 @@ import { transferRdb } from "../redis-backup/transfer/checked-upload";
 import { partSizeFor } from "../redis-backup/transfer/upload";
 import type { ReplicaLink, SyncReply } from "./replica-link";
 
-/** The reason recorded in the manifests of stream bases. */
-export const STREAM_BASE_REASON = "stream-base";
+import { STREAM_BASE_REASON } from "./base-reason";
+
+export { STREAM_BASE_REASON };
 
 /** Stores the snapshot of a full resynchronisation as a backup; resolves to its id. */
 export async function commitStreamBase(

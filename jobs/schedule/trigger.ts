@@ -3,6 +3,7 @@
 // job's environment and annotations, optionally waited for until it finishes.
 import type * as KubeClient from "@kubernetes/client-node";
 import { compactTime } from "../redis-pod/aside";
+import { nextPause, waitBackoff } from "../redis-pod/backoff";
 import { describeKubeError, httpStatus } from "../kube/client";
 
 /** A created run. */
@@ -105,7 +106,10 @@ export async function triggerCronJob(
   return { name: created.metadata!.name!, namespace, cronJob, reason };
 }
 
-/** Waits until a Job succeeds or fails, or `timeoutMs` passes (then it is reported as not succeeded). */
+/**
+ * Waits until a Job succeeds or fails, or `timeoutMs` passes (then it is reported as not succeeded),
+ * looking after 50 ms, then less often up to every `pollMs`.
+ */
 export async function waitForJob(
   batch: KubeClient.BatchV1Api,
   job: TriggeredJob,
@@ -113,6 +117,8 @@ export async function waitForJob(
   pollMs = 2000,
 ): Promise<JobResult> {
   const started = Date.now();
+  const backoff = waitBackoff(pollMs);
+  let pause: number | undefined;
   for (;;) {
     const status =
       (await batch.readNamespacedJobStatus({ name: job.name, namespace: job.namespace })).status ?? {};
@@ -127,6 +133,7 @@ export async function waitForJob(
         message: `still running after ${Math.round(timeoutMs / 1000)} s`,
         durationMs: Date.now() - started,
       };
-    await new Promise((r) => setTimeout(r, pollMs));
+    pause = nextPause(backoff, pause, timeoutMs - (Date.now() - started) + 1);
+    await new Promise((r) => setTimeout(r, pause));
   }
 }

@@ -1,31 +1,31 @@
 // What the stack commands do (their flags are in specs.ts): `stack restore`, `stack backup`,
 // `stack list|status` and `pod inspect redis`.
-import { type Flags, hostPort, list, num, optStr, str } from "../cli/args";
+import { type Flags, num, optStr, str } from "../cli/args";
 import type { Command, RunCommand } from "../cli/command";
 import { runnerOf } from "../cli/command";
 import { OperationError, UsageError } from "../cli/errors";
 import { log } from "../cli/log";
 import { httpStatus, describeKubeError } from "../kube/client";
-import { lancedbStore } from "../lancedb/backup/store-module";
-import { credentialsFromEnv, parseAddresses } from "../redis/client";
-import { redisStore } from "../redis-backup/store";
 import { checkRequestedBackup } from "../store/backup-id";
 import { TriggerError, triggerCronJob, waitForJob } from "../schedule/trigger";
 import { checkConfirmable, confirmStack } from "./confirm";
 import { openBackups, openStack } from "./context";
 import { waitBound } from "./specs";
-import { executePlan, RunFailed } from "./execute";
+import { executePlan, type Preparation, RunFailed } from "./execute";
 import { KubeError } from "./kube";
-import { gatherLanceDbFacts, planLanceDbRestore } from "./lancedb-restore";
-import { formatPlan, type Plan } from "./plan";
-import { planRedisRestore } from "./redis-plan";
-import { clusterError, gatherRedisFacts } from "./redis-restore";
-import { inspectRedis } from "./redis-inspect";
+import { formatPlan } from "./plan";
+import { clusterError } from "./preflight";
+import type { PreparedRestore } from "./prepared";
 import { describeStop, formatSummary } from "./report";
-import type { RestoreRecord } from "./record";
-import type { BackupSummary } from "../store/catalog";
-import { pointArgs, pointError, restoreTargetOf } from "../redis-stream/point-flags";
 import type { PointTarget } from "../redis-stream/point-plan";
+
+// Each store's restore is loaded for that store only: a LanceDB restore loads no Redis client, no Redis
+// backup code and no stream (require: tsx keeps import() native).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const redisRestore = (): typeof import("./redis-restore") => require("./redis-restore");
+const lancedbRestore = (): typeof import("./lancedb-restore") => require("./lancedb-restore");
+const pointFlags = (): typeof import("../redis-stream/point-flags") => require("../redis-stream/point-flags");
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 type Store = "redis" | "lancedb";
 
@@ -45,44 +45,55 @@ function commandLine(store: Store, flags: Flags, what: string[]): string {
 
 /** What a stack restore restores: a backup, or (Redis) a point of the stream. */
 function stackRestoreTarget(store: Store, flags: Flags): { backup: string; point?: PointTarget } {
-  if (store === "redis") return restoreTargetOf(flags);
+  if (store === "redis") return pointFlags().restoreTargetOf(flags);
   return { backup: checkRequestedBackup(str(flags, "backup")) };
 }
 
+/** Seconds, to a tenth, for the log. */
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+/** Opens the stack and plans the restore; `timing` gets how long each took. */
+async function prepare(
+  store: Store,
+  flags: Flags,
+  target: { backup: string; point?: PointTarget },
+  timing: Preparation,
+): Promise<{ ctx: Awaited<ReturnType<typeof openStack>>; prepared: PreparedRestore }> {
+  const safety = !flags["no-safety-backup"];
+  let t0 = Date.now();
+  const ctx = await openStack(flags);
+  if (!flags["dry-run"]) checkConfirmable(ctx.outputs, Boolean(flags.yes));
+  const at = await openBackups(ctx);
+  timing.openMs = Date.now() - t0;
+  t0 = Date.now();
+  try {
+    const prepared =
+      store === "redis"
+        ? await redisRestore().prepareRedisRestore(ctx, at, target.backup, safety, target.point)
+        : await lancedbRestore().prepareLanceDbRestore(ctx, at, target.backup, safety);
+    timing.planMs = Date.now() - t0;
+    return { ctx, prepared };
+  } catch (err) {
+    if (err instanceof KubeError) clusterError(err, ctx);
+    throw store === "redis" ? pointFlags().pointError(err) : err;
+  }
+}
+
 async function restore(store: Store, flags: Flags): Promise<number> {
-  const { backup: requested, point } = stackRestoreTarget(store, flags);
+  // Until here: node's start, the CLI's and this command's modules.
+  const timing: Preparation = { startMs: Math.round(process.uptime() * 1000), openMs: 0, planMs: 0 };
+  const target = stackRestoreTarget(store, flags);
+  const { point } = target;
   const dryRun = Boolean(flags["dry-run"]);
   const yes = Boolean(flags.yes);
   const json = Boolean(flags.json);
-  const safety = !flags["no-safety-backup"];
   const timeouts = {
     jobTimeoutMs: num(flags, "job-timeout"),
     readyTimeoutMs: num(flags, "ready-timeout"),
     backupTimeoutMs: num(flags, "backup-timeout"),
   };
-  const ctx = await openStack(flags);
-  if (!dryRun) checkConfirmable(ctx.outputs, yes);
-  const at = await openBackups(ctx);
-
-  let plan: Plan;
-  let record: RestoreRecord | undefined;
-  let listBackups: () => Promise<BackupSummary[]>;
-  try {
-    if (store === "redis") {
-      const facts = await gatherRedisFacts(ctx, at, requested, safety, point);
-      plan = planRedisRestore(facts, { safetyBackup: safety });
-      record = facts.record;
-      listBackups = async () => (await redisStore.catalog(at)).committed;
-    } else {
-      const facts = await gatherLanceDbFacts(ctx, at, requested, safety);
-      plan = planLanceDbRestore(facts, { safetyBackup: safety });
-      record = facts.record;
-      listBackups = async () => (await lancedbStore.catalog(at)).committed;
-    }
-  } catch (err) {
-    if (err instanceof KubeError) clusterError(err, ctx);
-    throw pointError(err);
-  }
+  const { ctx, prepared } = await prepare(store, flags, target, timing);
+  const { plan, record, listBackups } = prepared;
 
   if (dryRun) {
     process.stdout.write(
@@ -90,6 +101,12 @@ async function restore(store: Store, flags: Flags): Promise<number> {
     );
     return 0;
   }
+  // One line, and only for a run: a dry run's stderr and bad input's one line stay as they were.
+  log.info("started and planned", {
+    started: seconds(timing.startMs),
+    opened: seconds(timing.openMs),
+    planned: seconds(timing.planMs),
+  });
   if (!json) process.stdout.write(formatPlan(plan) + "\n\n");
   await confirmStack(
     ctx.outputs,
@@ -98,11 +115,19 @@ async function restore(store: Store, flags: Flags): Promise<number> {
   );
 
   const commands = {
-    resume: commandLine(store, flags, point ? pointArgs(point) : ["--backup", plan.backup.id]),
+    resume: commandLine(store, flags, point ? pointFlags().pointArgs(point) : ["--backup", plan.backup.id]),
     restore: (backup: string) => commandLine(store, flags, ["--backup", backup]),
   };
   try {
-    const outcome = await executePlan({ kube: ctx.kube, plan, store, record, listBackups, ...timeouts });
+    const outcome = await executePlan({
+      kube: ctx.kube,
+      plan,
+      store,
+      record,
+      listBackups,
+      preparation: timing,
+      ...timeouts,
+    });
     process.stdout.write(
       json
         ? JSON.stringify({ ok: true, plan, outcome }, null, 2) + "\n"
@@ -183,24 +208,3 @@ export async function onStackBucket(inner: Command): Promise<RunCommand> {
     return run({ ...flags, bucket: ctx.outputs.backup.bucket, prefix: ctx.outputs.backup.prefix });
   };
 }
-
-/** `holdfast pod inspect redis`. */
-export const runInspect: RunCommand = async (flags) => {
-  const waitMs = num(flags, "wait");
-  const expect = optStr(flags, "expect-primary");
-  const report = await inspectRedis({
-    sentinels: parseAddresses(list(flags, "sentinel").join(","), "--sentinel"),
-    masterName: str(flags, "master-name"),
-    nodes: parseAddresses(str(flags, "nodes"), "--nodes"),
-    patterns: list(flags, "pattern"),
-    redisCredentials: credentialsFromEnv("REDIS"),
-    sentinelCredentials: credentialsFromEnv("SENTINEL"),
-    expectPrimary: expect ? hostPort(expect, "--expect-primary") : undefined,
-    waitMs,
-    log: log.info,
-  });
-  process.stdout.write(JSON.stringify(report) + "\n");
-  if (report.healthy) log.info("the set is whole", { primary: report.primary });
-  else log.warn("the set is not whole", { problems: report.problems });
-  return waitMs > 0 && !report.healthy ? 1 : 0;
-};

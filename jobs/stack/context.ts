@@ -32,20 +32,27 @@ export interface StackContext {
 /** Resolves the outputs and the cluster of `--stack`. */
 export async function openStack(flags: Flags, deps: StackDeps = {}): Promise<StackContext> {
   const pollMs = optNum(flags, "poll-interval") ?? 1000;
-  const outputs = await resolveOutputs(str(flags, "stack"), {
+  const resolving = resolveOutputs(str(flags, "stack"), {
     file: optStr(flags, "outputs"),
     workDir: optStr(flags, "work-dir") ?? process.cwd(),
     automation: deps.automation,
     pulumiAvailable: deps.pulumiAvailable,
   });
+  resolving.catch(() => undefined);
+  // The Kubernetes client's library (about a second to load) loads while the Pulumi CLI, when it reads
+  // the outputs, runs its first command; a problem with the outputs is still the one reported first.
+  await new Promise((resolve) => setImmediate(resolve));
   let kc = deps.kubeConfig;
+  let kubeConfigError: UsageError | undefined;
   if (!kc) {
     try {
       kc = defaultKubeConfig();
     } catch (err) {
-      throw new UsageError(`cannot load the kubeconfig: ${(err as Error).message}`);
+      kubeConfigError = new UsageError(`cannot load the kubeconfig: ${(err as Error).message}`);
     }
   }
+  const outputs = await resolving;
+  if (!kc) throw kubeConfigError;
   const context = optStr(flags, "context") ?? outputs.kubeContext ?? "";
   if (context) {
     if (!kc.getContextObject(context))

@@ -2,7 +2,7 @@
 // Job moved the previous content; the progress record it keeps on the StatefulSet; and how the actions
 // of one group run (together, and a failure waits for the others before it stops the run).
 import { UsageError } from "../cli/errors";
-import { asideFromLog, executePlan, failureLines, RunFailed } from "./execute";
+import { asideFromLog, executePlan, failureLines, RunFailed, timingsFromLog } from "./execute";
 import type { StackKube } from "./kube";
 import type { Plan } from "./plan";
 import { readRecord, RESTORE_ANNOTATION, serializeRecord, withDone, type RestoreRecord } from "./record";
@@ -23,6 +23,20 @@ test("a failed command's own lines, else its last error log line", () => {
     "S3 went away",
   );
   expect(failureLines("")).toBe("");
+});
+
+test("what a volume Job says of its own time: the Redis restore's --json result, the LanceDB restore's log line", () => {
+  expect(
+    timingsFromLog(
+      '{"msg":"x"}\n{"id":"X","asideDir":null,"timings":{"downloadMs":1200,"verifyMs":800,"placeMs":30,"totalMs":2100}}',
+    ),
+  ).toBe("own work 2.1s (download 1.2s, verify 0.8s, place 0.0s)");
+  expect(
+    timingsFromLog(
+      '{"level":"info","msg":"snapshot restored","aside":"/d/a","timings":{"recordMs":100,"downloadMs":3000,"verifyMs":1500,"placeMs":10,"totalMs":4610}}',
+    ),
+  ).toBe("own work 4.6s (record 0.1s, download 3.0s, verify 1.5s, place 0.0s)");
+  expect(timingsFromLog('{"msg":"moved nothing"}')).toBeUndefined();
 });
 
 test("where the previous content went: a --json result, or the LanceDB restore's log line", () => {

@@ -5,6 +5,7 @@
 import type * as KubeClient from "@kubernetes/client-node";
 import { describeKubeError, httpStatus, loadKubeClient, withTimeout } from "../kube/client";
 import { waitForJob } from "../schedule/trigger";
+import { nextPause, waitBackoff } from "../redis-pod/backoff";
 
 /** A pod as the stack commands see it. */
 export interface PodState {
@@ -70,7 +71,7 @@ export class StackKube {
   constructor(
     kc: KubeClient.KubeConfig,
     readonly namespace: string,
-    /** Poll interval of every wait. */
+    /** The longest pause of every wait (each starts with quicker looks: waitBackoff). */
     readonly pollMs = 1000,
     /** Bound on each API call. */
     private readonly requestTimeoutMs = 30_000,
@@ -203,8 +204,15 @@ export class StackKube {
     if (!sts) throw new KubeError(`statefulset ${statefulSet} is gone`, 404);
     const selector = sts.spec?.selector?.matchLabels ?? {};
     const deadline = Date.now() + timeoutMs;
+    const backoff = waitBackoff(this.pollMs);
+    let pause: number | undefined;
+    let seen = "";
     for (;;) {
       const pods = await this.pods(selector);
+      // Quick looks again whenever a pod came, went or turned ready: the next change is likely near.
+      const now = pods.map((p) => `${p.name}:${p.ready}`).join(",");
+      if (now !== seen) pause = undefined;
+      seen = now;
       const done =
         count === 0
           ? pods.length === 0
@@ -222,7 +230,8 @@ export class StackKube {
           `${statefulSet}: ${count === 0 ? "pods still running" : `not ${ready} of ${count} pods ready`} after ${Math.round(timeoutMs / 1000)} s: ${left}`,
         );
       }
-      await sleep(this.pollMs);
+      pause = nextPause(backoff, pause);
+      await sleep(pause);
     }
   }
 
@@ -254,10 +263,13 @@ export class StackKube {
       ),
     );
     const deadline = Date.now() + timeoutMs;
+    const backoff = waitBackoff(this.pollMs);
+    let pause: number | undefined;
     while (await this.readJob(name)) {
       if (Date.now() > deadline)
         throw new KubeError(`job ${name} is still there ${timeoutMs / 1000} s after its deletion`);
-      await sleep(this.pollMs);
+      pause = nextPause(backoff, pause);
+      await sleep(pause);
     }
   }
 

@@ -15,10 +15,11 @@ import { scanSnapshots, snapshotsUrl } from "../lancedb/backup/records";
 import type { StoreLocation } from "../store/catalog";
 import { BACKUP_LABEL, jobName, OPERATION_LABEL, pinnedByDigest, stackJob } from "./jobs";
 import type { StackContext } from "./context";
-import type { Plan, PlanAction, PlannedBackup, PlanStep } from "./plan";
+import { type Plan, type PlanAction, type PlannedBackup, type PlanStep, SAFETY_REASON } from "./plan";
 import { readRecord, type RestoreRecord } from "./record";
-import { chooseBackup, clusterError, statefulSetFacts } from "./redis-restore";
-import { SAFETY_REASON, type StatefulSetFacts } from "./redis-plan";
+import { begun, chooseBackup, clusterError, statefulSetFacts } from "./preflight";
+import type { PreparedRestore } from "./prepared";
+import type { StatefulSetFacts } from "./redis-plan";
 
 /** What the preflight found. */
 export interface LanceDbFacts {
@@ -203,21 +204,30 @@ export async function gatherLanceDbFacts(
       `stack ${o.stack} keeps its LanceDB dataset directly on S3 (lancedbMode s3): there is no volume to restore; ` +
         "its protection is the bucket's versioning and Object Lock",
     );
-  const { facts: app, object } = await statefulSetFacts(ctx.kube, l.statefulSet, ctx);
+  const claim = l.claimNames[0];
+  if (!claim) throw new UsageError(`stack ${o.stack}'s lancedb output names no claim`);
+  const sa = o.backup.serviceAccounts.restore;
+  const cronJob = o.schedule.cronJobs["lancedb-backup"];
+  // Every read at once (none depends on another); their answers are judged in the order below, so the
+  // first problem reported is the one the reads one after another would have found.
+  const reads = {
+    app: begun(statefulSetFacts(ctx.kube, l.statefulSet, ctx)),
+    snapshots: begun(scanSnapshots(at)),
+    claim: begun(ctx.kube.readClaim(claim).catch((err) => clusterError(err, ctx))),
+    serviceAccount: begun(ctx.kube.readServiceAccount(sa)),
+    cronJob: begun(cronJob ? ctx.kube.readCronJob(cronJob) : Promise.resolve(undefined)),
+  };
+  const { facts: app, object } = await reads.app;
   const record = readRecord(object.metadata?.annotations, app.name);
   if (record && record.store !== "lancedb")
     throw new UsageError(`statefulset ${app.name} records a ${record.store} restore, not a LanceDB one`);
-  const { catalog, records } = await scanSnapshots(at);
+  const { catalog, records } = await reads.snapshots;
   const chosen = chooseBackup(requested, catalog, record);
   const snapshot = records.get(chosen.id)!;
-  const claim = l.claimNames[0];
-  if (!claim) throw new UsageError(`stack ${o.stack}'s lancedb output names no claim`);
-  const claimExists = (await ctx.kube.readClaim(claim).catch((err) => clusterError(err, ctx))) !== undefined;
-  const sa = o.backup.serviceAccounts.restore;
-  if (!(await ctx.kube.readServiceAccount(sa)))
+  const claimExists = (await reads.claim) !== undefined;
+  if (!(await reads.serviceAccount))
     throw new UsageError(`no service account ${sa} in namespace ${o.namespace}: the restore Job runs as it`);
-  let backupCronJob: string | undefined = o.schedule.cronJobs["lancedb-backup"];
-  if (backupCronJob && !(await ctx.kube.readCronJob(backupCronJob))) backupCronJob = undefined;
+  const backupCronJob = (await reads.cronJob) ? cronJob : undefined;
   if (safetyBackup && !record && !backupCronJob)
     throw new UsageError(
       `stack ${o.stack} has no lancedb-backup CronJob for the safety backup; pass --no-safety-backup to restore without one`,
@@ -260,5 +270,20 @@ export async function gatherLanceDbFacts(
       `statefulset ${app.name}: ${app.replicas} replicas, ${app.pods.length} pods, ${app.pods.filter((p) => p.ready).length} ready`,
       `claim ${claim}${claimExists ? "" : " (missing)"}`,
     ],
+  };
+}
+
+/** The preflight and the plan of a LanceDB restore, and how the run finds the safety backup it takes. */
+export async function prepareLanceDbRestore(
+  ctx: StackContext,
+  at: StoreLocation,
+  requested: string,
+  safetyBackup: boolean,
+): Promise<PreparedRestore> {
+  const facts = await gatherLanceDbFacts(ctx, at, requested, safetyBackup);
+  return {
+    plan: planLanceDbRestore(facts, { safetyBackup }),
+    record: facts.record,
+    listBackups: async () => (await scanSnapshots(at)).catalog.committed,
   };
 }

@@ -7,6 +7,9 @@ import { formatBytes, formatTable } from "../cli/format";
 import type { ExpectedCounts } from "./verify";
 import type { PointPlanSummary } from "../redis-stream/point-flags";
 
+/** The reason recorded in a safety backup (the backup a restore takes of the data it replaces). */
+export const SAFETY_REASON = "pre-restore";
+
 interface ActionBase {
   /** Names the action in the progress record (`done`). */
   key: string;

@@ -465,4 +465,18 @@ describe("what a stopped run says", () => {
     );
     expect(text).toContain("  data-redis-0: /data/holdfast-aside/20260116T080000Z-pre-restore");
   });
+
+  test("the summary says where the time before the run went: the command's start, opening, planning", () => {
+    const o: RunOutcome = {
+      ...outcome(interrupted([])),
+      steps: [{ n: 4, title: "restore volumes", ms: 1500 }],
+      totalMs: 2000,
+      preparation: { startMs: 700, openMs: 1100, planMs: 400 },
+    };
+    const text = formatSummary(plan, o, commands.restore);
+    expect(text).toMatch(/ in 4\.2s \(2\.0s after planning\)$/m);
+    expect(text).toMatch(
+      /^0\s+start and plan\s+2\.2s\s+command started 0\.7s, stack opened 1\.1s, planned 0\.4s$/m,
+    );
+  });
 });

@@ -24,7 +24,7 @@ import type { RedisBackupManifest } from "../redis-backup/manifest";
 import { BACKUP_LABEL, jobName, OPERATION_LABEL, pinnedByDigest, secretEnv, stackJob } from "./jobs";
 import type { PodState } from "./kube";
 import type { StackOutputs } from "./outputs";
-import type { Plan, PlanAction, PlannedBackup, PlanStep } from "./plan";
+import { type Plan, type PlanAction, type PlannedBackup, type PlanStep, SAFETY_REASON } from "./plan";
 import type { RestoreRecord } from "./record";
 import { expectedCounts } from "./verify";
 import { pointArgs, type PointPlanSummary } from "../redis-stream/point-flags";
@@ -75,8 +75,7 @@ export interface RedisRestoreOptions {
   safetyBackup: boolean;
 }
 
-/** The reason recorded in the safety backup's manifest. */
-export const SAFETY_REASON = "pre-restore";
+export { SAFETY_REASON } from "./plan";
 
 /** A label value naming the restore: a backup id as it is; a point with its spaces and colons as dashes. */
 export function restoreLabel(id: string): string {

@@ -1,82 +1,21 @@
 // A Redis restore of a stack: the preflight facts (the backup in the stack's bucket, the StatefulSets,
 // pods and claims in its namespace, an interrupted restore's record), read without changing anything, and
 // what to tell the operator when a run stops. The plan is redis-plan.ts; running it is execute.ts.
-import type * as KubeClient from "@kubernetes/client-node";
 import { formatBytes } from "../cli/format";
 import { UsageError } from "../cli/errors";
-import { checkRequestedBackup } from "../store/backup-id";
 import { type BackupSummary, type Catalog, resolveBackup, type StoreLocation } from "../store/catalog";
 import type { RedisBackupManifest } from "../redis-backup/manifest";
-import { scanRedisBackups } from "../redis-backup/store";
-import { KubeError, type PodState, type StackKube } from "./kube";
+import { redisStore, scanRedisBackups } from "../redis-backup/store";
 import type { PlannedBackup } from "./plan";
-import { readRecord, type RestoreRecord } from "./record";
-import { type RedisFacts, SAFETY_REASON, type StatefulSetFacts } from "./redis-plan";
+import { readRecord } from "./record";
+import { planRedisRestore, type RedisFacts, type StatefulSetFacts } from "./redis-plan";
+import type { PreparedRestore } from "./prepared";
 import type { StackContext } from "./context";
 import { pointPlanSummary, type PointPlanSummary } from "../redis-stream/point-flags";
 import { pointId, type PointTarget } from "../redis-stream/point-plan";
-import { STREAM_BASE_REASON } from "../redis-stream/base";
+import { begun, chooseBackup, clusterError, statefulSetFacts } from "./preflight";
 
-/** Turns a failed read of the cluster into the one line an operator needs (exit 2). */
-export function clusterError(err: unknown, ctx: Pick<StackContext, "context" | "outputs">): never {
-  if (err instanceof UsageError) throw err;
-  const e = err as KubeError;
-  const where = `the cluster of stack ${ctx.outputs.stack} (context ${ctx.context || "current"})`;
-  if (e instanceof KubeError && e.status === undefined)
-    throw new UsageError(`cannot reach ${where}: ${e.message.replace(/^[^:]*: /, "")}`);
-  if (e instanceof KubeError && (e.status === 401 || e.status === 403))
-    throw new UsageError(`${where} refuses the request: ${e.message}`);
-  throw err;
-}
-
-/**
- * Chooses the backup in a store's catalogue: `latest` is the newest committed one taken neither by a
- * restore (its safety backup) nor by the stream as a chain's base (or the interrupted run's); a damaged
- * one is refused (exit 1), an unknown one is bad input. The stream takes a base whenever it must begin a
- * chain, also right after the set came back empty: its newest base may hold nothing (its moments are
- * restored with --to-time; a base by its id).
- */
-export function chooseBackup(requested: string, catalog: Catalog, record?: RestoreRecord): BackupSummary {
-  const r = checkRequestedBackup(requested);
-  if (r === "latest" && record?.backup.startsWith("to-"))
-    throw new UsageError(
-      `the interrupted restore is of the point ${record.backup}: give --${record.backup} to finish it`,
-    );
-  if (r === "latest" && record) {
-    if (![...catalog.committed, ...catalog.damaged].some((b) => b.id === record.backup))
-      throw new UsageError(
-        `backup ${record.backup} of the interrupted restore is no longer in ${catalog.where}`,
-      );
-    return resolveBackup(catalog, record.backup);
-  }
-  return resolveBackup(catalog, r, (b) => b.reason !== SAFETY_REASON && b.reason !== STREAM_BASE_REASON);
-}
-
-/** A StatefulSet's facts, or a UsageError when the stack's namespace does not have it. */
-export async function statefulSetFacts(
-  kube: StackKube,
-  name: string,
-  ctx: Pick<StackContext, "context" | "outputs">,
-): Promise<{ facts: StatefulSetFacts; object: KubeClient.V1StatefulSet }> {
-  const sts = await kube.readStatefulSet(name).catch((err) => clusterError(err, ctx));
-  if (!sts)
-    throw new UsageError(
-      `no statefulset ${name} in namespace ${kube.namespace} (context ${ctx.context || "current"}): is this stack ${ctx.outputs.stack}'s cluster?`,
-    );
-  const template = sts.spec?.volumeClaimTemplates?.[0];
-  const pods: PodState[] = await kube.pods(sts.spec?.selector?.matchLabels ?? {});
-  return {
-    object: sts,
-    facts: {
-      name,
-      replicas: sts.spec?.replicas ?? 0,
-      pods,
-      claimTemplate: template?.metadata?.name ?? "data",
-      claimSpec: template?.spec,
-      claimLabels: template?.metadata?.labels,
-    },
-  };
-}
+export { chooseBackup, clusterError, statefulSetFacts };
 
 function describePods(f: StatefulSetFacts): string {
   const ready = f.pods.filter((p) => p.ready).length;
@@ -108,13 +47,24 @@ export async function gatherRedisFacts(
   point?: PointTarget,
 ): Promise<RedisFacts> {
   const o = ctx.outputs;
-  const { facts: data, object: dataSts } = await statefulSetFacts(ctx.kube, o.redis.statefulSet, ctx);
-  const { facts: sentinels } = await statefulSetFacts(ctx.kube, o.redis.sentinelStatefulSet, ctx);
+  const sa = o.backup.serviceAccounts.restore;
+  const cronJob = o.schedule.cronJobs["redis-backup"];
+  // The reads that depend on nothing else, at once (begun: judged in order below).
+  const reads = {
+    data: begun(statefulSetFacts(ctx.kube, o.redis.statefulSet, ctx)),
+    sentinels: begun(statefulSetFacts(ctx.kube, o.redis.sentinelStatefulSet, ctx)),
+    backups: begun(scanRedisBackups(at)),
+    secret: begun(ctx.kube.readSecret(o.redis.secretName)),
+    serviceAccount: begun(ctx.kube.readServiceAccount(sa)),
+    cronJob: begun(cronJob ? ctx.kube.readCronJob(cronJob) : Promise.resolve(undefined)),
+  };
+  const { facts: data, object: dataSts } = await reads.data;
+  const { facts: sentinels } = await reads.sentinels;
   const record = readRecord(dataSts.metadata?.annotations, data.name);
   if (record && record.store !== "redis")
     throw new UsageError(`statefulset ${data.name} records a ${record.store} restore, not a Redis one`);
 
-  const { catalog, manifests } = await scanRedisBackups(at);
+  const { catalog, manifests } = await reads.backups;
   const where = catalog.where;
   const picked = point ? await choosePoint(at, point, catalog, manifests) : undefined;
   const chosen = picked?.chosen ?? chooseBackup(requested, catalog, record);
@@ -145,23 +95,24 @@ export async function gatherRedisFacts(
       },
       (_, i) => `${sentinels.claimTemplate}-${sentinels.name}-${i}`,
     );
-  for (const claim of [...o.redis.claimNames, ...sentinelClaimNames])
-    claims[claim] = (await ctx.kube.readClaim(claim).catch((err) => clusterError(err, ctx))) !== undefined;
+  const claimNames = [...o.redis.claimNames, ...sentinelClaimNames];
+  const claimReads = claimNames.map((claim) =>
+    begun(ctx.kube.readClaim(claim).catch((err) => clusterError(err, ctx))),
+  );
+  for (const [i, claim] of claimNames.entries()) claims[claim] = (await claimReads[i]) !== undefined;
   checked.push(
     `claims: ${Object.entries(claims)
       .map(([c, ok]) => `${c}${ok ? "" : " (missing)"}`)
       .join(", ")}`,
   );
 
-  if (!(await ctx.kube.readSecret(o.redis.secretName)))
+  if (!(await reads.secret))
     throw new UsageError(
       `no secret ${o.redis.secretName} in namespace ${o.namespace}: the Jobs read the admin password from it`,
     );
-  const sa = o.backup.serviceAccounts.restore;
-  if (!(await ctx.kube.readServiceAccount(sa)))
+  if (!(await reads.serviceAccount))
     throw new UsageError(`no service account ${sa} in namespace ${o.namespace}: the restore Jobs run as it`);
-  let backupCronJob: string | undefined = o.schedule.cronJobs["redis-backup"];
-  if (backupCronJob && !(await ctx.kube.readCronJob(backupCronJob))) backupCronJob = undefined;
+  const backupCronJob = (await reads.cronJob) ? cronJob : undefined;
   const setDown = data.replicas === 0 && data.pods.length === 0;
   if (safetyBackup && !record && !setDown && !backupCronJob)
     throw new UsageError(
@@ -189,5 +140,21 @@ export async function gatherRedisFacts(
     backupCronJob,
     record,
     checked,
+  };
+}
+
+/** The preflight and the plan of a Redis restore, and how the run finds the safety backup it takes. */
+export async function prepareRedisRestore(
+  ctx: StackContext,
+  at: StoreLocation,
+  requested: string,
+  safetyBackup: boolean,
+  point?: PointTarget,
+): Promise<PreparedRestore> {
+  const facts = await gatherRedisFacts(ctx, at, requested, safetyBackup, point);
+  return {
+    plan: planRedisRestore(facts, { safetyBackup }),
+    record: facts.record,
+    listBackups: async () => (await redisStore.catalog(at)).committed,
   };
 }

@@ -31,8 +31,18 @@ export function formatSummary(
               .join("; ") || `${done.length} action${done.length === 1 ? "" : "s"} done`;
     return [String(step.n), step.title, done.length === 0 ? "-" : took(ms), what];
   });
+  const p = out.preparation;
+  const before = p ? p.startMs + p.openMs + p.planMs : 0;
+  if (p)
+    rows.unshift([
+      "0",
+      "start and plan",
+      took(before),
+      `command started ${took(p.startMs)}, stack opened ${took(p.openMs)}, planned ${took(p.planMs)}`,
+    ]);
   const lines = [
-    `restored ${plan.point ? plan.backup.id : `backup ${plan.backup.id}`} into stack ${plan.stack} in ${took(out.totalMs)}`,
+    `restored ${plan.point ? plan.backup.id : `backup ${plan.backup.id}`} into stack ${plan.stack} in ${took(before + out.totalMs)}` +
+      (p ? ` (${took(out.totalMs)} after planning)` : ""),
     "",
     formatTable(["#", "STEP", "TOOK", "OUTCOME"], rows),
   ];

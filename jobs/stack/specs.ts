@@ -28,7 +28,7 @@ export const STACK_FLAGS: FlagSpecs = {
     type: "duration",
     min: 1,
     default: "250ms",
-    help: "how often a wait looks at the cluster",
+    help: "the longest pause between a wait's looks at the cluster (a wait looks after 50ms first, then less and less often up to this)",
   },
 };
 
@@ -172,7 +172,8 @@ const inspect: Command = {
       help: "wait this long for a whole set (led by --expect-primary); exit 1 if it is not; 0s reports at once",
     },
   },
-  load: async () => (await load()).runInspect,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  load: async () => (require("./inspect-command") as typeof import("./inspect-command")).runInspect,
 };
 
 /** The stack commands. */

@@ -84,6 +84,7 @@ export const runRestoreLanceDb: RunCommand = async (flags) => {
     snapshot: outcome.id,
     dataDir: outcome.dataDir,
     aside: outcome.asideDir,
+    timings: outcome.timings,
   });
   if (flags.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
   else {
