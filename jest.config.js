@@ -38,6 +38,12 @@ module.exports = {
       testRegex: exactly(unit),
       setupFilesAfterEnv: ["<rootDir>/test/support/unit-guard.ts"],
     },
-    { ...common, displayName: "integration", testRegex: exactly(integration) },
+    {
+      ...common,
+      displayName: "integration",
+      testRegex: exactly(integration),
+      // Also compiles the holdfast CLI once for the run (harness/holdfast-cli.ts).
+      globalSetup: "<rootDir>/test/support/integration-setup.ts",
+    },
   ],
 };
