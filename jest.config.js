@@ -29,6 +29,8 @@ const exactly = (files) => files.map((f) => `^${f.replace(/[.*+?^${}()|[\]\\]/g,
 
 module.exports = {
   testTimeout: 60000,
+  // The longest files first, also in a fresh clone where Jest has no timings of its own (tools/test-order.js).
+  testSequencer: "<rootDir>/tools/test-order.js",
   projects: [
     {
       ...common,
@@ -36,6 +38,12 @@ module.exports = {
       testRegex: exactly(unit),
       setupFilesAfterEnv: ["<rootDir>/test/support/unit-guard.ts"],
     },
-    { ...common, displayName: "integration", testRegex: exactly(integration) },
+    {
+      ...common,
+      displayName: "integration",
+      testRegex: exactly(integration),
+      // Also compiles the holdfast CLI once for the run (harness/holdfast-cli.ts).
+      globalSetup: "<rootDir>/test/support/integration-setup.ts",
+    },
   ],
 };

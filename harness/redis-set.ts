@@ -15,12 +15,9 @@ import { freePort, GiveUp, ProcessGroup, waitFor, Completed } from "./processes"
 import { objectNamed, renderedObjects } from "./rendered";
 import { testEngine } from "./engine";
 
-const root = path.join(__dirname, "..");
-/**
- * The holdfast CLI as the job image runs it (through tsx in a checkout), or the entry point named by
- * HOLDFAST_BIN (the benchmarks' compiled CLI).
- */
-export const HOLDFAST_BIN = process.env.HOLDFAST_BIN || path.join(root, "jobs", "bin", "holdfast.js");
+import { HOLDFAST_BIN } from "./holdfast-cli";
+
+export { HOLDFAST_BIN };
 
 interface Container {
   name: string;

@@ -12,10 +12,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { resultTable, seconds, type StepResult } from "./report";
-import { Sandbox, type SandboxSize, type Say } from "./sandbox";
+import type { Sandbox, SandboxSize, Say } from "./sandbox";
 import { loadRedisSample } from "./sample-data";
 import { TEST_ENGINES, testEngine, type TestEngineName, useTestEngine } from "../harness/engine";
-import { STEPS, StepFailure, type SandboxState, type Step } from "./steps";
+import type { SandboxState, Step } from "./steps";
 
 /** What a run is asked to do. */
 export interface SandboxOptions {
@@ -123,8 +123,20 @@ export function missingRedis(): string | undefined {
   return undefined;
 }
 
+/**
+ * The modules that run the sandbox (the harness, the Pulumi rendering, LanceDB), loaded once the command
+ * line and the machine are known to be fit: bad input gets its one line in a fraction of a second rather
+ * than after seconds of loading.
+ */
+function load(): { sandbox: typeof import("./sandbox"); steps: typeof import("./steps") } {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return { sandbox: require("./sandbox"), steps: require("./steps") };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
 /** The steps to run for `only` (every step without), each with whether it is only a prerequisite. */
 export function selectSteps(only?: number): { step: Step; prerequisite: boolean }[] {
+  const { STEPS } = load().steps;
   if (only === undefined) return STEPS.map((step) => ({ step, prerequisite: false }));
   const target = STEPS.find((s) => s.n === only)!;
   return [
@@ -143,7 +155,13 @@ export async function runSandbox(o: SandboxOptions, say: Say): Promise<StepResul
       (o.runtime === "docker" ? `; every Job runs in ${jobImage()}` : ""),
   );
   const t0 = Date.now();
-  const sandbox = await Sandbox.start(o.dir, size, say, o.runtime === "docker" ? jobImage() : undefined);
+  const { sandbox: modules, steps } = load();
+  const sandbox = await modules.Sandbox.start(
+    o.dir,
+    size,
+    say,
+    o.runtime === "docker" ? jobImage() : undefined,
+  );
   const stop = async () => {
     await sandbox.cleanup();
   };
@@ -185,7 +203,7 @@ export async function runSandbox(o: SandboxOptions, say: Say): Promise<StepResul
         };
         for (const fact of outcome.facts) say(`  ✔ ${fact}`);
       } catch (err) {
-        const message = err instanceof StepFailure ? err.message : `stopped: ${(err as Error).message}`;
+        const message = err instanceof steps.StepFailure ? err.message : `stopped: ${(err as Error).message}`;
         result = {
           n: step.n,
           title: step.title,

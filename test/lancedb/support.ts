@@ -12,8 +12,9 @@ import { capture } from "../../harness/processes";
 import { prng } from "../../harness/prng";
 import type { S3Server } from "../../harness/s3";
 
-const root = path.join(__dirname, "..", "..");
-export const HOLDFAST_BIN = path.join(root, "jobs", "bin", "holdfast.js");
+import { HOLDFAST_BIN } from "../../harness/holdfast-cli";
+
+export { HOLDFAST_BIN };
 export const BUCKET = "holdfast-backups";
 export const PREFIX = "dev";
 export const DIM = 16;

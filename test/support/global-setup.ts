@@ -3,6 +3,8 @@
 import { useTestEngine } from "../../harness/engine";
 
 export default function globalSetup(): void {
+  const before = process.env.PATH;
   const engine = useTestEngine();
-  if (engine.binDir) process.stderr.write(`holdfast tests: engine ${engine.name} from ${engine.binDir}\n`);
+  if (engine.binDir && process.env.PATH !== before)
+    process.stderr.write(`holdfast tests: engine ${engine.name} from ${engine.binDir}\n`);
 }
