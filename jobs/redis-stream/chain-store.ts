@@ -39,8 +39,12 @@ export async function listChains(at: StoreLocation): Promise<StoredChain[]> {
     const rec = /\/(\d{6})\/chain\.json$/.exec(o.key);
     if (rec && o.key === chainRecordKey(at.layout.redis, Number(rec[1]))) records.push(Number(rec[1]));
   }
-  for (const n of records)
-    chainOf(n).record = await getJson<ChainRecord>(at.client, at.bucket, chainRecordKey(at.layout.redis, n));
+  // The records are small and independent: read all at once.
+  await Promise.all(
+    records.map(async (n) => {
+      chainOf(n).record = await getJson<ChainRecord>(at.client, at.bucket, chainRecordKey(at.layout.redis, n));
+    }),
+  );
   const chains = [...byChain.values()].sort((a, b) => a.chain - b.chain);
   for (const c of chains) c.segments.sort((a, b) => a.start - b.start);
   return chains;

@@ -6,7 +6,8 @@
 import * as fs from "fs";
 import type { StoreLocation } from "../store/catalog";
 import { readManifest, type RedisBackupManifest } from "../redis-backup/manifest";
-import { listChains, readSegment, type StoredChain } from "./chain-store";
+import { listChains, type StoredChain } from "./chain-store";
+import { FetchAhead } from "./fetch-ahead";
 import { checkChain, lastMark, type SegmentHeader, SegmentError } from "./segment";
 
 /** The point to restore to. */
@@ -68,8 +69,8 @@ function within(t: PointTarget): (offset: number, at: number) => boolean {
  * Plans a restore to `target`, reading and checking every segment up to the cut; with `streamFile`,
  * writes the stream bytes to replay there (synced). `onBase` is called with the base's manifest once it
  * is known to start the chain, before the segments are read (a caller may start its download);
- * `onBytes` with each piece of the stream bytes as it is written. Each segment is fetched while the one
- * before it is checked and written.
+ * `onBytes` with each piece of the stream bytes as it is written. Segments are read ahead of the one
+ * being checked and written (FetchAhead: a few at once, bounded in number and bytes).
  * @throws PointOutOfRangeError, BrokenChainError
  */
 export async function planPoint(
@@ -93,20 +94,13 @@ export async function planPoint(
   const checked: { header: SegmentHeader; sha256: string }[] = [];
   let cut = { offset: record.offset, at: Date.parse(record.startedAt) };
   let lastAt = cut.at;
-  const fetch = (i: number) => {
-    const f = i < chain.segments.length ? readSegment(at, chain.segments[i].key) : undefined;
-    // Awaited in turn; this keeps a failure of one fetched ahead and never awaited from being unhandled.
-    f?.catch(() => undefined);
-    return f;
-  };
-  let next = fetch(0);
+  const ahead = new FetchAhead(at, chain.segments);
   try {
     for (let i = 0; i < chain.segments.length; i++) {
       const s = chain.segments[i];
       let seg;
       try {
-        seg = await next!;
-        next = fetch(i + 1);
+        seg = await ahead.take(i);
       } catch (err) {
         if (err instanceof SegmentError) throw new BrokenChainError(err.message);
         throw err;
