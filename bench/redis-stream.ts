@@ -294,7 +294,7 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
     ],
     b.env,
   );
-  const out = JSON.parse(r.stdout) as { serving: { pid: number } };
+  const out = JSON.parse(r.stdout) as { serving: { pid: number }; took: Record<string, number> };
   const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
   try {
     await c.connect();
@@ -304,7 +304,9 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
     c.disconnect();
     process.kill(out.serving.pid, "SIGKILL");
   }
-  return r.seconds;
+  // The restore's own split (ms by step, from its start); `exit` is what its clock does not see.
+  const inside = Object.values(out.took).reduce((n, ms) => n + ms, 0);
+  return { seconds: r.seconds, took: { ...out.took, exit: Math.round(r.seconds * 1000 - inside) } };
 }
 
 /** One replay into a fresh directory until a stock redis-server serves it; seconds (replay, serving). */
@@ -314,8 +316,8 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
     let replay = 0;
     if (method === "aof") await writeAof(b, prefix, stored, dir);
     else if (method === "serving") {
-      const seconds = await servingRestore(b, prefix, stored, dir, keys);
-      return { replay: seconds, serving: 0, total: seconds };
+      const { seconds, took } = await servingRestore(b, prefix, stored, dir, keys);
+      return { replay: seconds, serving: 0, total: seconds, took };
     } else {
       const point =
         method === "to-offset"
@@ -330,7 +332,7 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
       ).seconds;
     }
     const serving = await serveDir(b.group, dir, keys);
-    return { replay, serving, total: replay + serving };
+    return { replay, serving, total: replay + serving, took: undefined };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -339,7 +341,7 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
 /** Each replay method `n` times on a round's chain, in rotating order. */
 async function replays(b: Bench, round: number, prefix: string, stored: StoredRun, keys: number, n: number) {
   const methods: ReplayMethod[] = ["aof", "to-offset", "to-time", "serving"];
-  const times: Record<ReplayMethod, { replay: number; serving: number; total: number }[]> = {
+  const times: Record<ReplayMethod, Awaited<ReturnType<typeof replayOnce>>[]> = {
     aof: [],
     "to-offset": [],
     "to-time": [],
@@ -355,7 +357,7 @@ async function replays(b: Bench, round: number, prefix: string, stored: StoredRu
           (m === "aof"
             ? " (redis-server loading the AOF)"
             : m === "serving"
-              ? " (restore --verify serving: staged, placed, loaded once, serving)"
+              ? ` (restore --verify serving: staged, placed, loaded once, serving; ms by step ${JSON.stringify(t.took)})`
               : ` (restore ${t.replay.toFixed(2)} s + serving ${t.serving.toFixed(2)} s)`),
       );
     }

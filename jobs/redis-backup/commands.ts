@@ -30,6 +30,7 @@ import {
   type VerifyMode,
 } from "./restore/restore";
 import { scanRedisBackups } from "./store";
+import { formatTook } from "./restore/took";
 import { resolveBackup, type StoreLocation } from "../store/catalog";
 import { ScratchServerError } from "./scratch/server";
 import { pointId, type PointTarget } from "../redis-stream/point-plan";
@@ -248,6 +249,8 @@ const VERIFIED_BY: Record<VerifyMode, string> = {
 
 /** `holdfast restore redis`. */
 export const runRestoreRedis: RunCommand = async (flags) => {
+  // From the process's start until here: Node and the modules the restore loads.
+  const startup = Math.round(process.uptime() * 1000);
   const { backup, point } = restoreTargetOf(flags);
   const dataDir = directory(str(flags, "data-dir"), "data-dir");
   const appendonly = str(flags, "appendonly");
@@ -265,8 +268,10 @@ export const runRestoreRedis: RunCommand = async (flags) => {
   const serveConfig = optStr(flags, "serve-config");
   if (serveConfig && !fs.statSync(serveConfig, { throwIfNoEntry: false })?.isFile())
     throw new UsageError(`--serve-config ${serveConfig} is not a file`);
+  const tOpen = Date.now();
   const at = await openLocation(flags);
   if (flags["dry-run"]) return dryRunRestore(flags, at, { backup, point, dataDir, names });
+  const open = Date.now() - tOpen;
   let outcome;
   try {
     outcome = await restoreRedis({
@@ -289,6 +294,7 @@ export const runRestoreRedis: RunCommand = async (flags) => {
     throw restoreFailure(err, dataDir);
   }
   const m = outcome.manifest;
+  const took = { startup, open, ...outcome.took };
   if (flags.json) {
     process.stdout.write(
       JSON.stringify({
@@ -304,6 +310,7 @@ export const runRestoreRedis: RunCommand = async (flags) => {
         serving: outcome.serving ?? null,
         checks: outcome.checks,
         timings: outcome.timings,
+        took,
       }) + "\n",
     );
     return 0;
@@ -314,7 +321,7 @@ export const runRestoreRedis: RunCommand = async (flags) => {
     outcome.asideDir
       ? `  the previous dataset is kept in ${outcome.asideDir}`
       : "  the directory held no dataset before",
-    `  took ${formatDuration(outcome.timings.totalMs)} (download ${formatDuration(outcome.timings.downloadMs)}, verification ${formatDuration(outcome.timings.verifyMs)})`,
+    `  ${formatTook(startup + open + outcome.timings.totalMs, took)}`,
     ...(outcome.serving
       ? [
           `  serving: redis-server pid ${outcome.serving.pid} on port ${outcome.serving.port} (its own load was the verification; it keeps running)`,

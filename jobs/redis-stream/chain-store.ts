@@ -42,7 +42,11 @@ export async function listChains(at: StoreLocation): Promise<StoredChain[]> {
   // The records are small and independent: read all at once.
   await Promise.all(
     records.map(async (n) => {
-      chainOf(n).record = await getJson<ChainRecord>(at.client, at.bucket, chainRecordKey(at.layout.redis, n));
+      chainOf(n).record = await getJson<ChainRecord>(
+        at.client,
+        at.bucket,
+        chainRecordKey(at.layout.redis, n),
+      );
     }),
   );
   const chains = [...byChain.values()].sort((a, b) => a.chain - b.chain);

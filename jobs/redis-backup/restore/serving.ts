@@ -201,7 +201,8 @@ export class ServingServer {
           if (client.status === "end" || client.status === "close") client.disconnect();
         }
       }
-      await new Promise((r) => setTimeout(r, 20));
+      // Polled often: the restore is done once the server has loaded, and a poll costs it little.
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
 }

@@ -16,9 +16,12 @@ export class Took {
     this.last = now;
   }
 
-  /** Records `ms` as step `name` without moving the clock (a step that ran alongside another). */
-  alongside(name: string, ms: number): void {
-    this.ms.set(name, ms);
+  /** Gives the first `ms` of the time since the previous step ended to step `name` (timed elsewhere). */
+  first(name: string, ms: number): void {
+    const now = performance.now();
+    const part = Math.min(ms, now - this.last);
+    this.ms.set(name, (this.ms.get(name) ?? 0) + part);
+    this.last += part;
   }
 
   /** Each step's milliseconds (whole), in the order they first ended. */
