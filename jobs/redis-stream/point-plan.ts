@@ -3,11 +3,11 @@
 // follows the one before by offset and hash), cut at the last command that had arrived by the time
 // (`--to-time`) or ends at or before the offset (`--to-offset`), never inside a transaction. A damaged
 // or missing segment anywhere up to the cut refuses the plan: nothing is restored from a broken chain.
-import * as fs from "fs";
 import type { StoreLocation } from "../store/catalog";
 import { readManifest, type RedisBackupManifest } from "../redis-backup/manifest";
 import { listChains, type StoredChain } from "./chain-store";
 import { FetchAhead } from "./fetch-ahead";
+import { SyncedFile } from "./synced-file";
 import { checkChain, lastMark, type SegmentHeader, SegmentError } from "./segment";
 
 /** The point to restore to. */
@@ -89,7 +89,7 @@ export async function planPoint(
     );
   onBase?.(base);
   const accept = within(target);
-  const out = streamFile ? fs.openSync(streamFile, "w") : undefined;
+  const out = streamFile ? new SyncedFile(streamFile) : undefined;
   const used: PointPlan["segments"] = [];
   const checked: { header: SegmentHeader; sha256: string }[] = [];
   let cut = { offset: record.offset, at: Date.parse(record.startedAt) };
@@ -114,13 +114,13 @@ export async function planPoint(
       cut = mark;
       used.push({ key: s.key, start: seg.header.start, end: seg.header.end });
       const piece = seg.payload.subarray(0, mark.offset - seg.header.start);
-      if (out !== undefined) fs.writeSync(out, piece);
+      out?.write(piece);
       onBytes?.(piece);
       if (mark.offset < seg.header.end) break;
     }
-    if (out !== undefined) fs.fsyncSync(out);
+    await out?.finish();
   } finally {
-    if (out !== undefined) fs.closeSync(out);
+    await out?.close();
   }
   const reachesPast = "time" in target ? target.time <= lastAt : target.offset <= cut.offset;
   const lastSegment = used.length === chain.segments.length;
