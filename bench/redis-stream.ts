@@ -294,7 +294,7 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
     ],
     b.env,
   );
-  const out = JSON.parse(r.stdout) as { serving: { pid: number }; took: Record<string, number> };
+  const out = JSON.parse(r.stdout) as { serving: { pid: number }; took?: Record<string, number> };
   const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
   try {
     await c.connect();
@@ -305,8 +305,10 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
     process.kill(out.serving.pid, "SIGKILL");
   }
   // The restore's own split (ms by step, from its start); `exit` is what its clock does not see.
-  const inside = Object.values(out.took).reduce((n, ms) => n + ms, 0);
-  return { seconds: r.seconds, took: { ...out.took, exit: Math.round(r.seconds * 1000 - inside) } };
+  // (A CLI from before `took` reports none: only the wall time is known.)
+  const took = out.took ?? {};
+  const inside = Object.values(took).reduce((n, ms) => n + ms, 0);
+  return { seconds: r.seconds, took: { ...took, exit: Math.round(r.seconds * 1000 - inside) } };
 }
 
 /** One replay into a fresh directory until a stock redis-server serves it; seconds (replay, serving). */

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import type { DatasetNames } from "../aof-layout";
 import { socketClient } from "../scratch/server";
 
