@@ -409,7 +409,7 @@ interface RestoreRun {
   resumed: boolean;
   /**
    * Records the step (the state file is replaced atomically). `durable` (the default) syncs it to disk
-   * first; see restoreRedis for the records that need not survive a power loss.
+   * first; the header of this file says which records need not survive a power loss.
    */
   step(phase: RestorePhase, extra?: Partial<RestoreState>, durable?: boolean): void;
   past(phase: RestorePhase): boolean;
