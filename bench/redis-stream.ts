@@ -25,6 +25,8 @@
 // Holdfast runs as the job image runs it: compiled with tsconfig.build.json.
 //   npm run bench:stream -- [--rate 20000] [--seconds 30] [--value-bytes 100] [--rounds 3]
 //                           [--replay-rounds 1]   (per round: each replay method this many times)
+//                           [--replay-methods aof,to-offset,to-time,serving]   (the replays to run)
+// HOLDFAST_BENCH_CPU_PROF=<dir>: the serving restores write a V8 CPU profile there (node --cpu-prof).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -281,13 +283,26 @@ async function writeAof(b: Bench, prefix: string, stored: StoredRun, dir: string
 }
 
 type ReplayMethod = "aof" | "to-offset" | "to-time" | "serving";
+const METHODS: ReplayMethod[] = ["aof", "to-offset", "to-time", "serving"];
+
+/** The replay methods --replay-methods names (default all four). */
+function replayMethods(): ReplayMethod[] {
+  const i = process.argv.indexOf("--replay-methods");
+  if (i < 0) return METHODS;
+  const asked = (process.argv[i + 1] ?? "").split(",") as ReplayMethod[];
+  const unknown = asked.filter((m) => !METHODS.includes(m));
+  if (unknown.length > 0) throw new Error(`--replay-methods: unknown ${unknown.join(", ")}`);
+  return asked;
+}
 
 /** `restore --to-offset --verify serving`: seconds until the server it started serves, checked, stopped. */
 async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: string, keys: number) {
   const port = await freePort();
+  const prof = process.env.HOLDFAST_BENCH_CPU_PROF;
   const r = await runTimed(
     process.execPath,
     [
+      ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
       ...[b.cli, "restore", "redis", "--to-offset", String(stored.endOffset), "--data-dir", dir],
       ...["--bucket", BUCKET, "--prefix", prefix, "--verify", "serving", "--serve-port", String(port)],
       "--json",
@@ -342,7 +357,7 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
 
 /** Each replay method `n` times on a round's chain, in rotating order. */
 async function replays(b: Bench, round: number, prefix: string, stored: StoredRun, keys: number, n: number) {
-  const methods: ReplayMethod[] = ["aof", "to-offset", "to-time", "serving"];
+  const methods = replayMethods();
   const times: Record<ReplayMethod, Awaited<ReturnType<typeof replayOnce>>[]> = {
     aof: [],
     "to-offset": [],
