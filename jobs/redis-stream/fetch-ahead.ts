@@ -4,8 +4,8 @@
 // are already on their way. One segment is always fetched, however large: the bound never stalls the
 // plan. A fetch that fails is reported when its segment is taken, not before (and never unhandled).
 import type { StoreLocation } from "../store/catalog";
-import { readSegment } from "./chain-store";
-import type { Segment } from "./segment";
+import { readSegmentPieces } from "./chain-store";
+import type { SegmentPieces } from "./segment";
 
 /** Segments fetched at most ahead of the one taken (with it: the GETs in flight at once). */
 export const MAX_AHEAD = 4;
@@ -14,7 +14,7 @@ export const MAX_AHEAD_BYTES = 48 * 1024 * 1024;
 
 /** A chain's segments, read in order with a bounded window of reads ahead. */
 export class FetchAhead {
-  private readonly pending = new Map<number, Promise<Segment>>();
+  private readonly pending = new Map<number, Promise<SegmentPieces>>();
   private next = 0;
 
   constructor(
@@ -35,7 +35,7 @@ export class FetchAhead {
     while (this.next < this.segments.length && this.next < from + MAX_AHEAD) {
       const size = this.segments[this.next].size;
       if (this.pending.size > 0 && this.held() + size > MAX_AHEAD_BYTES) break;
-      const f = readSegment(this.at, this.segments[this.next].key);
+      const f = readSegmentPieces(this.at, this.segments[this.next].key);
       // Awaited when taken; this keeps a failure of a read never taken from being unhandled.
       f.catch(() => undefined);
       this.pending.set(this.next++, f);
@@ -43,10 +43,11 @@ export class FetchAhead {
   }
 
   /**
-   * Segment `i` (taken in order: 0, 1, 2, ...), read and checked (readSegment).
+   * Segment `i` (taken in order: 0, 1, 2, ...), read and checked, its payload in the chunks it arrived
+   * in (readSegmentPieces).
    * @throws SegmentError when it is damaged or not where its key says.
    */
-  async take(i: number): Promise<Segment> {
+  async take(i: number): Promise<SegmentPieces> {
     this.fill(i);
     const f = this.pending.get(i)!;
     this.pending.delete(i);

@@ -8,7 +8,7 @@ import { readManifest, type RedisBackupManifest } from "../redis-backup/manifest
 import { listChains, type StoredChain } from "./chain-store";
 import { FetchAhead } from "./fetch-ahead";
 import { SyncedFile } from "./synced-file";
-import { checkChain, lastMark, type SegmentHeader, SegmentError } from "./segment";
+import { bytesOf, checkChain, lastMark, type SegmentHeader, SegmentError } from "./segment";
 
 /** The point to restore to. */
 export type PointTarget = { time: number } | { offset: number };
@@ -113,9 +113,10 @@ export async function planPoint(
       if (!mark) break;
       cut = mark;
       used.push({ key: s.key, start: seg.header.start, end: seg.header.end });
-      const piece = seg.payload.subarray(0, mark.offset - seg.header.start);
-      out?.write(piece);
-      onBytes?.(piece);
+      for (const piece of bytesOf(seg.payload, 0, mark.offset - seg.header.start)) {
+        out?.write(piece);
+        onBytes?.(piece);
+      }
       if (mark.offset < seg.header.end) break;
     }
     await out?.finish();

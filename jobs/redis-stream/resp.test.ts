@@ -15,6 +15,8 @@ const stream = Buffer.concat([
   encodeCommand("DEL", "x"),
   encodeCommand("DISCARD"),
   encodeCommand("SET", "b", Buffer.alloc(300, 0x2a).toString("latin1")),
+  // Longer than the first join of a command split between pieces (4 KiB): joined further.
+  encodeCommand("SET", "big", "x".repeat(20_000)),
   encodeCommand("MULTI"),
   encodeCommand("SET", "c", "1"),
 ]);
@@ -39,13 +41,13 @@ describe("RespReader.count", () => {
       const j = Math.min(stream.length, i + 7);
       expect(read(cuts(stream, [i, j]), "count")).toEqual(read(cuts(stream, [i, j]), "feed"));
     }
-    expect(read([stream], "count")).toEqual({ commands: 14, state: { db: 12, inMulti: true }, partial: 0 });
+    expect(read([stream], "count")).toEqual({ commands: 15, state: { db: 12, inMulti: true }, partial: 0 });
   });
 
   it("keeps the bytes of a command not yet complete", () => {
     const cut = stream.length - 3;
     const r = read([stream.subarray(0, cut)], "count");
-    expect(r.commands).toBe(13);
+    expect(r.commands).toBe(14);
     expect(r.partial).toBe(cut - (stream.length - encodeCommand("SET", "c", "1").length));
   });
 

@@ -77,17 +77,37 @@ export class RespReader {
    * @throws RespError for bytes that are not a RESP command.
    */
   count(piece: Buffer): number {
-    const data = this.pending.length === 0 ? piece : Buffer.concat([this.pending, piece]);
     let commands = 0;
     let at = 0;
-    while (at < data.length) {
-      const next = skipCommand(data, at, this.position);
+    if (this.pending.length > 0) {
+      // The command begun in an earlier piece, completed with as little of this one as it takes (the
+      // piece itself is not copied: pieces are a download's chunks, all of the stream's bytes).
+      const held = this.pending.length;
+      for (let take = Math.min(piece.length, 4096); ; take = Math.min(piece.length, take * 4)) {
+        const joined = Buffer.concat([this.pending, piece.subarray(0, take)]);
+        const next = skipCommand(joined, 0, this.position);
+        if (next >= 0) {
+          at = next - held;
+          this.consumed += next;
+          commands++;
+          break;
+        }
+        if (take === piece.length) {
+          this.pending = joined;
+          return 0;
+        }
+      }
+    }
+    const from = at;
+    while (at < piece.length) {
+      const next = skipCommand(piece, at, this.position);
       if (next < 0) break;
       at = next;
       commands++;
     }
-    this.consumed += at;
-    this.pending = Buffer.from(data.subarray(at));
+    this.consumed += at - from;
+    // Copied: the caller may reuse `piece`.
+    this.pending = Buffer.from(piece.subarray(at));
     return commands;
   }
 

@@ -156,6 +156,17 @@ export async function getBytes(client: S3Client, bucket: string, key: string): P
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * Reads an object as the chunks it arrived in (no joined copy: for a reader that goes through them in
+ * order, such as a segment's hash and payload).
+ */
+export async function getChunks(client: S3Client, bucket: string, key: string): Promise<Buffer[]> {
+  const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const chunks: Buffer[] = [];
+  for await (const chunk of r.Body as AsyncIterable<Buffer>) chunks.push(chunk);
+  return chunks;
+}
+
 /** Reads a JSON object. */
 export async function getJson<T>(client: S3Client, bucket: string, key: string): Promise<T> {
   return JSON.parse((await getBytes(client, bucket, key)).toString("utf8")) as T;
