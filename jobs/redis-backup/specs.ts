@@ -178,6 +178,8 @@ const restore: Command = {
     ...JSON_FLAG,
   },
   load: async () => (await loadRestore()).runRestoreRedis,
+  // A restore leaves nothing running here (a serving server runs in its own session).
+  exitOnReturn: true,
 };
 
 /** The Redis backup and restore commands. */
