@@ -25,6 +25,8 @@
 // Holdfast runs as the job image runs it: compiled with tsconfig.build.json.
 //   npm run bench:stream -- [--rate 20000] [--seconds 30] [--value-bytes 100] [--rounds 3]
 //                           [--replay-rounds 1]   (per round: each replay method this many times)
+//                           [--replay-methods aof,to-offset,to-time,serving]   (the replays to run)
+// HOLDFAST_BENCH_CPU_PROF=<dir>: the serving restores write a V8 CPU profile there (node --cpu-prof).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -281,20 +283,33 @@ async function writeAof(b: Bench, prefix: string, stored: StoredRun, dir: string
 }
 
 type ReplayMethod = "aof" | "to-offset" | "to-time" | "serving";
+const METHODS: ReplayMethod[] = ["aof", "to-offset", "to-time", "serving"];
+
+/** The replay methods --replay-methods names (default all four). */
+function replayMethods(): ReplayMethod[] {
+  const i = process.argv.indexOf("--replay-methods");
+  if (i < 0) return METHODS;
+  const asked = (process.argv[i + 1] ?? "").split(",") as ReplayMethod[];
+  const unknown = asked.filter((m) => !METHODS.includes(m));
+  if (unknown.length > 0) throw new Error(`--replay-methods: unknown ${unknown.join(", ")}`);
+  return asked;
+}
 
 /** `restore --to-offset --verify serving`: seconds until the server it started serves, checked, stopped. */
 async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: string, keys: number) {
   const port = await freePort();
+  const prof = process.env.HOLDFAST_BENCH_CPU_PROF;
   const r = await runTimed(
     process.execPath,
     [
+      ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
       ...[b.cli, "restore", "redis", "--to-offset", String(stored.endOffset), "--data-dir", dir],
       ...["--bucket", BUCKET, "--prefix", prefix, "--verify", "serving", "--serve-port", String(port)],
       "--json",
     ],
     b.env,
   );
-  const out = JSON.parse(r.stdout) as { serving: { pid: number } };
+  const out = JSON.parse(r.stdout) as { serving: { pid: number }; took?: Record<string, number> };
   const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
   try {
     await c.connect();
@@ -304,7 +319,11 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
     c.disconnect();
     process.kill(out.serving.pid, "SIGKILL");
   }
-  return r.seconds;
+  // The restore's own split (ms by step, from its start); `exit` is what its clock does not see.
+  // (A CLI from before `took` reports none: only the wall time is known.)
+  const took = out.took ?? {};
+  const inside = Object.values(took).reduce((n, ms) => n + ms, 0);
+  return { seconds: r.seconds, took: { ...took, exit: Math.round(r.seconds * 1000 - inside) } };
 }
 
 /** One replay into a fresh directory until a stock redis-server serves it; seconds (replay, serving). */
@@ -314,8 +333,8 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
     let replay = 0;
     if (method === "aof") await writeAof(b, prefix, stored, dir);
     else if (method === "serving") {
-      const seconds = await servingRestore(b, prefix, stored, dir, keys);
-      return { replay: seconds, serving: 0, total: seconds };
+      const { seconds, took } = await servingRestore(b, prefix, stored, dir, keys);
+      return { replay: seconds, serving: 0, total: seconds, took };
     } else {
       const point =
         method === "to-offset"
@@ -330,7 +349,7 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
       ).seconds;
     }
     const serving = await serveDir(b.group, dir, keys);
-    return { replay, serving, total: replay + serving };
+    return { replay, serving, total: replay + serving, took: undefined };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -338,8 +357,8 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
 
 /** Each replay method `n` times on a round's chain, in rotating order. */
 async function replays(b: Bench, round: number, prefix: string, stored: StoredRun, keys: number, n: number) {
-  const methods: ReplayMethod[] = ["aof", "to-offset", "to-time", "serving"];
-  const times: Record<ReplayMethod, { replay: number; serving: number; total: number }[]> = {
+  const methods = replayMethods();
+  const times: Record<ReplayMethod, Awaited<ReturnType<typeof replayOnce>>[]> = {
     aof: [],
     "to-offset": [],
     "to-time": [],
@@ -355,7 +374,7 @@ async function replays(b: Bench, round: number, prefix: string, stored: StoredRu
           (m === "aof"
             ? " (redis-server loading the AOF)"
             : m === "serving"
-              ? " (restore --verify serving: staged, placed, loaded once, serving)"
+              ? ` (restore --verify serving: staged, placed, loaded once, serving; ms by step ${JSON.stringify(t.took)})`
               : ` (restore ${t.replay.toFixed(2)} s + serving ${t.serving.toFixed(2)} s)`),
       );
     }

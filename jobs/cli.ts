@@ -102,6 +102,18 @@ function completion(argv: string[], list: Command[]): number {
   return 0;
 }
 
+/** Whether the command that ran asked to exit as soon as it returned (Command.exitOnReturn). */
+let exitOnReturn = false;
+
+/**
+ * Ends the CLI with `code`: at once after a command that asked to (its output is written: stdout and
+ * stderr are synchronous on Linux for files and pipes), otherwise once Node is idle.
+ */
+export function finish(code: number): void {
+  if (exitOnReturn) process.exit(code);
+  process.exitCode = code;
+}
+
 /** Runs the CLI and resolves to its exit code. */
 export async function main(argv: string[], list: Command[] = commands): Promise<number> {
   // The AWS SDK warns on every run under Node 20 (the job image's Node) that future SDK releases will
@@ -125,6 +137,7 @@ export async function main(argv: string[], list: Command[] = commands): Promise<
     }
     const { command, rest } = findCommand(argv, list);
     const flags = parseFlags(rest, command.flags);
+    exitOnReturn = command.exitOnReturn === true;
     const run = await runnerOf(command);
     const code = await run(flags);
     return typeof code === "number" ? code : 0;
@@ -134,7 +147,5 @@ export async function main(argv: string[], list: Command[] = commands): Promise<
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  main(process.argv.slice(2)).then(finish);
 }

@@ -43,4 +43,4 @@ else {
   require("tsx/cjs");
   cli = require("../cli.ts");
 }
-cli.main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+cli.main(process.argv.slice(2)).then(cli.finish);

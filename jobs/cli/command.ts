@@ -19,6 +19,12 @@ export interface Command {
   load?: () => Promise<RunCommand>;
   /** Runs the command, for a command whose module is already loaded (tests, small commands). */
   run?: RunCommand;
+  /**
+   * The process exits as soon as the command returns, instead of once Node is idle and has torn down
+   * its heap (0.2-0.6 s after a restore that read hundreds of MiB): for a command that leaves nothing
+   * running in this process and whose caller waits for its exit.
+   */
+  exitOnReturn?: boolean;
 }
 
 /** The function that runs a command, loading its module if need be. */

@@ -39,6 +39,9 @@ const NAME_FLAGS: FlagSpecs = {
 /** The module that runs these commands, loaded on first use (require: tsx keeps import() native). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = async (): Promise<typeof import("./commands")> => require("./commands");
+/** The restore's module, apart: a restore loads nothing of the backup. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadRestore = async (): Promise<typeof import("./restore-command")> => require("./restore-command");
 
 const backup: Command = {
   words: ["backup", "redis"],
@@ -174,7 +177,9 @@ const restore: Command = {
     },
     ...JSON_FLAG,
   },
-  load: async () => (await load()).runRestoreRedis,
+  load: async () => (await loadRestore()).runRestoreRedis,
+  // A restore leaves nothing running here (a serving server runs in its own session).
+  exitOnReturn: true,
 };
 
 /** The Redis backup and restore commands. */

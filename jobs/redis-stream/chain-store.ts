@@ -4,14 +4,17 @@
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { createHash } from "crypto";
 import type { StoreLocation } from "../store/catalog";
-import { getBytes, getJson, isExistingObjectRefusal, listObjects, putJson } from "../store/s3";
+import { getBytes, getChunks, getJson, isExistingObjectRefusal, listObjects, putJson } from "../store/s3";
 import {
   chainRecordKey,
   type ChainRecord,
   decodeSegment,
+  decodeSegmentPieces,
   parseSegmentKey,
   type Segment,
   SegmentError,
+  type SegmentHeader,
+  type SegmentPieces,
   streamPrefix,
 } from "./segment";
 
@@ -39,8 +42,16 @@ export async function listChains(at: StoreLocation): Promise<StoredChain[]> {
     const rec = /\/(\d{6})\/chain\.json$/.exec(o.key);
     if (rec && o.key === chainRecordKey(at.layout.redis, Number(rec[1]))) records.push(Number(rec[1]));
   }
-  for (const n of records)
-    chainOf(n).record = await getJson<ChainRecord>(at.client, at.bucket, chainRecordKey(at.layout.redis, n));
+  // The records are small and independent: read all at once.
+  await Promise.all(
+    records.map(async (n) => {
+      chainOf(n).record = await getJson<ChainRecord>(
+        at.client,
+        at.bucket,
+        chainRecordKey(at.layout.redis, n),
+      );
+    }),
+  );
   const chains = [...byChain.values()].sort((a, b) => a.chain - b.chain);
   for (const c of chains) c.segments.sort((a, b) => a.start - b.start);
   return chains;
@@ -52,10 +63,24 @@ export async function listChains(at: StoreLocation): Promise<StoredChain[]> {
  */
 export async function readSegment(at: StoreLocation, key: string): Promise<Segment> {
   const s = decodeSegment(await getBytes(at.client, at.bucket, key), key);
-  const k = parseSegmentKey(at.layout.redis, key);
-  if (!k || k.chain !== s.header.chain || k.start !== s.header.start)
-    throw new SegmentError(`${key} holds the segment of chain ${s.header.chain} at offset ${s.header.start}`);
+  checkPlace(at, key, s.header);
   return s;
+}
+
+/**
+ * Reads and checks one segment, its payload left in the chunks it arrived in (see decodeSegmentPieces).
+ * @throws SegmentError when it is damaged or not where its key says.
+ */
+export async function readSegmentPieces(at: StoreLocation, key: string): Promise<SegmentPieces> {
+  const s = decodeSegmentPieces(await getChunks(at.client, at.bucket, key), key);
+  checkPlace(at, key, s.header);
+  return s;
+}
+
+function checkPlace(at: StoreLocation, key: string, header: SegmentHeader): void {
+  const k = parseSegmentKey(at.layout.redis, key);
+  if (!k || k.chain !== header.chain || k.start !== header.start)
+    throw new SegmentError(`${key} holds the segment of chain ${header.chain} at offset ${header.start}`);
 }
 
 /** Another writer holds the key with other bytes: two streams write the same chain. */

@@ -3,11 +3,12 @@
 // follows the one before by offset and hash), cut at the last command that had arrived by the time
 // (`--to-time`) or ends at or before the offset (`--to-offset`), never inside a transaction. A damaged
 // or missing segment anywhere up to the cut refuses the plan: nothing is restored from a broken chain.
-import * as fs from "fs";
 import type { StoreLocation } from "../store/catalog";
 import { readManifest, type RedisBackupManifest } from "../redis-backup/manifest";
-import { listChains, readSegment, type StoredChain } from "./chain-store";
-import { checkChain, lastMark, type SegmentHeader, SegmentError } from "./segment";
+import { listChains, type StoredChain } from "./chain-store";
+import { FetchAhead } from "./fetch-ahead";
+import { SyncedFile } from "./synced-file";
+import { bytesOf, checkChain, lastMark, type SegmentHeader, SegmentError } from "./segment";
 
 /** The point to restore to. */
 export type PointTarget = { time: number } | { offset: number };
@@ -68,8 +69,8 @@ function within(t: PointTarget): (offset: number, at: number) => boolean {
  * Plans a restore to `target`, reading and checking every segment up to the cut; with `streamFile`,
  * writes the stream bytes to replay there (synced). `onBase` is called with the base's manifest once it
  * is known to start the chain, before the segments are read (a caller may start its download);
- * `onBytes` with each piece of the stream bytes as it is written. Each segment is fetched while the one
- * before it is checked and written.
+ * `onBytes` with each piece of the stream bytes as it is written. Segments are read ahead of the one
+ * being checked and written (FetchAhead: a few at once, bounded in number and bytes).
  * @throws PointOutOfRangeError, BrokenChainError
  */
 export async function planPoint(
@@ -88,25 +89,18 @@ export async function planPoint(
     );
   onBase?.(base);
   const accept = within(target);
-  const out = streamFile ? fs.openSync(streamFile, "w") : undefined;
+  const out = streamFile ? new SyncedFile(streamFile) : undefined;
   const used: PointPlan["segments"] = [];
   const checked: { header: SegmentHeader; sha256: string }[] = [];
   let cut = { offset: record.offset, at: Date.parse(record.startedAt) };
   let lastAt = cut.at;
-  const fetch = (i: number) => {
-    const f = i < chain.segments.length ? readSegment(at, chain.segments[i].key) : undefined;
-    // Awaited in turn; this keeps a failure of one fetched ahead and never awaited from being unhandled.
-    f?.catch(() => undefined);
-    return f;
-  };
-  let next = fetch(0);
+  const ahead = new FetchAhead(at, chain.segments);
   try {
     for (let i = 0; i < chain.segments.length; i++) {
       const s = chain.segments[i];
       let seg;
       try {
-        seg = await next!;
-        next = fetch(i + 1);
+        seg = await ahead.take(i);
       } catch (err) {
         if (err instanceof SegmentError) throw new BrokenChainError(err.message);
         throw err;
@@ -119,14 +113,15 @@ export async function planPoint(
       if (!mark) break;
       cut = mark;
       used.push({ key: s.key, start: seg.header.start, end: seg.header.end });
-      const piece = seg.payload.subarray(0, mark.offset - seg.header.start);
-      if (out !== undefined) fs.writeSync(out, piece);
-      onBytes?.(piece);
+      for (const piece of bytesOf(seg.payload, 0, mark.offset - seg.header.start)) {
+        out?.write(piece);
+        onBytes?.(piece);
+      }
       if (mark.offset < seg.header.end) break;
     }
-    if (out !== undefined) fs.fsyncSync(out);
+    await out?.finish();
   } finally {
-    if (out !== undefined) fs.closeSync(out);
+    await out?.close();
   }
   const reachesPast = "time" in target ? target.time <= lastAt : target.offset <= cut.offset;
   const lastSegment = used.length === chain.segments.length;

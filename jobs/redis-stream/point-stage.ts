@@ -37,7 +37,7 @@ export class StreamCheck {
     this.hash.update(piece);
     this.size += piece.length;
     try {
-      this.commands += this.reader.feed(piece).length;
+      this.commands += this.reader.count(piece);
     } catch (err) {
       if (err instanceof RespError) throw new StreamCutError(`the stream bytes are not RESP: ${err.message}`);
       throw err;

@@ -6,7 +6,7 @@
 // by key count with the server. The data directory is not involved.
 import * as fs from "fs";
 import * as path from "path";
-import { parseInfo } from "../redis/client";
+import { parseInfo } from "../redis/info";
 import type { StoreLocation } from "../store/catalog";
 import type { DatasetNames } from "../redis-backup/aof-layout";
 import { RdbCheck } from "../redis-backup/rdb/check";

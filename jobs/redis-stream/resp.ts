@@ -71,10 +71,48 @@ export class RespReader {
     return ends;
   }
 
+  /**
+   * Feeds the next piece as `feed` does, but only counts the commands it completes (no names, no ends):
+   * the fast path of a check that needs only whole commands and the transaction state.
+   * @throws RespError for bytes that are not a RESP command.
+   */
+  count(piece: Buffer): number {
+    let commands = 0;
+    let at = 0;
+    if (this.pending.length > 0) {
+      // The command begun in an earlier piece, completed with as little of this one as it takes (the
+      // piece itself is not copied: pieces are a download's chunks, all of the stream's bytes).
+      const held = this.pending.length;
+      for (let take = Math.min(piece.length, 4096); ; take = Math.min(piece.length, take * 4)) {
+        const joined = Buffer.concat([this.pending, piece.subarray(0, take)]);
+        const next = skipCommand(joined, 0, this.position);
+        if (next >= 0) {
+          at = next - held;
+          this.consumed += next;
+          commands++;
+          break;
+        }
+        if (take === piece.length) {
+          this.pending = joined;
+          return 0;
+        }
+      }
+    }
+    const from = at;
+    while (at < piece.length) {
+      const next = skipCommand(piece, at, this.position);
+      if (next < 0) break;
+      at = next;
+      commands++;
+    }
+    this.consumed += at - from;
+    // Copied: the caller may reuse `piece`.
+    this.pending = Buffer.from(piece.subarray(at));
+    return commands;
+  }
+
   private apply(name: string, arg1: string | undefined): void {
-    if (name === "SELECT" && arg1 !== undefined) this.position.db = Number(arg1);
-    else if (name === "MULTI") this.position.inMulti = true;
-    else if (name === "EXEC" || name === "DISCARD") this.position.inMulti = false;
+    applyEffect(this.position, effectOfName(name), arg1);
   }
 }
 
@@ -136,6 +174,100 @@ function parseCommand(b: Buffer, from: number): { name: string; arg1?: string; n
     p = start + len + 2;
   }
   return { name, arg1, next: p };
+}
+
+/** Where the last readCount's line ended (the byte after its CRLF, or the stray byte). */
+let countEnd = 0;
+
+/**
+ * readLength without an object (the skip's hot path): the number, -1 for a header that is not a
+ * number, -2 when its line is not complete yet; where it ended in `countEnd`.
+ */
+function readCount(b: Buffer, from: number): number {
+  let value = 0;
+  let digits = 0;
+  for (let i = from; i < b.length; i++) {
+    const c = b[i];
+    if (c >= 0x30 && c <= 0x39 && digits < 15) {
+      value = value * 10 + (c - 0x30);
+      digits++;
+    } else if (c === 0x0d) {
+      if (i + 1 >= b.length) return -2;
+      countEnd = i + 2;
+      return digits > 0 && b[i + 1] === 0x0a ? value : -1;
+    } else {
+      countEnd = i;
+      return -1;
+    }
+  }
+  return -2;
+}
+
+/** Whether the `word.length` bytes at `at` spell `word` (upper case ASCII) in any case. */
+function spells(b: Buffer, at: number, word: string): boolean {
+  for (let i = 0; i < word.length; i++) if ((b[at + i] & 0xdf) !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+const OTHER = 0;
+const SELECT = 1;
+const MULTI = 2;
+const ENDS_MULTI = 3;
+
+/** What a command named `name` (upper case) does to the reader's position. */
+function effectOfName(name: string): number {
+  if (name === "SELECT") return SELECT;
+  if (name === "MULTI") return MULTI;
+  return name === "EXEC" || name === "DISCARD" ? ENDS_MULTI : OTHER;
+}
+
+/** What a command's name, the `len` bytes at `at`, does to the reader's position. */
+function effectOf(b: Buffer, at: number, len: number): number {
+  if (len === 6 && spells(b, at, "SELECT")) return SELECT;
+  if (len === 5 && spells(b, at, "MULTI")) return MULTI;
+  if ((len === 4 && spells(b, at, "EXEC")) || (len === 7 && spells(b, at, "DISCARD"))) return ENDS_MULTI;
+  return OTHER;
+}
+
+/**
+ * Skips one command at `from` (as parseCommand reads it, without naming it) and applies it to
+ * `position`; returns where it ends, or -1 when it is not complete yet (`position` unchanged).
+ * @throws RespError for bytes that are not a RESP command.
+ */
+function skipCommand(b: Buffer, from: number, position: RespPosition): number {
+  if (b[from] !== 0x2a /* * */) {
+    // A bare newline or an inline command: rare, read as feed reads it.
+    const parsed = parseCommand(b, from);
+    if (!parsed) return -1;
+    applyEffect(position, effectOfName(parsed.name), parsed.arg1);
+    return parsed.next;
+  }
+  const n = readCount(b, from + 1);
+  if (n === -2) return -1;
+  if (n < 0) throw new RespError(`bad array header at byte ${from}`);
+  let p = countEnd;
+  let effect = OTHER;
+  let arg1: string | undefined;
+  for (let i = 0; i < n; i++) {
+    if (p >= b.length) return -1;
+    if (b[p] !== 0x24 /* $ */) throw new RespError(`bad bulk string header at byte ${p}`);
+    const len = readCount(b, p + 1);
+    if (len === -2) return -1;
+    if (len < 0) throw new RespError(`bad bulk string length at byte ${p}`);
+    const start = countEnd;
+    if (start + len + 2 > b.length) return -1;
+    if (i === 0) effect = effectOf(b, start, len);
+    else if (i === 1 && len <= 32 && effect === SELECT) arg1 = b.toString("latin1", start, start + len);
+    p = start + len + 2;
+  }
+  applyEffect(position, effect, arg1);
+  return p;
+}
+
+function applyEffect(position: RespPosition, effect: number, arg1: string | undefined): void {
+  if (effect === SELECT && arg1 !== undefined) position.db = Number(arg1);
+  else if (effect === MULTI) position.inMulti = true;
+  else if (effect === ENDS_MULTI) position.inMulti = false;
 }
 
 /** A RESP command as bytes (for SELECT and the like written into a replay). */

@@ -1,8 +1,10 @@
 // The segment format and the chain: a segment decodes to what was encoded; one flipped byte anywhere,
 // a missing segment or one out of order is found; keys sort by offset; the cut points of a header.
 import {
+  bytesOf,
   checkChain,
   decodeSegment,
+  decodeSegmentPieces,
   encodeSegment,
   lastMark,
   parseSegmentKey,
@@ -46,6 +48,26 @@ describe("a segment", () => {
       const bad = Buffer.from(s.body);
       bad[i] ^= 0x01;
       expect(() => decodeSegment(bad)).toThrow(SegmentError);
+    }
+  });
+
+  it("decodes the same from the chunks it arrived in, cut anywhere, and is refused the same when damaged", () => {
+    const s = segment(100, Buffer.concat([payload, encodeCommand("SET", "k2", "v".repeat(200))]), null);
+    const whole = decodeSegment(s.body);
+    for (let i = 1; i < s.body.length; i += 3)
+      for (const size of [1, 7, 64]) {
+        const chunks = [s.body.subarray(0, i)];
+        for (let j = i; j < s.body.length; j += size) chunks.push(s.body.subarray(j, j + size));
+        const d = decodeSegmentPieces(chunks);
+        expect(d.header).toEqual(whole.header);
+        expect(d.sha256).toBe(whole.sha256);
+        expect(Buffer.concat(d.payload).equals(whole.payload)).toBe(true);
+        expect(Buffer.concat(bytesOf(d.payload, 5, 20)).equals(whole.payload.subarray(5, 20))).toBe(true);
+      }
+    for (const i of [0, 40, 80, s.body.length - 1]) {
+      const bad = Buffer.from(s.body);
+      bad[i] ^= 0x01;
+      expect(() => decodeSegmentPieces([bad.subarray(0, 50), bad.subarray(50)])).toThrow(SegmentError);
     }
   });
 

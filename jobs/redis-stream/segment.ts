@@ -78,23 +78,70 @@ export function encodeSegmentParts(header: SegmentHeader, parts: Buffer[]): { bo
  * @throws SegmentError when its hash, header or size is not right.
  */
 export function decodeSegment(body: Buffer, key = "the segment"): Segment {
-  const nl = body.indexOf(0x0a);
-  const first = nl > 0 ? body.toString("latin1", 0, nl) : "";
+  const s = decodeSegmentPieces([body], key);
+  return { ...s, payload: s.payload.length === 1 ? s.payload[0] : Buffer.concat(s.payload) };
+}
+
+/** A decoded segment whose payload is left in the pieces the object arrived in (views, no copy). */
+export interface SegmentPieces {
+  header: SegmentHeader;
+  payload: Buffer[];
+  sha256: string;
+}
+
+/** Views of bytes `from` to `to` of `pieces` taken as one run of bytes. */
+export function bytesOf(pieces: Buffer[], from: number, to = Infinity): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const p of pieces) {
+    const start = Math.max(from - at, 0);
+    const end = Math.min(to - at, p.length);
+    if (end > start) out.push(p.subarray(start, end));
+    at += p.length;
+    if (at >= to) break;
+  }
+  return out;
+}
+
+/** Where the first newline at or after `from` is in `pieces` taken as one run of bytes; -1: none. */
+function newlineIn(pieces: Buffer[], from: number): number {
+  let at = 0;
+  for (const p of pieces) {
+    if (at + p.length > from) {
+      const i = p.indexOf(0x0a, Math.max(from - at, 0));
+      if (i >= 0) return at + i;
+    }
+    at += p.length;
+  }
+  return -1;
+}
+
+/**
+ * Decodes and checks a segment object that arrived in `pieces` (as a download's chunks), without joining
+ * them: only its first line and header are copied out.
+ * @throws SegmentError when its hash, header or size is not right.
+ */
+export function decodeSegmentPieces(pieces: Buffer[], key = "the segment"): SegmentPieces {
+  const nl = newlineIn(pieces, 0);
+  const first = nl > 0 && nl < 80 ? Buffer.concat(bytesOf(pieces, 0, nl)).toString("latin1") : "";
   const m = /^HFSEG\/1 ([0-9a-f]{64})$/.exec(first);
   if (!m) throw new SegmentError(`${key} does not start with a ${SEGMENT_FORMAT} line`);
-  const rest = body.subarray(nl + 1);
-  const sha256 = createHash("sha256").update(rest).digest("hex");
+  const hash = createHash("sha256");
+  for (const p of bytesOf(pieces, nl + 1)) hash.update(p);
+  const sha256 = hash.digest("hex");
   if (sha256 !== m[1]) throw new SegmentError(`${key} does not match its SHA-256 (altered or damaged)`);
-  const hl = rest.indexOf(0x0a);
+  const hl = newlineIn(pieces, nl + 1);
   let header: SegmentHeader;
   try {
-    header = JSON.parse(rest.toString("utf8", 0, hl)) as SegmentHeader;
+    if (hl < 0) throw new Error("no end of header");
+    header = JSON.parse(Buffer.concat(bytesOf(pieces, nl + 1, hl)).toString("utf8")) as SegmentHeader;
   } catch {
     throw new SegmentError(`${key} has an unreadable header`);
   }
-  const payload = rest.subarray(hl + 1);
-  if (payload.length !== header.end - header.start)
-    throw new SegmentError(`${key} holds ${payload.length} bytes for offsets ${header.start}..${header.end}`);
+  const payload = bytesOf(pieces, hl + 1);
+  const length = payload.reduce((n, p) => n + p.length, 0);
+  if (length !== header.end - header.start)
+    throw new SegmentError(`${key} holds ${length} bytes for offsets ${header.start}..${header.end}`);
   return { header, payload, sha256 };
 }
 
@@ -192,11 +239,14 @@ export function lastMark(
   header: SegmentHeader,
   accept: (offset: number, at: number) => boolean,
 ): { offset: number; at: number } | undefined {
-  let found: { offset: number; at: number } | undefined;
-  for (const [dOffset, dMs] of header.marks) {
-    const point = { offset: header.start + dOffset, at: header.firstAt + dMs };
-    if (!accept(point.offset, point.at)) break;
-    found = point;
+  // One mark per command or so: no object per mark, only for the one found.
+  const marks = header.marks;
+  let found = -1;
+  for (let i = 0; i < marks.length; i++) {
+    if (!accept(header.start + marks[i][0], header.firstAt + marks[i][1])) break;
+    found = i;
   }
-  return found;
+  return found < 0
+    ? undefined
+    : { offset: header.start + marks[found][0], at: header.firstAt + marks[found][1] };
 }

@@ -90,16 +90,8 @@ export async function withNode<T>(
   }
 }
 
-/** Parses the text of INFO into field -> value (section headers and blank lines skipped). */
-export function parseInfo(text: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    if (!line || line.startsWith("#")) continue;
-    const i = line.indexOf(":");
-    if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return fields;
-}
+// In its own module (no ioredis), for modules that only read INFO's text.
+export { parseInfo } from "./info";
 
 /** A replica as the primary's INFO replication lists it (`slaveN:ip=...,port=...,state=...,offset=...`). */
 export interface ReplicaInfo {

@@ -151,7 +151,20 @@ export async function objectExists(client: S3Client, bucket: string, key: string
 /** Reads a whole object into memory (for manifests and records, not for datasets). */
 export async function getBytes(client: S3Client, bucket: string, key: string): Promise<Buffer> {
   const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await r.Body!.transformToByteArray());
+  const bytes = await r.Body!.transformToByteArray();
+  // A view of the SDK's array, not a copy (a chain's segments are megabytes each).
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Reads an object as the chunks it arrived in (no joined copy: for a reader that goes through them in
+ * order, such as a segment's hash and payload).
+ */
+export async function getChunks(client: S3Client, bucket: string, key: string): Promise<Buffer[]> {
+  const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const chunks: Buffer[] = [];
+  for await (const chunk of r.Body as AsyncIterable<Buffer>) chunks.push(chunk);
+  return chunks;
 }
 
 /** Reads a JSON object. */

@@ -133,6 +133,15 @@ describe("an admin's FLUSHALL during a write load", () => {
       "appendonly.aof.manifest",
     ]);
     expect(fs.existsSync(path.join(dataDir, "holdfast-restore"))).toBe(false);
+    // Where its time went, step by step, in order: the steps after the CLI's own add up to its total.
+    expect(Object.keys(out.took)).toEqual([
+      ...["startup", "open", "prepare", "plan", "base", "sync", "place"],
+      ...["start", "load", "checks", "handover", "cleanup"],
+    ]);
+    const { startup: _startup, open: _open, ...steps } = out.took as Record<string, number>;
+    const sum = Object.values(steps).reduce((n, ms) => n + ms, 0);
+    expect(Math.abs(sum - out.timings.totalMs)).toBeLessThanOrEqual(12);
+    expect(out.took.load).toBeGreaterThan(0);
     // The previous data is kept aside, not deleted.
     const aside = fs.readdirSync(path.join(dataDir, "holdfast-aside"));
     expect(aside.length).toBe(1);

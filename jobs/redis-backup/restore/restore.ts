@@ -20,6 +20,11 @@
 // Until `aside` the data directory is untouched: a damaged backup or a failed load leaves it as it was.
 // After it, a re-run finishes the restore: it checks the staged RDB in full again first (SHA-256, CRC-64,
 // counts; downloaded again if a byte changed), and never takes its own half-placed files for the user's.
+// The state file is synced to disk before each step that changes what the data directory holds (aside,
+// place, handover, rollback), so after a power loss a re-run knows what is there. What it records of the
+// serving server's run (`serve` with the server's socket and pid, `done` just before the staging folder
+// is removed) is only replaced atomically, not synced: a power loss ends that server, and a re-run from
+// the synced `place` places the same files again, as it would after any kill in that step.
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -62,6 +67,7 @@ import {
 } from "./serving";
 import type Redis from "ioredis";
 import { scanRedisBackups } from "../store";
+import { Took } from "./took";
 import { RdbCheck } from "../rdb/check";
 import { planPoint, pointId, type PointPlan, type PointTarget } from "../../redis-stream/point-plan";
 import { replayPoint } from "../../redis-stream/replay";
@@ -158,6 +164,8 @@ export interface RestoreOutcome {
   /** --verify serving: the redis-server left serving the directory. */
   serving?: { pid: number; port: number };
   timings: { downloadMs: number; verifyMs: number; placeMs: number; totalMs: number };
+  /** Where the time went, step by step in ms (see Took): they add up to `timings.totalMs`. */
+  took: Record<string, number>;
 }
 
 /** The loaded dataset did not match the manifest; the data directory was not touched. */
@@ -221,18 +229,18 @@ export function readRestoreState(dataDir: string): RestoreState | undefined {
   }
 }
 
-function writeState(dataDir: string, state: RestoreState): void {
+function writeState(dataDir: string, state: RestoreState, durable = true): void {
   const { state: file } = stagingPaths(dataDir);
   const tmp = `${file}.tmp`;
   const fd = fs.openSync(tmp, "w");
   try {
     fs.writeSync(fd, JSON.stringify(state, null, 2) + "\n");
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  syncDir(path.dirname(file));
+  if (durable) syncDir(path.dirname(file));
 }
 
 function alive(pid: number): boolean {
@@ -399,8 +407,13 @@ interface RestoreRun {
   p: ReturnType<typeof stagingPaths>;
   state: RestoreState;
   resumed: boolean;
-  step(phase: RestorePhase, extra?: Partial<RestoreState>): void;
+  /**
+   * Records the step (the state file is replaced atomically). `durable` (the default) syncs it to disk
+   * first; the header of this file says which records need not survive a power loss.
+   */
+  step(phase: RestorePhase, extra?: Partial<RestoreState>, durable?: boolean): void;
   past(phase: RestorePhase): boolean;
+  took: Took;
 }
 
 /** What the staging steps produced: the checks that passed and their times. */
@@ -477,7 +490,7 @@ async function chooseSource(o: RestoreOptions, prior: RestoreState | undefined):
   return { id: chosen.id, manifest: manifests.get(chosen.id) };
 }
 
-function startRun(o: RestoreOptions, prior: RestoreState | undefined, id: string): RestoreRun {
+function startRun(o: RestoreOptions, prior: RestoreState | undefined, id: string, took: Took): RestoreRun {
   const requested = o.point ? pointId(o.point) : o.backup;
   const keep =
     prior && prior.id === id && (prior.phase !== "done" || requested === "latest" || requested === id);
@@ -509,11 +522,12 @@ function startRun(o: RestoreOptions, prior: RestoreState | undefined, id: string
     p: stagingPaths(o.dataDir),
     state,
     resumed: false,
-    step(phase, extra = {}) {
+    step(phase, extra = {}, durable = true) {
       run.state = { ...run.state, ...extra, phase };
-      writeState(o.dataDir, run.state);
+      writeState(o.dataDir, run.state, durable);
     },
     past: (phase) => ORDER.indexOf(run.state.phase) > ORDER.indexOf(phase),
+    took,
   };
   run.resumed = prior !== undefined && run.state.startedAt === prior.startedAt && prior.phase !== "download";
   if (run.resumed) log.info("continuing an interrupted restore", { restore: id, phase: run.state.phase });
@@ -523,6 +537,7 @@ function startRun(o: RestoreOptions, prior: RestoreState | undefined, id: string
 /** Runs (or resumes) a restore. */
 export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
   const t0 = Date.now();
+  const took = new Took();
   const prior = readRestoreState(o.dataDir);
   refuseRunningServer(o.dataDir, prior);
   const source = await chooseSource(o, prior);
@@ -530,13 +545,15 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
   const p = stagingPaths(o.dataDir);
   const unlock = lock(o.dataDir);
   try {
-    const run = startRun(o, prior, source.id);
+    const run = startRun(o, prior, source.id, took);
     if (run.state.phase === "rollback") await finishRollback(run);
     if (run.o.verify === "serving" && !run.past("place")) await checkServingStart(run, source.manifest);
+    took.end("prepare");
     const staged = o.point ? await stagePoint(run, o.point) : await stageBackup(run, source);
     const tPlace = Date.now();
     placeStaged(run);
     const placeMs = Date.now() - tPlace;
+    took.end("place");
     const served = await serveRestored(run, staged);
     if (served?.counts) {
       staged.databases = served.counts;
@@ -544,6 +561,7 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
     }
     fs.rmSync(p.staging, { recursive: true, force: true });
     syncDir(o.dataDir);
+    took.end("cleanup");
     return {
       id: source.id,
       manifest: staged.manifest,
@@ -560,6 +578,7 @@ export async function restoreRedis(o: RestoreOptions): Promise<RestoreOutcome> {
         placeMs,
         totalMs: Date.now() - t0,
       },
+      took: took.steps(),
     };
   } catch (err) {
     // Before `aside` the directory is untouched: drop the staging files, so it is exactly as it was.
@@ -648,6 +667,7 @@ async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Stag
     checks = downloadChecks(r.result, manifest, "computed here, equal to the RDB's own");
   }
   const downloadMs = Date.now() - tDownload;
+  run.took.end("download");
 
   // verify (after the download: the layout as it will be placed, or a re-run's staged file)
   const tVerify = Date.now();
@@ -660,6 +680,7 @@ async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Stag
     run.step("aside", { asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore") });
     verifyMs = Date.now() - tVerify;
   }
+  run.took.end("verify");
   return { manifest, checks, downloadMs, verifyMs, scanner };
 }
 
@@ -688,6 +709,7 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
     const sha = fs.existsSync(p.rdb) ? await fileSha256(p.rdb) : "";
     if (run.state.phase === "done" || sha === run.state.staged!.sha256) {
       const plan = await planPoint(o.at, target);
+      run.took.end("plan");
       const st = run.state.staged;
       return {
         manifest: plan.base,
@@ -705,6 +727,7 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
   if (!run.past("verify")) run.step("download");
   const streamFile = path.join(p.staging, "stream.bin");
   const plan = await planPoint(o.at, target, streamFile);
+  run.took.end("plan");
   log.info("replaying", pointFields(plan));
   checkSpace(o.dataDir, 2 * plan.base.objects["dump.rdb"].size + plan.bytes);
   const tReplay = Date.now();
@@ -715,6 +738,7 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
     o,
   );
   log.info("replayed", { ...r.times, planMs: tReplay - t0 });
+  run.took.end("replay");
   if (r.checks.some((c) => !c.ok)) throw new RestoreVerificationError(run.state.id, r.checks);
   fs.rmSync(streamFile, { force: true });
   syncDir(p.staging);
@@ -724,6 +748,7 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
     asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore"),
     staged: { sha256: r.sha256, size: r.size, keys, databases },
   });
+  run.took.end("count");
   return {
     manifest: plan.base,
     checks: r.checks,
@@ -763,6 +788,7 @@ async function stagePointForServing(run: RestoreRun, target: PointTarget): Promi
         (await sha256Of(p.stream)) === st!.stream);
     if (same) {
       const plan = await planPoint(o.at, target);
+      run.took.end("plan");
       return { manifest: plan.base, checks: [], downloadMs: 0, verifyMs: 0 };
     }
     log.warn("the staged base or stream is not the one checked any more; staging them again", {
@@ -777,6 +803,9 @@ async function stagePointForServing(run: RestoreRun, target: PointTarget): Promi
     (base) => checkSpace(o.dataDir, base.objects["dump.rdb"].size),
   );
   const plan = r.plan;
+  // The base downloads alongside the plan; `base` is only the wait for it after the plan ended.
+  run.took.first("plan", r.times.plan);
+  run.took.end("base");
   log.info("staged the base and the stream as the AOF the serving redis-server loads", {
     ...pointFields(plan),
     planMs: r.times.plan,
@@ -789,6 +818,7 @@ async function stagePointForServing(run: RestoreRun, target: PointTarget): Promi
     asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore"),
     staged: { sha256: r.baseSha256, size: fs.statSync(p.rdb).size, stream: r.streamSha256 },
   });
+  run.took.end("sync");
   return { manifest: plan.base, checks: r.checks, downloadMs: Date.now() - t0, verifyMs: 0 };
 }
 
@@ -837,7 +867,9 @@ function placeStaged(run: RestoreRun): void {
   matchOwner(o.dataDir, placed);
   syncDir(o.dataDir);
   checkPlacement(o, p.rdb, stream);
-  run.step(run.o.verify === "serving" ? "serve" : "done");
+  // Serving: `place` on disk is as good as `serve` after a power loss (the re-run places again).
+  if (run.o.verify === "serving") run.step("serve", {}, false);
+  else run.step("done");
 }
 
 /** Before the data directory is touched: the serving server can load the backup and its port is free. */
@@ -894,7 +926,8 @@ async function loadAndCheckServing(
   const { o } = run;
   await endEarlierServing(run.state.serving);
   const rec = { ...run.state.serving!, socket: newSocket(), pid: undefined };
-  run.step("serve", { serving: rec });
+  // What a re-run needs of a running server (its socket, its pid) needs no sync: a power loss ends it.
+  run.step("serve", { serving: rec }, false);
   let server: ServingServer | undefined;
   let client: Redis | undefined;
   let checks: Check[] = [];
@@ -906,8 +939,10 @@ async function loadAndCheckServing(
       port: rec.port,
     });
     server = await ServingServer.start(servingStart(o), rec);
-    run.step("serve", { serving: { ...rec, pid: server.pid } });
+    run.step("serve", { serving: { ...rec, pid: server.pid } }, false);
+    run.took.end("start");
     client = await server.loaded(o.loadTimeoutMs);
+    run.took.end("load");
     failpoint("restore-serving");
     const [, rdbchecksum] = (await client.config("GET", "rdbchecksum")) as string[];
     checks = [
@@ -921,6 +956,7 @@ async function loadAndCheckServing(
         : await compareLoaded(client, staged.manifest, staged.scanner!, o.appendonly)),
     ];
     if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(run.state.id, checks);
+    run.took.end("checks");
   } catch (err) {
     client?.disconnect();
     if (server) await killServing(server.pid);
@@ -943,9 +979,9 @@ async function resumeServing(run: RestoreRun): Promise<Redis> {
   });
   await endEarlierServing(rec);
   const socket = newSocket();
-  run.step("handover", { serving: { ...rec, socket, pid: undefined } });
+  run.step("handover", { serving: { ...rec, socket, pid: undefined } }, false);
   const server = await ServingServer.start(servingStart(run.o), { ...rec, socket });
-  run.step("handover", { serving: { ...rec, socket, pid: server.pid } });
+  run.step("handover", { serving: { ...rec, socket, pid: server.pid } }, false);
   return server.loaded(run.o.loadTimeoutMs);
 }
 
@@ -982,7 +1018,9 @@ async function serveRestored(
         `the dataset is in place (the previous one in ${run.state.asideDir ?? "no folder: there was none"}); the server was stopped. Start redis-server on ${run.o.dataDir}.`,
       );
     }
-    run.step("done");
+    // Not synced: the staging folder (the state file with it) is removed next, and that removal synced.
+    run.step("done", {}, false);
+    run.took.end("handover");
     log.info("serving", { restore: run.state.id, pid: rec.pid, port: rec.port });
     return { server: { pid: rec.pid!, port: rec.port }, checks, ms: Date.now() - t0, counts };
   } finally {

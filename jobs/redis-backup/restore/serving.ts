@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import type { DatasetNames } from "../aof-layout";
 import { socketClient } from "../scratch/server";
 
@@ -201,7 +201,8 @@ export class ServingServer {
           if (client.status === "end" || client.status === "close") client.disconnect();
         }
       }
-      await new Promise((r) => setTimeout(r, 20));
+      // Polled often: the restore is done once the server has loaded, and a poll costs it little.
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
 }
