@@ -126,19 +126,8 @@ function lineEnd(b: Buffer, from: number): number {
  * for a header that is not a number; undefined when its line is not complete yet.
  */
 function readLength(b: Buffer, from: number): { value: number; next: number } | undefined {
-  let value = 0;
-  let digits = 0;
-  for (let i = from; i < b.length; i++) {
-    const c = b[i];
-    if (c >= 0x30 && c <= 0x39 && digits < 15) {
-      value = value * 10 + (c - 0x30);
-      digits++;
-    } else if (c === 0x0d) {
-      if (i + 1 >= b.length) return undefined;
-      return { value: digits > 0 && b[i + 1] === 0x0a ? value : -1, next: i + 2 };
-    } else return { value: -1, next: i };
-  }
-  return undefined;
+  const value = readCount(b, from);
+  return value === -2 ? undefined : { value, next: countEnd };
 }
 
 /** Parses one command at `from`; undefined when it is not complete yet. */
