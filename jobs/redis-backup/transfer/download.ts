@@ -5,6 +5,7 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import * as fs from "fs";
 import { Transform } from "stream";
 import { pipeline } from "stream/promises";
+import { BackgroundSync } from "./background-sync";
 import { Progress } from "./progress";
 import type { StoreLocation } from "../../store/catalog";
 import { describeS3Error, isS3Stall } from "../../store/s3-timeout";
@@ -151,27 +152,14 @@ export async function downloadRdb(
   const body = r.Body as NodeJS.ReadableStream;
   const fd = fs.openSync(file, "w");
   const out = fs.createWriteStream("", { fd });
-  let unsynced = 0;
-  let syncing: Promise<void> | undefined;
-  let syncError: NodeJS.ErrnoException | undefined;
+  // Written data goes to disk in the background while the download goes on.
+  const sync = new BackgroundSync(fd, SYNC_EVERY);
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {
       try {
         check.write(chunk);
         progress.add(chunk.length);
-        unsynced += chunk.length;
-        if (unsynced >= SYNC_EVERY && !syncing && !out.closed) {
-          // Written data goes to disk in the background while the download goes on.
-          unsynced = 0;
-          syncing = new Promise((resolve) =>
-            fs.fdatasync(fd, (err) => {
-              // EBADF: the stream closed the file first; the final fsync covers what was written.
-              if (err && err.code !== "EBADF") syncError ??= err;
-              syncing = undefined;
-              resolve();
-            }),
-          );
-        }
+        sync.wrote(chunk.length, !out.closed);
         if (feed && !feed.write(chunk))
           feed.drained().then(
             () => done(null, chunk),
@@ -185,9 +173,7 @@ export async function downloadRdb(
   });
   try {
     await pipeline(body, tap, out);
-    // A write-back error is reported once: if a background sync got it, the final fsync would not.
-    await syncing;
-    if (syncError) throw syncError;
+    await sync.settle();
     const synced = fs.openSync(file, "r");
     try {
       fs.fsyncSync(synced);
