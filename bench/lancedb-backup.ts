@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   console.log("machine", JSON.stringify(machine));
   try {
-    const cli = compileCli(work);
+    const cli = compileCli();
 
     const dataDir = path.join(work, "lancedb_data");
     const t0 = Date.now();

@@ -428,7 +428,7 @@ async function main(): Promise<void> {
   let s3: S3Server | undefined;
   let source: Awaited<ReturnType<typeof startSource>> | undefined;
   try {
-    const cli = compileCli(work);
+    const cli = compileCli();
     source = await startSource(work, group);
     let t0 = Date.now();
     const keys = await fill(source.redis, 0, sizeMib * MiB);

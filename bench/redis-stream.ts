@@ -503,7 +503,7 @@ async function main(): Promise<void> {
   let s3: S3Server | undefined;
   let set: Awaited<ReturnType<typeof startSet>> | undefined;
   try {
-    const cli = compileCli(work);
+    const cli = compileCli();
     set = await startSet(work, group);
     s3 = await S3Server.start();
     await s3.createBucket(BUCKET);

@@ -644,11 +644,8 @@ async function main(): Promise<void> {
   try {
     // The pods' init containers and sidecars and the Jobs run the compiled CLI too (HOLDFAST_BIN, read
     // when the harness loads): the entry point beside the compiled output, as in the job image.
-    const cli = compileCli(work);
-    const bin = path.join(work, "build", "jobs", "bin", "holdfast.js");
-    fs.mkdirSync(path.dirname(bin), { recursive: true });
-    fs.copyFileSync(path.join(root, "jobs", "bin", "holdfast.js"), bin);
-    process.env.HOLDFAST_BIN = bin;
+    const cli = compileCli();
+    process.env.HOLDFAST_BIN = cli;
     const { StackCluster } = await import("../harness/stack-cluster");
     const out = path.join(root, "bench", "results", `${runId}.json`);
     const pollArgs = option("poll-interval", "") ? ["--poll-interval", option("poll-interval", "")] : [];

@@ -6,6 +6,7 @@ import { randomFillSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import Redis from "ioredis";
+import { compiledCli } from "../harness/holdfast-cli";
 import { freePort, type ProcessGroup, waitFor } from "../harness/processes";
 import { byteSize } from "../jobs/cli/args";
 
@@ -35,28 +36,11 @@ export function version(cmd: string, args: string[]): string {
 }
 
 /**
- * Compiles the CLI with tsconfig.build.json under `work`/build, as the job image runs it (compiled
- * JavaScript, not tsx); resolves to the path of its cli.js.
+ * The CLI compiled as the job image runs it (compiled JavaScript, not tsx): the tests' cached build of
+ * this checkout (harness/holdfast-cli.ts), built when missing; resolves to its entry point.
  */
-export function compileCli(work: string): string {
-  const build = path.join(work, "build");
-  fs.mkdirSync(build);
-  fs.symlinkSync(path.join(root, "node_modules"), path.join(build, "node_modules"));
-  // Type errors elsewhere in the tree (work in progress) do not stop tsc from emitting.
-  spawnSync(
-    process.execPath,
-    [
-      require.resolve("typescript/bin/tsc"),
-      "-p",
-      path.join(root, "tsconfig.build.json"),
-      "--outDir",
-      path.join(build, "dist"),
-    ],
-    { stdio: "ignore" },
-  );
-  const cli = path.join(build, "dist", "jobs", "cli.js");
-  if (!fs.existsSync(cli)) throw new Error("the CLI did not compile (tsc -p tsconfig.build.json)");
-  return cli;
+export function compileCli(): string {
+  return compiledCli().bin;
 }
 
 /** Bytes of each value of the benchmark's Redis datasets. */
