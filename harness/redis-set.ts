@@ -450,15 +450,19 @@ export class RedisSet {
     return undefined;
   }
 
-  /** How many replicas a sentinel knows as up. */
+  /**
+   * How many replicas a sentinel knows as up with their link to the primary ok: what a failover and a
+   * backup's discovery need. A sentinel learns a replica from the primary's INFO but reports its link
+   * `err` until it has read the replica's own INFO, and a backup passes over such a replica.
+   */
   private async replicasKnownBy(sentinel: PodProcess): Promise<number> {
     const c = this.connect(sentinel, "discovery", { connectTimeout: 1000 });
     try {
       await c.connect();
       const replicas = (await c.call("SENTINEL", "REPLICAS", this.masterName)) as string[][];
       return replicas.filter((r) => {
-        const flags = r[r.indexOf("flags") + 1] ?? "";
-        return !/s_down|disconnected/.test(flags);
+        const field = (name: string) => r[r.indexOf(name) + 1] ?? "";
+        return !/s_down|o_down|disconnected/.test(field("flags")) && field("master-link-status") === "ok";
       }).length;
     } finally {
       c.disconnect();

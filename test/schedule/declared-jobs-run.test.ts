@@ -178,6 +178,9 @@ test("redis-backup commits a backup of every key and pushes its success", async 
   expect(ids).toHaveLength(1);
   const m = await readManifest(at.client, at.bucket, at.layout, ids[0]);
   const total = Object.values(KEYS).reduce((a, b) => a + b, 0);
+  // The stack backs up from a replica; the job's log says why it passed one over.
+  if (m.source.role !== "replica")
+    throw new Error(`the backup came from the ${m.source.role}; the job's log:\n${run.log}`);
   expect(m).toMatchObject({ reason: "scheduled", source: { masterName: c.set.masterName, role: "replica" } });
   expect(m.dataset.keys).toBe(total);
   expect(m.dataset.patterns).toEqual({ "*:emotives:*": 3, "*:metadata:*": 2 });
