@@ -8,7 +8,8 @@ import * as path from "path";
 import { KubeApiServer, KubeObject, writeKubeconfig } from "../../harness/kube-api";
 import { renderedObjects } from "../../harness/rendered";
 import { HOLDFAST_BIN } from "../../harness/redis-set";
-import { manualJobName } from "./trigger";
+import { loadKubeClient } from "../kube/client";
+import { manualJobName, triggerCronJob } from "./trigger";
 
 jest.setTimeout(60_000);
 
@@ -167,6 +168,26 @@ it("refuses an unknown CronJob, a bad reason and an unreachable cluster with one
     fs.writeFileSync(kubeconfig, saved);
   }
 }, 180_000); // three runs of the CLI: over 60 s on a machine at load 20
+
+it("gives runs started in the same second names of their own", async () => {
+  const k8s = loadKubeClient();
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const batch = kc.makeApiClient(k8s.BatchV1Api);
+  const now = new Date("2026-03-01T08:00:00Z");
+  const names: string[] = [];
+  for (const reason of ["first", "second", "third"])
+    names.push((await triggerCronJob(batch, NS, "redis-backup", reason, now)).name);
+  expect(names).toEqual([
+    "redis-backup-manual-20260301t080000z",
+    "redis-backup-manual-20260301t080000z-2",
+    "redis-backup-manual-20260301t080000z-3",
+  ]);
+  const reasons = jobs()
+    .filter((j) => names.includes(j.metadata.name))
+    .map((j) => j.metadata.annotations?.["holdfast.dev/reason"]);
+  expect(reasons.sort()).toEqual(["first", "second", "third"]);
+});
 
 it("names runs within the 63 characters a Job name may have", () => {
   const name = manualJobName("x".repeat(80), new Date("2026-01-15T12:00:00Z"));

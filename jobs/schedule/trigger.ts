@@ -6,6 +6,9 @@ import { compactTime } from "../redis-pod/aside";
 import { nextPause, waitBackoff } from "../redis-pod/backoff";
 import { describeKubeError, httpStatus } from "../kube/client";
 
+/** Manual runs of one CronJob that may start in the same second. */
+const MAX_SAME_SECOND = 20;
+
 /** A created run. */
 export interface TriggeredJob {
   name: string;
@@ -34,9 +37,12 @@ export class TriggerError extends Error {
   }
 }
 
-/** The name of a manual run: `<cronjob>-manual-<time>`, within the 63 characters a Job name may have. */
-export function manualJobName(cronJob: string, now: Date): string {
-  const suffix = `-manual-${compactTime(now).toLowerCase()}`;
+/**
+ * The name of a manual run: `<cronjob>-manual-<time>`, within the 63 characters a Job name may have; the
+ * `n`th run started in the same second ends in `-<n>`.
+ */
+export function manualJobName(cronJob: string, now: Date, n = 1): string {
+  const suffix = `-manual-${compactTime(now).toLowerCase()}${n > 1 ? `-${n}` : ""}`;
   return `${cronJob.slice(0, 63 - suffix.length)}${suffix}`;
 }
 
@@ -102,8 +108,17 @@ export async function triggerCronJob(
   }
   const job = jobFromCronJob(source, reason, now);
   if (dryRun) return { name: job.metadata!.name!, namespace, cronJob, reason };
-  const created = await batch.createNamespacedJob({ namespace, body: job });
-  return { name: created.metadata!.name!, namespace, cronJob, reason };
+  // Names are per second: a run started in the same second as another (a second operator, a script)
+  // takes the next free name instead of failing on the first's.
+  for (let n = 2; ; n++) {
+    try {
+      const created = await batch.createNamespacedJob({ namespace, body: job });
+      return { name: created.metadata!.name!, namespace, cronJob, reason };
+    } catch (err) {
+      if (httpStatus(err) !== 409 || n > MAX_SAME_SECOND) throw err;
+      job.metadata!.name = manualJobName(cronJob, now, n);
+    }
+  }
 }
 
 /**
