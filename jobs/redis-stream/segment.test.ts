@@ -42,6 +42,23 @@ describe("a segment", () => {
     expect(d.sha256).toBe(s.sha256);
   });
 
+  it("reads its marks as written, and refuses unreadable ones when they are read", () => {
+    const s = segment(100, payload, null);
+    s.header.marks = [
+      [3, 0],
+      [payload.length, 900],
+    ];
+    const d = decodeSegment(encodeSegment(s.header, payload).body);
+    expect(d.header.marks).toEqual(s.header.marks);
+    expect(JSON.parse(JSON.stringify(d.header))).toEqual(s.header);
+    // Marks that are not pairs of numbers, hashed as the stream would have hashed them: the header's
+    // other fields read, the marks refused when a cut needs them.
+    for (const marks of [[["3", 0]], [[3]], 7, { a: 1 }])
+      expect(
+        () => decodeSegment(encodeSegment({ ...s.header, marks } as never, payload).body).header.marks,
+      ).toThrow(SegmentError);
+  });
+
   it("is refused when any one byte is flipped", () => {
     const s = segment(100, payload, null);
     for (let i = 0; i < s.body.length; i++) {

@@ -134,7 +134,7 @@ export function decodeSegmentPieces(pieces: Buffer[], key = "the segment"): Segm
   let header: SegmentHeader;
   try {
     if (hl < 0) throw new Error("no end of header");
-    header = JSON.parse(Buffer.concat(bytesOf(pieces, nl + 1, hl)).toString("utf8")) as SegmentHeader;
+    header = parseHeader(Buffer.concat(bytesOf(pieces, nl + 1, hl)).toString("utf8"), key);
   } catch {
     throw new SegmentError(`${key} has an unreadable header`);
   }
@@ -143,6 +143,60 @@ export function decodeSegmentPieces(pieces: Buffer[], key = "the segment"): Segm
   if (length !== header.end - header.start)
     throw new SegmentError(`${key} holds ${length} bytes for offsets ${header.start}..${header.end}`);
   return { header, payload, sha256 };
+}
+
+/** Where a header's marks begin as the writer puts them: the last field, the rest of the line. */
+const MARKS_FIELD = ',"marks":';
+
+/**
+ * Parses a header line, its marks only when they are first read: they are most of the line (one pair per
+ * command, 20,000 in a second of writes) and a restore to an offset at or past a segment's end never
+ * needs them (a segment ends at its last mark). A header laid out otherwise is parsed whole.
+ * @throws SyntaxError for a line that is not JSON; reading `marks` throws SegmentError when they are not
+ * pairs of numbers.
+ */
+function parseHeader(text: string, key: string): SegmentHeader {
+  const at = text.lastIndexOf(MARKS_FIELD);
+  let fields: unknown;
+  if (at > 0 && text.endsWith("]}")) {
+    try {
+      fields = JSON.parse(text.slice(0, at) + "}");
+    } catch {
+      fields = undefined;
+    }
+  }
+  if (typeof fields !== "object" || fields === null || Array.isArray(fields) || "marks" in fields) {
+    const whole = JSON.parse(text) as SegmentHeader;
+    whole.marks = checkedMarks(whole.marks, key);
+    return whole;
+  }
+  const raw = text.slice(at + MARKS_FIELD.length, -1);
+  let marks: [number, number][] | undefined;
+  Object.defineProperty(fields, "marks", {
+    enumerable: true,
+    get: () => (marks ??= parseMarks(raw, key)),
+  });
+  return fields as SegmentHeader;
+}
+
+/** A header's marks. @throws SegmentError when they are not an array of pairs of numbers. */
+function parseMarks(raw: string, key: string): [number, number][] {
+  let marks: unknown;
+  try {
+    marks = JSON.parse(raw);
+  } catch {
+    marks = undefined;
+  }
+  return checkedMarks(marks, key);
+}
+
+/** `marks` when it is an array of pairs of numbers. @throws SegmentError */
+function checkedMarks(marks: unknown, key: string): [number, number][] {
+  const pairs =
+    Array.isArray(marks) &&
+    marks.every((m) => Array.isArray(m) && Number.isFinite(m[0]) && Number.isFinite(m[1]));
+  if (!pairs) throw new SegmentError(`${key} has unreadable marks in its header`);
+  return marks as [number, number][];
 }
 
 /** The folder of the stream under a Redis layout prefix (`<prefix>/redis/`). */
