@@ -225,7 +225,13 @@ type RestoreMethod = (typeof RESTORE_METHODS)[number];
 
 /** Waits until the server on `port` serves and holds `keys` keys. */
 async function servedOn(port: number, keys: number): Promise<void> {
-  const c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const c = new Redis({
+    port,
+    host: "127.0.0.1",
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableReadyCheck: false,
+  });
   c.on("error", () => undefined);
   try {
     if (!/^loading:0/m.test(String(await c.info("persistence"))))
