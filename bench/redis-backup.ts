@@ -29,6 +29,7 @@
 // then the restore rounds. The results name the commit measured and whether jobs/ had uncommitted changes.
 //   npm run bench:redis -- [--size-mib 1100] [--second-size-mib 2200] [--rounds 3] [--second-rounds 3]
 //                          [--restore-rounds 3] [--delay-zero 1] [--wait-rounds 10] [--restore-only 0]
+// HOLDFAST_BENCH_CPU_PROF=<dir>: the --verify serving restores write a V8 CPU profile there (--cpu-prof).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -250,7 +251,12 @@ async function restoreOnce(
   id: string,
   dir: string,
 ): Promise<{ seconds: number; rssMiB?: number }> {
-  const holdfast = [process.execPath, b.cli, "restore", "redis", "--backup", id];
+  const prof = name === "holdfast-serving" ? process.env.HOLDFAST_BENCH_CPU_PROF : undefined;
+  const holdfast = [
+    process.execPath,
+    ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
+    ...[b.cli, "restore", "redis", "--backup", id],
+  ];
   const where = ["--data-dir", dir, "--bucket", "bench-holdfast", "--prefix", "bench"];
   if (name === "holdfast") {
     const r = await runTimed("/usr/bin/time", ["-f", "%M", "-o", b.rssFile, ...holdfast, ...where], b.env);
