@@ -1,6 +1,7 @@
 // The stream over a write load on the harness's Sentinel set: killed (SIGKILL) and started again it
 // continues its chain from the last durable segment; the primary killed, it continues on the promoted
-// replica by PSYNC continuation. The timeline is one chain without a gap, and a restore to its newest
+// replica by PSYNC continuation (the load paused at the kill, so the promoted replica holds every byte the
+// stream does). The timeline is one chain without a gap, and a restore to its newest
 // moment holds exactly what the set holds, key by key.
 import * as fs from "fs";
 import * as os from "os";
@@ -9,7 +10,7 @@ import { RedisSet } from "../../harness/redis-set";
 import { S3Server } from "../../harness/s3";
 import { StandaloneRedis } from "../../harness/standalone-redis";
 import { BUCKET, type CliRun } from "../backup/cli";
-import { freePort } from "../../harness/processes";
+import { freePort, waitFor } from "../../harness/processes";
 import { restoreAndServe, startStream, streamEnv, timeline, waitDurable, WriteLoad } from "./support";
 
 jest.setTimeout(300_000);
@@ -54,10 +55,26 @@ it("keeps one gap-free chain across its own SIGKILL and a primary's death, and r
   await waitDurable(env, Date.now(), 60_000);
   await pause(500);
 
-  // The primary dies: the sentinels promote a replica, the stream continues on it.
+  // The primary dies: the sentinels promote a replica, the stream continues on it. The load pauses for
+  // the kill until every replica, the stream too, has all the primary sent: with writes in flight, the
+  // stream may hold bytes the promoted replica never got (its output buffer died with the primary), and
+  // then no PSYNC can continue: a real gap, recorded as one, and not what this test is about.
   const old = await set.waitForHealthy();
+  load.pause(true);
+  await waitFor(
+    "every replica of the primary, the stream too, at its offset",
+    async () => {
+      const info = await set.replication(old);
+      const offset = Number(info.master_repl_offset);
+      const replicas = Object.entries(info).filter(([k]) => /^slave\d+$/.test(k));
+      return replicas.length > 0 && replicas.every(([, v]) => Number(/offset=(\d+)/.exec(v)?.[1]) === offset);
+    },
+    15_000,
+    50,
+  );
   await set.kill(old);
   await set.waitForPromotion(old, 60_000);
+  load.pause(false);
   await pause(2000);
   await load.stop();
   const primary = await set.waitForHealthy(60_000).catch(() => set.primaryNamedBySentinels());
@@ -69,7 +86,8 @@ it("keeps one gap-free chain across its own SIGKILL and a primary's death, and r
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   expect(metrics).toMatch(/^holdfast_stream_link_up 1$/m);
   expect(Number(/^holdfast_stream_lag_seconds (\S+)$/m.exec(metrics)![1])).toBeLessThan(5);
-  expect(metrics).toMatch(/^holdfast_stream_gaps_total 0$/m);
+  if (!/^holdfast_stream_gaps_total 0$/m.test(metrics))
+    throw new Error(`the stream began a new chain; its log since the restart:\n${runs[1].stderr()}`);
   const durableOffset = Number(/^holdfast_stream_durable_offset (\d+)$/m.exec(metrics)![1]);
 
   const t = await timeline(env);
