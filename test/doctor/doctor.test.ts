@@ -389,10 +389,11 @@ test("a denied access review: one FAIL line naming the right", async () => {
 });
 
 test("a stale backup: one FAIL line naming the store", async () => {
-  // A fresh LanceDB snapshot, and a Redis backup older than --max-age.
-  await snapshotLanceDb();
+  // A Redis backup older than --max-age, and a fresh LanceDB snapshot: taken after the wait, so that
+  // it is still fresh when doctor looks, however soon the tests before this one finished.
   const wait = redisBackupAt + 40_000 - Date.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  await snapshotLanceDb();
   failsOnce(
     await doctor("--max-age", "30s"),
     /^FAIL backups\s+newest redis: \S+ is \S+ old, over --max-age 30 ?s/,
