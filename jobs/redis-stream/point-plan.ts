@@ -66,22 +66,6 @@ function within(t: PointTarget): (offset: number, at: number) => boolean {
 }
 
 /**
- * The last safe cut of a segment within the target. A segment ends at its last mark (the stream closes
- * segments there), so a segment that ends at or before an offset target is whole without its marks
- * read; a time target reads them (arrival times are kept as they were received, not assumed in order).
- * @throws SegmentError for unreadable marks
- */
-function markFor(
-  header: SegmentHeader,
-  target: PointTarget,
-  accept: (offset: number, at: number) => boolean,
-): { offset: number; at: number } | undefined {
-  if ("offset" in target && header.end <= target.offset && header.end > header.start)
-    return { offset: header.end, at: header.lastAt };
-  return lastMark(header, accept);
-}
-
-/**
  * Plans a restore to `target`, reading and checking every segment up to the cut; with `streamFile`,
  * writes the stream bytes to replay there (synced). `onBase` is called with the base's manifest once it
  * is known to start the chain, before the segments are read (a caller may start its download);
@@ -125,13 +109,7 @@ export async function planPoint(
       const broken = checkChain(record.offset, checked);
       if (broken) throw new BrokenChainError(`chain ${chain.chain}: ${broken.problem}`);
       lastAt = seg.header.lastAt;
-      let mark;
-      try {
-        mark = markFor(seg.header, target, accept);
-      } catch (err) {
-        if (err instanceof SegmentError) throw new BrokenChainError(err.message);
-        throw err;
-      }
+      const mark = lastMark(seg.header, accept);
       if (!mark) break;
       cut = mark;
       used.push({ key: s.key, start: seg.header.start, end: seg.header.end });

@@ -42,7 +42,7 @@ describe("a segment", () => {
     expect(d.sha256).toBe(s.sha256);
   });
 
-  it("reads its marks as written, and refuses unreadable ones when they are read", () => {
+  it("reads its marks as written, and is refused when they are unreadable", () => {
     const s = segment(100, payload, null);
     s.header.marks = [
       [3, 0],
@@ -51,8 +51,7 @@ describe("a segment", () => {
     const d = decodeSegment(encodeSegment(s.header, payload).body);
     expect(d.header.marks).toEqual(s.header.marks);
     expect(JSON.parse(JSON.stringify(d.header))).toEqual(s.header);
-    // Marks that are not pairs of numbers, hashed as the stream would have hashed them: the header's
-    // other fields read, the marks refused when a cut needs them.
+    // Marks that are not pairs of numbers, hashed as the stream would have hashed them: refused.
     for (const marks of [[["3", 0]], [[3]], 7, { a: 1 }])
       expect(
         () => decodeSegment(encodeSegment({ ...s.header, marks } as never, payload).body).header.marks,

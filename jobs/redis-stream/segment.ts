@@ -145,49 +145,14 @@ export function decodeSegmentPieces(pieces: Buffer[], key = "the segment"): Segm
   return { header, payload, sha256 };
 }
 
-/** Where a header's marks begin as the writer puts them: the last field, the rest of the line. */
-const MARKS_FIELD = ',"marks":';
-
 /**
- * Parses a header line, its marks only when they are first read: they are most of the line (one pair per
- * command, 20,000 in a second of writes) and a restore to an offset at or past a segment's end never
- * needs them (a segment ends at its last mark). A header laid out otherwise is parsed whole.
- * @throws SyntaxError for a line that is not JSON; reading `marks` throws SegmentError when they are not
- * pairs of numbers.
+ * Parses a header line and checks its marks are pairs of numbers (a cut reads them).
+ * @throws SyntaxError for a line that is not JSON, SegmentError for marks that are not pairs of numbers
  */
 function parseHeader(text: string, key: string): SegmentHeader {
-  const at = text.lastIndexOf(MARKS_FIELD);
-  let fields: unknown;
-  if (at > 0 && text.endsWith("]}")) {
-    try {
-      fields = JSON.parse(text.slice(0, at) + "}");
-    } catch {
-      fields = undefined;
-    }
-  }
-  if (typeof fields !== "object" || fields === null || Array.isArray(fields) || "marks" in fields) {
-    const whole = JSON.parse(text) as SegmentHeader;
-    whole.marks = checkedMarks(whole.marks, key);
-    return whole;
-  }
-  const raw = text.slice(at + MARKS_FIELD.length, -1);
-  let marks: [number, number][] | undefined;
-  Object.defineProperty(fields, "marks", {
-    enumerable: true,
-    get: () => (marks ??= parseMarks(raw, key)),
-  });
-  return fields as SegmentHeader;
-}
-
-/** A header's marks. @throws SegmentError when they are not an array of pairs of numbers. */
-function parseMarks(raw: string, key: string): [number, number][] {
-  let marks: unknown;
-  try {
-    marks = JSON.parse(raw);
-  } catch {
-    marks = undefined;
-  }
-  return checkedMarks(marks, key);
+  const header = JSON.parse(text) as SegmentHeader;
+  header.marks = checkedMarks(header.marks, key);
+  return header;
 }
 
 /** `marks` when it is an array of pairs of numbers. @throws SegmentError */
