@@ -13,9 +13,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as lancedb from "@lancedb/lancedb";
+import { compiledCli } from "../harness/holdfast-cli";
 import { S3Server } from "../harness/s3";
 import { batch, generate } from "./lancedb-dataset";
-import { compileCli, flag, runTimed, version } from "./support";
+import { flag, runTimed, version } from "./support";
 
 const root = path.join(__dirname, "..");
 const AWS = "/usr/bin/aws";
@@ -98,7 +99,8 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   console.log("machine", JSON.stringify(machine));
   try {
-    const cli = compileCli();
+    // The CLI as the job image runs it (compiled, not tsx): the tests' cached build of this checkout.
+    const cli = compiledCli().bin;
 
     const dataDir = path.join(work, "lancedb_data");
     const t0 = Date.now();

@@ -35,11 +35,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
+import { compiledCli } from "../harness/holdfast-cli";
 import { S3Server } from "../harness/s3";
 import { freePort, ProcessGroup, waitFor } from "../harness/processes";
 import { renderRedisConf } from "../components/redis/conf";
 import {
-  compileCli,
   fillRandomValues as fill,
   flag,
   median,
@@ -440,7 +440,8 @@ async function main(): Promise<void> {
   let s3: S3Server | undefined;
   let source: Awaited<ReturnType<typeof startSource>> | undefined;
   try {
-    const cli = compileCli();
+    // The CLI as the job image runs it (compiled, not tsx): the tests' cached build of this checkout.
+    const cli = compiledCli().bin;
     source = await startSource(work, group);
     let t0 = Date.now();
     const keys = await fill(source.redis, 0, sizeMib * MiB);

@@ -33,12 +33,12 @@ import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
 import { renderRedisConf } from "../components/redis/conf";
+import { compiledCli } from "../harness/holdfast-cli";
 import { S3Server } from "../harness/s3";
 import { freePort, ProcessGroup, waitFor } from "../harness/processes";
 import { getBytes, getJson, listObjects } from "../jobs/store/s3";
 import { type ChainRecord, decodeSegment } from "../jobs/redis-stream/segment";
 import {
-  compileCli,
   flag,
   median,
   percentile,
@@ -503,7 +503,8 @@ async function main(): Promise<void> {
   let s3: S3Server | undefined;
   let set: Awaited<ReturnType<typeof startSet>> | undefined;
   try {
-    const cli = compileCli();
+    // The CLI as the job image runs it (compiled, not tsx): the tests' cached build of this checkout.
+    const cli = compiledCli().bin;
     set = await startSet(work, group);
     s3 = await S3Server.start();
     await s3.createBucket(BUCKET);

@@ -39,17 +39,10 @@ import * as os from "os";
 import * as path from "path";
 import type Redis from "ioredis";
 import * as lancedb from "@lancedb/lancedb";
+import { compiledCli } from "../harness/holdfast-cli";
 import type { StackCluster } from "../harness/stack-cluster";
 import { generate } from "./lancedb-dataset";
-import {
-  compileCli,
-  fillRandomValues,
-  flag,
-  median,
-  runTimed as run,
-  sizeMib as sizeFlag,
-  version,
-} from "./support";
+import { fillRandomValues, flag, median, runTimed as run, sizeMib as sizeFlag, version } from "./support";
 
 const root = path.join(__dirname, "..");
 const AWS = "/usr/bin/aws";
@@ -642,9 +635,9 @@ async function main(): Promise<void> {
   console.log("machine", JSON.stringify(machine));
   const results: Record<string, unknown> = { machine, sizeMib, rounds };
   try {
-    // The pods' init containers and sidecars and the Jobs run the compiled CLI too (HOLDFAST_BIN, read
-    // when the harness loads): the entry point beside the compiled output, as in the job image.
-    const cli = compileCli();
+    // The CLI as the job image runs it (compiled, not tsx): the tests' cached build of this checkout. The
+    // pods' init containers and sidecars and the Jobs run it too (HOLDFAST_BIN, read when the harness loads).
+    const cli = compiledCli().bin;
     process.env.HOLDFAST_BIN = cli;
     const { StackCluster } = await import("../harness/stack-cluster");
     const out = path.join(root, "bench", "results", `${runId}.json`);

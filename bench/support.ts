@@ -6,7 +6,6 @@ import { randomFillSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import Redis from "ioredis";
-import { compiledCli } from "../harness/holdfast-cli";
 import { freePort, type ProcessGroup, waitFor } from "../harness/processes";
 import { byteSize } from "../jobs/cli/args";
 
@@ -33,14 +32,6 @@ export function version(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
   if (r.error || r.status !== 0) return "unknown";
   return (r.stdout || r.stderr).split("\n")[0].trim();
-}
-
-/**
- * The CLI compiled as the job image runs it (compiled JavaScript, not tsx): the tests' cached build of
- * this checkout (harness/holdfast-cli.ts), built when missing; resolves to its entry point.
- */
-export function compileCli(): string {
-  return compiledCli().bin;
 }
 
 /** Bytes of each value of the benchmark's Redis datasets. */
