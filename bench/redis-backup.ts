@@ -21,6 +21,9 @@
 // sync delay before the source forks: with --delay-zero 1 (default) the backup rounds run a second time
 // with `repl-diskless-sync-delay 0` set on the same server, which measures what that wait costs; and
 // --wait-rounds transfers from an empty server with the same settings measure the wait alone.
+// Each backup round also prints the CPU seconds it cost the source (its forked RDB production included),
+// s3rver and the client side (holdfast, redis-cli or aws), from /proc: on a machine of few cores, where
+// the bucket's stand-in shares the cores, they say which work the wall time is made of.
 // Holdfast runs as the job image runs it: compiled with tsconfig.build.json. Times are medians of
 // --rounds runs in rotating order. The AWS CLI is Debian's /usr/bin/aws (v2).
 // The restore runs --restore-rounds times each at both sizes (default --rounds; 0 skips it), in rotating
@@ -40,6 +43,7 @@ import { S3Server } from "../harness/s3";
 import { freePort, ProcessGroup, waitFor } from "../harness/processes";
 import { renderRedisConf } from "../components/redis/conf";
 import {
+  cpuSeconds,
   fillRandomValues as fill,
   flag,
   median,
@@ -92,24 +96,27 @@ interface Bench {
   rssFile: string;
   rdbFile: string;
   keys: number;
+  /** The source redis-server's and s3rver's process ids, for the CPU each method costs them. */
+  sourcePid?: number;
+  s3Pid?: number;
 }
 
 /** Starts the source (the stack's replication settings) and a sentinel watching it. */
 async function startSource(
   work: string,
   group: ProcessGroup,
-): Promise<Pick<Bench, "port" | "sentinelPort" | "redis">> {
+): Promise<Pick<Bench, "port" | "sentinelPort" | "redis" | "sourcePid">> {
   const port = await freePort();
   const dataDir = path.join(work, "redis");
   fs.mkdirSync(dataDir);
   const replication = renderedReplicationArgs();
   console.log(`source replication settings (rendered): ${replication.join(" ")}`);
-  group.start("redis", "redis-server", [
+  const source = group.start("redis", "redis-server", [
     ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dataDir],
     ...["--save", "", "--appendonly", "no"],
     ...replication,
   ]);
-  return watchedSource(work, group, port);
+  return { ...(await watchedSource(work, group, port)), sourcePid: source.pid };
 }
 
 /** The source's repl-diskless-sync-delay now. */
@@ -160,23 +167,67 @@ function backupMethods(b: Bench): Record<string, Method> {
   };
 }
 
+/**
+ * CPU seconds a method cost: the source (with its forked RDB production), s3rver, and the client side
+ * (the benchmark's commands: holdfast, redis-cli, aws, with their children).
+ */
+interface CpuShare {
+  source: number;
+  s3rver: number;
+  client: number;
+}
+
+function cpuNow(b: Bench): CpuShare {
+  return {
+    source: cpuSeconds(b.sourcePid),
+    s3rver: cpuSeconds(b.s3Pid),
+    client: cpuSeconds(process.pid, true),
+  };
+}
+
+/** Waits (up to 5 s) until the source has no RDB-producing child left to reap, so its CPU is counted. */
+async function childReaped(b: Bench): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const info = String(await b.redis.info("persistence"));
+    if (/^rdb_bgsave_in_progress:0/m.test(info) && /^current_fork_perc:0/m.test(info)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function cpuSince(b: Bench, before: CpuShare): Promise<CpuShare> {
+  await childReaped(b);
+  const now = cpuNow(b);
+  return {
+    source: now.source - before.source,
+    s3rver: now.s3rver - before.s3rver,
+    client: now.client - before.client,
+  };
+}
+
 /** Runs every backup method `n` times in rotating order; prints and returns the medians and ratios. */
 async function runBackups(b: Bench, label: string, n: number) {
   const methods = backupMethods(b);
   const names = Object.keys(methods);
   const times: Record<string, number[]> = Object.fromEntries(names.map((m) => [m, []]));
+  const cpu: Record<string, CpuShare[]> = Object.fromEntries(names.map((m) => [m, []]));
   const rss: number[] = [];
   let id = "";
   for (let round = 0; round < n; round++) {
     // Rotate the order, so no method always runs first (cold caches) or last.
     for (let k = 0; k < names.length; k++) {
       const name = names[(round + k) % names.length];
+      const before = cpuNow(b);
       const r = await methods[name]();
+      const used = await cpuSince(b, before);
       times[name].push(r.seconds);
+      cpu[name].push(used);
       if (r.rssMiB) rss.push(r.rssMiB);
       if (r.id) id = r.id;
       console.log(
-        `${label} round ${round + 1}: ${name} ${r.seconds.toFixed(2)} s${r.rssMiB ? `, peak RSS ${r.rssMiB.toFixed(0)} MiB` : ""}`,
+        `${label} round ${round + 1}: ${name} ${r.seconds.toFixed(2)} s${r.rssMiB ? `, peak RSS ${r.rssMiB.toFixed(0)} MiB` : ""}; ` +
+          `CPU s: source ${used.source.toFixed(1)}, s3rver ${used.s3rver.toFixed(1)}, client ${used.client.toFixed(1)}, ` +
+          `${((used.source + used.s3rver + used.client) / r.seconds).toFixed(2)} cores busy`,
       );
     }
   }
@@ -189,6 +240,7 @@ async function runBackups(b: Bench, label: string, n: number) {
     ratioToFileThenCp: med.holdfast / med["rdb-file-then-aws-cp"],
     ratioToPipe: med.holdfast / med["rdb-pipe-aws-cp"],
     peakRssMiB: Math.max(...rss),
+    cpuSeconds: cpu,
     id,
     loadavg: loadavg(),
   };
@@ -463,6 +515,7 @@ async function main(): Promise<void> {
       rssFile: path.join(work, "rss"),
       rdbFile: path.join(work, "dump.rdb"),
       keys,
+      s3Pid: s3.pid,
     };
     results.replicationArgs = renderedReplicationArgs();
     if (!restoreOnly) results.syncWait = await measureSyncWait(work, group, flag("wait-rounds", 10));

@@ -57,6 +57,28 @@ export async function fillRandomValues(c: Redis, from: number, toBytes: number):
   return n;
 }
 
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on Linux). */
+const TICKS = 100;
+
+/**
+ * CPU seconds (user and system) process `pid` has used, with those of its children it has waited for
+ * (a redis-server's forked save, a shell's commands), from /proc/PID/stat; NaN when it is gone.
+ * @param childrenOnly count only the children's (the benchmark's own commands, from its own pid)
+ */
+export function cpuSeconds(pid: number | undefined, childrenOnly = false): number {
+  if (!pid) return NaN;
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return NaN;
+  }
+  // The fields after the command name (which may hold spaces), from field 3 (state) on.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const [utime, stime, cutime, cstime] = f.slice(11, 15).map(Number);
+  return ((childrenOnly ? 0 : utime + stime) + cutime + cstime) / TICKS;
+}
+
 /** The median of `xs`. */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -66,6 +66,11 @@ export class S3Server {
     return server;
   }
 
+  /** The process id of the server while it runs (for a benchmark's CPU accounting). */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
   /** The data folder s3rver keeps buckets in. */
   get dataDir(): string {
     return path.join(this.dir, "data");
