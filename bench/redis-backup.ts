@@ -22,8 +22,10 @@
 // with `repl-diskless-sync-delay 0` set on the same server, which measures what that wait costs; and
 // --wait-rounds transfers from an empty server with the same settings measure the wait alone.
 // Each backup round also prints the CPU seconds it cost the source (its forked RDB production included),
-// s3rver and the client side (holdfast, redis-cli or aws), from /proc: on a machine of few cores, where
-// the bucket's stand-in shares the cores, they say which work the wall time is made of.
+// s3rver and the client side (holdfast, redis-cli or aws), from /proc, and each restore round those of
+// s3rver and of the client with the redis-servers that load (the throw-away one and the serving one): on
+// a machine of few cores, where the bucket's stand-in shares the cores, they say which work the wall
+// time is made of.
 // Holdfast runs as the job image runs it: compiled with tsconfig.build.json. Times are medians of
 // --rounds runs in rotating order. The AWS CLI is Debian's /usr/bin/aws (v2).
 // The restore runs --restore-rounds times each at both sizes (default --rounds; 0 skips it), in rotating
@@ -302,7 +304,7 @@ async function restoreOnce(
   name: RestoreMethod,
   id: string,
   dir: string,
-): Promise<{ seconds: number; rssMiB?: number }> {
+): Promise<{ seconds: number; rssMiB?: number; serverCpu?: number }> {
   const prof = name === "holdfast-serving" ? process.env.HOLDFAST_BENCH_CPU_PROF : undefined;
   const holdfast = [
     process.execPath,
@@ -337,9 +339,12 @@ async function restoreOnce(
       b.env,
     );
     const pid = Number(/pid (\d+) on port/.exec(r.stdout)?.[1]);
+    let serverCpu = NaN;
     try {
       await servedOn(port, b.keys);
     } finally {
+      // The serving server is not this process's child: its CPU is read before it is ended.
+      serverCpu = cpuSeconds(pid);
       if (pid) process.kill(pid, "SIGKILL");
     }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -347,7 +352,11 @@ async function restoreOnce(
     console.log(
       `restore: holdfast --verify serving ${seconds.toFixed(1)} s (serving when it exits; ${took})`,
     );
-    return { seconds, rssMiB: Number(fs.readFileSync(b.rssFile, "utf8").trim()) / 1024 };
+    return {
+      seconds,
+      rssMiB: Number(fs.readFileSync(b.rssFile, "utf8").trim()) / 1024,
+      serverCpu,
+    };
   }
   const r = await runTimed(
     AWS,
@@ -366,13 +375,23 @@ async function restoreOnce(
 async function runRestores(b: Bench, id: string, n: number, label: string) {
   const times: Record<string, number[]> = Object.fromEntries(RESTORE_METHODS.map((m) => [m, []]));
   const rss: Record<string, number[]> = { holdfast: [], "holdfast-serving": [] };
+  const cpu: Record<string, CpuShare[]> = Object.fromEntries(RESTORE_METHODS.map((m) => [m, []]));
   const load: number[][] = [];
   for (let round = 0; round < n; round++) {
     for (let k = 0; k < RESTORE_METHODS.length; k++) {
       const name = RESTORE_METHODS[(round + k) % RESTORE_METHODS.length];
       const dir = path.join(b.work, `restore-${name}-${round}`);
       fs.mkdirSync(dir);
+      const before = cpuNow(b);
       const r = await restoreOnce(b, name, id, dir);
+      const used = await cpuSince(b, before);
+      // The client side: holdfast (with a throw-away server) or aws, and the server that loads and serves.
+      const client = used.client + (r.serverCpu ?? 0);
+      cpu[name].push({ ...used, client });
+      console.log(
+        `${label} restore round ${round + 1}: ${name} ${r.seconds.toFixed(1)} s; CPU s: s3rver ${used.s3rver.toFixed(1)}, ` +
+          `client and server ${client.toFixed(1)}, ${((used.s3rver + client) / r.seconds).toFixed(2)} cores busy`,
+      );
       times[name].push(r.seconds);
       if (r.rssMiB) rss[name].push(r.rssMiB);
       fs.rmSync(dir, { recursive: true, force: true });
@@ -389,6 +408,7 @@ async function runRestores(b: Bench, id: string, n: number, label: string) {
     ratioServing: median_["holdfast-serving"] / base,
     peakRssMiB: Math.max(...rss.holdfast),
     peakRssMiBServing: Math.max(...rss["holdfast-serving"]),
+    cpuSeconds: cpu,
     loadavgPerRound: load,
     loadavg: loadavg(),
   };

@@ -158,7 +158,7 @@ const restore: Command = {
       min: 1,
       max: 65535,
       default: "6379",
-      help: "with --verify serving: the port the restored redis-server serves on, opened once its load is checked",
+      help: "with --verify serving: the port the restored redis-server serves on, opened once its load is checked and the RDB is on disk",
     },
     "serve-config": {
       type: "string",

@@ -184,6 +184,11 @@ it("restores byte for byte and leaves the server that loaded it serving, its che
       `keys matching ${PATTERN} in db0`,
     ]),
   );
+  // The RDB's last fsync ran during the load and ended before the port opened (the handover).
+  expect(Object.keys(out.took)).toEqual([
+    ...["startup", "open", "prepare", "download", "verify", "place"],
+    ...["start", "load", "checks", "sync", "handover", "cleanup"],
+  ]);
   await expectServed(dir, port, out.serving.pid, original);
 });
 

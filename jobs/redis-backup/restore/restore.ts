@@ -13,9 +13,11 @@
 // With --verify serving there is no throw-away load: after `place` the restore starts the redis-server
 // that will serve the directory (restore/serving.ts), and its own first load is the verification:
 //   serve     the serving server loads the placed files on a private socket (its load checks the
-//             CRC-64); DBSIZE per database and pattern counts are compared with the manifest. A failed
-//             load or check rolls back: the server is killed, the placed files removed (they are
-//             copies of the backup) and the previous dataset moved back from holdfast-aside/
+//             CRC-64); DBSIZE per database and pattern counts are compared with the manifest. The
+//             RDB's last fsync, started when its download ended, runs during this load and is awaited
+//             before the handover. A failed load, check or fsync rolls back: the server is killed, the
+//             placed files removed (they are copies of the backup) and the previous dataset moved back
+//             from holdfast-aside/
 //   handover  the server's port is opened (CONFIG SET port); it is left serving
 // Until `aside` the data directory is untouched: a damaged backup or a failed load leaves it as it was.
 // After it, a re-run finishes the restore: it checks the staged RDB in full again first (SHA-256, CRC-64,
@@ -40,7 +42,7 @@ import {
   pointAofFiles,
   syncDir,
 } from "../aof-layout";
-import { checkLocalRdb, DamagedBackupError, downloadRdb } from "../transfer/download";
+import { checkLocalRdb, DamagedBackupError, downloadRdb, fsyncFile } from "../transfer/download";
 import { failpoint } from "../failpoint";
 import { readManifest, type RedisBackupManifest } from "../manifest";
 import type { RdbScanner } from "../rdb/scanner";
@@ -427,6 +429,11 @@ interface Staged {
   databases?: KeyCounts;
   /** The scan of the staged RDB (expire times for the serving server's checks). */
   scanner?: RdbScanner;
+  /**
+   * --verify serving: the staged RDB's final fsync, started when its download ended and left running
+   * while the dataset is placed and loaded; the port opens only once it has resolved.
+   */
+  durable?: Promise<void>;
 }
 
 /** Keys and keys with a TTL per database. */
@@ -616,6 +623,7 @@ async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Stag
   const id = source.id;
   const manifest = source.manifest ?? (await readManifest(o.at.client, o.at.bucket, o.at.layout, id));
   let scanner: RdbScanner | undefined;
+  let durable: Promise<void> | undefined;
   let checks: Check[] = [];
   const tDownload = Date.now();
   if (run.past("verify") && !["handover", "done"].includes(state.phase)) {
@@ -649,9 +657,13 @@ async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Stag
       failpoint("restore-downloaded");
       run.step("aside", { asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore") });
     } else {
-      // The layout or serving load checks the RDB's CRC-64; the download checks the SHA-256.
-      const d = await downloadRdb(o.at, manifest, p.partial, undefined, false);
+      // The layout or serving load checks the RDB's CRC-64; the download checks the SHA-256. Serving:
+      // the file's last fsync runs on while it is placed and loaded (awaited before the handover).
+      const d = await downloadRdb(o.at, manifest, p.partial, undefined, false, o.verify === "serving");
       scanner = d.scanner;
+      durable = d.durable;
+      // Awaited before the handover; this keeps a failure on a path that never gets there from being unhandled.
+      durable?.catch(() => undefined);
       const by = o.verify === "serving" ? "the serving redis-server's load" : "the layout load";
       checks = downloadChecks(d.result, manifest, `checked by ${by}`);
       fs.renameSync(p.partial, p.rdb);
@@ -681,7 +693,7 @@ async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Stag
     verifyMs = Date.now() - tVerify;
   }
   run.took.end("verify");
-  return { manifest, checks, downloadMs, verifyMs, scanner };
+  return { manifest, checks, downloadMs, verifyMs, scanner, durable };
 }
 
 /** What a point restore logs of its plan: the base, the chain's segments and where it cuts. */
@@ -957,6 +969,12 @@ async function loadAndCheckServing(
     ];
     if (checks.some((c) => !c.ok)) throw new RestoreVerificationError(run.state.id, checks);
     run.took.end("checks");
+    // The placed RDB is on disk before anyone may write to the server: the download's fsync, which ran
+    // during the load; after an interruption (that fsync may never have finished), one now.
+    if (staged.durable) {
+      await staged.durable;
+      run.took.end("sync");
+    } else if (fs.existsSync(run.p.rdb)) await fsyncFile(run.p.rdb);
   } catch (err) {
     client?.disconnect();
     if (server) await killServing(server.pid);

@@ -127,7 +127,11 @@ const SYNC_EVERY = 64 * 1024 * 1024;
 /**
  * Downloads backup `manifest.id`'s RDB to `file` (synced to disk), checking it on the way, and hands
  * every piece to `feed` as well when given. With `computeCrc` false the RDB's own CRC-64 is left to the
- * redis-server that loads it (the restore's verification load).
+ * redis-server that loads it (the restore's verification load). With `syncLater`, it resolves once the
+ * bytes are written and checked, and the file's final fsync (started then, on libuv's thread pool, on a
+ * descriptor of its own, so a rename does not matter) is the `durable` promise: a restore can start
+ * loading the file while the last of it reaches the disk, and waits for `durable` before the result is
+ * used.
  * @throws DamagedBackupError when it does not match the manifest; the file is then removed.
  */
 export async function downloadRdb(
@@ -136,7 +140,8 @@ export async function downloadRdb(
   file: string,
   feed?: DownloadFeed,
   computeCrc = true,
-): Promise<{ result: RdbCheckResult; scanner: RdbScanner }> {
+  syncLater = false,
+): Promise<{ result: RdbCheckResult; scanner: RdbScanner; durable?: Promise<void> }> {
   const rdb = manifest.objects[RDB_OBJECT];
   const check = newCheck(manifest, computeCrc);
   const progress = new Progress(`s3://${at.bucket}/${rdb.key} -> ${file}`, rdb.size);
@@ -174,6 +179,10 @@ export async function downloadRdb(
   try {
     await pipeline(body, tap, out);
     await sync.settle();
+    if (syncLater) {
+      const result = finishCheck(check, manifest);
+      return { result, scanner: check.scanner, durable: fsyncFile(file) };
+    }
     const synced = fs.openSync(file, "r");
     try {
       fs.fsyncSync(synced);
@@ -190,6 +199,24 @@ export async function downloadRdb(
   } finally {
     progress.done();
   }
+}
+
+/**
+ * Flushes a file to disk on libuv's thread pool. The descriptor is opened before this returns, so the
+ * file may be renamed while the flush runs. A failure to open, flush or close rejects.
+ */
+export function fsyncFile(file: string): Promise<void> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+  return new Promise((resolve, reject) =>
+    fs.fsync(fd, (err) =>
+      fs.close(fd, (closeErr) => ((err ?? closeErr) ? reject(err ?? closeErr) : resolve())),
+    ),
+  );
 }
 
 /**
