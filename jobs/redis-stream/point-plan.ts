@@ -7,7 +7,7 @@ import type { StoreLocation } from "../store/catalog";
 import { readManifest, type RedisBackupManifest } from "../redis-backup/manifest";
 import { listChains, type StoredChain } from "./chain-store";
 import { FetchAhead } from "./fetch-ahead";
-import { SyncedFile } from "./synced-file";
+import { SyncedFile } from "../redis-backup/transfer/synced-file";
 import { bytesOf, checkChain, lastMark, type SegmentHeader, SegmentError } from "./segment";
 
 /** The point to restore to. */

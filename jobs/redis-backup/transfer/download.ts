@@ -3,9 +3,7 @@
 // the manifest recorded. A damaged or mismatching download is an error before anything else happens.
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import * as fs from "fs";
-import { Transform } from "stream";
-import { pipeline } from "stream/promises";
-import { BackgroundSync } from "./background-sync";
+import { SyncedFile } from "./synced-file";
 import { Progress } from "./progress";
 import type { StoreLocation } from "../../store/catalog";
 import { describeS3Error, isS3Stall } from "../../store/s3-timeout";
@@ -154,43 +152,24 @@ export async function downloadRdb(
     progress.done();
     throw stalled(err);
   }
-  const body = r.Body as NodeJS.ReadableStream;
-  const fd = fs.openSync(file, "w");
-  const out = fs.createWriteStream("", { fd });
-  // Written data goes to disk in the background while the download goes on.
-  const sync = new BackgroundSync(fd, SYNC_EVERY);
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      try {
+  const body = r.Body as AsyncIterable<Buffer>;
+  // Written on the thread pool, several writes at once, synced in the background as it goes.
+  const out = new SyncedFile(file, SYNC_EVERY);
+  try {
+    try {
+      for await (const chunk of body) {
         check.write(chunk);
         progress.add(chunk.length);
-        sync.wrote(chunk.length, !out.closed);
-        if (feed && !feed.write(chunk))
-          feed.drained().then(
-            () => done(null, chunk),
-            (err: Error) => done(err),
-          );
-        else done(null, chunk);
-      } catch (err) {
-        done(err as Error);
+        if (feed && !feed.write(chunk)) await feed.drained();
+        await out.write(chunk);
       }
-    },
-  });
-  try {
-    await pipeline(body, tap, out);
-    await sync.settle();
-    if (syncLater) {
-      const result = finishCheck(check, manifest);
-      return { result, scanner: check.scanner, durable: fsyncFile(file) };
-    }
-    const synced = fs.openSync(file, "r");
-    try {
-      fs.fsyncSync(synced);
+      if (syncLater) await out.written();
+      else await out.finish();
     } finally {
-      fs.closeSync(synced);
+      await out.close();
     }
     const result = finishCheck(check, manifest);
-    return { result, scanner: check.scanner };
+    return { result, scanner: check.scanner, durable: syncLater ? fsyncFile(file) : undefined };
   } catch (err) {
     fs.rmSync(file, { force: true });
     if (err instanceof RdbChecksumError || err instanceof RdbFormatError)

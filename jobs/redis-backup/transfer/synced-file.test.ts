@@ -1,5 +1,6 @@
-// The staged stream file: pieces written on the thread pool land in order, byte for byte, however many
-// wait at once; a write the disk refuses fails `finish` (and the writes after it), never silently.
+// A file written on the thread pool (a downloading RDB, the staged stream): pieces land in order, byte
+// for byte, however many wait at once and however they are gathered into writes; a write the disk
+// refuses fails `finish` (and the writes after it), never silently.
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
