@@ -662,7 +662,8 @@ async function stageBackup(run: RestoreRun, source: RestoreSource): Promise<Stag
       const d = await downloadRdb(o.at, manifest, p.partial, undefined, false, o.verify === "serving");
       scanner = d.scanner;
       durable = d.durable;
-      // Awaited before the handover; this keeps a failure on a path that never gets there from being unhandled.
+      // Awaited before the handover; this keeps a failure on a path that never gets there (a failed
+      // placement or load) from being unhandled.
       durable?.catch(() => undefined);
       const by = o.verify === "serving" ? "the serving redis-server's load" : "the layout load";
       checks = downloadChecks(d.result, manifest, `checked by ${by}`);
