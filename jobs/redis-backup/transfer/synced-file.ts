@@ -77,7 +77,7 @@ export class SyncedFile {
     return this.queued <= MAX_QUEUED ? Promise.resolve() : this.drained();
   }
 
-  /** Starts writing the gathered pieces at their offset. */
+  /** Starts writing the gathered pieces at their offset; after a refused write, drops them instead. */
   private flush(): void {
     if (this.batchBytes === 0) return;
     const pieces = this.batch;
@@ -86,6 +86,10 @@ export class SyncedFile {
     this.batch = [];
     this.batchBytes = 0;
     this.position += bytes;
+    if (this.error) {
+      this.queued -= bytes;
+      return;
+    }
     const done: Promise<void> = writeAllAt(this.fd, pieces, at)
       .then(
         () => this.sync.wrote(bytes),
