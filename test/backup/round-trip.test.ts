@@ -313,16 +313,20 @@ describe("the data-directory method (a sidecar, BGSAVE and copy)", () => {
 });
 
 describe("bad input is one line on stderr and exit code 2", () => {
+  // An empty data directory of this file's own: "." (the checkout) is the working directory of the
+  // redis-servers other test files start, and the restore rightly refuses a directory a server runs in.
+  const emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), "holdfast-bad-input-"));
+  afterAll(() => fs.rmSync(emptyDir, { recursive: true, force: true }));
   const cases: [string, string[], Record<string, string>, RegExp][] = [
     [
       "a malformed backup id",
-      ["restore", "redis", "--backup", "yesterday", "--data-dir", "."],
+      ["restore", "redis", "--backup", "yesterday", "--data-dir", emptyDir],
       {},
       /"yesterday" is not a backup id/,
     ],
     [
       "an unknown backup id",
-      ["restore", "redis", "--backup", "20200101T000000Z", "--data-dir", "."],
+      ["restore", "redis", "--backup", "20200101T000000Z", "--data-dir", emptyDir],
       {},
       /no backup 20200101T000000Z in s3:\/\/holdfast-backups\/dev\/redis\//,
     ],
@@ -334,7 +338,7 @@ describe("bad input is one line on stderr and exit code 2", () => {
     ],
     [
       "a prefix without backups",
-      ["restore", "redis", "--backup", "latest", "--data-dir", "."],
+      ["restore", "redis", "--backup", "latest", "--data-dir", emptyDir],
       { HOLDFAST_PREFIX: "empty" },
       /there is no backup in s3:\/\/holdfast-backups\/empty\/redis\//,
     ],
