@@ -191,8 +191,8 @@ async function readStored(b: Bench, run: StreamRun, keyPrefix: string, writes: n
     for (const m of s.payload.toString("latin1").matchAll(keyRe)) durableAtOf[Number(m[1])] = durableAt;
     payloads.push(s.payload);
     endOffset = s.header.end;
-    const last = s.header.marks[s.header.marks.length - 1];
-    if (last) lastCommandAt = s.header.firstAt + last[1];
+    const marks = s.header.marks;
+    if (marks.count > 0) lastCommandAt = s.header.firstAt + marks.at(marks.count - 1);
   }
   return {
     base: String(record.base),

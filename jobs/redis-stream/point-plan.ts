@@ -105,7 +105,8 @@ export async function planPoint(
         if (err instanceof SegmentError) throw new BrokenChainError(err.message);
         throw err;
       }
-      checked.push(seg);
+      // Only what the chain check needs is kept: each payload is let go once it is written.
+      checked.push({ header: seg.header, sha256: seg.sha256 });
       const broken = checkChain(record.offset, checked);
       if (broken) throw new BrokenChainError(`chain ${chain.chain}: ${broken.problem}`);
       lastAt = seg.header.lastAt;

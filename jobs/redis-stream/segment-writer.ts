@@ -9,7 +9,7 @@ import { log } from "../cli/log";
 import type { StoreLocation } from "../store/catalog";
 import { putSegment, SegmentConflictError } from "./chain-store";
 import { RespReader } from "./resp";
-import { encodeSegmentParts, segmentKey, type SegmentHeader } from "./segment";
+import { encodeSegmentParts, Marks, segmentKey, type SegmentHeader } from "./segment";
 
 /** Where a chain stands: the last byte written (or to be written) and its hash. */
 export interface ChainPosition {
@@ -149,7 +149,7 @@ export class SegmentWriter {
       taken += Math.max(0, n);
     }
     const restBytes = this.bytes - length;
-    const marks = this.marks.map(([o, t]) => [o - start, t - this.firstAt] as [number, number]);
+    const marks = Marks.of(this.marks.map(([o, t]) => [o - start, t - this.firstAt] as const));
     const header: SegmentHeader = {
       chain: this.closed.chain,
       replid: this.closed.replid,

@@ -7,11 +7,13 @@ import {
   decodeSegmentPieces,
   encodeSegment,
   lastMark,
+  Marks,
   parseSegmentKey,
   segmentKey,
   SegmentError,
   type SegmentHeader,
 } from "./segment";
+import { createHash } from "crypto";
 import { encodeCommand, RespReader } from "./resp";
 
 const REPLID = "a".repeat(40);
@@ -26,7 +28,7 @@ function segment(start: number, payload: Buffer, prev: string | null) {
     lastAt: 1_700_000_000_900,
     prev,
     db: 0,
-    marks: [[payload.length, 900]],
+    marks: Marks.of([[payload.length, 900]]),
   };
   return { header, ...encodeSegment(header, payload) };
 }
@@ -44,18 +46,52 @@ describe("a segment", () => {
 
   it("reads its marks as written, and is refused when they are unreadable", () => {
     const s = segment(100, payload, null);
-    s.header.marks = [
-      [3, 0],
+    s.header.marks = Marks.of([
+      [3, -2],
       [payload.length, 900],
-    ];
+    ]);
     const d = decodeSegment(encodeSegment(s.header, payload).body);
-    expect(d.header.marks).toEqual(s.header.marks);
-    expect(JSON.parse(JSON.stringify(d.header))).toEqual(s.header);
-    // Marks that are not pairs of numbers, hashed as the stream would have hashed them: refused.
+    expect([0, 1].map((i) => [d.header.marks.offset(i), d.header.marks.at(i)])).toEqual([
+      [3, -2],
+      [payload.length, 900],
+    ]);
+    expect(d.header.marks.count).toBe(2);
+    expect(JSON.parse(JSON.stringify(d.header))).toEqual(JSON.parse(JSON.stringify(s.header)));
+    // Marks that are not whole, not base64, not rising or beyond the payload, hashed as the stream
+    // would have hashed them: refused.
+    const packed = (pairs: [number, number][]) => Marks.of(pairs).toJSON();
+    for (const marks of [
+      packed([[3, 0]]).slice(0, 8),
+      "not base64!",
+      7,
+      packed([
+        [5, 0],
+        [5, 1],
+      ]),
+      packed([[0, 0]]),
+      packed([[payload.length + 1, 0]]),
+    ])
+      expect(() => decodeSegment(encodeSegment({ ...s.header, marks } as never, payload).body)).toThrow(
+        /unreadable marks/,
+      );
+  });
+
+  it("of the first format (marks as JSON pairs) is still read, and refused when its marks are not pairs", () => {
+    const v1 = (marks: unknown) => {
+      const header = { ...segment(100, payload, null).header, marks };
+      const rest = Buffer.concat([Buffer.from(JSON.stringify(header) + "\n"), payload]);
+      const sha = createHash("sha256").update(rest).digest("hex");
+      return Buffer.concat([Buffer.from(`HFSEG/1 ${sha}\n`), rest]);
+    };
+    const d = decodeSegment(v1([[payload.length, 900]]));
+    expect([d.header.marks.count, d.header.marks.offset(0), d.header.marks.at(0)]).toEqual([
+      1,
+      payload.length,
+      900,
+    ]);
+    expect(d.payload.equals(payload)).toBe(true);
     for (const marks of [[["3", 0]], [[3]], 7, { a: 1 }])
-      expect(
-        () => decodeSegment(encodeSegment({ ...s.header, marks } as never, payload).body).header.marks,
-      ).toThrow(SegmentError);
+      expect(() => decodeSegment(v1(marks))).toThrow(SegmentError);
   });
 
   it("is refused when any one byte is flipped", () => {
@@ -131,11 +167,11 @@ describe("cut points", () => {
   it("are the last mark the limit accepts", () => {
     const h = {
       ...segment(100, Buffer.alloc(30), null).header,
-      marks: [
+      marks: Marks.of([
         [10, 0],
         [20, 500],
         [30, 900],
-      ] as [number, number][],
+      ]),
     };
     expect(lastMark(h, (_o, at) => at <= h.firstAt + 600)).toEqual({ offset: 120, at: h.firstAt + 500 });
     expect(lastMark(h, (o) => o <= 129)).toEqual({ offset: 120, at: h.firstAt + 500 });

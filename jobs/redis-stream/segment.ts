@@ -1,7 +1,7 @@
 // One segment of the replication stream as it is stored: the bytes a primary sent its replicas between
 // two replication offsets, with what a restore needs to trust and cut them. An object is
 //
-//   HFSEG/1 <sha256 of everything after this line>\n
+//   HFSEG/2 <sha256 of everything after this line>\n
 //   <header, one line of JSON>\n
 //   <payload: the stream's bytes from offset `start` (exclusive) to `end` (inclusive)>
 //
@@ -9,10 +9,79 @@
 // missing, replaced or altered segment breaks the chain. Segments of one chain sit under
 // `<prefix>/redis/stream/<chain>/<start offset>.seg` (both zero-padded, so the keys sort by offset) and
 // are written create-only: one segment per offset, never replaced.
+//
+// The header's marks (one per command: tens of thousands in a busy second) are packed into one base64
+// string (HFSEG/2): parsed as JSON arrays (HFSEG/1, still read) they cost a restore more than the
+// segment's SHA-256. A restore reads one mark of most segments and all of only the one it cuts.
 import { createHash } from "crypto";
 
-/** The format tag of the first line. */
-export const SEGMENT_FORMAT = "HFSEG/1";
+/** The format tag of the first line of the segments written. */
+export const SEGMENT_FORMAT = "HFSEG/2";
+/** The format of the first segments: marks as a JSON array of pairs (read, no longer written). */
+export const SEGMENT_FORMAT_V1 = "HFSEG/1";
+
+/**
+ * A segment's safe points, in offset order: for each, the end of a command relative to the segment's
+ * `start` and when its last byte arrived relative to `firstAt` (ms). Held packed, 8 bytes a mark
+ * (the offset as an unsigned and the time as a signed 32-bit little-endian number); written into the
+ * header as base64.
+ */
+export class Marks {
+  private constructor(private readonly packed: Buffer) {}
+
+  /** Packs `[offset - start, ms - firstAt]` pairs. @throws RangeError for values out of 32 bits */
+  static of(pairs: readonly (readonly [number, number])[]): Marks {
+    const packed = Buffer.alloc(pairs.length * 8);
+    for (let i = 0; i < pairs.length; i++) {
+      packed.writeUInt32LE(pairs[i][0], i * 8);
+      packed.writeInt32LE(pairs[i][1], i * 8 + 4);
+    }
+    return new Marks(packed);
+  }
+
+  /**
+   * Reads the header's base64 back, checked: whole marks, offsets rising within the payload.
+   * @throws SegmentError
+   */
+  static decode(text: unknown, length: number, key: string): Marks {
+    const bad = (why: string) => new SegmentError(`${key} has unreadable marks in its header: ${why}`);
+    if (typeof text !== "string" || text.length % 4 !== 0) throw bad("not base64");
+    const packed = Buffer.from(text, "base64");
+    // The decoder skips what is not base64: then fewer bytes come out than the length says.
+    const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+    if (packed.length !== (text.length / 4) * 3 - padding) throw bad("not base64");
+    if (packed.length % 8 !== 0) throw bad(`${packed.length} bytes is not a whole number of marks`);
+    const marks = new Marks(packed);
+    let before = 0;
+    for (let i = 0; i < marks.count; i++) {
+      const o = marks.offset(i);
+      if (o <= before || o > length)
+        throw bad(`mark ${i} at ${o} is not after ${before} and within ${length}`);
+      before = o;
+    }
+    return marks;
+  }
+
+  /** How many there are. */
+  get count(): number {
+    return this.packed.length / 8;
+  }
+
+  /** Mark `i`'s end of command, relative to the segment's start. */
+  offset(i: number): number {
+    return this.packed.readUInt32LE(i * 8);
+  }
+
+  /** When mark `i`'s last byte arrived, relative to the segment's firstAt (ms). */
+  at(i: number): number {
+    return this.packed.readInt32LE(i * 8 + 4);
+  }
+
+  /** The header's form: base64. */
+  toJSON(): string {
+    return this.packed.toString("base64");
+  }
+}
 
 /** What a segment's header records. */
 export interface SegmentHeader {
@@ -31,11 +100,8 @@ export interface SegmentHeader {
   prev: string | null;
   /** The database selected at `start` (-1: not known, the stream has not said). */
   db: number;
-  /**
-   * The points a replay may stop at (a command ended, no transaction open) and when their last byte
-   * arrived: pairs [offset - start, ms - firstAt].
-   */
-  marks: [number, number][];
+  /** The points a replay may stop at (a command ended, no transaction open) and when they arrived. */
+  marks: Marks;
 }
 
 /** A decoded segment. */
@@ -124,18 +190,19 @@ function newlineIn(pieces: Buffer[], from: number): number {
 export function decodeSegmentPieces(pieces: Buffer[], key = "the segment"): SegmentPieces {
   const nl = newlineIn(pieces, 0);
   const first = nl > 0 && nl < 80 ? Buffer.concat(bytesOf(pieces, 0, nl)).toString("latin1") : "";
-  const m = /^HFSEG\/1 ([0-9a-f]{64})$/.exec(first);
+  const m = /^HFSEG\/([12]) ([0-9a-f]{64})$/.exec(first);
   if (!m) throw new SegmentError(`${key} does not start with a ${SEGMENT_FORMAT} line`);
   const hash = createHash("sha256");
   for (const p of bytesOf(pieces, nl + 1)) hash.update(p);
   const sha256 = hash.digest("hex");
-  if (sha256 !== m[1]) throw new SegmentError(`${key} does not match its SHA-256 (altered or damaged)`);
+  if (sha256 !== m[2]) throw new SegmentError(`${key} does not match its SHA-256 (altered or damaged)`);
   const hl = newlineIn(pieces, nl + 1);
   let header: SegmentHeader;
   try {
     if (hl < 0) throw new Error("no end of header");
-    header = parseHeader(Buffer.concat(bytesOf(pieces, nl + 1, hl)).toString("utf8"), key);
-  } catch {
+    header = parseHeader(Buffer.concat(bytesOf(pieces, nl + 1, hl)).toString("utf8"), m[1] === "1", key);
+  } catch (err) {
+    if (err instanceof SegmentError) throw err;
     throw new SegmentError(`${key} has an unreadable header`);
   }
   const payload = bytesOf(pieces, hl + 1);
@@ -146,17 +213,20 @@ export function decodeSegmentPieces(pieces: Buffer[], key = "the segment"): Segm
 }
 
 /**
- * Parses a header line and checks its marks are pairs of numbers (a cut reads them).
- * @throws SyntaxError for a line that is not JSON, SegmentError for marks that are not pairs of numbers
+ * Parses a header line and checks its marks (a cut reads them): base64 (HFSEG/2) or, from the first
+ * format (`v1`), an array of pairs of numbers.
+ * @throws SyntaxError for a line that is not JSON, SegmentError for marks that are not readable
  */
-function parseHeader(text: string, key: string): SegmentHeader {
-  const header = JSON.parse(text) as SegmentHeader;
-  header.marks = checkedMarks(header.marks, key);
-  return header;
+function parseHeader(text: string, v1: boolean, key: string): SegmentHeader {
+  const header = JSON.parse(text) as Omit<SegmentHeader, "marks"> & { marks: unknown };
+  const marks = v1
+    ? Marks.of(pairsOf(header.marks, key))
+    : Marks.decode(header.marks, header.end - header.start, key);
+  return { ...header, marks };
 }
 
-/** `marks` when it is an array of pairs of numbers. @throws SegmentError */
-function checkedMarks(marks: unknown, key: string): [number, number][] {
+/** The first format's marks when they are an array of pairs of numbers. @throws SegmentError */
+function pairsOf(marks: unknown, key: string): [number, number][] {
   const pairs =
     Array.isArray(marks) &&
     marks.every((m) => Array.isArray(m) && Number.isFinite(m[0]) && Number.isFinite(m[1]));
@@ -260,12 +330,11 @@ export function lastMark(
 ): { offset: number; at: number } | undefined {
   // One mark per command or so: no object per mark, only for the one found.
   const marks = header.marks;
+  const point = (i: number) => ({ offset: header.start + marks.offset(i), at: header.firstAt + marks.at(i) });
   let found = -1;
-  for (let i = 0; i < marks.length; i++) {
-    if (!accept(header.start + marks[i][0], header.firstAt + marks[i][1])) break;
+  for (let i = 0; i < marks.count; i++) {
+    if (!accept(header.start + marks.offset(i), header.firstAt + marks.at(i))) break;
     found = i;
   }
-  return found < 0
-    ? undefined
-    : { offset: header.start + marks[found][0], at: header.firstAt + marks[found][1] };
+  return found < 0 ? undefined : point(found);
 }
