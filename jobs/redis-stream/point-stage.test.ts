@@ -16,7 +16,7 @@ const stream = Buffer.concat([
   encodeCommand("EXEC"),
 ]);
 
-function checked(bytes: Buffer, pieces = 3): { commands: number; sha256: string } {
+function checked(bytes: Buffer, pieces = 3): { commands: number } {
   const c = new StreamCheck();
   const step = Math.ceil(bytes.length / pieces);
   for (let i = 0; i < bytes.length; i += step) c.write(bytes.subarray(i, i + step));

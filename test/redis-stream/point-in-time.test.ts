@@ -192,6 +192,37 @@ describe("an admin's FLUSHALL during a write load", () => {
     }
   });
 
+  it("with --verify serving, a staged stream altered before the re-run is staged again from the bucket, not placed", async () => {
+    const dataDir = path.join(work, "serving-altered", "data");
+    fs.mkdirSync(dataDir, { recursive: true });
+    const port = await freePort();
+    const args = [
+      ...["restore", "redis", "--to-time", new Date(before).toISOString(), "--data-dir", dataDir],
+      ...["--verify", "serving", "--serve-port", String(port), "--json"],
+    ];
+    const killed = await holdfast(args, { ...env, HOLDFAST_FAILPOINTS: "restore-aside" });
+    expect(killed.code).toBeNull();
+    // One flipped byte in the middle of the staged stream: the re-run compares it with the chain.
+    const staged = path.join(dataDir, "holdfast-restore", "stream.aof");
+    const bytes = fs.readFileSync(staged);
+    bytes[bytes.length >> 1] ^= 0x01;
+    fs.writeFileSync(staged, bytes);
+    const r = await holdfast(args, env);
+    if (r.code === 0) started.add(JSON.parse(r.stdout).serving.pid);
+    expect(r.stderr).toMatch(/not the one checked any more; staging them again/);
+    expect(r.code).toBe(0);
+    const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    await c.connect();
+    try {
+      const beforeWrites = w.acked.filter((a) => a.ackedAt <= before);
+      const got = await c.mget(...beforeWrites.map((a) => `w:${a.n}`));
+      expect(got.filter((v, i) => v !== String(beforeWrites[i].n))).toEqual([]);
+      expect(await c.dbsize()).toBe(beforeWrites.length);
+    } finally {
+      c.disconnect();
+    }
+  });
+
   it("--dry-run names the base and segments and touches nothing", async () => {
     const dataDir = path.join(work, "dry");
     fs.mkdirSync(dataDir);

@@ -73,7 +73,14 @@ import { Took } from "./took";
 import { RdbCheck } from "../rdb/check";
 import { planPoint, pointId, type PointPlan, type PointTarget } from "../../redis-stream/point-plan";
 import { replayPoint } from "../../redis-stream/replay";
-import { pointLoadChecks, servedKeyCounts, sha256Of, stagePointFiles } from "../../redis-stream/point-stage";
+import {
+  pointLoadChecks,
+  servedKeyCounts,
+  sha256Of,
+  stagedStreamName,
+  StagedStreamMatch,
+  stagePointFiles,
+} from "../../redis-stream/point-stage";
 
 /** The staging folder inside a data directory; only the restore writes and removes it. */
 export const STAGING_DIR = "holdfast-restore";
@@ -793,14 +800,8 @@ async function stagePointForServing(run: RestoreRun, target: PointTarget): Promi
     );
   const st = run.state.staged;
   if (run.state.phase === "done" || (run.past("verify") && st?.stream)) {
-    const same =
-      run.state.phase === "done" ||
-      (fs.existsSync(p.rdb) &&
-        fs.existsSync(p.stream) &&
-        (await sha256Of(p.rdb)) === st!.sha256 &&
-        (await sha256Of(p.stream)) === st!.stream);
-    if (same) {
-      const plan = await planPoint(o.at, target);
+    const plan = await replannedIfStaged(run, target);
+    if (plan) {
       run.took.end("plan");
       return { manifest: plan.base, checks: [], downloadMs: 0, verifyMs: 0 };
     }
@@ -829,10 +830,30 @@ async function stagePointForServing(run: RestoreRun, target: PointTarget): Promi
   const phase = run.past("place") ? "place" : run.past("aside") ? run.state.phase : "aside";
   run.step(phase, {
     asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore"),
-    staged: { sha256: r.baseSha256, size: fs.statSync(p.rdb).size, stream: r.streamSha256 },
+    staged: { sha256: r.baseSha256, size: fs.statSync(p.rdb).size, stream: stagedStreamName(plan) },
   });
   run.took.end("sync");
   return { manifest: plan.base, checks: r.checks, downloadMs: Date.now() - t0, verifyMs: 0 };
+}
+
+/**
+ * A resumed point restore's plan when the files it staged are still the ones checked: the base's
+ * SHA-256 as recorded, and the stream file byte for byte the chain's bytes up to the same cut, read and
+ * checked again from the bucket. Undefined when they are not (they are staged again). A finished
+ * restore only plans (its files are placed).
+ */
+async function replannedIfStaged(run: RestoreRun, target: PointTarget): Promise<PointPlan | undefined> {
+  const { o, p } = run;
+  if (run.state.phase === "done") return planPoint(o.at, target);
+  const st = run.state.staged!;
+  if (!fs.existsSync(p.rdb) || !fs.existsSync(p.stream) || (await sha256Of(p.rdb)) !== st.sha256) return;
+  const match = new StagedStreamMatch(p.stream);
+  try {
+    const plan = await planPoint(o.at, target, undefined, undefined, (piece) => match.write(piece));
+    return match.finish() && stagedStreamName(plan) === st.stream ? plan : undefined;
+  } finally {
+    match.close();
+  }
 }
 
 /** The `aside` and `place` steps: the previous dataset moved aside, the staged RDB placed. */
