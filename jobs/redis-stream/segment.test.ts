@@ -176,6 +176,20 @@ describe("cut points", () => {
     expect(lastMark(h, (_o, at) => at <= h.firstAt + 600)).toEqual({ offset: 120, at: h.firstAt + 500 });
     expect(lastMark(h, (o) => o <= 129)).toEqual({ offset: 120, at: h.firstAt + 500 });
     expect(lastMark(h, (o) => o <= 105)).toBeUndefined();
+    expect(lastMark(h, (o) => o <= 130)).toEqual({ offset: 130, at: h.firstAt + 900 });
+  });
+
+  it("stop at the first mark refused even when a later one arrived earlier (a clock set back)", () => {
+    const h = {
+      ...segment(100, Buffer.alloc(30), null).header,
+      marks: Marks.of([
+        [10, 0],
+        [20, 900],
+        [30, 500],
+      ]),
+    };
+    expect(lastMark(h, (_o, at) => at <= h.firstAt + 600)).toEqual({ offset: 110, at: h.firstAt });
+    expect(lastMark(h, (_o, at) => at <= h.firstAt + 900)).toEqual({ offset: 130, at: h.firstAt + 500 });
   });
 });
 

@@ -27,7 +27,23 @@ export const SEGMENT_FORMAT_V1 = "HFSEG/1";
  * header as base64.
  */
 export class Marks {
-  private constructor(private readonly packed: Buffer) {}
+  /** The largest offset and the latest time among the marks (-1 and -Infinity for none). */
+  readonly furthest: number = -1;
+  readonly latest: number = -Infinity;
+  /** Whether the offsets rise from one mark to the next, all above 0. */
+  private readonly rising: boolean = true;
+
+  private constructor(private readonly packed: Buffer) {
+    let before = 0;
+    for (let i = 0; i < this.count; i++) {
+      const o = this.offset(i);
+      const at = this.at(i);
+      if (o <= before) this.rising = false;
+      if (o > this.furthest) this.furthest = o;
+      if (at > this.latest) this.latest = at;
+      before = o;
+    }
+  }
 
   /** Packs `[offset - start, ms - firstAt]` pairs. @throws RangeError for values out of 32 bits */
   static of(pairs: readonly (readonly [number, number])[]): Marks {
@@ -52,13 +68,8 @@ export class Marks {
     if (packed.length !== (text.length / 4) * 3 - padding) throw bad("not base64");
     if (packed.length % 8 !== 0) throw bad(`${packed.length} bytes is not a whole number of marks`);
     const marks = new Marks(packed);
-    let before = 0;
-    for (let i = 0; i < marks.count; i++) {
-      const o = marks.offset(i);
-      if (o <= before || o > length)
-        throw bad(`mark ${i} at ${o} is not after ${before} and within ${length}`);
-      before = o;
-    }
+    if (!marks.rising || marks.furthest > length)
+      throw bad(`their offsets do not rise from 1 to at most the payload's ${length} bytes`);
     return marks;
   }
 
@@ -323,7 +334,12 @@ export function checkChain(
   return undefined;
 }
 
-/** The last safe cut at or before `limit` of a segment: offset and arrival, or undefined. */
+/**
+ * The last safe cut of a segment that `accept` takes, stopping at the first mark it refuses: offset and
+ * arrival, or undefined. `accept` must take every point below one it takes (a limit on the offset, or
+ * on the time): then a segment whose furthest offset and latest time it takes is taken whole without
+ * reading its marks one by one.
+ */
 export function lastMark(
   header: SegmentHeader,
   accept: (offset: number, at: number) => boolean,
@@ -331,6 +347,8 @@ export function lastMark(
   // One mark per command or so: no object per mark, only for the one found.
   const marks = header.marks;
   const point = (i: number) => ({ offset: header.start + marks.offset(i), at: header.firstAt + marks.at(i) });
+  if (marks.count > 0 && accept(header.start + marks.furthest, header.firstAt + marks.latest))
+    return point(marks.count - 1);
   let found = -1;
   for (let i = 0; i < marks.count; i++) {
     if (!accept(header.start + marks.offset(i), header.firstAt + marks.at(i))) break;
