@@ -39,6 +39,7 @@ import { freePort, ProcessGroup, waitFor } from "../harness/processes";
 import { getBytes, getJson, listObjects } from "../jobs/store/s3";
 import { type ChainRecord, decodeSegment } from "../jobs/redis-stream/segment";
 import {
+  cpuSeconds,
   flag,
   median,
   percentile,
@@ -295,10 +296,15 @@ function replayMethods(): ReplayMethod[] {
   return asked;
 }
 
+/** Seconds to the hundredth (what /proc's clock ticks give). */
+const hundredths = (s: number) => Math.round(s * 100) / 100;
+
 /** `restore --to-offset --verify serving`: seconds until the server it started serves, checked, stopped. */
 async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: string, keys: number) {
   const port = await freePort();
   const prof = process.env.HOLDFAST_BENCH_CPU_PROF;
+  // CPU seconds: the restore (a child, counted once reaped), s3rver, the serving server it started.
+  const before = { restore: cpuSeconds(process.pid, true), s3rver: cpuSeconds(b.s3.pid) };
   const r = await runTimed(
     process.execPath,
     [
@@ -310,6 +316,11 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
     b.env,
   );
   const out = JSON.parse(r.stdout) as { serving: { pid: number }; took?: Record<string, number> };
+  const cpu = {
+    restore: hundredths(cpuSeconds(process.pid, true) - before.restore),
+    s3rver: hundredths(cpuSeconds(b.s3.pid) - before.s3rver),
+    server: hundredths(cpuSeconds(out.serving.pid)),
+  };
   const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
   try {
     await c.connect();
@@ -323,7 +334,7 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
   // (A CLI from before `took` reports none: only the wall time is known.)
   const took = out.took ?? {};
   const inside = Object.values(took).reduce((n, ms) => n + ms, 0);
-  return { seconds: r.seconds, took: { ...took, exit: Math.round(r.seconds * 1000 - inside) } };
+  return { seconds: r.seconds, took: { ...took, exit: Math.round(r.seconds * 1000 - inside) }, cpu };
 }
 
 /** One replay into a fresh directory until a stock redis-server serves it; seconds (replay, serving). */
@@ -333,8 +344,8 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
     let replay = 0;
     if (method === "aof") await writeAof(b, prefix, stored, dir);
     else if (method === "serving") {
-      const { seconds, took } = await servingRestore(b, prefix, stored, dir, keys);
-      return { replay: seconds, serving: 0, total: seconds, took };
+      const { seconds, took, cpu } = await servingRestore(b, prefix, stored, dir, keys);
+      return { replay: seconds, serving: 0, total: seconds, took, cpu };
     } else {
       const point =
         method === "to-offset"
@@ -349,7 +360,7 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
       ).seconds;
     }
     const serving = await serveDir(b.group, dir, keys);
-    return { replay, serving, total: replay + serving, took: undefined };
+    return { replay, serving, total: replay + serving, took: undefined, cpu: undefined };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -374,7 +385,7 @@ async function replays(b: Bench, round: number, prefix: string, stored: StoredRu
           (m === "aof"
             ? " (redis-server loading the AOF)"
             : m === "serving"
-              ? ` (restore --verify serving: staged, placed, loaded once, serving; ms by step ${JSON.stringify(t.took)})`
+              ? ` (restore --verify serving: staged, placed, loaded once, serving; ms by step ${JSON.stringify(t.took)}; CPU s ${JSON.stringify(t.cpu)})`
               : ` (restore ${t.replay.toFixed(2)} s + serving ${t.serving.toFixed(2)} s)`),
       );
     }
