@@ -66,7 +66,7 @@ export class StagedStreamMatch {
   private at = 0;
   private same = true;
 
-  constructor(private readonly file: string) {
+  constructor(file: string) {
     this.fd = fs.openSync(file, "r");
   }
 

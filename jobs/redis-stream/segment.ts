@@ -12,7 +12,8 @@
 //
 // The header's marks (one per command: tens of thousands in a busy second) are packed into one base64
 // string (HFSEG/2): parsed as JSON arrays (HFSEG/1, still read) they cost a restore more than the
-// segment's SHA-256. A restore reads one mark of most segments and all of only the one it cuts.
+// segment's SHA-256. A restore takes most segments whole, by their furthest and latest marks, and reads
+// the marks one by one only of the segment it cuts.
 import { createHash } from "crypto";
 
 /** The format tag of the first line of the segments written. */
@@ -202,7 +203,8 @@ export function decodeSegmentPieces(pieces: Buffer[], key = "the segment"): Segm
   const nl = newlineIn(pieces, 0);
   const first = nl > 0 && nl < 80 ? Buffer.concat(bytesOf(pieces, 0, nl)).toString("latin1") : "";
   const m = /^HFSEG\/([12]) ([0-9a-f]{64})$/.exec(first);
-  if (!m) throw new SegmentError(`${key} does not start with a ${SEGMENT_FORMAT} line`);
+  if (!m)
+    throw new SegmentError(`${key} does not start with a ${SEGMENT_FORMAT} (or ${SEGMENT_FORMAT_V1}) line`);
   const hash = createHash("sha256");
   for (const p of bytesOf(pieces, nl + 1)) hash.update(p);
   const sha256 = hash.digest("hex");
