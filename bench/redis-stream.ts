@@ -342,6 +342,7 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
   const dir = fs.mkdtempSync(path.join(b.work, `replay-${method}-`));
   try {
     let replay = 0;
+    let took: Record<string, number> | undefined;
     if (method === "aof") await writeAof(b, prefix, stored, dir);
     else if (method === "serving") {
       const { seconds, took, cpu } = await servingRestore(b, prefix, stored, dir, keys);
@@ -351,16 +352,21 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
         method === "to-offset"
           ? ["--to-offset", String(stored.endOffset)]
           : ["--to-time", new Date(stored.lastCommandAt).toISOString()];
-      replay = (
-        await runTimed(
-          process.execPath,
-          [b.cli, "restore", "redis", ...point, "--data-dir", dir, "--bucket", BUCKET, "--prefix", prefix],
-          b.env,
-        )
-      ).seconds;
+      const run = await runTimed(
+        process.execPath,
+        [b.cli, "restore", "redis", ...point, "--data-dir", dir, "--bucket", BUCKET, "--prefix", prefix],
+        b.env,
+      );
+      replay = run.seconds;
+      // The restore's own split: the plan, and the replay's base, stream, SAVE and scan (ms).
+      const line = run.stderr.split("\n").find((l) => l.includes('"msg":"replayed"'));
+      if (line) {
+        const { planMs, base, stream, save, scan } = JSON.parse(line) as Record<string, number>;
+        took = { planMs, base, stream, save, scan };
+      }
     }
     const serving = await serveDir(b.group, dir, keys);
-    return { replay, serving, total: replay + serving, took: undefined, cpu: undefined };
+    return { replay, serving, total: replay + serving, took, cpu: undefined };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -386,7 +392,7 @@ async function replays(b: Bench, round: number, prefix: string, stored: StoredRu
             ? " (redis-server loading the AOF)"
             : m === "serving"
               ? ` (restore --verify serving: staged, placed, loaded once, serving; ms by step ${JSON.stringify(t.took)}; CPU s ${JSON.stringify(t.cpu)})`
-              : ` (restore ${t.replay.toFixed(2)} s + serving ${t.serving.toFixed(2)} s)`),
+              : ` (restore ${t.replay.toFixed(2)} s + serving ${t.serving.toFixed(2)} s; ms ${JSON.stringify(t.took)})`),
       );
     }
   return times;
