@@ -17,6 +17,7 @@ import type { Check } from "../redis-backup/scratch/load-check";
 import { downloadRdb } from "../redis-backup/transfer/download";
 import type { RedisBackupManifest } from "../redis-backup/manifest";
 import { planPoint, type PointPlan, type PointTarget } from "./point-plan";
+import type { DatabaseCounts } from "./replay";
 import { RespError, RespReader } from "./resp";
 
 /** The stream bytes do not end on a whole command at the cut. */
@@ -232,11 +233,9 @@ export async function pointLoadChecks(client: Redis, dataDir: string, names: Dat
 }
 
 /** Keys and keys with a TTL per database of a running server. */
-export async function servedKeyCounts(
-  client: Redis,
-): Promise<Record<string, { keys: number; expires: number }>> {
+export async function servedKeyCounts(client: Redis): Promise<DatabaseCounts> {
   const info = String(await client.info("keyspace"));
-  const out: Record<string, { keys: number; expires: number }> = {};
+  const out: DatabaseCounts = {};
   for (const m of info.matchAll(/^db(\d+):keys=(\d+),expires=(\d+)/gm))
     out[m[1]] = { keys: Number(m[2]), expires: Number(m[3]) };
   return out;

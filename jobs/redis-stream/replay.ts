@@ -64,16 +64,22 @@ async function waitOffset(
   }
 }
 
-/** The key counts of an RDB file by database. */
-export async function countsOfFile(
-  file: string,
-): Promise<{ counts: Record<string, number>; sha256: string; bytes: number }> {
+/** Keys and keys with a TTL, by database. */
+export type DatabaseCounts = Record<string, { keys: number; expires: number }>;
+
+/** The key counts of an RDB file by database: keys, and keys with a TTL. */
+async function countsOfFile(file: string): Promise<{
+  databases: DatabaseCounts;
+  sha256: string;
+  bytes: number;
+}> {
   const check = new RdbCheck({ patterns: [] });
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }))
     check.write(chunk as Buffer);
   const r = check.finish();
+  const dbs = Object.entries(r.summary.databases);
   return {
-    counts: Object.fromEntries(Object.entries(r.summary.databases).map(([db, d]) => [db, d.keys])),
+    databases: Object.fromEntries(dbs.map(([db, d]) => [db, { keys: d.keys, expires: d.expires ?? 0 }])),
     sha256: r.sha256,
     bytes: r.bytes,
   };
@@ -89,7 +95,8 @@ export interface ReplayTimes {
 
 /**
  * Runs the replay; leaves the dataset's RDB at `files.out`. Resolves to the checks (all passed), the
- * RDB's SHA-256 (for a resumed restore to recheck) and where the time went.
+ * RDB's SHA-256 (for a resumed restore to recheck), its key counts (from its scan, by database) and
+ * where the time went.
  * @throws DamagedBackupError (the base), ScratchServerError, Error for a failed check.
  */
 export async function replayPoint(
@@ -97,7 +104,14 @@ export async function replayPoint(
   plan: PointPlan,
   files: ReplayFiles,
   o: ReplayOptions,
-): Promise<{ checks: Check[]; sha256: string; size: number; loadMs: number; times?: ReplayTimes }> {
+): Promise<{
+  checks: Check[];
+  sha256: string;
+  size: number;
+  databases: DatabaseCounts;
+  loadMs: number;
+  times?: ReplayTimes;
+}> {
   const manifest = plan.base;
   checkCanLoad(o.redisServer, manifest, o.modules);
   killLeftoverServer(files.view);
@@ -124,7 +138,8 @@ export async function replayPoint(
     await server.waitSynced(() => primary.error, o.loadTimeoutMs);
     const checks = await compareLoaded(server.client, manifest, scanner, undefined);
     checks[0].name = `the base ${manifest.id} loaded as a replica`;
-    if (checks.some((c) => !c.ok)) return { checks, sha256: "", size: 0, loadMs: Date.now() - t0 };
+    if (checks.some((c) => !c.ok))
+      return { checks, sha256: "", size: 0, databases: {}, loadMs: Date.now() - t0 };
     const tBase = Date.now();
     await feedFile(primary, files.stream);
     await waitOffset(server, plan.bytes, () => primary.error, o.loadTimeoutMs ?? 3600_000);
@@ -139,20 +154,29 @@ export async function replayPoint(
     fs.renameSync(path.join(files.view, o.names.dbFilename), files.out);
     const tSave = Date.now();
     const saved = await countsOfFile(files.out);
-    const dbs = new Set([...Object.keys(live), ...Object.keys(saved.counts)]);
-    for (const db of [...dbs].sort())
+    const dbs = new Set([...Object.keys(live), ...Object.keys(saved.databases)]);
+    for (const db of [...dbs].sort()) {
+      const keys = saved.databases[db]?.keys ?? 0;
       checks.push({
         name: `the saved RDB holds db${db} as replayed`,
-        ok: (live[db] ?? 0) === (saved.counts[db] ?? 0),
-        detail: `${saved.counts[db] ?? 0} keys (server: ${live[db] ?? 0})`,
+        ok: (live[db] ?? 0) === keys,
+        detail: `${keys} keys (server: ${live[db] ?? 0})`,
       });
+    }
     const times = {
       base: tBase - t0,
       stream: tStream - tBase,
       save: tSave - tStream,
       scan: Date.now() - tSave,
     };
-    return { checks, sha256: saved.sha256, size: saved.bytes, loadMs: Date.now() - t0, times };
+    return {
+      checks,
+      sha256: saved.sha256,
+      size: saved.bytes,
+      databases: saved.databases,
+      loadMs: Date.now() - t0,
+      times,
+    };
   } finally {
     await server?.stop();
     primary.close();

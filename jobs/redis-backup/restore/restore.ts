@@ -27,7 +27,6 @@
 // serving server's run (`serve` with the server's socket and pid, `done` just before the staging folder
 // is removed) is only replaced atomically, not synced: a power loss ends that server, and a re-run from
 // the synced `place` places the same files again, as it would after any kill in that step.
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { OperationError, UsageError } from "../../cli/errors";
@@ -70,9 +69,8 @@ import {
 import type Redis from "ioredis";
 import { scanRedisBackups } from "../store";
 import { Took } from "./took";
-import { RdbCheck } from "../rdb/check";
 import { planPoint, pointId, type PointPlan, type PointTarget } from "../../redis-stream/point-plan";
-import { replayPoint } from "../../redis-stream/replay";
+import { type DatabaseCounts, replayPoint } from "../../redis-stream/replay";
 import {
   pointLoadChecks,
   servedKeyCounts,
@@ -115,7 +113,7 @@ export interface RestoreState {
    * RDB is the base, `stream` the SHA-256 of the stream bytes staged as the AOF's first incremental file,
    * and the keys are known only once the serving server has loaded them.
    */
-  staged?: { sha256: string; size: number; keys?: number; databases?: KeyCounts; stream?: string };
+  staged?: { sha256: string; size: number; keys?: number; databases?: DatabaseCounts; stream?: string };
   pid: number;
   /** How this restore proves the dataset (absent in the states of older versions: as asked). */
   verify?: VerifyMode;
@@ -162,7 +160,7 @@ export interface RestoreOutcome {
   /** Keys of the restored dataset. */
   keys: number;
   /** A replayed point: keys and keys with a TTL per database (what a stack restore compares with). */
-  databases?: KeyCounts;
+  databases?: DatabaseCounts;
   /** Where the previous dataset is kept, if the directory held one. */
   asideDir?: string;
   checks: Check[];
@@ -433,7 +431,7 @@ interface Staged {
   verifyMs: number;
   /** Keys of the staged dataset, when not the manifest's (a replayed point). */
   keys?: number;
-  databases?: KeyCounts;
+  databases?: DatabaseCounts;
   /** The scan of the staged RDB (expire times for the serving server's checks). */
   scanner?: RdbScanner;
   /**
@@ -442,9 +440,6 @@ interface Staged {
    */
   durable?: Promise<void>;
 }
-
-/** Keys and keys with a TTL per database. */
-export type KeyCounts = Record<string, { keys: number; expires: number }>;
 
 /** Refuses to restore under a running redis-server (but for the serving server this restore started). */
 function refuseRunningServer(dataDir: string, prior: RestoreState | undefined): void {
@@ -726,7 +721,7 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
   const { o, p } = run;
   const t0 = Date.now();
   if (run.state.phase === "done" || (run.past("verify") && run.state.staged)) {
-    const sha = fs.existsSync(p.rdb) ? await fileSha256(p.rdb) : "";
+    const sha = fs.existsSync(p.rdb) ? await sha256Of(p.rdb) : "";
     if (run.state.phase === "done" || sha === run.state.staged!.sha256) {
       const plan = await planPoint(o.at, target);
       run.took.end("plan");
@@ -763,7 +758,9 @@ async function stagePoint(run: RestoreRun, target: PointTarget): Promise<Staged>
   fs.rmSync(streamFile, { force: true });
   syncDir(p.staging);
   failpoint("restore-downloaded");
-  const { keys, databases } = await countKeysOf(p.rdb);
+  // The replay's own scan of the saved RDB counted its keys.
+  const databases = r.databases;
+  const keys = Object.values(databases).reduce((n, d) => n + d.keys, 0);
   run.step(run.past("aside") ? run.state.phase : "aside", {
     asideDir: run.state.asideDir ?? newAsideDir(o.dataDir, "pre-restore"),
     staged: { sha256: r.sha256, size: r.size, keys, databases },
@@ -1033,7 +1030,7 @@ async function serveRestored(
   run: RestoreRun,
   staged: Staged,
 ): Promise<
-  { server: { pid: number; port: number }; checks: Check[]; ms: number; counts?: KeyCounts } | undefined
+  { server: { pid: number; port: number }; checks: Check[]; ms: number; counts?: DatabaseCounts } | undefined
 > {
   if (!["serve", "handover"].includes(run.state.phase)) return undefined;
   const t0 = Date.now();
@@ -1115,22 +1112,6 @@ async function finishRollback(run: RestoreRun): Promise<never> {
     `${run.state.failure ?? "the serving load failed"} (the interrupted rollback is finished now)`,
     run.o.dataDir,
   );
-}
-
-async function fileSha256(file: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest("hex");
-}
-
-async function countKeysOf(file: string): Promise<{ keys: number; databases: KeyCounts }> {
-  const check = new RdbCheck({ patterns: [] });
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }))
-    check.write(chunk as Buffer);
-  const dbs = check.finish().summary.databases;
-  const databases: KeyCounts = {};
-  for (const [db, d] of Object.entries(dbs)) databases[db] = { keys: d.keys, expires: d.expires ?? 0 };
-  return { keys: Object.values(dbs).reduce((n, d) => n + d.keys, 0), databases };
 }
 
 /**
