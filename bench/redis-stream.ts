@@ -26,6 +26,8 @@
 //   npm run bench:stream -- [--rate 20000] [--seconds 30] [--value-bytes 100] [--rounds 3]
 //                           [--replay-rounds 1]   (per round: each replay method this many times)
 //                           [--replay-methods aof,to-offset,to-time,serving]   (the replays to run)
+// Each serving replay and AOF load prints its processes' CPU seconds and page faults (fresh pages the kernel
+// handed them: a cost of their own on a VM that gives memory lazily).
 // HOLDFAST_BENCH_CPU_PROF=<dir>: the serving restores write a V8 CPU profile there (node --cpu-prof).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -40,6 +42,7 @@ import { getBytes, getJson, listObjects } from "../jobs/store/s3";
 import { type ChainRecord, decodeSegment } from "../jobs/redis-stream/segment";
 import {
   cpuSeconds,
+  pageFaults,
   flag,
   median,
   percentile,
@@ -303,8 +306,10 @@ const hundredths = (s: number) => Math.round(s * 100) / 100;
 async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: string, keys: number) {
   const port = await freePort();
   const prof = process.env.HOLDFAST_BENCH_CPU_PROF;
-  // CPU seconds: the restore (a child, counted once reaped), s3rver, the serving server it started.
+  // CPU seconds and page faults: the restore (a child, counted once reaped), s3rver, the serving
+  // server it started.
   const before = { restore: cpuSeconds(process.pid, true), s3rver: cpuSeconds(b.s3.pid) };
+  const faultsBefore = { restore: pageFaults(process.pid, true), s3rver: pageFaults(b.s3.pid) };
   const r = await runTimed(
     process.execPath,
     [
@@ -321,6 +326,11 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
     s3rver: hundredths(cpuSeconds(b.s3.pid) - before.s3rver),
     server: hundredths(cpuSeconds(out.serving.pid)),
   };
+  const faults = {
+    restore: pageFaults(process.pid, true) - faultsBefore.restore,
+    s3rver: pageFaults(b.s3.pid) - faultsBefore.s3rver,
+    server: pageFaults(out.serving.pid),
+  };
   const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
   try {
     await c.connect();
@@ -334,7 +344,7 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
   // (A CLI from before `took` reports none: only the wall time is known.)
   const took = out.took ?? {};
   const inside = Object.values(took).reduce((n, ms) => n + ms, 0);
-  return { seconds: r.seconds, took: { ...took, exit: Math.round(r.seconds * 1000 - inside) }, cpu };
+  return { seconds: r.seconds, took: { ...took, exit: Math.round(r.seconds * 1000 - inside) }, cpu, faults };
 }
 
 /** One replay into a fresh directory until a stock redis-server serves it; seconds (replay, serving). */
@@ -345,8 +355,8 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
     let took: Record<string, number> | undefined;
     if (method === "aof") await writeAof(b, prefix, stored, dir);
     else if (method === "serving") {
-      const { seconds, took, cpu } = await servingRestore(b, prefix, stored, dir, keys);
-      return { replay: seconds, serving: 0, total: seconds, took, cpu };
+      const { seconds, took, cpu, faults } = await servingRestore(b, prefix, stored, dir, keys);
+      return { replay: seconds, serving: 0, total: seconds, took, cpu, faults };
     } else {
       const point =
         method === "to-offset"
@@ -365,8 +375,13 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
         took = { planMs, base, stream, save, scan };
       }
     }
-    const serving = await serveDir(b.group, dir, keys);
-    return { replay, serving, total: replay + serving, took, cpu: undefined };
+    let cpu: Record<string, number> | undefined;
+    let faults: Record<string, number> | undefined;
+    const serving = await serveDir(b.group, dir, keys, true, (u) => {
+      cpu = { server: hundredths(u.cpuSeconds) };
+      faults = { server: u.pageFaults };
+    });
+    return { replay, serving, total: replay + serving, took, cpu, faults };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -389,9 +404,9 @@ async function replays(b: Bench, round: number, prefix: string, stored: StoredRu
       console.log(
         `round ${round + 1} replay ${m}: ${t.total.toFixed(2)} s` +
           (m === "aof"
-            ? " (redis-server loading the AOF)"
+            ? ` (redis-server loading the AOF; CPU s ${JSON.stringify(t.cpu)}; page faults ${JSON.stringify(t.faults)})`
             : m === "serving"
-              ? ` (restore --verify serving: staged, placed, loaded once, serving; ms by step ${JSON.stringify(t.took)}; CPU s ${JSON.stringify(t.cpu)})`
+              ? ` (restore --verify serving: staged, placed, loaded once, serving; ms by step ${JSON.stringify(t.took)}; CPU s ${JSON.stringify(t.cpu)}; page faults ${JSON.stringify(t.faults)})`
               : ` (restore ${t.replay.toFixed(2)} s + serving ${t.serving.toFixed(2)} s; ms ${JSON.stringify(t.took)})`),
       );
     }

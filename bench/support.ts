@@ -60,23 +60,43 @@ export async function fillRandomValues(c: Redis, from: number, toBytes: number):
 /** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on Linux). */
 const TICKS = 100;
 
+/** The fields of /proc/PID/stat after the command name (which may hold spaces), from field 3 (state) on. */
+function procStat(pid: number | undefined): number[] | undefined {
+  if (!pid) return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .map(Number);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * CPU seconds (user and system) process `pid` has used, with those of its children it has waited for
  * (a redis-server's forked save, a shell's commands), from /proc/PID/stat; NaN when it is gone.
  * @param childrenOnly count only the children's (the benchmark's own commands, from its own pid)
  */
 export function cpuSeconds(pid: number | undefined, childrenOnly = false): number {
-  if (!pid) return NaN;
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return NaN;
-  }
-  // The fields after the command name (which may hold spaces), from field 3 (state) on.
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const [utime, stime, cutime, cstime] = f.slice(11, 15).map(Number);
+  const f = procStat(pid);
+  if (!f) return NaN;
+  const [utime, stime, cutime, cstime] = f.slice(11, 15);
   return ((childrenOnly ? 0 : utime + stime) + cutime + cstime) / TICKS;
+}
+
+/**
+ * Minor page faults of process `pid` (each one a fresh page of memory the kernel hands it), with those
+ * of its children it has waited for; NaN when it is gone. On a VM whose memory is given lazily they
+ * cost several microseconds each, and a process that reads 50 MiB into new buffers takes 13,000.
+ * @param childrenOnly count only the children's (the benchmark's own commands, from its own pid)
+ */
+export function pageFaults(pid: number | undefined, childrenOnly = false): number {
+  const f = procStat(pid);
+  if (!f) return NaN;
+  const [minflt, cminflt] = f.slice(7, 9);
+  return (childrenOnly ? 0 : minflt) + cminflt;
 }
 
 /** The median of `xs`. */
@@ -149,12 +169,14 @@ export async function watchedSource(
 /**
  * Starts a stock redis-server (appendonly yes unless `appendonly` is false) on `dir`, waits until it has loaded and serves, checks it
  * holds `expectKeys` keys, stops it; resolves to the seconds until it served.
+ * @param usage given the server's CPU seconds and page faults once it serves (its load's cost)
  */
 export async function serveDir(
   group: ProcessGroup,
   dir: string,
   expectKeys: number,
   appendonly = true,
+  usage?: (server: { cpuSeconds: number; pageFaults: number }) => void,
 ): Promise<number> {
   const port = await freePort();
   const t0 = Date.now();
@@ -189,6 +211,7 @@ export async function serveDir(
     const keys = await c.dbsize();
     if (keys !== expectKeys)
       throw new Error(`the server on ${dir} holds ${keys} keys, ${expectKeys} expected`);
+    usage?.({ cpuSeconds: cpuSeconds(child.pid), pageFaults: pageFaults(child.pid) });
     return seconds;
   } finally {
     c.disconnect();
