@@ -352,6 +352,9 @@ export class RedisSet {
       maxRetriesPerRequest: 0,
       enableReadyCheck: false,
       retryStrategy: () => null,
+      // Its closing is not waited for: ioredis keeps a 2 s timer for a socket that does not close (its
+      // server killed or stopped), which would keep the test file's worker alive after its last test.
+      disconnectTimeout: 0,
       ...extra,
     });
     client.on("error", () => undefined);
@@ -369,6 +372,7 @@ export class RedisSet {
       username: "app",
       password: this.password("app"),
       enableReadyCheck: false,
+      disconnectTimeout: 0, // as connect()'s clients
       ...extra,
     });
     client.on("error", () => undefined);
