@@ -76,6 +76,9 @@ export class StandaloneRedis {
       maxRetriesPerRequest: 0,
       enableReadyCheck: false,
       retryStrategy: () => null,
+      // Its closing is not waited for: ioredis keeps a 2 s timer for a socket that does not close (a
+      // probe of a server still starting), which would keep the test file's worker alive at its end.
+      disconnectTimeout: 0,
       ...extra,
     });
     c.on("error", () => undefined);
