@@ -41,8 +41,7 @@ import { freePort, ProcessGroup, waitFor } from "../harness/processes";
 import { getBytes, getJson, listObjects } from "../jobs/store/s3";
 import { type ChainRecord, decodeSegment } from "../jobs/redis-stream/segment";
 import {
-  cpuSeconds,
-  pageFaults,
+  processUsage,
   flag,
   median,
   percentile,
@@ -308,8 +307,8 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
   const prof = process.env.HOLDFAST_BENCH_CPU_PROF;
   // CPU seconds and page faults: the restore (a child, counted once reaped), s3rver, the serving
   // server it started.
-  const before = { restore: cpuSeconds(process.pid, true), s3rver: cpuSeconds(b.s3.pid) };
-  const faultsBefore = { restore: pageFaults(process.pid, true), s3rver: pageFaults(b.s3.pid) };
+  const usage = () => ({ restore: processUsage(process.pid, true), s3rver: processUsage(b.s3.pid) });
+  const before = usage();
   const r = await runTimed(
     process.execPath,
     [
@@ -321,15 +320,17 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
     b.env,
   );
   const out = JSON.parse(r.stdout) as { serving: { pid: number }; took?: Record<string, number> };
+  const after = usage();
+  const server = processUsage(out.serving.pid);
   const cpu = {
-    restore: hundredths(cpuSeconds(process.pid, true) - before.restore),
-    s3rver: hundredths(cpuSeconds(b.s3.pid) - before.s3rver),
-    server: hundredths(cpuSeconds(out.serving.pid)),
+    restore: hundredths(after.restore.cpuSeconds - before.restore.cpuSeconds),
+    s3rver: hundredths(after.s3rver.cpuSeconds - before.s3rver.cpuSeconds),
+    server: hundredths(server.cpuSeconds),
   };
   const faults = {
-    restore: pageFaults(process.pid, true) - faultsBefore.restore,
-    s3rver: pageFaults(b.s3.pid) - faultsBefore.s3rver,
-    server: pageFaults(out.serving.pid),
+    restore: after.restore.pageFaults - before.restore.pageFaults,
+    s3rver: after.s3rver.pageFaults - before.s3rver.pageFaults,
+    server: server.pageFaults,
   };
   const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
   try {

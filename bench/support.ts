@@ -74,29 +74,33 @@ function procStat(pid: number | undefined): number[] | undefined {
   }
 }
 
-/**
- * CPU seconds (user and system) process `pid` has used, with those of its children it has waited for
- * (a redis-server's forked save, a shell's commands), from /proc/PID/stat; NaN when it is gone.
- * @param childrenOnly count only the children's (the benchmark's own commands, from its own pid)
- */
-export function cpuSeconds(pid: number | undefined, childrenOnly = false): number {
-  const f = procStat(pid);
-  if (!f) return NaN;
-  const [utime, stime, cutime, cstime] = f.slice(11, 15);
-  return ((childrenOnly ? 0 : utime + stime) + cutime + cstime) / TICKS;
+/** What a process has used: CPU seconds (user and system) and minor page faults. */
+export interface ProcessUsage {
+  cpuSeconds: number;
+  /** Each one a fresh page of memory the kernel handed the process: on a VM whose memory is given
+   * lazily they cost several microseconds each, and reading 50 MiB into new buffers takes 13,000. */
+  pageFaults: number;
 }
 
 /**
- * Minor page faults of process `pid` (each one a fresh page of memory the kernel hands it), with those
- * of its children it has waited for; NaN when it is gone. On a VM whose memory is given lazily they
- * cost several microseconds each, and a process that reads 50 MiB into new buffers takes 13,000.
+ * What process `pid` has used, with what its children it has waited for used (a redis-server's forked
+ * save, a shell's commands), from one read of /proc/PID/stat; NaN for both when it is gone.
  * @param childrenOnly count only the children's (the benchmark's own commands, from its own pid)
  */
-export function pageFaults(pid: number | undefined, childrenOnly = false): number {
+export function processUsage(pid: number | undefined, childrenOnly = false): ProcessUsage {
   const f = procStat(pid);
-  if (!f) return NaN;
+  if (!f) return { cpuSeconds: NaN, pageFaults: NaN };
   const [minflt, cminflt] = f.slice(7, 9);
-  return (childrenOnly ? 0 : minflt) + cminflt;
+  const [utime, stime, cutime, cstime] = f.slice(11, 15);
+  return {
+    cpuSeconds: ((childrenOnly ? 0 : utime + stime) + cutime + cstime) / TICKS,
+    pageFaults: (childrenOnly ? 0 : minflt) + cminflt,
+  };
+}
+
+/** CPU seconds of process `pid` and its waited-for children (processUsage); NaN when it is gone. */
+export function cpuSeconds(pid: number | undefined, childrenOnly = false): number {
+  return processUsage(pid, childrenOnly).cpuSeconds;
 }
 
 /** The median of `xs`. */
@@ -176,7 +180,7 @@ export async function serveDir(
   dir: string,
   expectKeys: number,
   appendonly = true,
-  usage?: (server: { cpuSeconds: number; pageFaults: number }) => void,
+  usage?: (server: ProcessUsage) => void,
 ): Promise<number> {
   const port = await freePort();
   const t0 = Date.now();
@@ -211,7 +215,7 @@ export async function serveDir(
     const keys = await c.dbsize();
     if (keys !== expectKeys)
       throw new Error(`the server on ${dir} holds ${keys} keys, ${expectKeys} expected`);
-    usage?.({ cpuSeconds: cpuSeconds(child.pid), pageFaults: pageFaults(child.pid) });
+    usage?.(processUsage(child.pid));
     return seconds;
   } finally {
     c.disconnect();
