@@ -30,10 +30,16 @@ import { loadAndCompare } from "./scratch/load-check";
 import { manifestKey, ManifestError, readManifest, type RedisBackupManifest, summarize } from "./manifest";
 import { ScratchServerError } from "./scratch/server";
 
-/** The objects under the Redis prefix, by backup id (names that are not backup ids are ignored). */
+/**
+ * The objects under the Redis prefix, by backup id (names that are not backup ids are ignored, and the
+ * listing ends at the first key past the ids).
+ */
 async function objectsById(at: StoreLocation): Promise<Map<string, ListedObject[]>> {
   const byId = new Map<string, ListedObject[]>();
   for await (const o of listObjects(at.client, at.bucket, at.layout.redis)) {
+    // Ids begin with a digit and a listing is in key order: past the digits (the stream's folder, with a
+    // segment a second) there is no backup left to find.
+    if (o.key.charCodeAt(at.layout.redis.length) > 0x39) break;
     const id = o.key.slice(at.layout.redis.length).split("/")[0];
     if (!isBackupId(id)) continue;
     byId.set(id, [...(byId.get(id) ?? []), o]);

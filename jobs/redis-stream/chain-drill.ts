@@ -106,7 +106,8 @@ export async function drillNewestPoint(
     out: path.join(scratch, "replayed.rdb"),
   };
   try {
-    plan = await planPoint(at, { offset: end }, files.stream);
+    // From the chain's own base, whatever backups stand inside it: the drill proves the whole chain.
+    plan = await planPoint(at, { offset: end }, files.stream, undefined, undefined, { chainBase: true });
   } catch (err) {
     report.checks.push({
       name: "every segment up to the newest durable command is intact",

@@ -101,9 +101,9 @@ export async function sha256Of(file: string): Promise<string> {
   return h.digest("hex");
 }
 
-/** What a staged stream is recorded as: the chain and the offsets its bytes run between. */
+/** What a staged stream is recorded as: the chain, the base it follows and the offsets its bytes run between. */
 export function stagedStreamName(plan: PointPlan): string {
-  return `chain ${plan.chain}, offsets ${plan.startOffset}..${plan.cut.offset}`;
+  return `chain ${plan.chain}, base ${plan.base.id}, offsets ${plan.startOffset}..${plan.cut.offset}`;
 }
 
 /**

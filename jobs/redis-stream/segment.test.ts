@@ -7,6 +7,7 @@ import {
   decodeSegmentPieces,
   encodeSegment,
   lastMark,
+  markAt,
   Marks,
   parseSegmentKey,
   segmentKey,
@@ -161,6 +162,13 @@ describe("a chain", () => {
   it("breaks when it does not start at the base's offset", () => {
     expect(checkChain(90, [a, b])?.problem).toMatch(/from offset 90 to 100 is missing/);
   });
+
+  it("checked from inside (a backup's offset), holds with the first segment's own prev, and still breaks after it", () => {
+    expect(checkChain(b.header.start, [b, c], b.header.prev)).toBeUndefined();
+    expect(checkChain(b.header.start, [b, c])?.problem).toMatch(/does not follow/);
+    const forged = segment(b.header.end, encodeCommand("DEL", "x"), "f".repeat(64));
+    expect(checkChain(b.header.start, [b, forged], b.header.prev)?.problem).toMatch(/does not follow/);
+  });
 });
 
 describe("cut points", () => {
@@ -190,6 +198,28 @@ describe("cut points", () => {
     };
     expect(lastMark(h, (_o, at) => at <= h.firstAt + 600)).toEqual({ offset: 110, at: h.firstAt });
     expect(lastMark(h, (_o, at) => at <= h.firstAt + 900)).toEqual({ offset: 130, at: h.firstAt + 500 });
+  });
+});
+
+describe("the mark at an offset", () => {
+  const h = {
+    ...segment(100, Buffer.alloc(40), null).header,
+    marks: Marks.of([
+      [10, 0],
+      [20, 500],
+      [25, 600],
+      [40, 900],
+    ]),
+  };
+
+  it("is found exactly, with when it arrived", () => {
+    expect(markAt(h, 110)).toEqual({ offset: 110, at: h.firstAt });
+    expect(markAt(h, 125)).toEqual({ offset: 125, at: h.firstAt + 600 });
+    expect(markAt(h, 140)).toEqual({ offset: 140, at: h.firstAt + 900 });
+  });
+
+  it("is none between marks, at the segment's start or past its end", () => {
+    for (const offset of [100, 111, 124, 139, 141]) expect(markAt(h, offset)).toBeUndefined();
   });
 });
 

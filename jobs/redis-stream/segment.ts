@@ -308,13 +308,16 @@ export interface ChainBreak {
 /**
  * Checks that headers follow each other: offsets contiguous from `offset`, each `prev` the hash of the
  * one before. `segments` are in offset order. Returns the first break, or undefined.
+ * @param first the `prev` the first segment must have: null (the default) for a chain's first segment;
+ *   a check that starts inside a chain passes the first segment's own.
  */
 export function checkChain(
   offset: number,
   segments: { header: SegmentHeader; sha256: string }[],
+  first: string | null = null,
 ): ChainBreak | undefined {
   let end = offset;
-  let prev: string | null = null;
+  let prev = first;
   for (const s of segments) {
     const h = s.header;
     if (h.start !== end)
@@ -332,6 +335,25 @@ export function checkChain(
       };
     end = h.end;
     prev = s.sha256;
+  }
+  return undefined;
+}
+
+/**
+ * The mark of a segment that ends exactly at replication offset `offset` (a safe point: a command ended
+ * there, no transaction open), with when its last byte arrived; undefined when no mark ends there.
+ */
+export function markAt(header: SegmentHeader, offset: number): { offset: number; at: number } | undefined {
+  const marks = header.marks;
+  const want = offset - header.start;
+  let lo = 0;
+  let hi = marks.count - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const o = marks.offset(mid);
+    if (o === want) return { offset, at: header.firstAt + marks.at(mid) };
+    if (o < want) lo = mid + 1;
+    else hi = mid - 1;
   }
   return undefined;
 }
