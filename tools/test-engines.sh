@@ -2,7 +2,8 @@
 # The engine matrix of `npm test`: the tests that prove Holdfast on an engine (the RDB scanner on the
 # engine's own RDBs, the backup and restore round trip of every type, the RDB defects and the rule for
 # unknown formats, failover and hand-over of the Sentinel set, AOF repair with the engine's own
-# check-aof) run again on Redis 8.0 and Valkey 8.1. test/redis/startup.test.ts (the init container's
+# check-aof, a point restore from a backup inside the stream's chain) run again on Redis 8.0 and
+# Valkey 8.1. test/redis/startup.test.ts (the init container's
 # repair in a whole set, 75 s an engine) is left to the sandbox's step 6 (--engine), and the stream's
 # point-in-time test (about 2 minutes an engine) to `tools/test-engines.sh -- test/redis-stream/point-in-time.test.ts`
 # run by hand, to keep CI under 30 minutes. Redis 7 (Debian's, on PATH)
@@ -28,6 +29,7 @@ files=(
   test/redis/failover.test.ts
   test/redis/handover.test.ts
   jobs/redis-pod/aof-repair.test.ts
+  test/redis-stream/backup-inside-chain.test.ts
 )
 
 tools/engines.sh >/dev/null
