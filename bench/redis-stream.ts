@@ -25,10 +25,15 @@
 // Holdfast runs as the job image runs it: compiled with tsconfig.build.json.
 //   npm run bench:stream -- [--rate 20000] [--seconds 30] [--value-bytes 100] [--rounds 3]
 //                           [--replay-rounds 1]   (per round: each replay method this many times)
-//                           [--replay-methods aof,to-offset,to-time,serving]   (the replays to run)
+//                           [--replay-methods aof,to-offset,to-time,serving,from-base]   (the replays to run)
+//                           [--backup-at S]   (a backup S seconds into the streamed phase; see below)
 // Each serving replay and AOF load prints its processes' CPU seconds and page faults (fresh pages the kernel
 // handed them: a cost of their own on a VM that gives memory lazily).
 // HOLDFAST_BENCH_CPU_PROF=<dir>: the serving restores write a V8 CPU profile there (node --cpu-prof).
+// --backup-at S: `holdfast backup redis` runs S seconds into the streamed phase (from the primary: the
+// bench has no replica, so its fork is in that phase's latencies), and the serving replay runs twice on
+// the same point: from that backup inside the chain (`serving`), and with its manifest set aside so
+// the restore starts from the chain's base (`from-base`). (A) stays the chain's base and every write.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -38,6 +43,7 @@ import { renderRedisConf } from "../components/redis/conf";
 import { compiledCli } from "../harness/holdfast-cli";
 import { S3Server } from "../harness/s3";
 import { freePort, ProcessGroup, waitFor } from "../harness/processes";
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { getBytes, getJson, listObjects } from "../jobs/store/s3";
 import { type ChainRecord, decodeSegment } from "../jobs/redis-stream/segment";
 import {
@@ -159,6 +165,8 @@ function durableLog(log: string): Map<string, number> {
 /** A round's chain as stored: base, segments with their durable moments, and which write is in which. */
 interface StoredRun {
   base: string;
+  /** The backup taken inside the chain (--backup-at), if any. */
+  inside?: string;
   endOffset: number;
   lastCommandAt: number;
   payloads: Buffer[];
@@ -240,21 +248,41 @@ async function streamedPhase(b: Bench, round: number, o: PhaseOptions) {
   const prefix = `round${round}`;
   const run = await startStream(b, prefix);
   const keyPrefix = `s${round}:`;
+  const backup = o.backupAt > 0 ? backupAfter(b, prefix, o.backupAt) : undefined;
   const w = await loadPhase(b, keyPrefix, o.rate, o.seconds, o.valueBytes);
+  const inside = await backup;
   // Every write made durable by the stream's own timer, not by the flush a stop does.
   const until = Date.now() + 3000;
   await new Promise((r) => setTimeout(r, until - Date.now()));
   const rssMiB = peakRssMiB(run.child.pid!);
   await b.group.stop(run.child, "SIGTERM", 30_000);
-  const stored = await readStored(b, run, keyPrefix, w.sent);
+  const stored = { ...(await readStored(b, run, keyPrefix, w.sent)), inside };
   const rpo = recoveryPoints(w, stored);
   return { w, stored, rpo, rssMiB, prefix };
+}
+
+/** `holdfast backup redis` of the set, `seconds` from now, as the CronJob runs it; its id. */
+async function backupAfter(b: Bench, prefix: string, seconds: number): Promise<string> {
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const r = await runTimed(
+    process.execPath,
+    [
+      ...[b.cli, "backup", "redis", "--sentinel", `127.0.0.1:${b.sentinelPort}`, "--master-name", "bench"],
+      ...["--bucket", BUCKET, "--prefix", prefix, "--json"],
+    ],
+    b.env,
+  );
+  const id = (JSON.parse(r.stdout) as { id: string }).id;
+  console.log(`backup ${id} taken ${seconds} s into the phase, in ${r.seconds.toFixed(2)} s`);
+  return id;
 }
 
 interface PhaseOptions {
   rate: number;
   seconds: number;
   valueBytes: number;
+  /** Seconds into the streamed phase to take a backup (0: none). */
+  backupAt: number;
 }
 
 /** Latency and rate of a phase, for the results. */
@@ -285,13 +313,13 @@ async function writeAof(b: Bench, prefix: string, stored: StoredRun, dir: string
   );
 }
 
-type ReplayMethod = "aof" | "to-offset" | "to-time" | "serving";
-const METHODS: ReplayMethod[] = ["aof", "to-offset", "to-time", "serving"];
+type ReplayMethod = "aof" | "to-offset" | "to-time" | "serving" | "from-base";
+const METHODS: ReplayMethod[] = ["aof", "to-offset", "to-time", "serving", "from-base"];
 
-/** The replay methods --replay-methods names (default all four). */
+/** The replay methods --replay-methods names (default all four, and from-base with --backup-at). */
 function replayMethods(): ReplayMethod[] {
   const i = process.argv.indexOf("--replay-methods");
-  if (i < 0) return METHODS;
+  if (i < 0) return flag("backup-at", 0) > 0 ? METHODS : METHODS.filter((m) => m !== "from-base");
   const asked = (process.argv[i + 1] ?? "").split(",") as ReplayMethod[];
   const unknown = asked.filter((m) => !METHODS.includes(m));
   if (unknown.length > 0) throw new Error(`--replay-methods: unknown ${unknown.join(", ")}`);
@@ -319,7 +347,11 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
     ],
     b.env,
   );
-  const out = JSON.parse(r.stdout) as { serving: { pid: number }; took?: Record<string, number> };
+  const out = JSON.parse(r.stdout) as {
+    base: string;
+    serving: { pid: number };
+    took?: Record<string, number>;
+  };
   const after = usage();
   const server = processUsage(out.serving.pid);
   const cpu = {
@@ -345,7 +377,25 @@ async function servingRestore(b: Bench, prefix: string, stored: StoredRun, dir: 
   // (A CLI from before `took` reports none: only the wall time is known.)
   const took = out.took ?? {};
   const inside = Object.values(took).reduce((n, ms) => n + ms, 0);
-  return { seconds: r.seconds, took: { ...took, exit: Math.round(r.seconds * 1000 - inside) }, cpu, faults };
+  const ms = { ...took, exit: Math.round(r.seconds * 1000 - inside) };
+  return { seconds: r.seconds, base: out.base, took: ms, cpu, faults };
+}
+
+/**
+ * The serving restore with the backup inside the chain hidden (its manifest moved to another key, put
+ * back after): the restore starts from the chain's base.
+ */
+async function fromChainBase(b: Bench, prefix: string, stored: StoredRun, dir: string, keys: number) {
+  if (!stored.inside) throw new Error("--replay-methods from-base needs --backup-at");
+  const client = b.s3.client();
+  const key = `${prefix}/redis/${stored.inside}/manifest.json`;
+  const manifest = await getBytes(client, BUCKET, key);
+  await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+  try {
+    return await servingRestore(b, prefix, stored, dir, keys);
+  } finally {
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: manifest }));
+  }
 }
 
 /** One replay into a fresh directory until a stock redis-server serves it; seconds (replay, serving). */
@@ -355,9 +405,10 @@ async function replayOnce(b: Bench, method: ReplayMethod, prefix: string, stored
     let replay = 0;
     let took: Record<string, number> | undefined;
     if (method === "aof") await writeAof(b, prefix, stored, dir);
-    else if (method === "serving") {
-      const { seconds, took, cpu, faults } = await servingRestore(b, prefix, stored, dir, keys);
-      return { replay: seconds, serving: 0, total: seconds, took, cpu, faults };
+    else if (method === "serving" || method === "from-base") {
+      const restore = method === "serving" ? servingRestore : fromChainBase;
+      const { seconds, base, took, cpu, faults } = await restore(b, prefix, stored, dir, keys);
+      return { replay: seconds, serving: 0, total: seconds, base, took, cpu, faults };
     } else {
       const point =
         method === "to-offset"
@@ -396,6 +447,7 @@ async function replays(b: Bench, round: number, prefix: string, stored: StoredRu
     "to-offset": [],
     "to-time": [],
     serving: [],
+    "from-base": [],
   };
   for (let i = 0; i < n; i++)
     for (let k = 0; k < methods.length; k++) {
@@ -406,8 +458,8 @@ async function replays(b: Bench, round: number, prefix: string, stored: StoredRu
         `round ${round + 1} replay ${m}: ${t.total.toFixed(2)} s` +
           (m === "aof"
             ? ` (redis-server loading the AOF; CPU s ${JSON.stringify(t.cpu)}; page faults ${JSON.stringify(t.faults)})`
-            : m === "serving"
-              ? ` (restore --verify serving: staged, placed, loaded once, serving; ms by step ${JSON.stringify(t.took)}; CPU s ${JSON.stringify(t.cpu)}; page faults ${JSON.stringify(t.faults)})`
+            : m === "serving" || m === "from-base"
+              ? ` (restore --verify serving from base ${t.base}: staged, placed, loaded once, serving; ms by step ${JSON.stringify(t.took)}; CPU s ${JSON.stringify(t.cpu)}; page faults ${JSON.stringify(t.faults)})`
               : ` (restore ${t.replay.toFixed(2)} s + serving ${t.serving.toFixed(2)} s; ms ${JSON.stringify(t.took)})`),
       );
     }
@@ -494,6 +546,7 @@ function summarize(rounds: Awaited<ReturnType<typeof runRound>>[]) {
       "to-offset": replayMed("to-offset"),
       "to-time": replayMed("to-time"),
       serving: replayMed("serving"),
+      "from-base": replayMed("from-base"),
     },
     replaySpeedToOffset: aof / replayMed("to-offset"),
     replaySpeedToTime: aof / replayMed("to-time"),
@@ -512,6 +565,12 @@ function summarize(rounds: Awaited<ReturnType<typeof runRound>>[]) {
       `${(100 * s.replaySpeedToTime).toFixed(0)}% (goal >= 50%); --to-offset --verify serving ` +
       `${s.replaySeconds.serving.toFixed(2)} s, ${(100 * s.replaySpeedServing).toFixed(0)}% of AOF speed`,
   );
+  if (rounds.some((r) => r.replay["from-base"].length > 0))
+    console.log(
+      `the same point from the backup inside the chain ${s.replaySeconds.serving.toFixed(2)} s, ` +
+        `from the chain's base ${s.replaySeconds["from-base"].toFixed(2)} s ` +
+        `(${(s.replaySeconds["from-base"] / s.replaySeconds.serving).toFixed(2)}x)`,
+    );
   console.log(
     `primary p99 write latency: with the stream ${s.p99WithMs.toFixed(2)} ms, without ${s.p99WithoutMs.toFixed(2)} ms; ratio ${s.p99Ratio.toFixed(2)}`,
   );
@@ -525,6 +584,7 @@ async function main(): Promise<void> {
     rate: flag("rate", 20000),
     seconds: flag("seconds", 30),
     valueBytes: flag("value-bytes", 100),
+    backupAt: flag("backup-at", 0),
   };
   const rounds = flag("rounds", 3);
   const replayRounds = flag("replay-rounds", 1);
