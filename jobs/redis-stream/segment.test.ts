@@ -34,6 +34,11 @@ function segment(start: number, payload: Buffer, prev: string | null) {
   return { header, ...encodeSegment(header, payload) };
 }
 
+/** The header of a segment at offset 100 of `length` bytes with the given marks (offset, ms after firstAt). */
+function headerAt100(length: number, marks: [number, number][]): SegmentHeader {
+  return { ...segment(100, Buffer.alloc(length), null).header, marks: Marks.of(marks) };
+}
+
 describe("a segment", () => {
   const payload = encodeCommand("SET", "k", "v");
 
@@ -173,14 +178,11 @@ describe("a chain", () => {
 
 describe("cut points", () => {
   it("are the last mark the limit accepts", () => {
-    const h = {
-      ...segment(100, Buffer.alloc(30), null).header,
-      marks: Marks.of([
-        [10, 0],
-        [20, 500],
-        [30, 900],
-      ]),
-    };
+    const h = headerAt100(30, [
+      [10, 0],
+      [20, 500],
+      [30, 900],
+    ]);
     expect(lastMark(h, (_o, at) => at <= h.firstAt + 600)).toEqual({ offset: 120, at: h.firstAt + 500 });
     expect(lastMark(h, (o) => o <= 129)).toEqual({ offset: 120, at: h.firstAt + 500 });
     expect(lastMark(h, (o) => o <= 105)).toBeUndefined();
@@ -188,29 +190,23 @@ describe("cut points", () => {
   });
 
   it("stop at the first mark refused even when a later one arrived earlier (a clock set back)", () => {
-    const h = {
-      ...segment(100, Buffer.alloc(30), null).header,
-      marks: Marks.of([
-        [10, 0],
-        [20, 900],
-        [30, 500],
-      ]),
-    };
+    const h = headerAt100(30, [
+      [10, 0],
+      [20, 900],
+      [30, 500],
+    ]);
     expect(lastMark(h, (_o, at) => at <= h.firstAt + 600)).toEqual({ offset: 110, at: h.firstAt });
     expect(lastMark(h, (_o, at) => at <= h.firstAt + 900)).toEqual({ offset: 130, at: h.firstAt + 500 });
   });
 });
 
 describe("the mark at an offset", () => {
-  const h = {
-    ...segment(100, Buffer.alloc(40), null).header,
-    marks: Marks.of([
-      [10, 0],
-      [20, 500],
-      [25, 600],
-      [40, 900],
-    ]),
-  };
+  const h = headerAt100(40, [
+    [10, 0],
+    [20, 500],
+    [25, 600],
+    [40, 900],
+  ]);
 
   it("is found exactly, with when it arrived", () => {
     expect(markAt(h, 110)).toEqual({ offset: 110, at: h.firstAt });

@@ -17,7 +17,7 @@ import { encodeCommand } from "../../jobs/redis-stream/resp";
 import { getBytes } from "../../jobs/store/s3";
 import { BUCKET, cronEnv, holdfast } from "../backup/cli";
 import type { CliRun } from "../backup/cli";
-import { restoreAndServe, startStream, streamEnv, waitDurable } from "./support";
+import { restoreAndServe, startStream, stopAll, streamEnv, waitDurable } from "./support";
 
 jest.setTimeout(240_000);
 
@@ -119,19 +119,7 @@ beforeAll(async () => {
   await waitDurable(env, afterSecond);
   chainBase = (await planOf(afterFirst)).base;
 });
-afterAll(async () => {
-  stream?.child.kill("SIGKILL");
-  for (const pid of started) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-  await Promise.all(servers.map((s) => s.cleanup()));
-  await Promise.all([set?.cleanup(), s3?.cleanup()]);
-  if (work && !process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ stream, serving: started, servers, set, s3, work }));
 
 describe("a scheduled backup inside the chain", () => {
   it("starts the replay of a later point: the plan names it and its replication offset", async () => {
@@ -150,14 +138,12 @@ describe("a scheduled backup inside the chain", () => {
     expect(plan.fromOffset).toBeLessThan(backupOffset);
   });
 
+  /** A restore to `at` into a fresh folder `name`, served by a stock redis-server. */
+  const restoreTo = (name: string, at: number) =>
+    restoreAndServe(env, work, name, ["--to-time", new Date(at).toISOString()], servers);
+
   it("replayed from it, the restore holds every write of both phases in both databases", async () => {
-    const r = await restoreAndServe(
-      env,
-      work,
-      "replayed",
-      ["--to-time", new Date(afterSecond).toISOString()],
-      servers,
-    );
+    const r = await restoreTo("replayed", afterSecond);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`(base ${backupId} and the stream)`);
     await expectPhases(r.client!, ["first", "second"]);
@@ -187,13 +173,7 @@ describe("a scheduled backup inside the chain", () => {
   });
 
   it("a point before it, restored from the chain's base, holds the first phase only", async () => {
-    const r = await restoreAndServe(
-      env,
-      work,
-      "before",
-      ["--to-time", new Date(afterFirst).toISOString()],
-      servers,
-    );
+    const r = await restoreTo("before", afterFirst);
     expect(r.code).toBe(0);
     await expectPhases(r.client!, ["first"]);
   });

@@ -15,7 +15,15 @@ import { StandaloneRedis } from "../../harness/standalone-redis";
 import { getBytes, listObjects } from "../../jobs/store/s3";
 import { BUCKET, holdfast } from "../backup/cli";
 import type { CliRun } from "../backup/cli";
-import { restoreAndServe, startStream, streamEnv, timeline, waitDurable, WriteLoad } from "./support";
+import {
+  restoreAndServe,
+  startStream,
+  stopAll,
+  streamEnv,
+  timeline,
+  waitDurable,
+  WriteLoad,
+} from "./support";
 
 jest.setTimeout(240_000);
 
@@ -36,19 +44,7 @@ beforeAll(async () => {
   env = streamEnv(set, s3.env, prefix);
   stream = startStream(env);
 });
-afterAll(async () => {
-  stream?.child.kill("SIGKILL");
-  for (const pid of started) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-  await Promise.all(servers.map((s) => s.cleanup()));
-  await Promise.all([set?.cleanup(), s3?.cleanup()]);
-  if (work && !process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ stream, serving: started, servers, set, s3, work }));
 
 describe("an admin's FLUSHALL during a write load", () => {
   const load = () => new WriteLoad(set.appClient());

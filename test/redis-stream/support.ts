@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type Redis from "ioredis";
 import type { RedisSet } from "../../harness/redis-set";
+import type { S3Server } from "../../harness/s3";
 import { StandaloneRedis } from "../../harness/standalone-redis";
 import { waitFor } from "../../harness/processes";
 import { cronEnv, holdfast, startHoldfast, type CliRun } from "../backup/cli";
@@ -111,4 +112,31 @@ export async function restoreAndServe(
   const server = await StandaloneRedis.start(["appendonly yes"], dir);
   servers.push(server);
   return { ...r, client: server.client(), dataDir: path.join(dir, "data") };
+}
+
+/** What a continuous-protection test file started, to stop in its afterAll. */
+export interface Started {
+  stream?: CliRun;
+  /** Serving servers the `--verify serving` restores started (pids). */
+  serving: Set<number>;
+  servers: StandaloneRedis[];
+  set?: RedisSet;
+  s3?: S3Server;
+  /** The test's folder, removed unless HOLDFAST_KEEP_TEST_DIRS is set. */
+  work?: string;
+}
+
+/** Stops everything a test file started: the stream, the serving servers, the servers, the set, s3rver. */
+export async function stopAll(t: Started): Promise<void> {
+  t.stream?.child.kill("SIGKILL");
+  for (const pid of t.serving) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  await Promise.all(t.servers.map((s) => s.cleanup()));
+  await Promise.all([t.set?.cleanup(), t.s3?.cleanup()]);
+  if (t.work && !process.env.HOLDFAST_KEEP_TEST_DIRS) fs.rmSync(t.work, { recursive: true, force: true });
 }
