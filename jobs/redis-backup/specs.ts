@@ -117,7 +117,7 @@ const restore: Command = {
     "to-time": {
       type: "string",
       value: "RFC3339",
-      help: "restore the dataset as it was at this time (e.g. 2026-01-15T12:00:00.250Z): the newest stream base before it and the replayed stream (see holdfast timeline)",
+      help: "restore the dataset as it was at this time (e.g. 2026-01-15T12:00:00.250Z): the newest base before it (a backup inside the stream's chain, else the chain's own) and the replayed stream (see holdfast timeline)",
     },
     "to-offset": {
       type: "integer",

@@ -2,9 +2,19 @@
 // the last command of its newest segment; the breaks between chains are gaps; the lag is how far the
 // newest durable byte is behind now (the primary pings its replicas every 10 s, so an idle set shows up
 // to about 10 s).
+import type { RedisBackupManifest } from "../redis-backup/manifest";
+import { scanRedisBackups } from "../redis-backup/store";
 import type { StoreLocation } from "../store/catalog";
+import { anchorCandidates } from "./anchors";
 import { listChains, readSegment, type StoredChain } from "./chain-store";
 import type { ChainCause } from "./segment";
+
+/** A committed backup inside a chain: where a restore to a later point may start (see anchors.ts). */
+export interface BackupInside {
+  id: string;
+  offset: number;
+  startedAt: string;
+}
 
 /** One chain as the timeline shows it. */
 export interface TimelineChain {
@@ -19,6 +29,12 @@ export interface TimelineChain {
   endOffset?: number;
   segments: number;
   bytes: number;
+  /**
+   * With backups read (the timeline command): the committed backups taken over replication whose offset
+   * lies inside the chain, oldest first. A restore to a point after one starts there once the segment at
+   * its offset confirms it (same replication id, a safe point there); otherwise from an older one.
+   */
+  backups?: BackupInside[];
 }
 
 /** A stretch of time that cannot be restored to. */
@@ -43,12 +59,35 @@ export interface Timeline {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Reads the timeline (the first and last segment of each chain). */
-export async function readTimeline(at: StoreLocation, now = Date.now()): Promise<Timeline> {
-  const stored = await listChains(at);
+/**
+ * Reads the timeline (the last segment of each chain); with `withBackups`, also the catalogue, for the
+ * backups inside each chain.
+ */
+export async function readTimeline(
+  at: StoreLocation,
+  now = Date.now(),
+  withBackups = false,
+): Promise<Timeline> {
+  const [stored, scan] = await Promise.all([listChains(at), withBackups ? scanRedisBackups(at) : undefined]);
   const chains: TimelineChain[] = [];
-  for (const c of stored) chains.push(await describeChain(at, c));
+  for (const c of stored) {
+    const t = await describeChain(at, c);
+    if (scan) t.backups = backupsInside(c, scan.manifests.values(), t.endOffset);
+    chains.push(t);
+  }
   return timelineOf(chains, now);
+}
+
+/** The backups that may start a replay inside chain `c` up to its end, oldest first. */
+function backupsInside(
+  c: StoredChain,
+  manifests: Iterable<RedisBackupManifest>,
+  end: number | undefined,
+): BackupInside[] {
+  if (end === undefined) return [];
+  return anchorCandidates(c, manifests, { offset: end })
+    .reverse()
+    .map((a) => ({ id: a.base.id, offset: a.offset, startedAt: a.base.startedAt }));
 }
 
 async function describeChain(at: StoreLocation, c: StoredChain): Promise<TimelineChain> {

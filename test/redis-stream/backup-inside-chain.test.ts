@@ -17,7 +17,7 @@ import { encodeCommand } from "../../jobs/redis-stream/resp";
 import { getBytes } from "../../jobs/store/s3";
 import { BUCKET, cronEnv, holdfast } from "../backup/cli";
 import type { CliRun } from "../backup/cli";
-import { restoreAndServe, startStream, stopAll, streamEnv, waitDurable } from "./support";
+import { restoreAndServe, startStream, stopAll, streamEnv, timeline, waitDurable } from "./support";
 
 jest.setTimeout(240_000);
 
@@ -130,6 +130,16 @@ describe("a scheduled backup inside the chain", () => {
     expect(plan.toOffset).toBeGreaterThan(backupOffset);
     // The replay begins with a SELECT of the database selected at the backup's offset (a one-digit one).
     expect(plan.bytes - (plan.toOffset - plan.fromOffset)).toBe(encodeCommand("SELECT", "3").length);
+  });
+
+  it("is shown by the timeline inside its chain, with its offset", async () => {
+    const t = await timeline(env);
+    expect(t.chains).toHaveLength(1);
+    expect(t.chains[0].backups).toEqual([
+      { id: backupId, offset: backupOffset, startedAt: expect.any(String) },
+    ]);
+    const text = await holdfast(["timeline"], env);
+    expect(text.stdout).toContain(`  backup ${backupId} at offset ${backupOffset}:`);
   });
 
   it("a point before it starts from the chain's base", async () => {

@@ -29,7 +29,12 @@ export function startStream(env: Record<string, string>, extra: string[] = []): 
 
 /** The timeline as JSON. */
 export async function timeline(env: Record<string, string>): Promise<{
-  chains: { chain: number; to?: string; segments: number }[];
+  chains: {
+    chain: number;
+    to?: string;
+    segments: number;
+    backups?: { id: string; offset: number; startedAt: string }[];
+  }[];
   gaps: unknown[];
   intervals: { from: string; to: string }[];
   newest?: string;
