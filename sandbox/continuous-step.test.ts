@@ -1,7 +1,13 @@
 // The sandbox's verdict on a FLUSHALL undone with --to-time: every write acknowledged before the moment
 // (but within the stream's arrival margin) must be back with its value, none sent after the FLUSHALL may
 // be, and a write in between may be either; anything else fails and names the keys.
-import { ARRIVAL_MARGIN_MS, judgeLedger, ledgerFacts, type LedgerWrite } from "./continuous-step";
+import {
+  ARRIVAL_MARGIN_MS,
+  judgeLedger,
+  ledgerFacts,
+  type LedgerWrite,
+  startedFrom,
+} from "./continuous-step";
 
 const T = 1_000_000;
 const FLUSH_ACKED = T + 100;
@@ -77,4 +83,23 @@ test("a writer that wrote nothing after the FLUSHALL proves nothing: fails", () 
   expect(() =>
     ledgerFacts(judgeLedger(before, T, FLUSH_ACKED, restoredOf([...Array(12).keys()])), TIME),
   ).toThrow(/wrote nothing after the FLUSHALL/);
+});
+
+describe("where the restore's replay started", () => {
+  const out = (base: string) =>
+    JSON.stringify({ ok: true, plan: { point: { base, fromOffset: 1200, bytes: 34567 } } });
+
+  it("names a backup inside the chain apart from the chain's own base", () => {
+    expect(startedFrom(out("b2"), "b1")).toBe(
+      "it started from backup b2, the newest inside the stream's chain (whose base is b1), replaying 34,567 bytes of stream from offset 1200",
+    );
+    expect(startedFrom(out("b1"), "b1")).toBe(
+      "it started from the chain's own base b1, replaying 34,567 bytes of stream from offset 1200",
+    );
+  });
+
+  it("says so when the restore's output does not tell", () => {
+    expect(startedFrom("not json", "b1")).toMatch(/not in the restore's output/);
+    expect(startedFrom(JSON.stringify({ ok: true, plan: {} }), "b1")).toMatch(/not in the restore's output/);
+  });
 });

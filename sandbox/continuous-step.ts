@@ -171,15 +171,36 @@ class LedgerWriter {
 
 /** The stream's newest durable command (ms), from `holdfast stack status`; undefined without a stream. */
 async function streamNewest(sandbox: Sandbox): Promise<number | undefined> {
+  const newest = (await streamStatus(sandbox))?.newest;
+  return newest ? Date.parse(newest) : undefined;
+}
+
+/** The stream's part of `stack status --store redis --json`: its newest chain's base, its newest command. */
+async function streamStatus(sandbox: Sandbox): Promise<{ base?: string; newest?: string } | undefined> {
   const r = await sandbox.holdfast(["stack", "status", ...sandbox.stackArgs, "--store", "redis", "--json"], {
     quiet: true,
   });
   try {
-    const [redis] = JSON.parse(r.stdout) as { stream?: { newest?: string } }[];
-    return redis?.stream?.newest ? Date.parse(redis.stream.newest) : undefined;
+    const [redis] = JSON.parse(r.stdout) as { stream?: { base?: string; newest?: string } }[];
+    return redis?.stream;
   } catch {
     return undefined;
   }
+}
+
+/** Where the restore's replay started: the backup, and whether it is the chain's own base. */
+export function startedFrom(stdout: string, chainBase: string | undefined): string {
+  let point: { base?: string; fromOffset?: number; bytes?: number } | undefined;
+  try {
+    point = (JSON.parse(stdout) as { plan?: { point?: typeof point } }).plan?.point;
+  } catch {
+    return "where the replay started is not in the restore's output";
+  }
+  if (!point?.base) return "where the replay started is not in the restore's output";
+  const replayed = `replaying ${(point.bytes ?? 0).toLocaleString("en-US")} bytes of stream from offset ${point.fromOffset}`;
+  return point.base === chainBase
+    ? `it started from the chain's own base ${point.base}, ${replayed}`
+    : `it started from backup ${point.base}, the newest inside the stream's chain (whose base is ${chainBase ?? "unknown"}), ${replayed}`;
 }
 
 /** Every writer key of the set with its value. */
@@ -255,6 +276,7 @@ export function continuousStep(n: number, title: string): Step {
         60_000,
         500,
       );
+      const chainBase = (await streamStatus(sandbox))?.base;
       say(`  > restore the set to ${toTime}, ${BEFORE_FLUSH_MS} ms before the FLUSHALL`);
       const restoreAt = Date.now();
       const r = await sandbox.holdfast([
@@ -286,6 +308,7 @@ export function continuousStep(n: number, title: string): Step {
             `every other key (${num(others.size)}) is back with its type, value and TTL`,
             `${problems.length} differences, e.g. ${problems.slice(0, 3).join("; ")}`,
           ),
+          startedFrom(r.stdout, chainBase),
           `the restore took ${restoreSeconds.toFixed(1)} s; the writer saw ${num(writer.errors)} errors`,
         ],
       };
