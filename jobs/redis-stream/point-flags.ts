@@ -5,6 +5,7 @@ import { optNum, optStr, type Flags } from "../cli/args";
 import { checkRequestedBackup } from "../store/backup-id";
 import { OperationError, UsageError } from "../cli/errors";
 import type { StoreLocation } from "../store/catalog";
+import type { RedisBackupManifest } from "../redis-backup/manifest";
 import { BrokenChainError, planPoint, PointOutOfRangeError, type PointTarget } from "./point-plan";
 
 /**
@@ -64,12 +65,17 @@ export interface PointPlanSummary {
 
 /**
  * Plans a point restore: every segment up to the point read and checked.
+ * @param backups the committed backups' manifests by id, when the caller has read the catalogue
  * @throws UsageError for a point outside the timeline; OperationError for a broken chain.
  */
-export async function pointPlanSummary(at: StoreLocation, target: PointTarget): Promise<PointPlanSummary> {
+export async function pointPlanSummary(
+  at: StoreLocation,
+  target: PointTarget,
+  backups?: Map<string, RedisBackupManifest>,
+): Promise<PointPlanSummary> {
   let plan;
   try {
-    plan = await planPoint(at, target);
+    plan = await planPoint(at, target, undefined, undefined, undefined, { backups });
   } catch (err) {
     throw pointError(err);
   }

@@ -52,6 +52,11 @@ export interface PlanOptions {
    * whole chain).
    */
   chainBase?: boolean;
+  /**
+   * The committed backups' manifests by id, when the caller has read the catalogue already (the stack
+   * restore's preflight); otherwise the plan reads it.
+   */
+  backups?: Map<string, RedisBackupManifest>;
 }
 
 /** The point cannot be restored to (bad input: outside what the bucket holds). */
@@ -108,21 +113,20 @@ export async function planPoint(
   onBytes?: (piece: Buffer) => void,
   options: PlanOptions = {},
 ): Promise<PointPlan> {
-  // The catalogue is read beside the chains: only committed backups may start a replay.
+  // The catalogue is read beside the chains (unless given): only committed backups may start a replay.
   const [chains, backups] = await Promise.all([
     listChains(at),
-    options.chainBase ? undefined : scanRedisBackups(at),
+    options.chainBase ? undefined : (options.backups ?? scanRedisBackups(at).then((s) => s.manifests)),
   ]);
   const chain = chooseChain(chains, target);
   const record = chain.record!;
   const write = { streamFile, onBase, onBytes };
-  for (const anchor of backups ? anchorCandidates(chain, backups.manifests.values(), target) : []) {
+  for (const anchor of backups ? anchorCandidates(chain, backups.values(), target) : []) {
     const plan = await planFrom(at, chain, target, { ...anchor, inside: true }, write);
     if (plan) return plan;
   }
   const base =
-    backups?.manifests.get(record.base!) ??
-    (await readManifest(at.client, at.bucket, at.layout, record.base!));
+    backups?.get(record.base!) ?? (await readManifest(at.client, at.bucket, at.layout, record.base!));
   if (base.source.replicationOffset !== record.offset)
     throw new BrokenChainError(
       `base ${base.id} stands at offset ${base.source.replicationOffset}, not at chain ${chain.chain}'s start ${record.offset}`,

@@ -32,7 +32,8 @@ async function choosePoint(
   catalog: Catalog,
   manifests: Map<string, RedisBackupManifest>,
 ): Promise<{ chosen: BackupSummary; summary: PointPlanSummary }> {
-  const summary = await pointPlanSummary(at, target);
+  // The plan looks for a backup inside the chain in the catalogue the preflight has read.
+  const summary = await pointPlanSummary(at, target, manifests);
   const chosen = resolveBackup(catalog, summary.base);
   if (!manifests.has(chosen.id)) throw new UsageError(`no base ${summary.base} in ${catalog.where}`);
   return { chosen, summary };
